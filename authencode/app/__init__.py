@@ -1,0 +1,54 @@
+"""The composition root: builds the Flask application from settings and the front ends."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from authencode.app.context import Services, init_services
+from authencode.app.errors import register_error_handlers
+from authencode.app.pages import core_pages
+from authencode.settings import Settings
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # uploads (photos, documents) included; webhooks are far smaller
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Create the WSGI application; settings come from the environment unless given."""
+    settings = _settings(config)
+    app = Flask("authencode", instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    init_logging(settings)
+    init_services(app, settings)
+    register_error_handlers(app)
+    register_blueprints(app)
+    return app
+
+
+def _settings(config: Settings | dict[str, Any] | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    settings = Settings.from_env()
+    return settings.with_overrides(**config) if config else settings
+
+
+def init_logging(settings: Settings) -> None:
+    level = logging.INFO if settings.is_production else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(core_pages)
+
+
+__all__ = ["Services", "create_app"]

@@ -1,0 +1,67 @@
+"""One place where domain errors and HTTP errors become the JSON error format of DESIGN.md."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from authencode.errors import CATALOGUE, DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}
+
+
+def error_response(error: DomainError, status: int | None = None) -> Response:
+    response = jsonify({"error": error.to_dict()})
+    response.status_code = status or error.http_status
+    if error.kind == "rate_limited" and "retry_after" in error.params:
+        response.headers["Retry-After"] = str(error.params["retry_after"])
+    return response
+
+
+def wants_json() -> bool:
+    """JSON for APIs and programs; pages keep their own HTML error handlers."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith(("/liff/api", "/api", "/agent/api", "/authencodestatus")) or (
+        best == "application/json"
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response | HTTPException:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else None)
+        if code is None or code not in CATALOGUE or not wants_json():
+            return error
+        return error_response(DomainError(code), status)
+
+    app.register_error_handler(DBAPIError, database_error_response)
+
+
+def database_error_response(error: DBAPIError) -> Response:
+    """503 with Retry-After when the database is unreachable; anything else stays a bug."""
+    if not _is_unavailable(error):
+        raise error
+    log.warning("database unavailable: %s", type(error.orig).__name__)
+    response = error_response(DomainError("DATABASE_UNAVAILABLE"))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _is_unavailable(error: DBAPIError) -> bool:
+    if error.connection_invalidated:
+        return True
+    name = type(error.orig).__name__
+    return isinstance(error, OperationalError) and name in (
+        "OperationalError", "ConnectionFailure", "ConnectionTimeout", "AdminShutdown",
+        "CannotConnectNow",
+    )

@@ -1,0 +1,27 @@
+"""Typed SQLAlchemy models; importing this package registers every table on Base.metadata."""
+
+from authencode.db import Base
+from authencode.models.codes import AuthenCode, CodeNumber
+from authencode.models.facility import Facility, FacilityService, ServiceType
+from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
+from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
+from authencode.models.registry import Person, Right
+from authencode.models.staff import StaffUser
+
+__all__ = [
+    "AuditEntry",
+    "AuthenCode",
+    "Base",
+    "CodeNumber",
+    "ConsentRecord",
+    "Facility",
+    "FacilityService",
+    "FamilyLink",
+    "LineAccount",
+    "OutboxMessage",
+    "Person",
+    "Right",
+    "ServiceType",
+    "StaffUser",
+    "WebhookEvent",
+]

@@ -1,0 +1,83 @@
+"""Authen Codes and the number sequence they are drawn from."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from authencode.db import Base, created_at, intpk
+from authencode.models.facility import Facility, ServiceType
+from authencode.models.registry import Person
+
+CHANNELS = ("line", "smartcard", "cid_photo", "certified_pid", "kiosk")
+STATUSES = ("active", "cancelled")
+
+
+class CodeNumber(Base):
+    """The shared number sequence of PP/EP codes.
+
+    A row is inserted to draw the next number and deleted in the same transaction, so the
+    table stays empty; the database's identity/autoincrement keeps numbers unique across
+    processes on PostgreSQL and SQLite alike.
+    """
+
+    __tablename__ = "code_numbers"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
+class AuthenCode(Base):
+    __tablename__ = "authen_codes"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "channel IN ('line', 'smartcard', 'cid_photo', 'certified_pid', 'kiosk')",
+            name="channel_known",
+        ),
+        # One active code per person, facility, service and service day.
+        Index(
+            "uq_authen_codes_one_active",
+            "person_id", "facility_id", "service_code", "service_date",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_authen_codes_facility_day", "facility_id", "service_date"),
+    )
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("service_types.code"))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    service_at: Mapped[dt.datetime]
+    channel: Mapped[str] = mapped_column(String(16))
+    verify_method: Mapped[str] = mapped_column(String(32))
+    phones: Mapped[str] = mapped_column(String(60))  # comma-separated 10-digit mobiles
+    main_right: Mapped[str | None] = mapped_column(String(8))
+    sub_right: Mapped[str | None] = mapped_column(String(8))
+    hn: Mapped[str | None] = mapped_column(String(20))
+    an: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    recorded_at: Mapped[created_at]
+    recorder_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    line_account_id: Mapped[int | None] = mapped_column(ForeignKey("line_accounts.id"))
+    edited_at: Mapped[dt.datetime | None]
+    edited_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    cancelled_at: Mapped[dt.datetime | None]
+    cancelled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship()
+    facility: Mapped[Facility] = relationship()
+    service: Mapped[ServiceType] = relationship()
+
+    @property
+    def phone_list(self) -> list[str]:
+        return [p for p in self.phones.split(",") if p]

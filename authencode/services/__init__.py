@@ -1,0 +1,1 @@
+"""Domain services: functions that take a SQLAlchemy Session, raise DomainError, never commit."""

@@ -1,0 +1,227 @@
+"""Issuing Authen Codes, and cancelling or editing them with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from authencode.db import utcnow
+from authencode.errors import DomainError
+from authencode.models import AuthenCode, CodeNumber, Facility, FacilityService, Person, ServiceType
+from authencode.models.codes import CHANNELS
+from authencode.phone import mask_phone, parse_mobiles
+from authencode.services import audit
+from authencode.thaidate import service_day
+
+# How each channel proves identity, unless the caller says otherwise.
+DEFAULT_METHOD = {
+    "line": "line_qr",
+    "smartcard": "smartcard",
+    "cid_photo": "photo",
+    "certified_pid": "certified",
+    "kiosk": "kiosk_smartcard",
+}
+CODE_PREFIX_START = "PP"
+CODE_PREFIX_END = "EP"
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: AuthenCode
+    created: bool  # False when the same-day code already existed
+
+
+def next_code_number(session: Session) -> int:
+    """Draw the next number of the shared PP/EP sequence from the database."""
+    number = session.execute(insert(CodeNumber).returning(CodeNumber.id)).scalar_one()
+    session.execute(delete(CodeNumber).where(CodeNumber.id == number))
+    return number
+
+
+def format_code(prefix: str, number: int) -> str:
+    return f"{prefix}{number:010d}"
+
+
+def require_facility_service(session: Session, hcode: str, service_code: str,
+                             day: dt.date) -> tuple[Facility, ServiceType]:
+    """The facility and its service, if it offers it actively on the day.
+
+    Raises FACILITY_NOT_FOUND, FACILITY_INACTIVE, SERVICE_NOT_FOUND, SERVICE_INACTIVE or
+    SERVICE_NOT_OFFERED.
+    """
+    facility = session.scalar(select(Facility).where(Facility.hcode == hcode))
+    if facility is None:
+        raise DomainError("FACILITY_NOT_FOUND")
+    if not facility.active:
+        raise DomainError("FACILITY_INACTIVE")
+    service = session.get(ServiceType, service_code)
+    if service is None:
+        raise DomainError("SERVICE_NOT_FOUND")
+    if not service.is_valid_on(day):
+        raise DomainError("SERVICE_INACTIVE")
+    offered = session.scalar(
+        select(FacilityService.active).where(
+            FacilityService.facility_id == facility.id,
+            FacilityService.service_code == service_code,
+        )
+    )
+    if not offered:
+        raise DomainError("SERVICE_NOT_OFFERED")
+    return facility, service
+
+
+def active_code(session: Session, person_id: int, facility_id: int, service_code: str,
+                day: dt.date) -> AuthenCode | None:
+    return session.scalar(
+        select(AuthenCode).where(
+            AuthenCode.person_id == person_id,
+            AuthenCode.facility_id == facility_id,
+            AuthenCode.service_code == service_code,
+            AuthenCode.service_date == day,
+            AuthenCode.status == "active",
+        )
+    )
+
+
+def issue_code(
+    session: Session,
+    person: Person,
+    *,
+    hcode: str,
+    service_code: str,
+    phones: object,
+    channel: str,
+    verify_method: str | None = None,
+    recorder_staff_id: int | None = None,
+    line_account_id: int | None = None,
+    hn: str | None = None,
+    an: str | None = None,
+    now: dt.datetime | None = None,
+) -> Issued:
+    """Issue today's code for the person at the facility's service, or return the one issued.
+
+    Raises PHONE_*, CHANNEL_INVALID, PERSON_DECEASED and the facility/service errors of
+    require_facility_service. Enforced by the database: at most one active code per person,
+    facility, service and service day, also under concurrent requests.
+    """
+    numbers = parse_mobiles(phones)
+    if channel not in CHANNELS:
+        raise DomainError("CHANNEL_INVALID")
+    now = now or utcnow()
+    day = service_day(now)
+    facility, service = require_facility_service(session, hcode, service_code, day)
+    if person.deceased:
+        raise DomainError("PERSON_DECEASED")
+
+    existing = active_code(session, person.id, facility.id, service.code, day)
+    if existing is not None:
+        return Issued(existing, created=False)
+
+    code = AuthenCode(
+        code=format_code(CODE_PREFIX_START, next_code_number(session)),
+        person_id=person.id, facility_id=facility.id, service_code=service.code,
+        service_date=day, service_at=now, recorded_at=now,
+        channel=channel, verify_method=verify_method or DEFAULT_METHOD[channel],
+        phones=",".join(numbers), main_right=person.main_right, sub_right=person.sub_right,
+        recorder_staff_id=recorder_staff_id, line_account_id=line_account_id,
+        hn=_clean_ref(hn), an=_clean_ref(an), status="active",
+    )
+    try:
+        with session.begin_nested():
+            session.add(code)
+    except IntegrityError:
+        # Another request issued it first; the unique index made us wait for its commit.
+        existing = active_code(session, person.id, facility.id, service.code, day)
+        if existing is None:
+            raise
+        return Issued(existing, created=False)
+    if recorder_staff_id is not None:
+        audit.record(session, f"staff:{recorder_staff_id}", "code.issue",
+                     f"authen_code:{code.id}", {"channel": channel, "service": service.code})
+    return Issued(code, created=True)
+
+
+def get_code(session: Session, code: str) -> AuthenCode:
+    """The code by its text (e.g. PP0000000001); raises CODE_NOT_FOUND."""
+    row = session.scalar(select(AuthenCode).where(AuthenCode.code == code.strip().upper()))
+    if row is None:
+        raise DomainError("CODE_NOT_FOUND")
+    return row
+
+
+def cancel_code(session: Session, code: AuthenCode, *, staff_id: int, reason: str) -> AuthenCode:
+    """Cancel an active code with a mandatory reason; audited.
+
+    Raises REASON_REQUIRED or CODE_ALREADY_CANCELLED.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("REASON_REQUIRED")
+    if code.status == "cancelled":
+        raise DomainError("CODE_ALREADY_CANCELLED")
+    code.status = "cancelled"
+    code.cancelled_at = utcnow()
+    code.cancelled_by_staff_id = staff_id
+    code.cancel_reason = reason[:1000]
+    session.flush()
+    audit.record(session, f"staff:{staff_id}", "code.cancel", f"authen_code:{code.id}",
+                 {"reason": reason[:1000]})
+    return code
+
+
+def edit_code(session: Session, code: AuthenCode, *, staff_id: int, reason: str,
+              service_code: str | None = None, phones: object = None,
+              hn: str | None = None, an: str | None = None) -> AuthenCode:
+    """Change the service, phones or HN/AN of an active code with a reason; audited.
+
+    Raises REASON_REQUIRED, CODE_ALREADY_CANCELLED, NOTHING_TO_CHANGE, PHONE_*, the service
+    errors, or CODE_EDIT_CONFLICT when the new service already has an active code that day.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("REASON_REQUIRED")
+    if code.status == "cancelled":
+        raise DomainError("CODE_ALREADY_CANCELLED")
+    changes: dict[str, object] = {}
+    if service_code is not None and service_code != code.service_code:
+        require_facility_service(session, code.facility.hcode, service_code, code.service_date)
+        changes["service_code"] = service_code
+    if phones is not None:
+        joined = ",".join(parse_mobiles(phones))
+        if joined != code.phones:
+            changes["phones"] = joined
+    for name, value in (("hn", hn), ("an", an)):
+        if value is not None and _clean_ref(value) != getattr(code, name):
+            changes[name] = _clean_ref(value)
+    if not changes:
+        raise DomainError("NOTHING_TO_CHANGE")
+    details: dict[str, object] = {"reason": reason[:1000], "fields": sorted(changes)}
+    if "service_code" in changes:
+        details["service"] = [code.service_code, changes["service_code"]]
+    if "phones" in changes:
+        details["phones"] = [mask_phone(p) for p in str(changes["phones"]).split(",")]
+    try:
+        with session.begin_nested():
+            for name, value in changes.items():
+                setattr(code, name, value)
+            code.edited_at = utcnow()
+            code.edited_by_staff_id = staff_id
+    except IntegrityError:
+        session.refresh(code)
+        raise DomainError("CODE_EDIT_CONFLICT") from None
+    audit.record(session, f"staff:{staff_id}", "code.edit", f"authen_code:{code.id}", details)
+    return code
+
+
+def _clean_ref(value: str | None) -> str | None:
+    """HN/AN as hospital systems send them: trimmed, at most 20 characters, empty = none."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if len(value) > 20 or any(ord(ch) < 32 for ch in value):
+        raise DomainError("FIELD_INVALID", detail="HN/AN: at most 20 printable characters")
+    return value or None

@@ -1,0 +1,154 @@
+"""Typed settings, read once from the environment."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("production", "development", "test")
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+
+class SettingsError(Exception):
+    """A required setting is missing or malformed; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "production"
+    database_url: str = ""
+    secret_key: str = ""
+    data_key: bytes = b""
+    line_channel_secret: str | None = None
+    line_channel_access_token: str | None = None
+    line_api_base_url: str = "https://api.line.me"
+    line_login_channel_id: str | None = None
+    line_jwks_url: str = "https://api.line.me/oauth2/v2.1/certs"
+    liff_id: str | None = None
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from the environment; raise SettingsError naming a bad setting."""
+        env = os.environ if environ is None else environ
+        environment = (env.get("AUTHENCODE_ENV") or "production").strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(
+                f"AUTHENCODE_ENV must be one of {', '.join(ENVIRONMENTS)} (got {environment!r})"
+            )
+        instance_path = Path(env.get("AUTHENCODE_INSTANCE_PATH", "instance")).resolve()
+        relaxed = environment != "production"
+        dev_secrets = _DevSecrets(instance_path) if relaxed else None
+
+        secret_key = env.get("SECRET_KEY", "").strip()
+        if not secret_key:
+            if dev_secrets is None:
+                raise SettingsError("SECRET_KEY is required (a long random string)")
+            secret_key = dev_secrets.get("SECRET_KEY", lambda: secrets.token_urlsafe(48))
+        elif len(secret_key) < 16:
+            raise SettingsError("SECRET_KEY is too short: use at least 16 random characters")
+
+        raw_key = env.get("DATA_KEY", "").strip()
+        if not raw_key:
+            if dev_secrets is None:
+                raise SettingsError(
+                    "DATA_KEY is required (base64 of 32 random bytes, e.g. "
+                    "`python -c \"import os,base64;print(base64.b64encode(os.urandom(32)).decode())\"`)"
+                )
+            raw_key = dev_secrets.get(
+                "DATA_KEY", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+            )
+        data_key = parse_data_key(raw_key)
+
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            database_url = f"sqlite:///{instance_path / 'authencode.sqlite3'}"
+        database_url = normalise_database_url(database_url)
+
+        public_base_url = env.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL).strip().rstrip("/")
+        if not public_base_url.startswith(("http://", "https://")):
+            raise SettingsError("PUBLIC_BASE_URL must start with http:// or https://")
+        line_api_base_url = env.get("LINE_API_BASE_URL", "https://api.line.me").strip().rstrip("/")
+        if not line_api_base_url.startswith(("http://", "https://")):
+            raise SettingsError("LINE_API_BASE_URL must start with http:// or https://")
+        smtp_url = _optional(env, "SMTP_URL")
+        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("SMTP_URL must look like smtp://host:port or smtps://user:pass@host")
+
+        return cls(
+            environment=environment,
+            database_url=database_url,
+            secret_key=secret_key,
+            data_key=data_key,
+            line_channel_secret=_optional(env, "LINE_CHANNEL_SECRET"),
+            line_channel_access_token=_optional(env, "LINE_CHANNEL_ACCESS_TOKEN"),
+            line_api_base_url=line_api_base_url,
+            line_login_channel_id=_optional(env, "LINE_LOGIN_CHANNEL_ID"),
+            line_jwks_url=env.get("LINE_JWKS_URL", "https://api.line.me/oauth2/v2.1/certs").strip(),
+            liff_id=_optional(env, "LIFF_ID"),
+            public_base_url=public_base_url,
+            redis_url=_optional(env, "REDIS_URL"),
+            smtp_url=smtp_url,
+            instance_path=instance_path,
+        )
+
+
+def parse_data_key(raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError("DATA_KEY must be base64 (of 32 random bytes)") from None
+    if len(key) != 32:
+        raise SettingsError(f"DATA_KEY must decode to 32 bytes (it decodes to {len(key)})")
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs platforms hand out and pick the psycopg 3 driver for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not url.startswith(("sqlite:", "postgresql+")):
+        raise SettingsError("DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+    return url
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+class _DevSecrets:
+    """Random development secrets kept in instance/ so demo data stays readable across runs."""
+
+    def __init__(self, instance_path: Path) -> None:
+        self.path = instance_path / "dev-secrets.json"
+
+    def get(self, name: str, make: Any) -> str:
+        data: dict[str, str] = {}
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+        if name not in data:
+            data[name] = make()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(data))
+            self.path.chmod(0o600)
+        return data[name]

@@ -1,0 +1,1 @@
+"""The LIFF pages patients open inside LINE, and their JSON API."""

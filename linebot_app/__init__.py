@@ -1,0 +1,1 @@
+"""The LINE chatbot: webhook, event dispatch, Thai messages, rich menus, outbox sender."""
