@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,8 @@ from authencode.db import utcnow
 from authencode.models import AuditEntry
 
 GENESIS = "0" * 64
-_MAX_RACES = 20
+_MAX_RACES = 5
+_LOCK_KEY = 0x41554454  # "AUDT": one advisory lock for the audit chain
 
 
 def entry_digest(prev_hash: str, at_iso: str, actor: str, action: str, target: str,
@@ -32,10 +33,12 @@ def record(session: Session, actor: str, action: str, target: str = "",
            details: dict[str, Any] | None = None) -> AuditEntry:
     """Append an entry after the current tail; details must hold no personal data.
 
-    Two writers racing for the same tail meet the unique prev_hash; the loser re-reads the
-    tail and tries again inside a savepoint, so the chain never forks.
+    Writers queue on a transaction-scoped lock (PostgreSQL; SQLite already serialises
+    writers), and the unique prev_hash makes the database refuse a fork whatever happens.
     """
     details = details or {}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     for _ in range(_MAX_RACES):
         tail = session.scalar(
             select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from authencode.settings import Settings
+from tests.support.postgres import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json()["status"] == "ready"
+    index = client.get("/")
+    assert index.status_code == 200
+    page = index.get_data(as_text=True)
+    assert "Authen Code" in page and "/healthz" in page and "/readyz" in page
+
+
+def test_unknown_api_path_answers_the_json_error_format(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/liff/api/nothing-here")
+    assert response.status_code == 404
+    error = response.get_json()["error"]
+    assert error["code"] == "NOT_FOUND" and error["message"] and error["message_th"]
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    from authencode.app import create_app
+
+    port = free_port()  # nothing listens there
+    settings = Settings(environment="test", secret_key="x" * 32, data_key=os.urandom(32),
+                        database_url=f"postgresql+psycopg://u@127.0.0.1:{port}/none",
+                        instance_path=tmp_path)
+    client = create_app(settings).test_client()
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+
+
+def _procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name} process in the Procfile")
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout}s")
+
+
+def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": db_url,
+           "SECRET_KEY": "procfile-test-secret-0123456789",
+           "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
+           "AUTHENCODE_ENV": "production", "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+           "PATH": f"{bindir}:{os.environ['PATH']}", "WEB_CONCURRENCY": "1"}
+    release = subprocess.run(_procfile_command("release"), shell=True, env=env,  # noqa: S602
+                             capture_output=True, text=True, check=False)
+    assert release.returncode == 0, release.stderr
+    web = subprocess.Popen(_procfile_command("web"), shell=True, env=env,  # noqa: S602
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        assert _wait_http(f"http://127.0.0.1:{port}/readyz", web) == 200
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({}, "SECRET_KEY"), ({"SECRET_KEY": "s" * 32}, "DATA_KEY"),
+     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "not base64!"}, "DATA_KEY"),
+     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY"),
+     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
+       "DATABASE_URL": "mysql://x"}, "DATABASE_URL")],
+)
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str,
+                                                              tmp_path: Path) -> None:
+    full_env = {"PATH": os.environ["PATH"], "AUTHENCODE_INSTANCE_PATH": str(tmp_path), **env}
+    result = subprocess.run([sys.executable, "-c", "import authencode; authencode.create_app()"],
+                            env=full_env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr

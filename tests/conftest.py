@@ -1,0 +1,152 @@
+"""Fixtures: the same suite runs on SQLite and on a real PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from authencode import migrate
+from authencode.crypto import DataProtector
+from authencode.db import Database
+from authencode.settings import Settings
+from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+
+IN_CI = bool(os.environ.get("CI"))
+TEST_DATA_KEY = base64.b64decode("q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=")
+_counter = itertools.count()
+
+
+def missing_part(message: str) -> None:
+    """In CI a missing part fails the run; on a developer's machine it skips."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster | str]:
+    """A PostgreSQL server: TEST_DATABASE_URL, or a throwaway cluster from installed binaries."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    try:
+        cluster = PostgresCluster().start()
+    except PostgresNotAvailable as exc:
+        missing_part(str(exc))
+        return
+    yield cluster
+    cluster.destroy()
+
+
+def _pg_admin_url(postgres: PostgresCluster | str) -> str:
+    if isinstance(postgres, str):
+        from authencode.settings import normalise_database_url
+
+        return normalise_database_url(postgres)
+    return postgres.url
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres: PostgresCluster | str) -> str:
+    """A migrated template database that each test's database is cloned from."""
+    admin = _pg_admin_url(postgres)
+    name = f"authencode_tpl_{os.getpid()}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    migrate.upgrade(admin.rsplit("/", 1)[0] + "/" + name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each backend."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield from _pg_database(request.getfixturevalue("postgres"),
+                            request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresCluster | str, pg_template: str) -> Iterator[str]:
+    """For behaviour only PostgreSQL's concurrency shows (SQLite serialises its writers)."""
+    yield from _pg_database(postgres, pg_template)
+
+
+def _pg_database(postgres: PostgresCluster | str, template: str) -> Iterator[str]:
+    admin = _pg_admin_url(postgres)
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield admin.rsplit("/", 1)[0] + "/" + name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    with database.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def protector() -> DataProtector:
+    return DataProtector(TEST_DATA_KEY)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        secret_key="test-secret-key-0123456789abcdef",
+        data_key=TEST_DATA_KEY,
+        instance_path=tmp_path / "instance",
+        public_base_url="http://127.0.0.1:5000",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    from authencode.app import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["authencode"].db.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()

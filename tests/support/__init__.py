@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: real servers the tests start, and data factories."""
