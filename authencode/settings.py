@@ -70,8 +70,7 @@ class Settings:
         if not raw_key:
             if dev_secrets is None:
                 raise SettingsError(
-                    "DATA_KEY is required (base64 of 32 random bytes, e.g. "
-                    "`python -c \"import os,base64;print(base64.b64encode(os.urandom(32)).decode())\"`)"
+                    "DATA_KEY is required (base64 of 32 random bytes: `openssl rand -base64 32`)"
                 )
             raw_key = dev_secrets.get(
                 "DATA_KEY", lambda: base64.b64encode(secrets.token_bytes(32)).decode()

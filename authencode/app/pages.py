@@ -35,6 +35,6 @@ def readyz() -> Response:
     try:
         with services().db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure to reach the database means "not ready"
+    except Exception:
         return error_response(DomainError("DATABASE_UNAVAILABLE"))
     return jsonify(status="ready", database="ok")

@@ -206,8 +206,8 @@ def edit_code(session: Session, code: AuthenCode, *, staff_id: int, reason: str,
         details["phones"] = [mask_phone(p) for p in str(changes["phones"]).split(",")]
     try:
         with session.begin_nested():
-            for name, value in changes.items():
-                setattr(code, name, value)
+            for name, new in changes.items():
+                setattr(code, name, new)
             code.edited_at = utcnow()
             code.edited_by_staff_id = staff_id
     except IntegrityError:

@@ -78,7 +78,8 @@ class LocalRegistryRights:
     """Rights as recorded in this instance's registry tables."""
 
     def rights_for(self, session: Session, person: Person) -> Rights:
-        main = _right(session, "main", person.main_right) or RightRef(None, NO_RIGHT_TH, NO_RIGHT_EN)
+        none = RightRef(None, NO_RIGHT_TH, NO_RIGHT_EN)
+        main = _right(session, "main", person.main_right) or none
         return Rights(
             main=main,
             sub=_right(session, "sub", person.sub_right),

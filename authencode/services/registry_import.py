@@ -99,7 +99,7 @@ def import_registry(session: Session, protector: DataProtector, stream: TextIO, 
 
 def open_csv(path: str) -> TextIO:
     """Open a CSV as UTF-8, with or without a byte-order mark."""
-    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _parse(stream: TextIO, main_rights: set[str]) -> tuple[list[dict[str, Any]], list[RowError]]:
@@ -234,8 +234,9 @@ def _birth_date(value: str) -> dict[str, int | None]:
     return {"birth_year": year, "birth_month": month or None, "birth_day": day or None}
 
 
-_PERSON_FIELDS = tuple(c for c in COLUMNS if c not in ("cid", "birth_date")) + (
-    "birth_year", "birth_month", "birth_day",
+_PERSON_FIELDS = (
+    *(c for c in COLUMNS if c not in ("cid", "birth_date")), "birth_year", "birth_month",
+    "birth_day",
 )
 
 

@@ -182,7 +182,7 @@ def test_fifty_concurrent_requests_make_exactly_one_code(pg_url: str,
                 issued = _issue(session, person)
                 session.commit()
                 results.append(issued.code.code)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=request) for _ in range(50)]

@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+# Stamps re-install when pyproject.toml changes.
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,agent]'
+	touch $@ $(VENV)/.run-installed
+
+## run: demo instance on http://127.0.0.1:5000 (SQLite under instance/, demo data)
+run: $(VENV)/.run-installed
+	AUTHENCODE_ENV=development $(BIN)/authencode db upgrade
+	AUTHENCODE_ENV=development $(BIN)/authencode demo
+	@echo "Authen Code: http://$(HOST):$(PORT)/"
+	AUTHENCODE_ENV=development $(BIN)/flask --app 'authencode:create_app()' run \
+		--host $(HOST) --port $(PORT)
+
+## test: install what the suite needs, then run all of it on SQLite and PostgreSQL
+test: system-deps $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+## lint: ruff, mypy on the core, import layering
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info
