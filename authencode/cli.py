@@ -108,10 +108,97 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.group()
+def token() -> None:
+    """Facility API tokens for hospital systems and reader agents."""
+
+
+@token.command("create")
+@click.argument("hcode")
+@click.argument("name")
+def token_create(hcode: str, name: str) -> None:
+    """Create a token for facility HCODE; the secret is printed once."""
+    from sqlalchemy import select
+
+    from authencode.models import Facility
+    from authencode.services.api_tokens import create_token
+
+    with _unit_of_work(_settings()) as session:
+        facility = session.scalar(select(Facility).where(Facility.hcode == hcode))
+        if facility is None:
+            click.echo(f"no facility {hcode}", err=True)
+            sys.exit(1)
+        new = create_token(session, facility, name, "cli")
+        click.echo(f"token {new.token.id} for {hcode} ({name}); it is not shown again:")
+        click.echo(new.secret)
+
+
+@token.command("list")
+@click.argument("hcode")
+def token_list(hcode: str) -> None:
+    """List a facility's tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from authencode.models import ApiToken, Facility
+
+    with _unit_of_work(_settings()) as session:
+        rows = session.scalars(select(ApiToken).join(Facility).where(Facility.hcode == hcode)
+                               .order_by(ApiToken.id))
+        for row in rows:
+            state = "revoked" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.prefix}…\t{row.name}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id."""
+    from authencode.models import ApiToken
+    from authencode.services.api_tokens import revoke_token
+
+    with _unit_of_work(_settings()) as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            click.echo(f"no token {token_id}", err=True)
+            sys.exit(1)
+        revoke_token(session, row, "cli")
+    click.echo(f"token {token_id} revoked")
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("set-pin")
+@click.argument("username")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="4 digits; asked for when not given")
+def staff_set_pin(username: str, pin: str) -> None:
+    """Set the 4-digit PIN a staff member unlocks a reader agent with."""
+    from sqlalchemy import select
+
+    from authencode.errors import DomainError
+    from authencode.models import StaffUser
+    from authencode.services.agent import set_pin
+
+    try:
+        with _unit_of_work(_settings()) as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            if user is None:
+                click.echo(f"no staff account {username}", err=True)
+                sys.exit(1)
+            set_pin(session, user, pin, "cli")
+    except DomainError as exc:
+        click.echo(f"{exc.message} / {exc.message_th}", err=True)
+        sys.exit(1)
+    click.echo(f"PIN set for {username}")
+
+
 @main.command()
 def demo() -> None:
     """Load demonstration data (idempotent): facility 10675, staff, registry persons."""
-    from authencode.demo import DEMO_HCODE, DEMO_PASSWORD, DEMO_STAFF, load_demo
+    from authencode.demo import DEMO_HCODE, DEMO_PASSWORD, DEMO_PIN, DEMO_STAFF, load_demo
     from authencode.thaidate import service_day
 
     settings = _settings()
@@ -122,8 +209,8 @@ def demo() -> None:
         counts = load_demo(session, DataProtector(settings.data_key), service_day())
     click.echo(f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
                f"{counts['staff']} staff accounts created")
-    click.echo("staff logins (password " + DEMO_PASSWORD + "): "
-               + ", ".join(u for u, *_ in DEMO_STAFF))
+    click.echo("staff logins (password " + DEMO_PASSWORD + ", reader-agent PIN " + DEMO_PIN
+               + "): " + ", ".join(u for u, *_ in DEMO_STAFF))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ OTHER_HCODE = "10676"
 OTHER_FACILITY = "โรงพยาบาลตัวอย่างอำเภอเมือง"
 DEMO_SERVICES = ("PG0060001", "PG0090001", "PG0130001", "PG0150001")
 DEMO_PASSWORD = "demo-password-2569"  # noqa: S105 - printed for the demo; never in production
+DEMO_PIN = "1234"  # the demo staff's reader-agent PIN
 
 
 def make_cid(first12: str) -> str:
@@ -109,6 +110,7 @@ def load_demo(session: Session, protector: DataProtector, today: dt.date) -> dic
             last_name=last, facility_id=None if role == "system_admin" else facility.id,
             role=role, status="active", password_hash=hash_password(DEMO_PASSWORD),
             must_change_password=False, unit=DEMO_FACILITY, position="เจ้าหน้าที่",
+            pin_hash=hash_password(DEMO_PIN),
         ))
         staff_created += 1
     report = import_registry(session, protector, parse_text(registry_csv(today)))

@@ -48,7 +48,10 @@ def init_logging(settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from clinic_qr.agent_api import agent_api
+
     app.register_blueprint(core_pages)
+    app.register_blueprint(agent_api)
 
 
 __all__ = ["Services", "create_app"]

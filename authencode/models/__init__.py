@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
 from authencode.db import Base
+from authencode.models.agent import AgentSession, ApiToken, CardRead
 from authencode.models.codes import AuthenCode, CodeNumber
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
@@ -9,9 +10,12 @@ from authencode.models.registry import Person, Right
 from authencode.models.staff import StaffUser
 
 __all__ = [
+    "AgentSession",
+    "ApiToken",
     "AuditEntry",
     "AuthenCode",
     "Base",
+    "CardRead",
     "CodeNumber",
     "ConsentRecord",
     "Facility",

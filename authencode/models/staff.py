@@ -43,6 +43,10 @@ class StaffUser(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
     locked_until: Mapped[dt.datetime | None]
+    # The 4-digit PIN that unlocks a reader agent together with the staff member's own card.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    pin_locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[created_at]
     approved_at: Mapped[dt.datetime | None]
 

@@ -1,0 +1,101 @@
+"""The server side of the reader agent: JSON over HTTPS, authenticated by a facility token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from authencode.app.context import db_session, services
+from authencode.errors import DomainError
+from authencode.models import ApiToken
+from authencode.services import agent, api_tokens
+from authencode.services.people import UnitRef, person_cid
+from authencode.thaidate import local, service_day
+
+agent_api = Blueprint("agent_api", __name__, url_prefix="/agent/api")
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError("BAD_REQUEST", detail="a JSON object is expected")
+    return body
+
+
+def _token() -> ApiToken:
+    return api_tokens.authenticate(db_session(), request.headers.get("Authorization"))
+
+
+def _unit(unit: UnitRef | None) -> dict[str, str] | None:
+    return {"hcode": unit.hcode, "hname": unit.hname} if unit else None
+
+
+def _iso(moment: dt.datetime) -> str:
+    return local(moment).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+@agent_api.post("/card-reads")
+def card_read() -> Response:
+    """A card was read: answer rights, the services on offer and a correlation id."""
+    body = _json_body()
+    session, svc = db_session(), services()
+    result = agent.record_card_read(session, svc.protector, _token(), body.get("pid"),
+                                    str(body.get("terminalName") or ""))
+    rights = svc.rights.rights_for(session, result.person)
+    person = result.person
+    return jsonify(
+        correlationId=result.read.correlation_id,
+        mainInscl=rights.main.display_th,
+        subInscl=rights.sub.display_th if rights.sub else None,
+        hospMain=_unit(rights.hosp_main),
+        hospMainOp=_unit(rights.hosp_main_op),
+        hospSub=_unit(rights.hosp_sub),
+        claimTypes=[{"claimType": s.code, "claimTypeName": s.name_th} for s in result.services],
+        age=f"{person.age_on(service_day())} ปี",
+        nation="ไทย" if person.nation_code == "099" else person.nation_code,
+        checkDate=_iso(rights.checked_at),
+        transDate=_iso(rights.checked_at),
+    )
+
+
+@agent_api.post("/staff-unlock")
+def staff_unlock() -> Response:
+    body = _json_body()
+    session, svc = db_session(), services()
+    token = _token()
+    try:
+        agent_session, secret = agent.unlock_agent(session, svc.protector, token,
+                                                   body.get("staffPid"), str(body.get("pin", "")))
+    except DomainError:
+        session.commit()  # keep the counted failure (and its audit entry) despite the refusal
+        raise
+    return jsonify(sessionToken=secret, expiresAt=agent_session.expires_at.isoformat())
+
+
+@agent_api.post("/confirm-save")
+def confirm_save() -> Response:
+    body = _json_body()
+    session, svc = db_session(), services()
+    token = _token()
+    agent_session = agent.require_agent_session(session, token,
+                                                request.headers.get("X-Agent-Session"))
+    issued = agent.confirm_save(
+        session, svc.protector, token, agent_session, raw_cid=body.get("pid"),
+        service_code=str(body.get("claimType") or ""), mobile=body.get("mobile"),
+        correlation_id=str(body.get("correlationId") or ""), hn=body.get("hn"),
+        hcode=body.get("hcode"),
+    )
+    code = issued.code
+    return jsonify(pid=person_cid(svc.protector, code.person), claimType=code.service_code,
+                   correlationId=body.get("correlationId"), createdDate=_iso(code.recorded_at),
+                   claimCode=code.code)
+
+
+@agent_api.get("/latest-authen-code/<pid>")
+def latest_authen_code(pid: str) -> Response:
+    session, svc = db_session(), services()
+    code = agent.latest_code(session, svc.protector, _token(), pid)
+    return jsonify(claimType=code.service_code, claimCode=code.code, hcode=code.facility.hcode,
+                   claimDateTime=_iso(code.service_at), checkDate=_iso(code.recorded_at))
