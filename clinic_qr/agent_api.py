@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from authencode.app.context import db_session, services
+from authencode.app.openapi import error_responses
 from authencode.errors import DomainError
 from authencode.models import ApiToken
 from authencode.services import agent, api_tokens
@@ -99,3 +100,42 @@ def latest_authen_code(pid: str) -> Response:
     code = agent.latest_code(session, svc.protector, _token(), pid)
     return jsonify(claimType=code.service_code, claimCode=code.code, hcode=code.facility.hcode,
                    claimDateTime=_iso(code.service_at), checkDate=_iso(code.recorded_at))
+
+
+def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}
+
+
+_S = {"type": "string"}
+_SECURITY: list[dict[str, list[str]]] = [{"facilityToken": []}]
+AGENT_OPENAPI: dict[str, Any] = {
+    "/agent/api/card-reads": {"post": {
+        "summary": "A reader agent read a card: rights, services on offer, correlation id",
+        "security": _SECURITY,
+        "requestBody": _body(["pid"], {"pid": _S, "titleName": _S, "fname": _S, "lname": _S,
+                                       "birthDate": _S, "sex": _S, "terminalName": _S}),
+        "responses": {"200": {"description": "rights and correlationId"},
+                      **error_responses(400, 401, 404)}}},
+    "/agent/api/staff-unlock": {"post": {
+        "summary": "Unlock the agent with a staff card's CID and PIN until midnight",
+        "security": _SECURITY,
+        "requestBody": _body(["staffPid", "pin"], {"staffPid": _S, "pin": _S}),
+        "responses": {"200": {"description": "sessionToken, expiresAt"},
+                      **error_responses(400, 401, 403, 429)}}},
+    "/agent/api/confirm-save": {"post": {
+        "summary": "Issue the smart-card channel's Authen Code for a recent card read",
+        "security": _SECURITY,
+        "parameters": [{"name": "X-Agent-Session", "in": "header", "required": True,
+                        "schema": _S}],
+        "requestBody": _body(["pid", "claimType", "mobile", "correlationId"], {
+            "pid": _S, "claimType": _S, "mobile": _S, "correlationId": _S, "hn": _S,
+            "hcode": _S}),
+        "responses": {"200": {"description": "claimCode"},
+                      **error_responses(400, 401, 403, 404, 409, 410, 422)}}},
+    "/agent/api/latest-authen-code/{pid}": {"get": {
+        "summary": "The person's latest active code at this facility",
+        "security": _SECURITY,
+        "parameters": [{"name": "pid", "in": "path", "required": True, "schema": _S}],
+        "responses": {"200": {"description": "claimCode"}, **error_responses(400, 401, 404)}}},
+}

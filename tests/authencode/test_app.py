@@ -106,3 +106,12 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_openapi_describes_the_json_apis(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/readyz", "/agent/api/card-reads", "/agent/api/confirm-save",
+                 "/agent/api/latest-authen-code/{pid}", "/agent/api/staff-unlock"):
+        assert path in spec["paths"], path
+    assert "Error" in spec["components"]["schemas"]

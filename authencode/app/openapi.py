@@ -1,0 +1,63 @@
+"""GET /openapi.json: every JSON API, assembled from the paths each front end declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from authencode import __version__
+
+openapi_pages = Blueprint("openapi", __name__)
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "message_th"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "message_th": {"type": "string"}, "detail": {"type": "string"}},
+    }},
+}
+
+CORE_PATHS: dict[str, Any] = {
+    "/healthz": {"get": {"summary": "Process alive", "responses": {
+        "200": {"description": "alive"}}}},
+    "/readyz": {"get": {"summary": "Database reachable", "responses": {
+        "200": {"description": "ready"},
+        "503": {"description": "database unavailable", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    """The JSON error body for each status, for use in a front end's path declarations."""
+    return {str(s): {"description": "error", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for s in statuses}
+
+
+def register_paths(app: Any, paths: dict[str, Any]) -> None:
+    """Called by a front end when its blueprint is registered."""
+    app.extensions.setdefault("openapi_paths", {}).update(paths)
+
+
+@openapi_pages.get("/openapi.json")
+def openapi() -> Response:
+    paths = {**CORE_PATHS, **current_app.extensions.get("openapi_paths", {})}
+    return jsonify({
+        "openapi": "3.0.3",
+        "info": {"title": "Authen Code", "version": __version__,
+                 "description": "Visit authentication service: LIFF, reader-agent and "
+                                "hospital-system JSON APIs."},
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
+            "securitySchemes": {
+                "facilityToken": {"type": "http", "scheme": "bearer",
+                                  "description": "facility API token"},
+                "liffIdToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                "description": "LIFF ID token (ES256)"},
+            },
+        },
+    })
