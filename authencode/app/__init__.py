@@ -9,6 +9,7 @@ from flask import Flask
 
 from authencode.app.context import Services, init_services
 from authencode.app.errors import register_error_handlers
+from authencode.app.openapi import openapi_pages, register_paths
 from authencode.app.pages import core_pages
 from authencode.settings import Settings
 
@@ -48,10 +49,14 @@ def init_logging(settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic_qr.agent_api import agent_api
+    from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
+    from linebot_app.webhook import bp as line_webhook
 
     app.register_blueprint(core_pages)
+    app.register_blueprint(openapi_pages)
     app.register_blueprint(agent_api)
+    register_paths(app, AGENT_OPENAPI)
+    app.register_blueprint(line_webhook)
 
 
 __all__ = ["Services", "create_app"]

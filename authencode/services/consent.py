@@ -1,0 +1,99 @@
+"""PDPA consent: the versioned consent text, and accepting, declining and withdrawing it."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from authencode.db import utcnow
+from authencode.errors import DomainError, register
+from authencode.models import ConsentRecord, FamilyLink, LineAccount
+from authencode.services import audit
+
+CONSENT_VERSION = "2026-11"
+
+CONSENT_TITLE_TH = "ข้อตกลงในการให้ความยินยอมในการเก็บ รวบรวม และใช้ข้อมูลส่วนบุคคล"
+
+# Wording from the NHSO LINE official account's consent screen (seed material).
+CONSENT_TEXT_TH = (
+    f"{CONSENT_TITLE_TH}\n"
+    "\n"
+    "- ผู้ใช้งานต้องมีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง\n"
+    "- อายุ 15 ปี บริบูรณ์ขึ้นไป\n"
+    "\n"
+    "เพื่อประโยชน์ในการใช้บริการขอรหัสเข้ารับบริการ (Authen Code) ผ่าน LINE "
+    "ขอให้ผู้มีสิทธิ์แสดงเจตนายินยอมให้เก็บรวบรวม ใช้ หรือเปิดเผยข้อมูลส่วนบุคคลของผู้มีสิทธิ์ "
+    "รวมทั้งยินยอมให้เปิดเผยข้อมูลดังกล่าวให้แก่หน่วยบริการ เครือข่ายหน่วยบริการ "
+    "กระทรวงสาธารณสุข หรือหน่วยงานอื่นใดที่เกี่ยวข้อง ทั้งนี้ ภายใต้วัตถุประสงค์ในการดำเนินการ"
+    "บริการด้านสาธารณสุข ตามกฎหมายว่าด้วยหลักประกันสุขภาพแห่งชาติ\n"
+    "\n"
+    "ในการนี้ ข้าพเจ้า ผู้มีสิทธิ์ตามกฎหมายว่าด้วยหลักประกันสุขภาพแห่งชาติ ได้อ่าน "
+    "และเข้าใจรายละเอียดการขอความยินยอมข้างต้น และรับทราบว่า หากไม่ยินยอม "
+    "ข้าพเจ้าจะไม่สามารถใช้บริการขอรหัสเข้ารับบริการผ่าน LINE ได้\n"
+    "\n"
+    "(สอบถามรายละเอียดเพิ่มเติมได้ที่ : สายด่วน สปสช. 1330 เปิดบริการ 24 ชั่วโมง)\n"
+    f"\nฉบับ {CONSENT_VERSION}"
+)
+
+register("CONSENT_VERSION_STALE", "conflict",
+         "The consent text has changed; please read the new version.",
+         "ข้อตกลงการให้ความยินยอมมีการปรับปรุง กรุณาอ่านฉบับใหม่อีกครั้ง")
+register("CONSENT_ALREADY_GIVEN", "conflict", "Consent has already been given.",
+         "ท่านได้ให้ความยินยอมไว้แล้ว")
+register("CONSENT_NOT_GIVEN", "conflict", "Consent has not been given.",
+         "ท่านยังไม่ได้ให้ความยินยอม")
+register("CONSENT_REQUIRED", "forbidden", "Please accept the consent terms first.",
+         "กรุณาให้ความยินยอมก่อนใช้บริการ")
+
+
+def _record(session: Session, account: LineAccount, version: str, decision: str,
+            channel: str) -> ConsentRecord:
+    entry = ConsentRecord(line_account_id=account.id, version=version, decision=decision,
+                          decided_at=utcnow(), channel=channel)
+    session.add(entry)
+    audit.record(session, f"line:{account.id}", f"consent.{decision}",
+                 f"line_account:{account.id}", {"version": version, "channel": channel})
+    session.flush()
+    return entry
+
+
+def accept(session: Session, account: LineAccount, version: str,
+           channel: str = "line") -> ConsentRecord:
+    """Record acceptance of this version; raises CONSENT_VERSION_STALE or CONSENT_ALREADY_GIVEN."""
+    if version != CONSENT_VERSION:
+        raise DomainError("CONSENT_VERSION_STALE")
+    if account.consent_version == CONSENT_VERSION:
+        raise DomainError("CONSENT_ALREADY_GIVEN")
+    entry = _record(session, account, version, "accepted", channel)
+    account.consent_version = version
+    account.consented_at = entry.decided_at
+    session.flush()
+    return entry
+
+
+def decline(session: Session, account: LineAccount, version: str,
+            channel: str = "line") -> ConsentRecord:
+    """Record that the user declined; raises CONSENT_ALREADY_GIVEN (withdraw is separate)."""
+    if account.has_consented:
+        raise DomainError("CONSENT_ALREADY_GIVEN")
+    return _record(session, account, version, "declined", channel)
+
+
+def withdraw(session: Session, account: LineAccount, channel: str = "line") -> ConsentRecord:
+    """Withdraw consent and unlink every person from the account; raises CONSENT_NOT_GIVEN."""
+    version = account.consent_version
+    if version is None:
+        raise DomainError("CONSENT_NOT_GIVEN")
+    session.execute(delete(FamilyLink).where(FamilyLink.line_account_id == account.id))
+    entry = _record(session, account, version, "withdrawn", channel)
+    account.consent_version = None
+    account.consented_at = None
+    session.expire(account, ["links"])
+    session.flush()
+    return entry
+
+
+def require_consent(account: LineAccount) -> None:
+    """Raise CONSENT_REQUIRED unless the account accepted the current consent version."""
+    if account.consent_version != CONSENT_VERSION:
+        raise DomainError("CONSENT_REQUIRED")

@@ -1,0 +1,168 @@
+"""Handling one webhook event inside its own transaction: effects and replies together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from linebot.v3.webhooks import (
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+)
+from sqlalchemy.orm import Session
+
+from authencode.errors import DomainError
+from authencode.models import LineAccount
+from authencode.services import consent, line_accounts
+from authencode.settings import Settings
+from linebot_app import assistant, messages
+from linebot_app.messages import Json
+from linebot_app.outbox import enqueue_reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    session: Session
+    settings: Settings
+
+
+def handle_event(ctx: EventContext, event: object) -> None:
+    """Apply one parsed event; the caller owns the transaction (commit or roll back)."""
+    if isinstance(event, UnfollowEvent):
+        user_id = _user_id(event)
+        if user_id:
+            line_accounts.unfollow(ctx.session, user_id)
+        return
+    if isinstance(event, FollowEvent):
+        _on_follow(ctx, event)
+    elif isinstance(event, MessageEvent):
+        _on_message(ctx, event)
+    elif isinstance(event, PostbackEvent):
+        _on_postback(ctx, event)
+    # Other events (join, leave, beacon, unsend, ...) need no answer: ignored on purpose.
+
+
+def _user_id(event: object) -> str | None:
+    source = getattr(event, "source", None)
+    if isinstance(source, UserSource):
+        return source.user_id
+    return None  # groups and rooms are not served: the service is one person's account
+
+
+def _reply(ctx: EventContext, event: object, user_id: str, out: list[Json]) -> None:
+    enqueue_reply(ctx.session, user_id, getattr(event, "reply_token", None), out)
+
+
+def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
+    user_id = _user_id(event)
+    if not user_id:
+        return
+    account, _created = line_accounts.follow(ctx.session, user_id)
+    unblocked = bool(event.follow and event.follow.is_unblocked)
+    _reply(ctx, event, user_id,
+           messages.welcome(unblocked=unblocked, consented=_consented(account)))
+
+
+def _consented(account: LineAccount) -> bool:
+    return account.consent_version == consent.CONSENT_VERSION
+
+
+def _on_message(ctx: EventContext, event: MessageEvent) -> None:
+    user_id = _user_id(event)
+    if not user_id:
+        return
+    account, _ = line_accounts.get_or_create_account(ctx.session, user_id)
+    if not isinstance(event.message, TextMessageContent):
+        # Stickers, photos, locations...: a friendly nudge rather than silence.
+        _reply(ctx, event, user_id, assistant.answer("greeting"))
+        return
+    topic = assistant.topic_of(event.message.text)
+    if topic == "consent" and not _consented(account):
+        out = messages.consent_prompt()
+    elif topic == "consent":
+        out = messages.domain_error(
+            f"ท่านให้ความยินยอมแล้ว (ฉบับ {account.consent_version}) "
+            "หากต้องการถอนความยินยอม พิมพ์ \"ถอนความยินยอม\"")
+    elif topic == "withdraw" and account.has_consented:
+        out = messages.withdraw_confirm()
+    elif topic == "withdraw":
+        out = messages.domain_error("ท่านยังไม่ได้ให้ความยินยอม จึงไม่มีความยินยอมที่ต้องถอน")
+    else:
+        out = assistant.answer(topic)
+    _reply(ctx, event, user_id, out)
+
+
+def _on_postback(ctx: EventContext, event: PostbackEvent) -> None:
+    user_id = _user_id(event)
+    if not user_id:
+        return
+    account, _ = line_accounts.get_or_create_account(ctx.session, user_id)
+    data = (event.postback.data or "")[: messages.MAX_POSTBACK_DATA]
+    try:
+        out = _postback_answer(ctx, account, data)
+    except DomainError as error:
+        out = _refusal(error)
+    _reply(ctx, event, user_id, out)
+
+
+def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list[Json]:
+    session = ctx.session
+    parts = data.split(":")
+    if parts[0] == "consent":
+        action = parts[1] if len(parts) > 1 else "show"
+        if action == "accept" and len(parts) == 3:
+            consent.accept(session, account, parts[2])
+            return messages.consent_accepted(ctx.settings)
+        if action == "decline" and len(parts) == 3:
+            consent.decline(session, account, parts[2])
+            return messages.consent_declined()
+        if data == messages.PB_WITHDRAW_ASK:
+            if not account.has_consented:
+                raise DomainError("CONSENT_NOT_GIVEN")
+            return messages.withdraw_confirm()
+        if data == messages.PB_WITHDRAW_CONFIRM:
+            consent.withdraw(session, account)
+            return messages.withdrawn()
+        if data == messages.PB_WITHDRAW_CANCEL:
+            return messages.withdraw_cancelled()
+        return messages.consent_prompt()
+    if parts[0] == "menu" and len(parts) == 2:
+        return _menu_answer(ctx, account, parts[1])
+    log.info("unknown postback ignored (account %s)", account.id)
+    return assistant.answer("unknown")
+
+
+_MENU_PAGES = {
+    "rights": ("ตรวจสอบสิทธิการรักษาพยาบาลของท่านได้ที่ลิงก์นี้", "/rights"),
+    "history": ("ดูประวัติการขอรหัสเข้ารับบริการได้ที่ลิงก์นี้", "/history"),
+    "family": ("จัดการสมาชิกในครอบครัว (สูงสุด 5 คน) ได้ที่ลิงก์นี้", "/family"),
+    "request": ("ขอรหัสเข้ารับบริการ: เปิดลิงก์นี้แล้วสแกน QR Code ของหน่วยบริการ", "/request"),
+}
+
+
+def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Json]:
+    if item in ("howto", "what_is", "register", "rights_info", "hotline"):
+        return assistant.answer({"howto": "request", "rights_info": "rights"}.get(item, item))
+    if item == "consent":
+        return messages.consent_prompt()
+    if item in _MENU_PAGES:
+        if not _consented(account):
+            return messages.consent_prompt()
+        intro, path = _MENU_PAGES[item]
+        return messages.link_to(ctx.settings, intro, path)
+    return assistant.answer("unknown")
+
+
+def _refusal(error: DomainError) -> list[Json]:
+    if error.code == "CONSENT_VERSION_STALE":
+        return [messages.text(error.message_th), *messages.consent_prompt()]
+    if error.code == "CONSENT_ALREADY_GIVEN":
+        return messages.domain_error(
+            f"{error.message_th} หากต้องการถอนความยินยอม พิมพ์ \"ถอนความยินยอม\"")
+    return messages.domain_error(error.message_th)

@@ -1,0 +1,229 @@
+"""The outbox sender: delivers queued replies and pushes with the real LINE SDK.
+
+Rows are claimed with a lease (``next_attempt_at`` moved into the future, attempts counted)
+in one short transaction, sent outside any transaction, and settled in another. A worker
+that dies mid-send leaves the row to be claimed again when the lease ends; a push carries
+the row's ``X-Line-Retry-Key`` every time, so LINE accepts it once and answers 409 after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from authencode.db import Database, utcnow
+from authencode.models import OutboxMessage
+from authencode.services.line_accounts import can_receive_push
+from authencode.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_attempts: int = 10
+    base_delay: float = 2.0  # seconds; doubled after each failed attempt
+    max_delay: float = 15 * 60.0
+    lease: float = 120.0  # a claimed row is retried after this if its worker vanished
+
+    def backoff(self, attempts: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    recipient: str
+    reply_token: str | None
+    messages: list[dict[str, Any]]
+    retry_key: str
+    attempts: int
+
+
+@dataclass
+class Outcome:
+    status: str  # "sent", "retry" or "failed"
+    error: str | None = None
+    retry_after: float | None = None
+    fell_back_to_push: bool = False
+
+
+class _Retryable(Exception):
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry_after = retry_after
+
+
+class OutboxSender:
+    """Claims due outbox rows and sends them; safe to run as several workers at once."""
+
+    def __init__(self, db: Database, settings: Settings, policy: SendPolicy | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        if not settings.line_channel_access_token:
+            raise ValueError("LINE_CHANNEL_ACCESS_TOKEN is required to send LINE messages")
+        self.db = db
+        self.policy = policy or SendPolicy()
+        self.clock = clock
+        self.configuration = Configuration(host=settings.line_api_base_url,
+                                           access_token=settings.line_channel_access_token)
+        # Retries are ours (with the retry key and back-off), not urllib3's.
+        self.configuration.retries = False
+
+    def run_once(self, limit: int = 50) -> int:
+        """Send what is due now; returns how many rows were attempted."""
+        claimed = self.claim(limit)
+        if not claimed:
+            return 0
+        with ApiClient(self.configuration) as client:
+            api = MessagingApi(client)
+            try:
+                for row in claimed:
+                    self._settle(row, self._deliver(api, row))
+            finally:
+                client.rest_client.pool_manager.clear()
+        return len(claimed)
+
+    def claim(self, limit: int) -> list[Claimed]:
+        """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending",
+                       OutboxMessage.kind.in_(("reply", "push")),
+                       OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claimed = []
+            for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = now + dt.timedelta(seconds=self.policy.lease)
+                claimed.append(Claimed(row.id, row.kind, row.recipient, row.reply_token,
+                                       list(row.payload["messages"]), row.retry_key,
+                                       row.attempts))
+        return claimed
+
+    def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
+        with self.db.transaction() as session:
+            if not can_receive_push(session, row.recipient):
+                return Outcome("failed", "recipient unfollowed the account")
+        try:
+            if row.kind == "reply" and row.reply_token:
+                try:
+                    self._reply(api, row)
+                    return Outcome("sent")
+                except ApiException as exc:
+                    if exc.status != 400 or "reply token" not in _error_text(exc).lower():
+                        raise
+                    log.info("outbox %s: reply token rejected, falling back to push", row.id)
+                self._push(api, row)
+                return Outcome("sent", fell_back_to_push=True)
+            self._push(api, row)
+            return Outcome("sent")
+        except _Retryable as exc:
+            return Outcome("retry", exc.error, exc.retry_after)
+        except ApiException as exc:
+            return Outcome("failed", f"HTTP {exc.status}: {_error_text(exc)}"[:500])
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self.policy.connect_timeout, self.policy.read_timeout)
+
+    def _reply(self, api: MessagingApi, row: Claimed) -> None:
+        request = ReplyMessageRequest.from_dict(
+            {"replyToken": row.reply_token, "messages": row.messages})
+        _call(lambda: api.reply_message_with_http_info(request, _request_timeout=self._timeout()))
+
+    def _push(self, api: MessagingApi, row: Claimed) -> None:
+        request = PushMessageRequest.from_dict({"to": row.recipient, "messages": row.messages})
+        try:
+            _call(lambda: api.push_message_with_http_info(
+                request, x_line_retry_key=row.retry_key, _request_timeout=self._timeout()))
+        except ApiException as exc:
+            if exc.status == 409:
+                return  # LINE already accepted this retry key: delivered once, by an earlier try
+            raise
+
+    def _settle(self, row: Claimed, outcome: Outcome) -> None:
+        now = self.clock()
+        with self.db.transaction() as session:
+            stored = session.get(OutboxMessage, row.id)
+            if stored is None or stored.status != "pending":
+                return
+            _apply(session, stored, row, outcome, now, self.policy)
+        log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
+                 stored.status if outcome.status != "retry" else "retry later")
+
+
+def _apply(session: Session, stored: OutboxMessage, row: Claimed, outcome: Outcome,
+           now: dt.datetime, policy: SendPolicy) -> None:
+    if outcome.fell_back_to_push:
+        stored.kind = "push"
+        stored.reply_token = None
+    if outcome.status == "sent":
+        stored.status = "sent"
+        stored.sent_at = now
+        stored.last_error = None
+        return
+    stored.last_error = outcome.error
+    if outcome.status == "failed" or row.attempts >= policy.max_attempts:
+        stored.status = "failed"
+        return
+    delay = policy.backoff(row.attempts)
+    if outcome.retry_after is not None:
+        delay = min(policy.max_delay, max(delay, outcome.retry_after))
+    stored.next_attempt_at = now + dt.timedelta(seconds=delay)
+    session.flush()
+
+
+def _call(send: Callable[[], Any]) -> None:
+    """Run one API call; timeouts, connection errors, 5xx and 429 become _Retryable."""
+    try:
+        send()
+    except ApiException as exc:
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            raise _Retryable(f"HTTP {exc.status}", _retry_after(exc)) from None
+        raise
+    except urllib3.exceptions.HTTPError as exc:
+        raise _Retryable(f"network: {type(exc).__name__}") from None
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    headers = exc.headers or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_text(exc: ApiException) -> str:
+    body = exc.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        message = json.loads(body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or exc.reason or "")

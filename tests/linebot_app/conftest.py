@@ -1,0 +1,151 @@
+"""Fixtures for the LINE bot: signed webhook posts, a fake Messaging API, a controllable clock."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from authencode.db import Database
+from authencode.models import OutboxMessage
+from authencode.settings import Settings
+from linebot_app.sender import OutboxSender, SendPolicy
+from tests.support.fake_line import FakeLineServer
+
+CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
+ACCESS_TOKEN = "test-access-token"
+USER_ID = "U" + "a" * 32
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def fake_line() -> Iterator[FakeLineServer]:
+    server = FakeLineServer(ACCESS_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, fake_line: FakeLineServer) -> Settings:
+    return settings.with_overrides(line_channel_secret=CHANNEL_SECRET,
+                                   line_channel_access_token=ACCESS_TOKEN,
+                                   line_api_base_url=fake_line.url)
+
+
+@pytest.fixture
+def db(app: Any) -> Database:
+    return app.extensions["authencode"].db  # type: ignore[no-any-return]
+
+
+class Clock:
+    def __init__(self) -> None:
+        # A little ahead of real time, so rows queued during the test are already due.
+        self.now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+# Short timeouts keep the timeout tests fast; the real defaults are in SendPolicy.
+FAST = SendPolicy(connect_timeout=1.0, read_timeout=0.3, max_attempts=5, base_delay=2.0,
+                  lease=60.0)
+
+
+@pytest.fixture
+def sender(db: Database, settings: Settings, clock: Clock) -> OutboxSender:
+    return OutboxSender(db, settings, FAST, clock=clock)
+
+
+def drain(sender: OutboxSender, clock: Clock, rounds: int = 20) -> None:
+    """Run the worker, moving the clock to the next due row, until nothing is pending."""
+    for _ in range(rounds):
+        sender.run_once()
+        with sender.db.sessionmaker() as session:
+            due = session.scalar(select(OutboxMessage.next_attempt_at)
+                                 .where(OutboxMessage.status == "pending")
+                                 .order_by(OutboxMessage.next_attempt_at).limit(1))
+        if due is None:
+            return
+        if due > clock.now:
+            clock.now = due
+    raise AssertionError("outbox still pending after many rounds")
+
+
+def outbox(db: Database) -> list[OutboxMessage]:
+    with db.sessionmaker() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def sign(body: bytes, secret: str = CHANNEL_SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def post(client: Any, payload: Any, *, signature: str | None = "auto",
+         raw: bytes | None = None) -> Any:
+    body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature == "auto":
+        headers["X-Line-Signature"] = sign(body)
+    elif signature is not None:
+        headers["X-Line-Signature"] = signature
+    return client.post("/line/webhook", data=body, headers=headers)
+
+
+def webhook(*events: dict[str, Any]) -> dict[str, Any]:
+    return {"destination": "U" + "0" * 32, "events": list(events)}
+
+
+def _base(kind: str, user_id: str, event_id: str | None, **extra: Any) -> dict[str, Any]:
+    n = next(_ids)
+    event = {
+        "type": kind,
+        "mode": "active",
+        "timestamp": 1_780_000_000_000 + n,
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": event_id or f"01HEVENT{n:018d}",
+        "deliveryContext": {"isRedelivery": False},
+    }
+    event.update(extra)
+    return event
+
+
+def follow(user_id: str = USER_ID, event_id: str | None = None, unblocked: bool = False,
+           reply_token: str | None = None) -> dict[str, Any]:
+    return _base("follow", user_id, event_id, replyToken=reply_token or f"rt-{next(_ids)}",
+                 follow={"isUnblocked": unblocked})
+
+
+def unfollow(user_id: str = USER_ID) -> dict[str, Any]:
+    return _base("unfollow", user_id, None)
+
+
+def text(message: str, user_id: str = USER_ID, event_id: str | None = None) -> dict[str, Any]:
+    return _base("message", user_id, event_id, replyToken=f"rt-{next(_ids)}",
+                 message={"id": str(next(_ids)), "type": "text", "text": message,
+                          "quoteToken": "q"})
+
+
+def postback(data: str, user_id: str = USER_ID) -> dict[str, Any]:
+    return _base("postback", user_id, None, replyToken=f"rt-{next(_ids)}",
+                 postback={"data": data})
+
+
+def session_of(db: Database) -> Session:
+    return db.sessionmaker()

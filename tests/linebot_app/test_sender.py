@@ -1,0 +1,191 @@
+"""The outbox worker with the real line-bot-sdk against the fake Messaging API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import update
+
+from authencode.db import Database
+from authencode.models import OutboxMessage
+from linebot_app import messages
+from linebot_app.outbox import enqueue_push, enqueue_reply
+from linebot_app.sender import OutboxSender
+from tests.linebot_app.conftest import (
+    USER_ID,
+    Clock,
+    drain,
+    follow,
+    outbox,
+    post,
+    unfollow,
+    webhook,
+)
+from tests.support.fake_line import FakeLineServer
+
+
+def _push(db: Database, body: str = "ทดสอบ") -> OutboxMessage:
+    with db.transaction() as session:
+        return enqueue_push(session, USER_ID, [messages.text(body)])
+
+
+def _keys(fake_line: FakeLineServer, path: str = "/v2/bot/message/push") -> list[str | None]:
+    return [r.headers.get("X-Line-Retry-Key") for r in fake_line.requests if r.path == path]
+
+
+def test_push_arrives_with_content_and_retry_key(db: Database, sender: OutboxSender,
+                                                clock: Clock, fake_line: FakeLineServer) -> None:
+    row = _push(db, "สวัสดีค่ะ")
+    drain(sender, clock)
+    [delivery] = fake_line.delivered
+    assert delivery.to == USER_ID and delivery.messages[0]["text"] == "สวัสดีค่ะ"
+    assert delivery.retry_key == row.retry_key
+    [stored] = outbox(db)
+    assert stored.status == "sent" and stored.sent_at is not None and stored.attempts == 1
+
+
+def test_500_then_recovery_delivers_once_with_the_same_key(
+        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    row = _push(db)
+    fake_line.fail_next(2, status=500)
+    start = clock.now
+    sender.run_once()
+    [stored] = outbox(db)
+    assert stored.status == "pending" and stored.last_error == "HTTP 500"
+    assert stored.next_attempt_at == start + dt.timedelta(seconds=2)  # back-off
+    drain(sender, clock)
+    assert len(fake_line.delivered) == 1
+    assert _keys(fake_line) == [row.retry_key] * 3
+    assert outbox(db)[0].status == "sent"
+
+
+def test_429_waits_for_retry_after(db: Database, sender: OutboxSender, clock: Clock,
+                                   fake_line: FakeLineServer) -> None:
+    _push(db)
+    fake_line.fail_next(1, status=429, retry_after=30)
+    start = clock.now
+    sender.run_once()
+    [stored] = outbox(db)
+    assert stored.next_attempt_at == start + dt.timedelta(seconds=30)
+    clock.advance(29)
+    assert sender.run_once() == 0  # not due yet
+    drain(sender, clock)
+    assert len(fake_line.delivered) == 1
+
+
+def test_timeout_whose_push_was_accepted_is_not_delivered_twice(
+        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    row = _push(db)
+    fake_line.stall_next(0.6)  # longer than the read timeout: LINE took it, the answer is lost
+    sender.run_once()
+    [stored] = outbox(db)
+    assert stored.status == "pending" and (stored.last_error or "").startswith("network:")
+    drain(sender, clock)
+    assert len(fake_line.delivered) == 1  # the retry got 409: already accepted
+    assert [r.status for r in fake_line.requests] == [200, 409]
+    assert _keys(fake_line) == [row.retry_key, row.retry_key]
+    assert outbox(db)[0].status == "sent"
+
+
+def test_worker_killed_mid_send_leaves_the_row_to_be_retried(
+        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    _push(db)
+    claimed = sender.claim(10)  # claimed, then the worker dies before settling
+    assert len(claimed) == 1
+    assert sender.run_once() == 0  # leased: another worker does not take it meanwhile
+    clock.advance(61)
+    drain(sender, clock)
+    assert len(fake_line.delivered) == 1
+    assert outbox(db)[0].attempts == 2
+
+
+def test_invalid_reply_token_falls_back_to_push(
+        client: Any, db: Database, sender: OutboxSender, clock: Clock,
+        fake_line: FakeLineServer) -> None:
+    post(client, webhook(follow(reply_token="rt-expired")))
+    fake_line.invalidate_reply_token("rt-expired")
+    drain(sender, clock)
+    [delivery] = fake_line.delivered
+    assert delivery.kind == "push" and delivery.to == USER_ID
+    assert delivery.retry_key == outbox(db)[0].retry_key
+    [stored] = outbox(db)
+    assert stored.status == "sent" and stored.kind == "push" and stored.reply_token is None
+
+
+def test_unfollowed_accounts_get_no_push(client: Any, db: Database, sender: OutboxSender,
+                                         clock: Clock, fake_line: FakeLineServer) -> None:
+    post(client, webhook(follow()))
+    drain(sender, clock)
+    post(client, webhook(unfollow()))
+    _push(db)
+    drain(sender, clock)
+    assert len(fake_line.delivered) == 1
+    stored = outbox(db)[-1]
+    assert stored.status == "failed" and "unfollowed" in (stored.last_error or "")
+
+
+def test_permanent_4xx_is_failed_with_its_reason(db: Database, sender: OutboxSender,
+                                                 clock: Clock, fake_line: FakeLineServer) -> None:
+    _push(db)
+    fake_line.fail_next(1, status=400)
+    drain(sender, clock)
+    [stored] = outbox(db)
+    assert stored.status == "failed" and stored.last_error == "HTTP 400: fake failure"
+    assert fake_line.delivered == []
+
+
+def test_gives_up_after_max_attempts(db: Database, sender: OutboxSender, clock: Clock,
+                                     fake_line: FakeLineServer) -> None:
+    _push(db)
+    fake_line.fail_next(10, status=503)
+    drain(sender, clock)
+    [stored] = outbox(db)
+    assert stored.status == "failed" and stored.attempts == sender.policy.max_attempts
+
+
+def test_many_messages_each_delivered_exactly_once_through_faults(
+        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    rows = [_push(db, f"ข้อความ {i}") for i in range(6)]
+    with db.transaction() as session:
+        enqueue_reply(session, USER_ID, "rt-ok", [messages.text("ตอบกลับ")])
+    fake_line.fail_next(1, status=500)
+    fake_line.fail_next(1, status=429, retry_after=5)
+    fake_line.stall_next(0.6)
+    drain(sender, clock)
+    texts = sorted(m["text"] for d in fake_line.delivered for m in d.messages)
+    assert texts == sorted([f"ข้อความ {i}" for i in range(6)] + ["ตอบกลับ"])
+    assert {d.retry_key for d in fake_line.delivered if d.kind == "push"} == {
+        r.retry_key for r in rows}
+    assert all(row.status == "sent" for row in outbox(db))
+
+
+def test_rows_not_due_are_left_alone(db: Database, sender: OutboxSender, clock: Clock,
+                                     fake_line: FakeLineServer) -> None:
+    _push(db)
+    with db.transaction() as session:
+        session.execute(update(OutboxMessage).values(
+            next_attempt_at=clock.now + dt.timedelta(minutes=5)))
+    assert sender.run_once() == 0
+    assert fake_line.requests == []
+
+
+def test_worker_loop_sends_until_stopped(db: Database, sender: OutboxSender,
+                                         fake_line: FakeLineServer) -> None:
+    import threading
+
+    from linebot_app.worker import run
+
+    _push(db)
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(sender, stop, 0.01))
+    thread.start()
+    try:
+        for _ in range(200):
+            if fake_line.delivered:
+                break
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert len(fake_line.delivered) == 1

@@ -1,0 +1,204 @@
+"""A fake LINE Messaging API: a real HTTP server on 127.0.0.1, in a thread, for the real SDK.
+
+It answers /v2/bot/message/reply and /v2/bot/message/push like LINE does (reply tokens are
+single use; a push's X-Line-Retry-Key once accepted is answered with 409), records every
+request, and can be told to fail the next calls with a status (500, 429 + Retry-After) or to
+stall past the client's timeout — stalled pushes are still accepted, like a response lost
+on the way back, which is exactly what the retry key protects against.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class Fault:
+    status: int | None = None  # answer with this status...
+    retry_after: int | None = None
+    stall: float | None = None  # ...or sleep this long, then handle normally
+
+
+@dataclass
+class Delivery:
+    kind: str  # "reply" or "push"
+    to: str | None
+    reply_token: str | None
+    retry_key: str | None
+    messages: list[dict[str, Any]]
+
+
+@dataclass
+class FakeLineState:
+    access_token: str
+    requests: list[Recorded] = field(default_factory=list)
+    delivered: list[Delivery] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    used_reply_tokens: set[str] = field(default_factory=set)
+    invalid_reply_tokens: set[str] = field(default_factory=set)
+    accepted_retry_keys: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FakeLineServer:
+    def __init__(self, access_token: str) -> None:
+        self.state = FakeLineState(access_token=access_token)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
+
+    def start(self) -> FakeLineServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    # --- scripting -------------------------------------------------------------------------
+    def fail_next(self, count: int = 1, status: int = 500, retry_after: int | None = None) -> None:
+        with self.state.lock:
+            self.state.faults.extend(Fault(status=status, retry_after=retry_after)
+                                     for _ in range(count))
+
+    def stall_next(self, seconds: float, count: int = 1) -> None:
+        with self.state.lock:
+            self.state.faults.extend(Fault(stall=seconds) for _ in range(count))
+
+    def invalidate_reply_token(self, token: str) -> None:
+        with self.state.lock:
+            self.state.invalid_reply_tokens.add(token)
+
+    # --- inspection ------------------------------------------------------------------------
+    @property
+    def delivered(self) -> list[Delivery]:
+        with self.state.lock:
+            return list(self.state.delivered)
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def texts(self) -> list[str]:
+        return [m.get("text", m.get("altText", "")) for d in self.delivered for m in d.messages]
+
+
+def _handler(state: FakeLineState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        stall = 0.0
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            with state.lock:
+                fault = state.faults.pop(0) if state.faults else None
+            # A stalled request is handled at once but answered late: LINE took it, and the
+            # client gave up waiting before the answer came.
+            self.stall = fault.stall if fault and fault.stall else 0.0
+            if fault and fault.status:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                self._answer(fault.status, {"message": "fake failure"}, body, headers)
+                return
+            if self.headers.get("Authorization") != f"Bearer {state.access_token}":
+                self._answer(401, {"message": "Authentication failed"}, body)
+                return
+            if self.path == "/v2/bot/message/reply":
+                self._reply(body)
+            elif self.path == "/v2/bot/message/push":
+                self._push(body)
+            else:
+                self._answer(404, {"message": "Not found"}, body)
+
+        def _reply(self, body: dict[str, Any]) -> None:
+            token = body.get("replyToken")
+            messages = body.get("messages") or []
+            if not 1 <= len(messages) <= 5:
+                self._answer(400, {"message": "The request body has 1 error(s)"}, body)
+                return
+            with state.lock:
+                invalid = (not isinstance(token, str) or token in state.used_reply_tokens
+                           or token in state.invalid_reply_tokens)
+                if isinstance(token, str) and not invalid:
+                    state.used_reply_tokens.add(token)
+                    state.delivered.append(Delivery("reply", None, token, None, messages))
+            if invalid:
+                self._answer(400, {"message": "Invalid reply token"}, body)
+            else:
+                self._answer(200, {"sentMessages": _sent(messages)}, body)
+
+        def _push(self, body: dict[str, Any]) -> None:
+            key = self.headers.get("X-Line-Retry-Key")
+            messages = body.get("messages") or []
+            if not body.get("to") or not 1 <= len(messages) <= 5:
+                self._answer(400, {"message": "The request body has 1 error(s)"}, body)
+                return
+            with state.lock:
+                accepted = state.accepted_retry_keys.get(key) if key else None
+                if accepted is None:
+                    request_id = str(uuid.uuid4())
+                    if key:
+                        state.accepted_retry_keys[key] = request_id
+                    state.delivered.append(
+                        Delivery("push", body["to"], None, key, messages))
+            if accepted is not None:
+                self._answer(409, {"message": "The retry key is already accepted",
+                                   "sentMessages": _sent(messages)}, body,
+                             {"x-line-accepted-request-id": accepted})
+            else:
+                self._answer(200, {"sentMessages": _sent(messages)}, body)
+
+        def _answer(self, status: int, payload: dict[str, Any], request_body: dict[str, Any],
+                    headers: dict[str, str] | None = None) -> None:
+            with state.lock:
+                state.requests.append(Recorded(self.path, dict(self.headers.items()),
+                                               request_body, status))
+            if self.stall:
+                time.sleep(self.stall)
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-line-request-id", str(uuid.uuid4()))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout): like a response lost on the way
+
+    return Handler
+
+
+def _sent(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"id": str(uuid.uuid4().int)[:18], "quoteToken": uuid.uuid4().hex} for _ in messages]
