@@ -43,5 +43,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+## bench: what is measured so far (card reads through pcscd + vpcd; needs root)
+bench: system-deps $(VENV)/.dev-installed
+	$(BIN)/python tests/reader_agent/bench_card_read.py
+
 clean:
 	rm -rf $(VENV) .cache build *.egg-info
