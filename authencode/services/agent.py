@@ -7,7 +7,6 @@ card read of the same person by the same agent token, used once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from authencode.models import (
 )
 from authencode.passwords import hash_password, verify_password
 from authencode.services import audit
+from authencode.services.api_tokens import token_digest
 from authencode.services.issuance import Issued, issue_code
 from authencode.services.people import find_person
 from authencode.thaidate import BANGKOK, service_day
@@ -102,10 +102,14 @@ def offered_services(session: Session, facility_id: int) -> list[ServiceType]:
     return [s for s in rows if s.is_valid_on(today)]
 
 
-def set_pin(session: Session, staff: StaffUser, pin: str, actor: str) -> None:
-    """Set a staff member's 4-digit agent PIN (stored as an argon2 hash). Audited."""
+def _require_pin_format(pin: str) -> None:
     if not (len(pin) == 4 and pin.isascii() and pin.isdigit()):
         raise DomainError(PIN_FORMAT)
+
+
+def set_pin(session: Session, staff: StaffUser, pin: str, actor: str) -> None:
+    """Set a staff member's 4-digit agent PIN (stored as an argon2 hash). Audited."""
+    _require_pin_format(pin)
     staff.pin_hash = hash_password(pin)
     staff.pin_failures = 0
     staff.pin_locked_until = None
@@ -121,8 +125,7 @@ def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
     """
     cid = parse_cid(raw_staff_cid)
     pin = str(pin or "")
-    if not (len(pin) == 4 and pin.isascii() and pin.isdigit()):
-        raise DomainError(PIN_FORMAT)
+    _require_pin_format(pin)
     staff = session.scalar(
         select(StaffUser).where(StaffUser.cid_hash == protector.lookup_hash(cid))
     )
@@ -143,7 +146,7 @@ def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
     staff.pin_failures = 0
     secret = secrets.token_urlsafe(32)
     agent_session = AgentSession(
-        token_hash=hashlib.sha256(secret.encode()).hexdigest(), staff_id=staff.id,
+        token_hash=token_digest(secret), staff_id=staff.id,
         api_token_id=token.id, expires_at=_next_midnight(now),
     )
     session.add(agent_session)
@@ -163,7 +166,7 @@ def require_agent_session(session: Session, token: ApiToken, secret: str | None)
     if not secret:
         raise DomainError(AGENT_LOCKED)
     row = session.scalar(select(AgentSession).where(
-        AgentSession.token_hash == hashlib.sha256(secret.encode()).hexdigest()))
+        AgentSession.token_hash == token_digest(secret)))
     if row is None or row.api_token_id != token.id or row.expires_at <= utcnow():
         raise DomainError(AGENT_LOCKED)
     return row
