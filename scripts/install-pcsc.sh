@@ -10,30 +10,5 @@
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it installs;
 # otherwise it lists what is missing and exits non-zero.
 set -eu
-
-PACKAGES="pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools gcc python3-dev"
-
-missing=""
-for pkg in $PACKAGES; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $pkg"
-    fi
-done
-
-if [ -z "$missing" ]; then
-    echo "install-pcsc: all present ($PACKAGES)"
-    exit 0
-fi
-
-if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-pcsc: missing packages:$missing" >&2
-    echo "install-pcsc: run as root on Debian/Ubuntu: apt-get install$missing" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-# The package lists may be empty on a fresh machine; update once, then install.
-apt-get update -qq
-# shellcheck disable=SC2086  # word splitting of the package list is intended
-apt-get install -y -qq --no-install-recommends $missing
-echo "install-pcsc: installed:$missing"
+exec sh "$(dirname "$0")/apt-ensure.sh" \
+    pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools gcc python3-dev
