@@ -1,1 +1,12 @@
 """The LINE chatbot: webhook, event dispatch, Thai messages, rich menus, outbox sender."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the LINE webhook (and, in development, the LINE simulator)."""
+    from linebot_app.webhook import bp as line_webhook
+
+    app.register_blueprint(line_webhook)

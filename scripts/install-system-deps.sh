@@ -2,12 +2,14 @@
 # Install the Debian/Ubuntu packages the test suite needs (idempotent):
 #   postgresql       server binaries: the tests start a throwaway cluster with initdb/pg_ctl
 #   the PC/SC stack  pcscd, the virtual reader and pyscard's build needs (install-pcsc.sh)
+#   chromium         headless browser the page tests drive through Playwright (no download)
+#   fonts-thai-tlwg  Thai fonts for rich menu images, QR labels and the printable posters
 # As root with apt-get it installs what is missing. Otherwise it prints what is missing;
 # that fails in CI (CI set) and only warns on a developer's machine (those tests then skip).
 set -eu
 here=$(dirname "$0")
 
-for step in "apt-ensure.sh postgresql" "install-pcsc.sh"; do
+for step in "apt-ensure.sh postgresql chromium fonts-thai-tlwg" "install-pcsc.sh"; do
     # shellcheck disable=SC2086  # "script args" splits into words on purpose
     if ! sh "$here"/$step; then
         [ -z "${CI:-}" ] || exit 1

@@ -17,6 +17,9 @@ from authencode import migrate
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.settings import Settings
+from tests.support.browser import CHROMIUM_FLAGS, artifact_path, chromium_path
+from tests.support.live_server import free_port, serve
+from tests.support.mail import SmtpServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
 
 IN_CI = bool(os.environ.get("CI"))
@@ -150,3 +153,95 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+# --- real servers for browsers, agents and mail -------------------------------------------
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A local SMTP server; `.sink.wait_for(address)` returns a delivered message."""
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def live_settings(pg_url: str, tmp_path: Path, live_port: int) -> Settings:
+    """Settings for a live server on PostgreSQL, whose PUBLIC_BASE_URL is that server."""
+    return Settings(
+        environment="test",
+        database_url=pg_url,
+        secret_key="test-secret-key-0123456789abcdef",
+        data_key=TEST_DATA_KEY,
+        instance_path=tmp_path / "instance",
+        public_base_url=f"http://127.0.0.1:{live_port}",
+    )
+
+
+@pytest.fixture
+def live_app(live_settings: Settings):  # type: ignore[no-untyped-def]
+    from authencode.app import create_app
+
+    app = create_app(live_settings)
+    yield app
+    app.extensions["authencode"].db.dispose()
+
+
+@pytest.fixture
+def live_server(live_app, live_port: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real application over HTTP; yields its base URL (equal to PUBLIC_BASE_URL)."""
+    with serve(live_app, live_port) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian chromium driven by Playwright (no browser download)."""
+    executable = chromium_path()
+    if executable is None:
+        missing_part("chromium is not installed (scripts/install-system-deps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A desktop-sized page (the clinic web app), Thai locale."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
+                                  timezone_id="Asia/Bangkok", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def mobile_page(browser):  # type: ignore[no-untyped-def]
+    """A 360 px wide phone page (LIFF), Thai locale."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2, locale="th-TH",
+                                  timezone_id="Asia/Bangkok")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """screenshot(page, "label") saves a full-page PNG under .cache/test-artifacts/<test>/."""
+    def take(page, label: str) -> Path:  # type: ignore[no-untyped-def]
+        path = artifact_path(request.node.name, label)
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

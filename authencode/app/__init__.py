@@ -9,7 +9,7 @@ from flask import Flask
 
 from authencode.app.context import Services, init_services
 from authencode.app.errors import register_error_handlers
-from authencode.app.openapi import openapi_pages, register_paths
+from authencode.app.openapi import openapi_pages
 from authencode.app.pages import core_pages
 from authencode.settings import Settings
 
@@ -49,14 +49,16 @@ def init_logging(settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
-    from linebot_app.webhook import bp as line_webhook
+    """The core's pages, then each front end registers its own routes and OpenAPI paths."""
+    import clinic_qr
+    import liff_web
+    import linebot_app
 
     app.register_blueprint(core_pages)
     app.register_blueprint(openapi_pages)
-    app.register_blueprint(agent_api)
-    register_paths(app, AGENT_OPENAPI)
-    app.register_blueprint(line_webhook)
+    clinic_qr.init_app(app)
+    liff_web.init_app(app)
+    linebot_app.init_app(app)
 
 
 __all__ = ["Services", "create_app"]

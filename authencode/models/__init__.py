@@ -6,6 +6,7 @@ from authencode.models.codes import AuthenCode, CodeNumber
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
+from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import StaffUser
 
@@ -19,6 +20,7 @@ __all__ = [
     "CodeNumber",
     "ConsentRecord",
     "Facility",
+    "FacilityKey",
     "FacilityService",
     "FamilyLink",
     "LineAccount",
