@@ -49,6 +49,8 @@ class StaffUser(Base):
     pin_locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[created_at]
     approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    last_login_at: Mapped[dt.datetime | None]
 
     facility: Mapped[Facility | None] = relationship()
 

@@ -1,0 +1,228 @@
+"""The clinic blueprint: language, CSRF, signed-in staff, error pages and security headers.
+
+Every POST carries the session's CSRF token; every page but the public ones needs a live
+server-side session (idle timeout) and, after a first login, a changed password.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from authencode.app.context import db_session, services
+from authencode.cid import mask_cid
+from authencode.errors import DomainError, register
+from authencode.models import StaffUser
+from authencode.services import mail, staff_access, staff_auth
+from authencode.thaidate import be_date, be_datetime
+
+log = logging.getLogger(__name__)
+
+clinic = Blueprint("clinic", __name__, url_prefix="/clinic", template_folder="templates",
+                   static_folder="static", static_url_path="/static")
+
+CSRF_INVALID = register(
+    "CSRF_INVALID", "invalid",
+    "This form has expired or did not come from this site. Please reload the page and try again.",
+    "แบบฟอร์มหมดอายุหรือไม่ได้ส่งมาจากเว็บไซต์นี้ กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง")
+SESSION_EXPIRED = register("SESSION_EXPIRED", "unauthorized",
+                           "Your session has ended. Please log in again.",
+                           "หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบใหม่อีกครั้ง")
+LOGIN_REQUIRED = register("LOGIN_REQUIRED", "unauthorized", "Please log in.",
+                          "กรุณาเข้าสู่ระบบ")
+
+LANGUAGES = ("th", "en")
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+F = TypeVar("F", bound=Callable[..., Any])
+PageResult = ResponseReturnValue
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without signing in."""
+    view.clinic_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def lang() -> str:
+    chosen = session.get("lang")
+    return chosen if isinstance(chosen, str) and chosen in LANGUAGES else "th"
+
+
+def tr(thai: str, english: str) -> str:
+    """Thai first; English when the visitor switched to it."""
+    return english if lang() == "en" else thai
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def policy() -> staff_auth.LoginPolicy:
+    return staff_auth.LoginPolicy.from_extra(services().settings.extra)
+
+
+def staff() -> StaffUser:
+    """The signed-in account (views behind the login check only)."""
+    return g.clinic_staff  # type: ignore[no-any-return]
+
+
+def actor() -> str:
+    return f"staff:{staff().id}"
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(f"clinic/{template}", **context), status
+
+
+def mail_after_commit() -> None:
+    """Try to send queued email once the request's transaction has committed."""
+    g.clinic_mail_queued = True
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the clinic app, never another site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/clinic/"):
+            return target
+    return url_for("clinic.home")
+
+
+def begin_login(sid: str) -> None:
+    """A fresh session for the signed-in account: new id, new CSRF token."""
+    language = lang()
+    session.clear()
+    session["sid"] = sid
+    session["lang"] = language
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def end_login() -> None:
+    language = lang()
+    session.clear()
+    session["lang"] = language
+
+
+@clinic.app_template_global("tr")
+def _tr(thai: str, english: str) -> str:
+    return tr(thai, english)
+
+
+@clinic.context_processor
+def _context() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "lang": lang(), "me": g.get("clinic_staff"),
+            "be_date": be_date, "be_datetime": be_datetime, "mask_cid": mask_cid,
+            "role_name": lambda role: tr(*staff_access.ROLE_NAMES.get(role, (role, role))),
+            "can_view": staff_access.can_view_facility,
+            "can_manage": staff_access.can_manage_facility}
+
+
+@clinic.before_request
+def _before() -> ResponseReturnValue | None:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        expected = session.get("csrf", "")
+        if not expected or not hmac.compare_digest(str(sent), str(expected)):
+            return _error_page(DomainError(CSRF_INVALID))
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.endpoint == "clinic.static" or getattr(view, "clinic_public", False):
+        return None
+    had_session = "sid" in session
+    account = staff_auth.session_staff(db_session(), session.get("sid"), policy())
+    if account is None:
+        end_login()
+        error = DomainError(SESSION_EXPIRED if had_session else LOGIN_REQUIRED)
+        if _wants_json():
+            return _json_error(error)
+        return redirect(url_for("clinic.login", next=request.full_path.rstrip("?"),
+                                expired=1 if had_session else None))
+    g.clinic_staff = account
+    if account.must_change_password and request.endpoint not in ("clinic.change_password",
+                                                                 "clinic.logout"):
+        return redirect(url_for("clinic.change_password"))
+    return None
+
+
+@clinic.after_request
+def _after(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    if response.status_code >= 400:
+        g.pop("clinic_mail_queued", None)
+    return response
+
+
+@clinic.teardown_request
+def _send_queued_mail(exc: BaseException | None) -> None:
+    # Teardown runs after the transaction committed (the app's after_request). Sending is a
+    # background thread so a slow mail server never delays the page; it is best effort and
+    # what fails stays pending for the worker. (Not response.call_on_close: a development
+    # server skips that when the browser drops the connection right after a redirect.)
+    if g.pop("clinic_mail_queued", False) and exc is None:
+        threading.Thread(target=_deliver_mail, args=(services(),), name="clinic-mail",
+                         daemon=True).start()
+
+
+def _deliver_mail(svc: Any) -> None:
+    # Best effort right after the commit; whatever fails stays pending for the worker.
+    try:
+        mail.deliver_due_email(svc.db, svc.settings.smtp_url, svc.protector,
+                               log_only=svc.settings.environment == "development")
+    except Exception:
+        log.exception("sending queued mail after the request failed; the worker retries")
+
+
+def _wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def _json_error(error: DomainError) -> Response:
+    response = jsonify({"error": error.to_dict()})
+    response.status_code = error.http_status
+    return response
+
+
+def _error_page(error: DomainError) -> tuple[str, int]:
+    return render("error.html", error.http_status, error=error)
+
+
+@clinic.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> Response | tuple[str, int]:
+    if _wants_json():
+        return _json_error(error)
+    return _error_page(error)
+
+
+@clinic.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    return _error_page(DomainError("BODY_TOO_LARGE"))

@@ -1,0 +1,141 @@
+"""Facility scoping: staff of facility A can neither see nor change facility B's data.
+
+Every route of the clinic blueprint is tried, read from the application's url_map, so a new
+route is covered the day it is added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from authencode.models import ApiToken, FacilityKey, FacilityService, StaffUser
+from tests.clinic_qr.conftest import ClinicClient, World
+
+# Reachable without an account; they show nothing of any facility's data but the list of
+# facilities a person may register with.
+PUBLIC = {"clinic.login", "clinic.register", "clinic.forgot_password", "clinic.reset_password",
+          "clinic.static"}
+# Routes without a facility in them that act on the caller's own session only.
+OWN_SESSION = {"clinic.logout", "clinic.change_password"}
+
+
+def _clinic_rules(app) -> list[Any]:  # type: ignore[no-untyped-def]
+    return [r for r in app.url_map.iter_rules()
+            if r.endpoint.startswith("clinic.") and r.endpoint not in PUBLIC]
+
+
+def _url(rule, values: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+    path = rule.rule
+    for name in rule.arguments:
+        path = path.replace(f"<int:{name}>", str(values[name])).replace(
+            f"<{name}>", str(values[name]))
+    return path
+
+
+def _values(world: World, side: str) -> dict[str, Any]:
+    return {"hcode": world.a_hcode if side == "a" else world.b_hcode,
+            "staff_id": world.ids[f"{side}-pending"], "token_id": world.ids[f"{side}_token"],
+            "service_code": "PG0060001"}
+
+
+def _b_state(world: World) -> tuple[Any, ...]:
+    """Everything of facility B a request could change."""
+    b = world.ids["b_facility"]
+    with world.db.transaction() as session:
+        staff = session.execute(select(
+            StaffUser.id, StaffUser.role, StaffUser.status, StaffUser.password_hash,
+            StaffUser.locked_until).where(StaffUser.facility_id == b).order_by(StaffUser.id)).all()
+        services = session.execute(select(FacilityService.service_code, FacilityService.active)
+                                   .where(FacilityService.facility_id == b)
+                                   .order_by(FacilityService.service_code)).all()
+        keys = session.execute(select(FacilityKey.kid, FacilityKey.revoked_at).where(
+            FacilityKey.facility_id == b).order_by(FacilityKey.id)).all()
+        tokens = session.execute(select(ApiToken.id, ApiToken.revoked_at).where(
+            ApiToken.facility_id == b).order_by(ApiToken.id)).all()
+    return tuple(map(tuple, (staff, services, keys, tokens)))
+
+
+# Form fields a POST could carry, so a refusal comes from the scope check, not a bad form.
+FORM = {"role": "facility_admin", "active": "0", "name": "taken over", "service": "PG0130001",
+        "hcode": "10676", "current_password": "x", "new_password": "y" * 12,
+        "confirm_password": "y" * 12}
+
+
+def test_every_clinic_route_is_tried(app) -> None:  # type: ignore[no-untyped-def]
+    endpoints = {r.endpoint for r in _clinic_rules(app)}
+    # a guard that the url_map walk below really sees the staff routes
+    assert {"clinic.qr_png", "clinic.qr_rotate", "clinic.staff_approve",
+            "clinic.api_token_revoke", "clinic.facility_services"} <= endpoints
+
+
+@pytest.mark.parametrize("username", ["a-admin", "a-staff"])
+def test_facility_a_cannot_see_or_change_facility_b(app, clinic_world, username) -> None:  # type: ignore[no-untyped-def]
+    world = clinic_world
+    before = _b_state(world)
+    b_markers = ("10676", "รพ.ปลายทาง", "b-admin", "b-staff", "b-pending", "b HIS")
+    leaks: list[str] = []
+    for rule in _clinic_rules(app):
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            cc = ClinicClient(app.test_client())
+            assert cc.login(username).status_code == 302
+            url = _url(rule, _values(world, "b"))
+            response = cc.get(url) if method == "GET" else cc.post(url, FORM)
+            body = response.get_data(as_text=True) if response.mimetype in (
+                "text/html", "application/json", "image/svg+xml") else ""
+            if rule.arguments:
+                if response.status_code not in (403, 404):
+                    leaks.append(f"{method} {url}: {response.status_code}")
+            elif any(marker in body for marker in b_markers):
+                leaks.append(f"{method} {url}: shows facility B")
+            if _b_state(world) != before:
+                leaks.append(f"{method} {url}: changed facility B")
+                before = _b_state(world)
+    assert leaks == []
+
+
+def test_the_same_routes_work_for_facility_a_itself(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+    """The control: the refusals above come from scoping, not from broken URLs."""
+    cc = ClinicClient(app.test_client())
+    cc.login("a-admin")
+    failures = []
+    for rule in _clinic_rules(app):
+        if "GET" not in (rule.methods or set()) or rule.endpoint in OWN_SESSION:
+            continue
+        url = _url(rule, _values(clinic_world, "a"))
+        response = cc.get(url)
+        # the factory's pending account has no document
+        expected = 404 if rule.endpoint == "clinic.staff_document" else 200
+        if response.status_code != expected:
+            failures.append(f"GET {url}: {response.status_code}")
+    assert failures == []
+
+
+def test_system_admins_see_every_facility(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+    cc = ClinicClient(app.test_client())
+    cc.login("root")
+    listing = cc.get("/clinic/facilities").get_data(as_text=True)
+    assert "10675" in listing and "10676" in listing
+    assert cc.get("/clinic/facilities/10676/keys").status_code == 200
+    queue = cc.get("/clinic/staff").get_data(as_text=True)
+    assert 'data-username="a-pending"' in queue and 'data-username="b-pending"' in queue
+
+
+def test_only_system_admins_create_facilities(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+    admin = ClinicClient(app.test_client())
+    admin.login("a-admin")
+    assert admin.post("/clinic/facilities", {"hcode": "10999", "name": "ใหม่"}).status_code == 403
+    root = ClinicClient(app.test_client())
+    root.login("root")
+    created = root.post("/clinic/facilities", {"hcode": "10999", "name": "รพ.สต.ใหม่"})
+    assert created.status_code == 302 and created.headers["Location"].endswith(
+        "/clinic/facilities/10999")
+    bad = root.post("/clinic/facilities", {"hcode": "12", "name": "x"})
+    assert bad.status_code == 400 and "รหัสหน่วยบริการต้องเป็นตัวเลข 5 หลัก" in bad.get_data(
+        as_text=True)
+    assert root.post("/clinic/facilities/10999/services",
+                     {"service": ["PG0060001", "PG0150001"]}).status_code == 302
+    qr = root.get("/clinic/facilities/10999/qr").get_data(as_text=True)
+    assert 'data-service="PG0150001"' in qr and 'data-service="PG0090001"' not in qr
