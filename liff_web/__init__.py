@@ -1,4 +1,11 @@
-"""The LIFF pages patients open inside LINE, and their JSON API."""
+"""The LIFF pages patients open inside LINE, and their JSON API.
+
+LINE Developers console: a LIFF app on the LINE Login channel (LINE_LOGIN_CHANNEL_ID) with
+endpoint URL `{PUBLIC_BASE_URL}/liff`, scopes `openid` and `profile`, size Full, and the
+"Scan QR" feature on (liff.scanCodeV2). Its id is LIFF_ID; `https://liff.line.me/{LIFF_ID}/x`
+then opens `/liff/x`. Pages: /liff/ (request a code), consent, register, family, history,
+rights; the clinic QR `/q/<token>` leads into the request page with the token.
+"""
 
 from __future__ import annotations
 
@@ -7,3 +14,19 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the LIFF pages, their JSON API and its OpenAPI paths on the application."""
+    from authencode.app.openapi import register_paths
+    from liff_web.api import liff_api
+    from liff_web.openapi import LIFF_OPENAPI
+    from liff_web.pages import liff_pages, qr_links
+    from liff_web.state import make_state
+
+    state = make_state(app.extensions["authencode"].settings)
+    app.extensions["liff"] = state
+    app.register_blueprint(liff_pages)
+    app.register_blueprint(liff_api)
+    app.register_blueprint(qr_links)
+    if state.dev_signer is not None:
+        from liff_web.devtools import dev_liff
+
+        app.register_blueprint(dev_liff)
+    register_paths(app, LIFF_OPENAPI)

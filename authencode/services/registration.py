@@ -1,0 +1,232 @@
+"""Who a LINE account acts for: registering the account holder, adding and removing family.
+
+Slot 0 of an account's family links is the holder; slots 1-5 are family members. The
+database enforces both limits that matter under concurrent requests: a CID is someone's own
+account at most once (a partial unique index) and an account has at most five family
+members (the slot range with a unique slot per account).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from authencode.cid import parse_cid
+from authencode.crypto import DataProtector
+from authencode.errors import DomainError, register
+from authencode.models import FamilyLink, LineAccount, Person
+from authencode.models.line import MAX_FAMILY_MEMBERS
+from authencode.phone import parse_mobile
+from authencode.services import audit
+from authencode.services.consent import require_consent
+from authencode.services.people import find_person
+from authencode.thaidate import service_day
+
+SELF_SLOT = 0
+MIN_SELF_AGE = 15
+# Main rights whose holders may use the LINE channel; None stands for "no right on record".
+DEFAULT_ELIGIBLE_RIGHTS: frozenset[str | None] = frozenset({"UCS", "WEL", "DIS", None})
+RELATIONS = ("spouse", "child", "parent", "sibling", "grandparent", "grandchild", "relative",
+             "guardian", "other")
+
+AGE_TOO_YOUNG = register(
+    "AGE_TOO_YOUNG", "unprocessable",
+    "You must be at least {min_age} full years old to register yourself.",
+    "ผู้ลงทะเบียนด้วยตนเองต้องมีอายุ {min_age} ปีบริบูรณ์ขึ้นไป")
+RIGHT_NOT_ELIGIBLE = register(
+    "RIGHT_NOT_ELIGIBLE", "unprocessable",
+    "This service is for people with universal coverage (UCS, WEL, DIS) or no right on "
+    "record; the main right on record is {right}.",
+    "บริการนี้สำหรับผู้มีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง "
+    "(สิทธิหลักที่บันทึกไว้: {right})")
+CID_ALREADY_REGISTERED = register(
+    "CID_ALREADY_REGISTERED", "conflict",
+    "This citizen ID is already registered by another LINE account. If it is yours, "
+    "please call the NHSO hotline 1330.",
+    "เลขประจำตัวประชาชนนี้ได้ลงทะเบียนกับบัญชี LINE อื่นแล้ว หากเป็นเลขของท่าน "
+    "กรุณาติดต่อสายด่วน สปสช. 1330")
+SELF_ALREADY_REGISTERED = register(
+    "SELF_ALREADY_REGISTERED", "conflict",
+    "This LINE account is already registered with another citizen ID.",
+    "บัญชี LINE นี้ลงทะเบียนด้วยเลขประจำตัวประชาชนอื่นไว้แล้ว")
+SELF_REGISTRATION_REQUIRED = register(
+    "SELF_REGISTRATION_REQUIRED", "forbidden",
+    "Please register yourself (citizen ID and mobile number) first.",
+    "กรุณาลงทะเบียนด้วยเลขประจำตัวประชาชนและเบอร์โทรศัพท์ของท่านก่อน")
+FAMILY_FULL = register(
+    "FAMILY_FULL", "conflict",
+    "One LINE account can add at most 5 family members.",
+    "หนึ่งบัญชี LINE เพิ่มบุคคลในครอบครัวได้ไม่เกิน 5 คน")
+FAMILY_ALREADY_LINKED = register(
+    "FAMILY_ALREADY_LINKED", "conflict",
+    "This person is already on your list.",
+    "บุคคลนี้อยู่ในรายชื่อของท่านแล้ว")
+FAMILY_MEMBER_NOT_FOUND = register(
+    "FAMILY_MEMBER_NOT_FOUND", "not_found",
+    "No such person on your list.",
+    "ไม่พบบุคคลนี้ในรายชื่อของท่าน")
+RELATION_INVALID = register(
+    "RELATION_INVALID", "invalid",
+    "Please choose how this person is related to you.",
+    "กรุณาเลือกความสัมพันธ์กับบุคคลนี้")
+
+
+@dataclass(frozen=True)
+class RegistrationPolicy:
+    """Who may be linked: configurable per deployment (the scheme's rules change)."""
+
+    min_self_age: int = MIN_SELF_AGE
+    eligible_rights: frozenset[str | None] = field(default=DEFAULT_ELIGIBLE_RIGHTS)
+
+    @classmethod
+    def from_setting(cls, rights: str | None) -> RegistrationPolicy:
+        """Parse e.g. "UCS,WEL,DIS,NONE" (NONE = no right on record); empty = the default."""
+        if not rights or not rights.strip():
+            return cls()
+        codes = {part.strip().upper() for part in rights.split(",") if part.strip()}
+        eligible = frozenset(None if code == "NONE" else code for code in codes)
+        return cls(eligible_rights=eligible)
+
+    def check_right(self, person: Person) -> None:
+        right = person.main_right or None
+        if right not in self.eligible_rights:
+            raise DomainError(RIGHT_NOT_ELIGIBLE, right=right)
+
+
+def links_of(session: Session, account: LineAccount) -> list[FamilyLink]:
+    """The persons the account acts for, the holder first."""
+    return list(session.scalars(
+        select(FamilyLink).where(FamilyLink.line_account_id == account.id)
+        .order_by(FamilyLink.slot)
+    ))
+
+
+def self_link(session: Session, account: LineAccount) -> FamilyLink | None:
+    return session.scalar(select(FamilyLink).where(
+        FamilyLink.line_account_id == account.id, FamilyLink.slot == SELF_SLOT))
+
+
+def get_link(session: Session, account: LineAccount, link_id: object) -> FamilyLink:
+    """One of the account's links by id; raises FAMILY_MEMBER_NOT_FOUND."""
+    try:
+        wanted = int(str(link_id))
+    except ValueError:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND) from None
+    link = session.get(FamilyLink, wanted)
+    if link is None or link.line_account_id != account.id:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
+    return link
+
+
+def _registry_person(session: Session, protector: DataProtector, raw_cid: object) -> Person:
+    person = find_person(session, protector, parse_cid(raw_cid))
+    if person is None:
+        raise DomainError("PERSON_NOT_FOUND")
+    if person.deceased:
+        raise DomainError("PERSON_DECEASED")
+    return person
+
+
+def register_self(session: Session, protector: DataProtector, account: LineAccount,
+                  raw_cid: object, raw_phone: object, policy: RegistrationPolicy,
+                  today: dt.date | None = None) -> FamilyLink:
+    """Link the account holder's own CID and mobile (again: updates the mobile).
+
+    Raises CONSENT_REQUIRED, CID_*, PHONE_*, PERSON_NOT_FOUND, PERSON_DECEASED,
+    AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE, SELF_ALREADY_REGISTERED, FAMILY_ALREADY_LINKED or
+    CID_ALREADY_REGISTERED (the CID is another account's own; enforced by the database).
+    """
+    require_consent(account)
+    person = _registry_person(session, protector, raw_cid)
+    phone = parse_mobile(raw_phone)
+    today = today or service_day()
+    if person.age_on(today) < policy.min_self_age:
+        raise DomainError(AGE_TOO_YOUNG, min_age=policy.min_self_age)
+    policy.check_right(person)
+
+    existing = self_link(session, account)
+    if existing is not None:
+        if existing.person_id != person.id:
+            raise DomainError(SELF_ALREADY_REGISTERED)
+        existing.phone = phone
+        session.flush()
+        return existing
+    if _link_for(session, account, person) is not None:
+        raise DomainError(FAMILY_ALREADY_LINKED)
+    link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=SELF_SLOT,
+                      relation="self", phone=phone)
+    try:
+        with session.begin_nested():
+            session.add(link)
+    except IntegrityError:
+        raise DomainError(CID_ALREADY_REGISTERED) from None
+    audit.record(session, f"line:{account.id}", "line.register_self",
+                 f"family_link:{link.id}", {"person_id": person.id})
+    return link
+
+
+def _link_for(session: Session, account: LineAccount, person: Person) -> FamilyLink | None:
+    return session.scalar(select(FamilyLink).where(
+        FamilyLink.line_account_id == account.id, FamilyLink.person_id == person.id))
+
+
+def _lock_account(session: Session, account: LineAccount) -> None:
+    """Queue concurrent family changes of one account (PostgreSQL; SQLite serialises)."""
+    session.execute(select(LineAccount.id).where(LineAccount.id == account.id)
+                    .with_for_update())
+
+
+def add_family_member(session: Session, protector: DataProtector, account: LineAccount,
+                      raw_cid: object, raw_phone: object, relation: object,
+                      policy: RegistrationPolicy) -> FamilyLink:
+    """Link a family member in the first free slot (1-5).
+
+    Raises CONSENT_REQUIRED, SELF_REGISTRATION_REQUIRED, RELATION_INVALID, CID_*, PHONE_*,
+    PERSON_NOT_FOUND, PERSON_DECEASED, RIGHT_NOT_ELIGIBLE, FAMILY_ALREADY_LINKED or
+    FAMILY_FULL. The account row lock queues concurrent adds; the slot constraints are the
+    last word if anything else slips through.
+    """
+    require_consent(account)
+    relation_code = str(relation or "").strip().lower()
+    if relation_code not in RELATIONS:
+        raise DomainError(RELATION_INVALID)
+    person = _registry_person(session, protector, raw_cid)
+    phone = parse_mobile(raw_phone)
+    policy.check_right(person)
+    _lock_account(session, account)
+    if self_link(session, account) is None:
+        raise DomainError(SELF_REGISTRATION_REQUIRED)
+    for _ in range(MAX_FAMILY_MEMBERS):
+        if _link_for(session, account, person) is not None:
+            raise DomainError(FAMILY_ALREADY_LINKED)
+        used = set(session.scalars(select(FamilyLink.slot).where(
+            FamilyLink.line_account_id == account.id)))
+        free = [s for s in range(1, MAX_FAMILY_MEMBERS + 1) if s not in used]
+        if not free:
+            raise DomainError(FAMILY_FULL)
+        link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=free[0],
+                          relation=relation_code, phone=phone)
+        try:
+            with session.begin_nested():
+                session.add(link)
+        except IntegrityError:
+            continue  # another request took the slot (or the person) first: look again
+        audit.record(session, f"line:{account.id}", "line.add_family",
+                     f"family_link:{link.id}", {"person_id": person.id, "slot": link.slot})
+        return link
+    raise DomainError(FAMILY_FULL)
+
+
+def remove_family_member(session: Session, account: LineAccount, link_id: object) -> None:
+    """Unlink a family member (not the holder); raises FAMILY_MEMBER_NOT_FOUND."""
+    link = get_link(session, account, link_id)
+    if link.slot == SELF_SLOT:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
+    audit.record(session, f"line:{account.id}", "line.remove_family",
+                 f"family_link:{link.id}", {"person_id": link.person_id, "slot": link.slot})
+    session.delete(link)
+    session.flush()

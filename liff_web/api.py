@@ -1,0 +1,185 @@
+"""/liff/api: the JSON API of the LIFF pages. Every call carries a LIFF ID token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import select
+
+from authencode.app.context import db_session, services
+from authencode.errors import DomainError
+from authencode.models import Facility, LineAccount
+from authencode.services import consent, line_accounts, patient_codes, pcu_change, registration
+from authencode.thaidate import service_day
+from liff_web import views
+from liff_web.state import liff_state as state
+from linebot_app.flex import code_message
+from linebot_app.messages import consent_accepted
+from linebot_app.outbox import enqueue_push
+
+liff_api = Blueprint("liff_api", __name__, url_prefix="/liff/api")
+
+
+@liff_api.before_request
+def _authenticate() -> None:
+    """Every call: verify the ID token; the LINE user is its `sub`, never a body field."""
+    g.line_user = state().verifier.verify_header(request.headers.get("Authorization"))
+
+
+def _account() -> LineAccount:
+    account, _ = line_accounts.get_or_create_account(db_session(), g.line_user.user_id)
+    return account
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError("BAD_REQUEST", detail="a JSON object is expected")
+    return body
+
+
+def _members(account: LineAccount) -> list[dict[str, Any]]:
+    session, svc = db_session(), services()
+    return [views.member_json(session, svc.protector, svc.rights, link)
+            for link in registration.links_of(session, account)]
+
+
+@liff_api.get("/me")
+def me() -> Response:
+    """Consent state and the persons this LINE account acts for."""
+    account = _account()
+    members = _members(account)
+    return jsonify({
+        "consent": {"given": account.consent_version == consent.CONSENT_VERSION,
+                    "version": consent.CONSENT_VERSION},
+        "self": next((m for m in members if m["is_self"]), None),
+        "members": members,
+        "max_family": registration.MAX_FAMILY_MEMBERS,
+        "relations": list(registration.RELATIONS),
+    })
+
+
+@liff_api.get("/consent")
+def consent_text() -> Response:
+    account = _account()
+    return jsonify(version=consent.CONSENT_VERSION, title_th=consent.CONSENT_TITLE_TH,
+                   text_th=consent.CONSENT_TEXT_TH,
+                   given=account.consent_version == consent.CONSENT_VERSION)
+
+
+@liff_api.post("/consent")
+def decide_consent() -> Response:
+    body = _body()
+    account = _account()
+    decision = str(body.get("decision") or "")
+    version = str(body.get("version") or "")
+    if decision == "accept":
+        consent.accept(db_session(), account, version, channel="liff")
+        # The confirmation in the chat also switches the rich menu to the member menu.
+        enqueue_push(db_session(), account.line_user_id,
+                     consent_accepted(services().settings), sync_rich_menu=True)
+    elif decision == "decline":
+        consent.decline(db_session(), account, version, channel="liff")
+    else:
+        raise DomainError("FIELD_INVALID", detail="decision: accept or decline")
+    return jsonify(decision=decision, given=account.consent_version == consent.CONSENT_VERSION)
+
+
+@liff_api.post("/register")
+def register_self() -> Response:
+    body = _body()
+    session, svc = db_session(), services()
+    link = registration.register_self(session, svc.protector, _account(), body.get("cid"),
+                                      body.get("phone"), state().policy)
+    return jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
+
+
+@liff_api.get("/members")
+def list_members() -> Response:
+    return jsonify(members=_members(_account()), max_family=registration.MAX_FAMILY_MEMBERS)
+
+
+@liff_api.post("/members")
+def add_member() -> Response:
+    body = _body()
+    session, svc = db_session(), services()
+    link = registration.add_family_member(session, svc.protector, _account(), body.get("cid"),
+                                          body.get("phone"), body.get("relation"),
+                                          state().policy)
+    response = jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
+    response.status_code = 201
+    return response
+
+
+@liff_api.delete("/members/<member_id>")
+def remove_member(member_id: str) -> Response:
+    registration.remove_family_member(db_session(), _account(), member_id)
+    return jsonify(removed=True)
+
+
+@liff_api.post("/codes")
+def request_code() -> Response:
+    """Scanned clinic QR → today's code for the chosen person, also pushed to the chat."""
+    body = _body()
+    session, svc = db_session(), services()
+    account = _account()
+    issued, _link = patient_codes.request_by_qr(
+        session, svc.protector, account, body.get("member_id"), str(body.get("scanned") or ""),
+        state().policy)
+    code = issued.code
+    if issued.created:
+        # Queued in this request's transaction: the push exists exactly when the code does.
+        enqueue_push(session, account.line_user_id,
+                     [code_message(views.code_view(svc.protector, code))])
+    response = jsonify(code=views.code_json(svc.protector, code), created=issued.created)
+    response.status_code = 201 if issued.created else 200
+    return response
+
+
+@liff_api.get("/codes")
+def list_codes() -> Response:
+    """Today's codes and the request history of the persons the account acts for."""
+    session, svc = db_session(), services()
+    account = _account()
+    person_id = None
+    if request.args.get("member_id"):
+        person_id = registration.get_link(session, account, request.args["member_id"]).person_id
+    today = patient_codes.codes_for_account(
+        session, account, person_id=person_id, day=service_day())
+    history = patient_codes.codes_for_account(session, account, person_id=person_id)
+    return jsonify(today=[views.code_json(svc.protector, c) for c in today],
+                   history=[views.code_json(svc.protector, c) for c in history])
+
+
+@liff_api.get("/members/<member_id>/rights")
+def member_rights(member_id: str) -> Response:
+    """Main and sub right, registered units, and the unit changes used this fiscal year."""
+    session, svc = db_session(), services()
+    link = registration.get_link(session, _account(), member_id)
+    status = pcu_change.status_for(session, link.person)
+    names = {}
+    if status.pending is not None:
+        names = dict(session.execute(select(Facility.hcode, Facility.name).where(
+            Facility.hcode == status.pending.to_hcode)).all())
+    return jsonify(views.rights_json(session, svc.protector, svc.rights, link, status, names))
+
+
+@liff_api.get("/facilities")
+def facilities() -> Response:
+    _account()
+    found = pcu_change.search_facilities(db_session(), request.args.get("q", ""))
+    return jsonify(facilities=[views.facility_json(f) for f in found])
+
+
+@liff_api.post("/pcu-changes")
+def request_pcu_change() -> Response:
+    body = _body()
+    session = db_session()
+    account = _account()
+    consent.require_consent(account)
+    link = registration.get_link(session, account, body.get("member_id"))
+    row = pcu_change.request_change(session, link, body.get("hcode"))
+    response = jsonify(request=views.pcu_request_json(row))
+    response.status_code = 201
+    return response

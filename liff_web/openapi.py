@@ -1,0 +1,73 @@
+"""OpenAPI paths of /liff/api (served in GET /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authencode.app.openapi import error_responses
+
+_S: dict[str, Any] = {"type": "string"}
+_I: dict[str, Any] = {"type": "integer"}
+_SECURITY: list[dict[str, list[str]]] = [{"liffIdToken": []}]
+_AUTH_ERRORS = (401, 503)
+
+
+def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}
+
+
+def _op(summary: str, ok: str, *errors: int, status: str = "200",
+        **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "security": _SECURITY, **extra,
+            "responses": {status: {"description": ok},
+                          **error_responses(*sorted({*errors, *_AUTH_ERRORS}))}}
+
+
+_MEMBER_ID = {"name": "member_id", "in": "path", "required": True, "schema": _S}
+
+LIFF_OPENAPI: dict[str, Any] = {
+    "/liff/api/me": {"get": _op(
+        "Consent state and the persons the LINE account acts for", "consent, self, members")},
+    "/liff/api/consent": {
+        "get": _op("The consent text (Thai) and its version", "version, text_th, given"),
+        "post": _op("Accept or decline the consent text of a version", "decision recorded",
+                    400, 409, requestBody=_body(["decision", "version"], {
+                        "decision": {"type": "string", "enum": ["accept", "decline"]},
+                        "version": _S})),
+    },
+    "/liff/api/register": {"post": _op(
+        "Register the account holder: CID and mobile (registry match, age >= 15, eligible "
+        "main right; a CID already someone's own account is refused)", "member",
+        400, 403, 404, 409, 422, requestBody=_body(["cid", "phone"], {"cid": _S, "phone": _S}))},
+    "/liff/api/members": {
+        "get": _op("The persons the account acts for (CIDs and phones masked)", "members"),
+        "post": _op("Add a family member (at most five per account)", "member", 400, 403, 404,
+                    409, 422, status="201", requestBody=_body(
+                        ["cid", "phone", "relation"], {"cid": _S, "phone": _S,
+                                                       "relation": _S})),
+    },
+    "/liff/api/members/{member_id}": {"delete": _op(
+        "Remove a family member", "removed", 404, parameters=[_MEMBER_ID])},
+    "/liff/api/members/{member_id}/rights": {"get": _op(
+        "Main and sub right, registered units, primary care unit changes this fiscal year",
+        "rights", 404, parameters=[_MEMBER_ID])},
+    "/liff/api/codes": {
+        "get": _op("Today's codes and the history of the account's persons",
+                   "today, history", 404, parameters=[
+                       {"name": "member_id", "in": "query", "required": False,
+                        "schema": _S}]),
+        "post": _op("Scanned clinic QR: issue (or return) today's code for a linked person; "
+                    "201 when new (also pushed to the LINE chat), 200 when already issued",
+                    "code", 400, 403, 404, 410, 422, status="201",
+                    requestBody=_body(["member_id", "scanned"],
+                                      {"member_id": _I, "scanned": _S})),
+    },
+    "/liff/api/facilities": {"get": _op(
+        "Active facilities to choose a new primary care unit from", "facilities",
+        parameters=[{"name": "q", "in": "query", "required": False, "schema": _S}])},
+    "/liff/api/pcu-changes": {"post": _op(
+        "Request a new primary care unit (at most 4 changes per fiscal year)", "request",
+        400, 403, 404, 409, 422, status="201",
+        requestBody=_body(["member_id", "hcode"], {"member_id": _I, "hcode": _S}))},
+}

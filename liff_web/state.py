@@ -1,0 +1,39 @@
+"""What the LIFF front end keeps per process: the ID token verifier and the registration rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from authencode.services.registration import RegistrationPolicy
+from authencode.settings import Settings
+from liff_web.auth import IdTokenVerifier, JwksCache, StaticKeys
+from liff_web.devtools import DEV_CHANNEL_ID, DevSigner
+
+
+@dataclass
+class LiffState:
+    verifier: IdTokenVerifier
+    policy: RegistrationPolicy
+    dev_signer: DevSigner | None = None
+
+
+def liff_state() -> LiffState:
+    return current_app.extensions["liff"]  # type: ignore[no-any-return]
+
+
+def dev_login_enabled(settings: Settings) -> bool:
+    """Development without a LINE Login channel: the server's own signer stands in for LINE."""
+    return settings.environment == "development" and not settings.line_login_channel_id
+
+
+def make_state(settings: Settings) -> LiffState:
+    """The verifier for LINE's keys (or, in development without LINE, the dev signer's)."""
+    policy = RegistrationPolicy.from_setting(settings.extra.get("eligible_main_rights"))
+    if dev_login_enabled(settings):
+        signer = DevSigner(settings.instance_path)
+        verifier = IdTokenVerifier(StaticKeys(signer.jwks()), DEV_CHANNEL_ID)
+        return LiffState(verifier=verifier, policy=policy, dev_signer=signer)
+    verifier = IdTokenVerifier(JwksCache(settings.line_jwks_url), settings.line_login_channel_id)
+    return LiffState(verifier=verifier, policy=policy)

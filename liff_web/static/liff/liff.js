@@ -1,0 +1,656 @@
+/* The LIFF pages: sign in through LIFF, call /liff/api with the ID token, render in Thai
+ * (English on request). Plain JavaScript; every value from the server is put in the page
+ * as text (textContent), never as markup. */
+(function () {
+  'use strict';
+
+  var cfg = window.LIFF_CONFIG || {};
+  var LANG_KEY = 'authencode.liff.lang';
+  var DEV_USER_KEY = 'authencode.liff.devUser';
+  var lang = safeGet(LANG_KEY) === 'en' ? 'en' : 'th';
+  var idToken = null;
+  var rerender = null; // the current page's redraw after a language switch
+
+  // English for the Thai text the templates carry (data-i18n keys).
+  var EN = {
+    'brand': 'Authen Code · Visit code',
+    'loading': 'Loading…',
+    'retry': 'Try again',
+    'nav.request': 'Get code', 'nav.history': 'History', 'nav.family': 'Family',
+    'nav.rights': 'Rights',
+    'consent.title': 'Consent to collect, use and disclose personal data',
+    'consent.thai_only': 'The consent text below is the legal text in Thai.',
+    'consent.accept': 'Accept', 'consent.decline': 'Decline',
+    'consent.declined_title': 'You did not give consent',
+    'consent.declined_text': 'You cannot use the LINE visit code service. You can still get a ' +
+      'code at the clinic counter with your ID card.',
+    'consent.hotline': 'Questions: NHSO hotline 1330 (24 hours)',
+    'consent.reread': 'Read the consent again',
+    'register.title': 'Register', 'register.hint': 'Enter your own citizen ID and mobile number.',
+    'register.billing': 'Used for claims: please enter it correctly',
+    'register.submit': 'Register', 'register.terms': 'Terms of use',
+    'register.term_right': 'You hold universal coverage (UCS) rights or no right on record',
+    'register.term_age': 'You are at least 15 full years old',
+    'register.term_self': 'Register with your own citizen ID first; then add up to 5 family members',
+    'field.cid': 'Citizen ID (13 digits)', 'field.phone': 'Mobile number',
+    'field.phone_placeholder': 'Your mobile number', 'field.relation': 'Relation',
+    'request.who': 'Who is the patient?', 'request.add_other': '+ Add another person',
+    'request.qr_ready': 'The clinic QR code was received. Tap below to get the code.',
+    'request.use_qr': 'Get a code with this QR code',
+    'request.scan': 'Get a visit code',
+    'request.scan_hint': 'Tap, then scan the QR code of the service at the clinic',
+    'code.label': 'Visit code (Authen Code)',
+    'code.again': 'You already got this code today (same code).',
+    'code.person': 'Name', 'code.facility': 'Facility', 'code.service': 'Service',
+    'code.time': 'Date and time',
+    'code.show_staff': 'Show this code to the clinic staff. It was also sent to your LINE chat.',
+    'today.title': "Today's requests", 'history.link': 'All requests',
+    'history.page_title': 'Visit history', 'history.title': 'Request history',
+    'family.title': 'People you can get codes for', 'family.count': 'Family members',
+    'family.add': 'Add another person',
+    'family.full': 'You have added 5 people. Remove one to add someone new.',
+    'family.submit': 'Add person',
+    'relation.choose': 'Choose a relation', 'relation.spouse': 'Spouse', 'relation.child': 'Child',
+    'relation.parent': 'Parent', 'relation.sibling': 'Sibling',
+    'relation.grandparent': 'Grandparent', 'relation.grandchild': 'Grandchild',
+    'relation.relative': 'Relative', 'relation.guardian': 'Ward', 'relation.other': 'Other',
+    'rights.title': 'Check rights',
+    'pcu.title': 'Change primary care unit (by yourself)',
+    'pcu.search': 'Find a facility (name or 5-digit code)',
+    'pcu.submit': 'Send the change request'
+  };
+
+  // Text made by the script, in both languages.
+  var MSG = {
+    th: {
+      working: 'กำลังดำเนินการ…', none: 'ไม่พบข้อมูล', self: 'ตนเอง',
+      code_for: 'เพื่อเข้ารับบริการ', at: 'หน่วยบริการ', date: 'วันที่', time: 'เวลา',
+      cancelled: 'ยกเลิกแล้ว', main_right: 'สิทธิ์ที่ใช้เบิก', sub_right: 'สิทธิ์ย่อย',
+      cid: 'เลขบัตร', phone: 'โทร', remove: 'ลบ', confirm_remove: 'แตะอีกครั้งเพื่อยืนยันการลบ',
+      all: 'ทั้งหมด', added: 'เพิ่มบุคคลเรียบร้อยแล้ว',
+      hosp_main: 'หน่วยบริการประจำ', hosp_sub: 'หน่วยบริการปฐมภูมิ',
+      hosp_main_op: 'หน่วยบริการรับส่งต่อ', checked: 'ตรวจสอบเมื่อ',
+      quota: function (r) {
+        return 'ปีงบประมาณ ' + r.fiscal_year_be + ' เปลี่ยนหน่วยบริการแล้ว ' + r.used +
+          ' จาก ' + r.limit + ' ครั้ง';
+      },
+      pending: function (p) {
+        return 'รอเจ้าหน้าที่ทะเบียนดำเนินการ: ขอเปลี่ยนเป็น ' + p.to_hcode + ' ' +
+          (p.to_hname || '') + ' (ส่งคำขอเมื่อ ' + p.requested_at_be + ')';
+      },
+      choose_facility: 'กรุณาเลือกหน่วยบริการ',
+      pcu_sent: 'ส่งคำขอเปลี่ยนหน่วยบริการแล้ว รอเจ้าหน้าที่ทะเบียนดำเนินการ',
+      scan_unavailable: 'เปิดกล้องสแกนไม่ได้ในหน้าจอนี้ กรุณาเปิดจากแอป LINE บนมือถือ ' +
+        'หรือใช้กล้องมือถือสแกนคิวอาร์โค้ดของหน่วยบริการ',
+      scan_failed: 'สแกนคิวอาร์โค้ดไม่สำเร็จ กรุณาลองใหม่อีกครั้ง',
+      network: 'ไม่สามารถเชื่อมต่อระบบได้ กรุณาตรวจสอบอินเทอร์เน็ตแล้วลองใหม่',
+      sdk_missing: 'โหลดระบบ LINE (LIFF) ไม่สำเร็จ กรุณาลองใหม่อีกครั้ง',
+      not_configured: 'ระบบยังไม่ได้ตั้งค่า LIFF กรุณาติดต่อผู้ดูแลระบบ',
+      relation: {
+        self: 'ตนเอง', spouse: 'คู่สมรส', child: 'บุตร', parent: 'บิดา/มารดา', sibling: 'พี่/น้อง',
+        grandparent: 'ปู่/ย่า/ตา/ยาย', grandchild: 'หลาน', relative: 'ญาติ',
+        guardian: 'ผู้อยู่ในความปกครอง', other: 'อื่น ๆ'
+      }
+    },
+    en: {
+      working: 'Working…', none: 'Nothing found', self: 'Myself',
+      code_for: 'For', at: 'Facility', date: 'Date', time: 'Time',
+      cancelled: 'Cancelled', main_right: 'Main right', sub_right: 'Sub right',
+      cid: 'ID', phone: 'Phone', remove: 'Remove', confirm_remove: 'Tap again to remove',
+      all: 'All', added: 'The person was added.',
+      hosp_main: 'Main unit', hosp_sub: 'Primary care unit', hosp_main_op: 'Referral unit',
+      checked: 'Checked',
+      quota: function (r) {
+        return 'Fiscal year ' + r.fiscal_year_be + ' (BE): ' + r.used + ' of ' + r.limit +
+          ' changes used';
+      },
+      pending: function (p) {
+        return 'Waiting for the registry office: change to ' + p.to_hcode + ' ' +
+          (p.to_hname || '') + ' (sent ' + p.requested_at_be + ')';
+      },
+      choose_facility: 'Please choose a facility.',
+      pcu_sent: 'The change request was sent; the registry office will act on it.',
+      scan_unavailable: 'The scanner cannot open here. Open this page in the LINE app on ' +
+        'your phone, or scan the clinic QR code with your phone camera.',
+      scan_failed: 'Scanning failed. Please try again.',
+      network: 'Cannot reach the server. Check your connection and try again.',
+      sdk_missing: 'Could not load LINE (LIFF). Please try again.',
+      not_configured: 'LIFF is not configured. Please contact the administrator.',
+      relation: {
+        self: 'Myself', spouse: 'Spouse', child: 'Child', parent: 'Parent', sibling: 'Sibling',
+        grandparent: 'Grandparent', grandchild: 'Grandchild', relative: 'Relative',
+        guardian: 'Ward', other: 'Other'
+      }
+    }
+  };
+
+  function m(key) { return MSG[lang][key]; }
+  function safeGet(key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } }
+  function safeSet(key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  function $(selector, root) { return (root || document).querySelector(selector); }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === 'text') { node.textContent = attrs[name]; } else { node.setAttribute(name, attrs[name]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  // --- language -----------------------------------------------------------------------
+  function applyLang() {
+    document.documentElement.lang = lang;
+    document.querySelectorAll('[data-i18n]').forEach(function (node) {
+      if (node.dataset.th === undefined) { node.dataset.th = node.textContent; }
+      var key = node.getAttribute('data-i18n');
+      node.textContent = lang === 'en' ? (EN[key] || node.dataset.th) : node.dataset.th;
+    });
+    document.querySelectorAll('[data-i18n-placeholder]').forEach(function (node) {
+      if (node.dataset.thPlaceholder === undefined) { node.dataset.thPlaceholder = node.placeholder; }
+      var key = node.getAttribute('data-i18n-placeholder');
+      node.placeholder = lang === 'en' ? (EN[key] || node.dataset.thPlaceholder) : node.dataset.thPlaceholder;
+    });
+    document.querySelectorAll('[data-lang-only]').forEach(function (node) {
+      node.hidden = node.getAttribute('data-lang-only') !== lang;
+    });
+    $('#lang-switch').textContent = lang === 'th' ? 'EN' : 'ไทย';
+    if (rerender) { rerender(); }
+  }
+
+  // --- errors -------------------------------------------------------------------------
+  function ApiError(status, info) {
+    this.status = status;
+    this.code = info.code || 'ERROR';
+    this.info = info;
+  }
+
+  function errorText(err) {
+    if (err instanceof ApiError) { return lang === 'en' ? err.info.message : err.info.message_th; }
+    return m('network');
+  }
+
+  function showAlert(node, err) {
+    node.textContent = typeof err === 'string' ? err : errorText(err);
+    if (err instanceof ApiError) { node.setAttribute('data-code', err.code); }
+    node.hidden = false;
+  }
+
+  function clearAlert(node) { node.hidden = true; node.textContent = ''; node.removeAttribute('data-code'); }
+
+  function showPageError(err) {
+    $('#loading').hidden = true;
+    $('#content').hidden = true;
+    var box = $('#page-error');
+    $('#page-error-text').textContent = typeof err === 'string' ? err : errorText(err);
+    if (err instanceof ApiError) { box.setAttribute('data-code', err.code); }
+    box.hidden = false;
+  }
+
+  function setBusy(button, busy) {
+    if (busy) {
+      button.dataset.label = button.textContent;
+      button.textContent = m('working');
+      button.disabled = true;
+      button.setAttribute('aria-busy', 'true');
+    } else {
+      if (button.dataset.label !== undefined) { button.textContent = button.dataset.label; }
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  // --- LIFF sign-in and the API -------------------------------------------------------
+  function devToken() {
+    // `?dev_user=U...` lets the development LINE simulator open the pages as its own user.
+    var body = { user_id: params().get('dev_user') || safeGet(DEV_USER_KEY) || '' };
+    return fetch(cfg.devTokenUrl, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
+    }).then(function (res) { return res.json(); }).then(function (data) {
+      safeSet(DEV_USER_KEY, data.user_id);
+      return { getIDToken: data.id_token };
+    });
+  }
+
+  function signIn() {
+    var liff = window.liff;
+    if (!liff) { return Promise.reject(m('sdk_missing')); }
+    if (!cfg.liffId) { return Promise.reject(m('not_configured')); }
+    if (cfg.mode === 'mock') {
+      // Development and tests: LINE's own mock plugin stands in for the LINE app. The ID
+      // token it returns is a real ES256 token (tests sign it; `make run` asks the
+      // development signer), so the server checks it exactly as in production.
+      liff.use(new window.LiffMockPlugin());
+      return liff.init({ liffId: cfg.liffId, mock: true }).then(function () {
+        var given = window.AUTHENCODE_LIFF_MOCK;
+        return given ? given : (cfg.devTokenUrl ? devToken() : {});
+      }).then(function (data) {
+        liff.$mock.set(function (prev) {
+          return Object.assign({}, prev, { isLoggedIn: true, isInClient: true }, data);
+        });
+        idToken = liff.getIDToken();
+        return true;
+      });
+    }
+    return liff.init({ liffId: cfg.liffId }).then(function () {
+      if (new URLSearchParams(location.search).has('liff.state')) { return false; } // LIFF moves on
+      if (!liff.isLoggedIn()) { liff.login({ redirectUri: location.href }); return false; }
+      idToken = liff.getIDToken();
+      return true;
+    });
+  }
+
+  function api(method, path, body) {
+    var options = {
+      method: method,
+      headers: { 'Authorization': 'Bearer ' + idToken, 'Accept': 'application/json' }
+    };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(body);
+    }
+    return fetch(cfg.apiBase + path, options).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (data) {
+        if (res.ok) { return data; }
+        var info = (data && data.error) || {
+          code: 'HTTP_' + res.status, message: MSG.en.network, message_th: MSG.th.network
+        };
+        if (info.code === 'LIFF_TOKEN_EXPIRED' && cfg.mode === 'line') {
+          window.liff.logout();
+          window.liff.login({ redirectUri: location.href });
+        }
+        throw new ApiError(res.status, info);
+      });
+    });
+  }
+
+  // --- navigation ---------------------------------------------------------------------
+  function params() { return new URLSearchParams(location.search); }
+
+  function go(page, extra) {
+    var query = new URLSearchParams();
+    var qr = params().get('qr');
+    if (qr) { query.set('qr', qr); }
+    Object.keys(extra || {}).forEach(function (k) { query.set(k, extra[k]); });
+    var qs = query.toString();
+    location.href = cfg.urls[page] + (qs ? '?' + qs : '');
+    return 'redirect';
+  }
+
+  // --- shared pieces ------------------------------------------------------------------
+  function personName(p) { return lang === 'en' ? (p.name_en || p.name) : p.name; }
+  function relationLabel(code) { return m('relation')[code] || code; }
+  function rightText(r) { return r ? (lang === 'en' ? r.display_en : r.display_th) : '-'; }
+
+  function renderPeople(container, members, selected, onChange, withAll) {
+    container.textContent = '';
+    var options = members.map(function (p) {
+      return { id: String(p.id), label: personName(p) + (p.is_self ? ' (' + m('self') + ')' : '') };
+    });
+    if (withAll) { options.unshift({ id: '', label: m('all') }); }
+    options.forEach(function (opt) {
+      var chip = el('button', {
+        type: 'button', 'class': 'chip', role: 'radio', 'data-member': opt.id,
+        'aria-checked': String(opt.id === String(selected)), text: opt.label
+      });
+      chip.addEventListener('click', function () {
+        container.querySelectorAll('.chip').forEach(function (c) { c.setAttribute('aria-checked', 'false'); });
+        chip.setAttribute('aria-checked', 'true');
+        onChange(opt.id);
+      });
+      container.appendChild(chip);
+    });
+  }
+
+  function splitBe(text) {
+    var parts = (text || '').split(' ');
+    return { date: parts[0] || '', time: (parts[1] || '').slice(0, 5) };
+  }
+
+  function codeItem(c) {
+    var when = splitBe(c.service_at_be);
+    var service = lang === 'en' ? c.service_name_en : c.service_name_th;
+    var item = el('li', { 'class': c.status === 'active' ? 'code-row' : 'code-row cancelled', 'data-code': c.code }, [
+      el('div', { 'class': 'code', text: 'Authencode ' + c.code }),
+      el('div', { text: m('code_for') + ' ' + service }),
+      el('div', { 'class': 'meta', text: m('at') + ' ' + c.facility_name + ' (' + c.hcode + ')' }),
+      el('div', { 'class': 'meta', text: personName({ name: c.person_name, name_en: c.person_name_en }) }),
+      el('div', { 'class': 'meta', text: m('date') + ' ' + when.date + ' ' + m('time') + ' ' + when.time })
+    ]);
+    if (c.status !== 'active') { item.appendChild(el('div', { 'class': 'badge', text: m('cancelled') })); }
+    return item;
+  }
+
+  function renderCodes(list, codes) {
+    list.textContent = '';
+    if (!codes.length) { list.appendChild(el('li', { 'class': 'empty', text: m('none') })); return; }
+    codes.forEach(function (c) { list.appendChild(codeItem(c)); });
+  }
+
+  function facts(dl, rows) {
+    dl.textContent = '';
+    rows.forEach(function (row) {
+      dl.appendChild(el('dt', { text: row[0] }));
+      dl.appendChild(el('dd', { text: row[1] || '-', 'data-field': row[2] || '' }));
+    });
+  }
+
+  function formValues(form) {
+    var values = {};
+    new FormData(form).forEach(function (value, key) { values[key] = String(value).trim(); });
+    return values;
+  }
+
+  function submitForm(errorBox, button, send) {
+    clearAlert(errorBox);
+    setBusy(button, true);
+    return send().then(function (result) {
+      setBusy(button, false);
+      return result;
+    }, function (err) {
+      setBusy(button, false);
+      showAlert(errorBox, err);
+      return null;
+    });
+  }
+
+  // --- pages --------------------------------------------------------------------------
+  var PAGES = {};
+
+  PAGES.consent = function (me) {
+    var next = params().get('next') || 'request';
+    if (!cfg.urls[next]) { next = 'request'; }
+    if (me.consent.given) { return go(me.self ? next : 'register'); }
+    var card = $('#consent-card');
+    var declined = $('#consent-declined');
+    var version = me.consent.version;
+    function decide(decision, button) {
+      return submitForm($('.form-error', card), button, function () {
+        return api('POST', '/consent', { decision: decision, version: version });
+      }).then(function (result) {
+        if (!result) { return; }
+        if (decision === 'accept') { go(me.self ? next : 'register'); return; }
+        card.hidden = true;
+        declined.hidden = false;
+      });
+    }
+    $('#consent-accept').addEventListener('click', function (e) { decide('accept', e.currentTarget); });
+    $('#consent-decline').addEventListener('click', function (e) { decide('decline', e.currentTarget); });
+    $('#consent-reread').addEventListener('click', function () { declined.hidden = true; card.hidden = false; });
+    return api('GET', '/consent').then(function (c) {
+      version = c.version;
+      // The heading already shows the title the text starts with.
+      $('#consent-text').textContent = c.text_th.replace(c.title_th, '').trim();
+    });
+  };
+
+  PAGES.register = function (me) {
+    if (me.self) { return go('request'); }
+    var form = $('#register-form');
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var values = formValues(form);
+      submitForm($('.form-error', form), $('button[type=submit]', form), function () {
+        return api('POST', '/register', { cid: values.cid, phone: values.phone });
+      }).then(function (result) { if (result) { go('request'); } });
+    });
+  };
+
+  PAGES.request = function (me) {
+    var members = me.members;
+    var wanted = params().get('member');
+    var selected = String((members.find(function (p) { return String(p.id) === wanted; }) || me.self).id);
+    var qr = params().get('qr');
+    var lastCode = null;
+    var errorBox = $('#request-error');
+
+    function drawRights() {
+      var person = members.find(function (p) { return String(p.id) === selected; });
+      facts($('#person-rights'), [
+        [m('main_right'), rightText(person.main_right), 'main_right'],
+        [m('sub_right'), rightText(person.sub_right), 'sub_right'],
+        [m('cid'), person.masked_cid, 'masked_cid']
+      ]);
+    }
+    function drawPeople() {
+      renderPeople($('#people'), members, selected, function (id) { selected = id; drawRights(); });
+      drawRights();
+    }
+    function showCode(code, again) {
+      lastCode = { code: code, again: again };
+      var when = splitBe(code.service_at_be);
+      $('#code-value').textContent = code.code;
+      $('#code-person').textContent = personName({ name: code.person_name, name_en: code.person_name_en }) +
+        ' (' + code.masked_cid + ')';
+      $('#code-facility').textContent = code.facility_name + ' (' + code.hcode + ')';
+      $('#code-service').textContent = (lang === 'en' ? code.service_name_en : code.service_name_th) +
+        ' [' + code.service_code + ']';
+      $('#code-time').textContent = when.date + ' ' + code.service_at_be.split(' ')[1];
+      $('#code-again').hidden = !again;
+      var result = $('#result');
+      result.hidden = false;
+      result.scrollIntoView({ block: 'start' });
+    }
+    function loadToday() {
+      return api('GET', '/codes').then(function (data) { renderCodes($('#today-list'), data.today); });
+    }
+    function send(text, button) {
+      clearAlert(errorBox);
+      setBusy(button, true);
+      return api('POST', '/codes', { member_id: Number(selected), scanned: text }).then(function (data) {
+        setBusy(button, false);
+        showCode(data.code, !data.created);
+        loadToday();
+        return true;
+      }, function (err) {
+        setBusy(button, false);
+        $('#result').hidden = true;
+        showAlert(errorBox, err);
+        return false;
+      });
+    }
+
+    if (qr) { $('#qr-pending').hidden = false; }
+    $('#use-qr').addEventListener('click', function (e) {
+      send(qr, e.currentTarget).then(function (ok) {
+        if (!ok) { return; }
+        qr = null;
+        $('#qr-pending').hidden = true;
+        history.replaceState(null, '', cfg.urls.request);
+      });
+    });
+    $('#scan').addEventListener('click', function (e) {
+      var button = e.currentTarget;
+      clearAlert(errorBox);
+      var liff = window.liff;
+      if (cfg.mode === 'line' && !liff.isApiAvailable('scanCodeV2')) {
+        showAlert(errorBox, m('scan_unavailable'));
+        return;
+      }
+      liff.scanCodeV2().then(function (result) {
+        var value = result && result.value;
+        if (value) { send(value, button); }
+      }, function () { showAlert(errorBox, m('scan_failed')); });
+    });
+    rerender = function () { drawPeople(); if (lastCode) { showCode(lastCode.code, lastCode.again); } loadToday(); };
+    drawPeople();
+    return loadToday();
+  };
+
+  PAGES.history = function (me) {
+    var selected = '';
+    function load() {
+      var query = selected ? '?member_id=' + encodeURIComponent(selected) : '';
+      return api('GET', '/codes' + query).then(function (data) {
+        renderCodes($('#today-list'), data.today);
+        renderCodes($('#history-list'), data.history);
+      });
+    }
+    function draw() { renderPeople($('#people'), me.members, selected, function (id) { selected = id; load(); }, true); }
+    rerender = function () { draw(); load(); };
+    draw();
+    return load();
+  };
+
+  PAGES.family = function (me) {
+    var members = me.members;
+    var form = $('#family-form');
+    function draw() {
+      var list = $('#member-list');
+      list.textContent = '';
+      members.forEach(function (p) {
+        var info = el('div', {}, [
+          el('div', { 'class': 'name', text: personName(p) }),
+          el('div', { 'class': 'meta', text: relationLabel(p.relation) + ' · ' + m('cid') + ' ' + p.masked_cid }),
+          el('div', { 'class': 'meta', text: m('phone') + ' ' + p.phone_masked })
+        ]);
+        var row = el('div', { 'class': 'row' }, [info]);
+        if (!p.is_self) {
+          var remove = el('button', { type: 'button', 'class': 'btn btn-danger btn-small', text: m('remove'),
+                                      'data-remove': String(p.id) });
+          remove.addEventListener('click', function () {
+            if (remove.dataset.confirm !== '1') {
+              remove.dataset.confirm = '1';
+              remove.textContent = m('confirm_remove');
+              return;
+            }
+            clearAlert($('#family-list-error'));
+            setBusy(remove, true);
+            api('DELETE', '/members/' + p.id).then(reload, function (err) {
+              setBusy(remove, false);
+              showAlert($('#family-list-error'), err);
+            });
+          });
+          row.appendChild(remove);
+        }
+        list.appendChild(el('li', { 'data-member': String(p.id) }, [row]));
+      });
+      var family = members.filter(function (p) { return !p.is_self; }).length;
+      $('#family-count').textContent = family + '/' + me.max_family;
+      var full = family >= me.max_family;
+      $('#family-full').hidden = !full;
+      form.querySelectorAll('input, select, button').forEach(function (n) { n.disabled = full; });
+    }
+    function reload() {
+      return api('GET', '/members').then(function (data) { members = data.members; draw(); });
+    }
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var values = formValues(form);
+      submitForm($('.form-error', form), $('button[type=submit]', form), function () {
+        return api('POST', '/members', { cid: values.cid, phone: values.phone, relation: values.relation });
+      }).then(function (result) {
+        if (!result) { return; }
+        form.reset();
+        reload();
+      });
+    });
+    rerender = draw;
+    draw();
+  };
+
+  PAGES.rights = function (me) {
+    var selected = String(me.self.id);
+    var chosenHcode = null;
+    var current = null;
+    var facilities = [];
+    var form = $('#pcu-form');
+    function drawRights() {
+      if (!current) { return; }
+      var r = current;
+      function unit(u) { return u ? u.hcode + ' ' + u.hname : '-'; }
+      facts($('#rights-detail'), [
+        [m('main_right'), rightText(r.main_right), 'main_right'],
+        [m('sub_right'), rightText(r.sub_right), 'sub_right'],
+        [m('hosp_main'), unit(r.hosp_main), 'hosp_main'],
+        [m('hosp_sub'), unit(r.hosp_sub), 'hosp_sub'],
+        [m('hosp_main_op'), unit(r.hosp_main_op), 'hosp_main_op'],
+        [m('cid'), r.masked_cid, 'masked_cid'],
+        [m('checked'), r.checked_at_be, 'checked']
+      ]);
+      $('#pcu-quota').textContent = m('quota')(r.pcu_change);
+      var pending = r.pcu_change.pending;
+      var box = $('#pcu-pending');
+      box.hidden = !pending;
+      box.textContent = pending ? m('pending')(pending) : '';
+      $('button[type=submit]', form).disabled = Boolean(pending) || r.pcu_change.remaining <= 0;
+    }
+    function loadRights() {
+      $('#rights-loading').hidden = false;
+      return api('GET', '/members/' + selected + '/rights').then(function (data) {
+        $('#rights-loading').hidden = true;
+        current = data;
+        drawRights();
+      }, function (err) { $('#rights-loading').hidden = true; throw err; });
+    }
+    function drawFacilities() {
+      var list = $('#facility-list');
+      list.textContent = '';
+      facilities.forEach(function (f) {
+        var choice = el('button', { type: 'button', 'class': 'choice', role: 'radio', 'data-hcode': f.hcode,
+                                    'aria-checked': String(f.hcode === chosenHcode),
+                                    text: f.hcode + ' ' + f.name });
+        choice.addEventListener('click', function () { chosenHcode = f.hcode; drawFacilities(); });
+        list.appendChild(choice);
+      });
+      if (!facilities.length) { list.appendChild(el('p', { 'class': 'empty', text: m('none') })); }
+    }
+    var timer = null;
+    function search() {
+      var q = $('#facility-search').value.trim();
+      return api('GET', '/facilities?q=' + encodeURIComponent(q)).then(function (data) {
+        facilities = data.facilities;
+        drawFacilities();
+      });
+    }
+    $('#facility-search').addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(search, 300);
+    });
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var errorBox = $('.form-error', form);
+      if (!chosenHcode) { showAlert(errorBox, m('choose_facility')); return; }
+      submitForm(errorBox, $('button[type=submit]', form), function () {
+        return api('POST', '/pcu-changes', { member_id: Number(selected), hcode: chosenHcode });
+      }).then(function (result) { if (result) { chosenHcode = null; drawFacilities(); loadRights(); } });
+    });
+    function drawPeople() {
+      renderPeople($('#people'), me.members, selected, function (id) { selected = id; loadRights(); });
+    }
+    rerender = function () { drawPeople(); drawRights(); drawFacilities(); };
+    drawPeople();
+    return Promise.all([loadRights(), search()]);
+  };
+
+  // --- start --------------------------------------------------------------------------
+  function boot() {
+    var page = cfg.page;
+    $('#page-error').hidden = true;
+    $('#loading').hidden = false;
+    signIn().then(function (ready) {
+      if (!ready) { return 'redirect'; }
+      return api('GET', '/me').then(function (me) {
+        if (!me.consent.given && page !== 'consent') { return go('consent', { next: page }); }
+        if (me.consent.given && !me.self && page !== 'register' && page !== 'consent') {
+          return go('register');
+        }
+        return PAGES[page](me);
+      });
+    }).then(function (outcome) {
+      if (outcome === 'redirect') { return; }
+      $('#loading').hidden = true;
+      $('#content').hidden = false;
+      document.body.setAttribute('data-ready', 'true');
+    }).catch(showPageError);
+  }
+
+  $('#lang-switch').addEventListener('click', function () {
+    lang = lang === 'th' ? 'en' : 'th';
+    safeSet(LANG_KEY, lang);
+    applyLang();
+  });
+  $('#page-retry').addEventListener('click', function () { location.reload(); });
+  applyLang();
+  boot();
+}());

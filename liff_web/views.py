@@ -1,0 +1,105 @@
+"""What the LIFF API answers: persons, codes and rights as JSON (CIDs and phones masked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authencode.crypto import DataProtector
+from authencode.models import AuthenCode, Facility, FamilyLink, PcuChangeRequest, Person
+from authencode.phone import mask_phone
+from authencode.services.pcu_change import PcuStatus, current_unit
+from authencode.services.people import RightRef, RightsLookup, UnitRef, person_masked_cid
+from authencode.thaidate import BE_OFFSET, be_date, be_datetime, local
+from linebot_app.flex import CodeView
+
+Json = dict[str, Any]
+
+
+def right_json(right: RightRef | None) -> Json | None:
+    if right is None:
+        return None
+    return {"code": right.code, "name_th": right.name_th, "name_en": right.name_en,
+            "display_th": right.display_th,
+            "display_en": f"({right.code}) {right.name_en}" if right.code else right.name_en}
+
+
+def unit_json(unit: UnitRef | None) -> Json | None:
+    return {"hcode": unit.hcode, "hname": unit.hname} if unit else None
+
+
+def person_name_en(person: Person) -> str:
+    return person.full_name_en or person.full_name_th
+
+
+def member_json(session: Session, protector: DataProtector, rights: RightsLookup,
+                link: FamilyLink) -> Json:
+    person = link.person
+    found = rights.rights_for(session, person)
+    return {
+        "id": link.id, "slot": link.slot, "is_self": link.slot == 0, "relation": link.relation,
+        "name": person.full_name_th, "name_en": person_name_en(person),
+        "masked_cid": person_masked_cid(protector, person),
+        "phone_masked": mask_phone(link.phone),
+        "main_right": right_json(found.main), "sub_right": right_json(found.sub),
+    }
+
+
+def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
+    """The plain view the LINE push message is built from."""
+    return CodeView(
+        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
+        service_code=code.service_code, service_name_th=code.service.name_th,
+        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
+        person_name=code.person.full_name_th, status=code.status,
+    )
+
+
+def code_json(protector: DataProtector, code: AuthenCode) -> Json:
+    return {
+        "code": code.code, "status": code.status,
+        "service_code": code.service_code, "service_name_th": code.service.name_th,
+        "service_name_en": code.service.name_en,
+        "hcode": code.facility.hcode, "facility_name": code.facility.name,
+        "service_date": code.service_date.isoformat(),
+        "service_at": local(code.service_at).isoformat(timespec="seconds"),
+        "service_at_be": be_datetime(code.service_at),
+        "person_id": code.person_id, "person_name": code.person.full_name_th,
+        "person_name_en": person_name_en(code.person),
+        "masked_cid": person_masked_cid(protector, code.person),
+        "channel": code.channel,
+    }
+
+
+def pcu_request_json(row: PcuChangeRequest) -> Json:
+    return {"id": row.id, "status": row.status, "from_hcode": row.from_hcode,
+            "to_hcode": row.to_hcode, "fiscal_year_be": row.fiscal_year + BE_OFFSET,
+            "requested_at_be": be_datetime(row.requested_at),
+            "decided_at_be": be_datetime(row.decided_at) if row.decided_at else None}
+
+
+def rights_json(session: Session, protector: DataProtector, rights: RightsLookup,
+                link: FamilyLink, pcu: PcuStatus, facility_names: dict[str, str]) -> Json:
+    person = link.person
+    found = rights.rights_for(session, person)
+    pending = pcu_request_json(pcu.pending) if pcu.pending else None
+    if pending is not None:
+        pending["to_hname"] = facility_names.get(pending["to_hcode"], "")
+    return {
+        "member_id": link.id, "name": person.full_name_th, "name_en": person_name_en(person),
+        "masked_cid": person_masked_cid(protector, person),
+        "main_right": right_json(found.main), "sub_right": right_json(found.sub),
+        "hosp_main": unit_json(found.hosp_main), "hosp_sub": unit_json(found.hosp_sub),
+        "hosp_main_op": unit_json(found.hosp_main_op),
+        "primary_care_unit": current_unit(person),
+        "checked_at_be": be_datetime(found.checked_at),
+        "checked_date_be": be_date(local(found.checked_at).date()),
+        "pcu_change": {"fiscal_year_be": pcu.fiscal_year + BE_OFFSET, "used": pcu.used,
+                       "limit": pcu.limit, "remaining": pcu.remaining, "pending": pending},
+    }
+
+
+def facility_json(facility: Facility) -> Json:
+    return {"hcode": facility.hcode, "name": facility.name,
+            "province": facility.province_name or ""}
