@@ -195,6 +195,41 @@ def staff_set_pin(username: str, pin: str) -> None:
     click.echo(f"PIN set for {username}")
 
 
+@main.group("line")
+def line_group() -> None:
+    """The LINE Official Account."""
+
+
+@line_group.group("richmenu")
+def line_richmenu() -> None:
+    """The rich menus under the chat (guest before consent, member after)."""
+
+
+@line_richmenu.command("deploy")
+@click.option("--font", type=click.Path(exists=True, dir_okay=False),
+              help="Thai font file (default: Garuda/Loma from fonts-thai-tlwg).")
+@click.option("--save-images", type=click.Path(file_okay=False),
+              help="Also write the drawn images into this folder.")
+def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
+    """Draw, create and upload the rich menus, alias them, set the default; replace old ones."""
+    from pathlib import Path
+
+    # The one place the core reaches into a front end, and only when this command runs:
+    # pyproject.toml's import-linter contract ignores exactly this import.
+    from linebot_app.richmenu import RichMenuError, deploy
+    from linebot_app.richmenu_image import FontMissing
+
+    settings = _settings()
+    try:
+        report = deploy(settings, font=font, out_dir=Path(save_images) if save_images else None,
+                        echo=click.echo)
+    except (RichMenuError, FontMissing) as exc:
+        click.echo(f"authencode: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"rich menus deployed: {', '.join(f'{k} {v}' for k, v in report.menus.items())}; "
+               f"{len(report.deleted)} old menu(s) deleted")
+
+
 @main.command()
 def demo() -> None:
     """Load demonstration data (idempotent): facility 10675, staff, registry persons."""

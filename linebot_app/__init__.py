@@ -7,6 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the LINE webhook (and, in development, the LINE simulator)."""
+    from linebot_app import simulator
     from linebot_app.webhook import bp as line_webhook
 
     app.register_blueprint(line_webhook)
+    if simulator.enabled(app.extensions["authencode"].settings):
+        simulator.register(app)

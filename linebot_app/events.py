@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from linebot.v3.webhooks import (
     FollowEvent,
@@ -15,21 +16,28 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
+from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.services import consent, line_accounts
+from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
-from linebot_app import assistant, messages
+from linebot_app import answers, assistant, messages
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_reply
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class EventContext:
     session: Session
     settings: Settings
+    rights: RightsLookup = field(default_factory=LocalRegistryRights)
+
+    @cached_property
+    def protector(self) -> DataProtector:
+        return DataProtector(self.settings.data_key)
 
 
 def handle_event(ctx: EventContext, event: object) -> None:
@@ -55,8 +63,10 @@ def _user_id(event: object) -> str | None:
     return None  # groups and rooms are not served: the service is one person's account
 
 
-def _reply(ctx: EventContext, event: object, user_id: str, out: list[Json]) -> None:
-    enqueue_reply(ctx.session, user_id, getattr(event, "reply_token", None), out)
+def _reply(ctx: EventContext, event: object, user_id: str, out: list[Json], *,
+           sync_rich_menu: bool = False) -> None:
+    enqueue_reply(ctx.session, user_id, getattr(event, "reply_token", None), out,
+                  sync_rich_menu=sync_rich_menu)
 
 
 def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
@@ -65,8 +75,10 @@ def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
         return
     account, _created = line_accounts.follow(ctx.session, user_id)
     unblocked = bool(event.follow and event.follow.is_unblocked)
-    _reply(ctx, event, user_id,
-           messages.welcome(unblocked=unblocked, consented=_consented(account)))
+    consented = _consented(account)
+    # A member coming back gets the member menu again (the worker links it).
+    _reply(ctx, event, user_id, messages.welcome(unblocked=unblocked, consented=consented),
+           sync_rich_menu=consented)
 
 
 def _consented(account: LineAccount) -> bool:
@@ -104,11 +116,13 @@ def _on_postback(ctx: EventContext, event: PostbackEvent) -> None:
         return
     account, _ = line_accounts.get_or_create_account(ctx.session, user_id)
     data = (event.postback.data or "")[: messages.MAX_POSTBACK_DATA]
+    was_member = _consented(account)
     try:
         out = _postback_answer(ctx, account, data)
     except DomainError as error:
         out = _refusal(error)
-    _reply(ctx, event, user_id, out)
+    # Consent given or withdrawn: the worker switches the rich menu before the answer arrives.
+    _reply(ctx, event, user_id, out, sync_rich_menu=_consented(account) != was_member)
 
 
 def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list[Json]:
@@ -139,8 +153,6 @@ def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list
 
 
 _MENU_PAGES = {
-    "rights": ("ตรวจสอบสิทธิการรักษาพยาบาลของท่านได้ที่ลิงก์นี้", "/rights"),
-    "history": ("ดูประวัติการขอรหัสเข้ารับบริการได้ที่ลิงก์นี้", "/history"),
     "family": ("จัดการสมาชิกในครอบครัว (สูงสุด 5 คน) ได้ที่ลิงก์นี้", "/family"),
     "request": ("ขอรหัสเข้ารับบริการ: เปิดลิงก์นี้แล้วสแกน QR Code ของหน่วยบริการ", "/request"),
 }
@@ -151,6 +163,12 @@ def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Jso
         return assistant.answer({"howto": "request", "rights_info": "rights"}.get(item, item))
     if item == "consent":
         return messages.consent_prompt()
+    if item in ("history", "rights") and not _consented(account):
+        return messages.consent_prompt()
+    if item == "history":
+        return answers.history(ctx.session, ctx.protector, ctx.settings, account)
+    if item == "rights":
+        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
     if item in _MENU_PAGES:
         if not _consented(account):
             return messages.consent_prompt()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from linebot.v3.messaging import (
     FlexBox,
     FlexBubble,
+    FlexCarousel,
     FlexMessage,
     FlexSeparator,
     FlexText,
@@ -69,3 +70,16 @@ def code_message(view: CodeView) -> Json:
     """One Flex message for an issued code."""
     alt = f"รหัส Authen Code {view.code} {view.facility_name} {be_datetime(view.service_at)}"
     return FlexMessage(alt_text=alt[:MAX_ALT_TEXT], contents=code_bubble(view)).to_dict()
+
+
+MAX_BUBBLES = 12  # LINE: a carousel holds at most 12 bubbles
+
+
+def history_message(views: list[CodeView]) -> Json:
+    """The newest codes as one carousel (1 to 12 bubbles, newest first)."""
+    if not 1 <= len(views) <= MAX_BUBBLES:
+        raise ValueError("a carousel holds 1 to 12 bubbles")
+    alt = f"ประวัติการขอรหัสเข้ารับบริการ {len(views)} รายการล่าสุด: " + ", ".join(
+        v.code for v in views)
+    carousel = FlexCarousel(contents=[code_bubble(view) for view in views])
+    return FlexMessage(alt_text=alt[:MAX_ALT_TEXT], contents=carousel).to_dict()

@@ -10,6 +10,8 @@ from authencode.db import utcnow
 from authencode.models import OutboxMessage
 from linebot_app.messages import MAX_MESSAGES_PER_REPLY, Json
 
+SYNC_RICH_MENU = "sync_rich_menu"
+
 
 def _check(messages: list[Json]) -> None:
     if not 1 <= len(messages) <= MAX_MESSAGES_PER_REPLY:
@@ -17,14 +19,22 @@ def _check(messages: list[Json]) -> None:
 
 
 def enqueue_reply(session: Session, line_user_id: str, reply_token: str | None,
-                  messages: list[Json]) -> OutboxMessage:
-    """Queue a reply; without a reply token it is queued as a push to the same user."""
+                  messages: list[Json], *, sync_rich_menu: bool = False) -> OutboxMessage:
+    """Queue a reply; without a reply token it is queued as a push to the same user.
+
+    With ``sync_rich_menu`` the worker first gives the user the rich menu their consent
+    calls for at sending time (member menu linked, or unlinked back to the guest default),
+    so the menu has switched when the message arrives.
+    """
     _check(messages)
+    payload: dict[str, object] = {"messages": messages}
+    if sync_rich_menu:
+        payload[SYNC_RICH_MENU] = True
     row = OutboxMessage(
         kind="reply" if reply_token else "push",
         recipient=line_user_id,
         reply_token=reply_token,
-        payload={"messages": messages},
+        payload=payload,
         retry_key=str(uuid.uuid4()),
         status="pending",
         attempts=0,
@@ -35,6 +45,10 @@ def enqueue_reply(session: Session, line_user_id: str, reply_token: str | None,
     return row
 
 
-def enqueue_push(session: Session, line_user_id: str, messages: list[Json]) -> OutboxMessage:
-    """Queue a push message to one user (sent only while the user follows the account)."""
-    return enqueue_reply(session, line_user_id, None, messages)
+def enqueue_push(session: Session, line_user_id: str, messages: list[Json], *,
+                 sync_rich_menu: bool = False) -> OutboxMessage:
+    """Queue a push message to one user (sent only while the user follows the account).
+
+    A LIFF page that records consent pushes its confirmation with ``sync_rich_menu=True``.
+    """
+    return enqueue_reply(session, line_user_id, None, messages, sync_rich_menu=sync_rich_menu)

@@ -4,6 +4,10 @@ Rows are claimed with a lease (``next_attempt_at`` moved into the future, attemp
 in one short transaction, sent outside any transaction, and settled in another. A worker
 that dies mid-send leaves the row to be claimed again when the lease ends; a push carries
 the row's ``X-Line-Retry-Key`` every time, so LINE accepts it once and answers 409 after.
+
+A row marked ``sync_rich_menu`` first links the member rich menu to the user (found by its
+alias, so a re-deploy changes nothing here) or unlinks it, according to the account's consent
+at sending time; linking is idempotent, so a retried row simply links again.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from sqlalchemy.orm import Session
 
 from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
-from authencode.services.line_accounts import can_receive_push
+from authencode.services.consent import CONSENT_VERSION
+from authencode.services.line_accounts import find_account
 from authencode.settings import Settings
+from linebot_app.outbox import SYNC_RICH_MENU
+from linebot_app.richmenu import ALIASES, MEMBER
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ class Claimed:
     messages: list[dict[str, Any]]
     retry_key: str
     attempts: int
+    sync_rich_menu: bool = False
 
 
 @dataclass
@@ -122,14 +130,18 @@ class OutboxSender:
                 row.next_attempt_at = now + dt.timedelta(seconds=self.policy.lease)
                 claimed.append(Claimed(row.id, row.kind, row.recipient, row.reply_token,
                                        list(row.payload["messages"]), row.retry_key,
-                                       row.attempts))
+                                       row.attempts, bool(row.payload.get(SYNC_RICH_MENU))))
         return claimed
 
     def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
         with self.db.transaction() as session:
-            if not can_receive_push(session, row.recipient):
+            account = find_account(session, row.recipient)
+            if account is not None and account.status != "active":
                 return Outcome("failed", "recipient unfollowed the account")
+            member = account is not None and account.consent_version == CONSENT_VERSION
         try:
+            if row.sync_rich_menu:
+                self._sync_rich_menu(api, row, member)
             if row.kind == "reply" and row.reply_token:
                 try:
                     self._reply(api, row)
@@ -146,6 +158,25 @@ class OutboxSender:
             return Outcome("retry", exc.error, exc.retry_after)
         except ApiException as exc:
             return Outcome("failed", f"HTTP {exc.status}: {_error_text(exc)}"[:500])
+
+    def _sync_rich_menu(self, api: MessagingApi, row: Claimed, member: bool) -> None:
+        """Link the member menu (or unlink, back to the default); a 4xx is logged, not fatal."""
+        user = row.recipient
+        try:
+            if member:
+                alias = ALIASES[MEMBER]
+                found: list[str] = []
+                _call(lambda: found.append(api.get_rich_menu_alias(
+                    alias, _request_timeout=self._timeout()).rich_menu_id))
+                _call(lambda: api.link_rich_menu_id_to_user(
+                    user, found[0], _request_timeout=self._timeout()))
+            else:
+                _call(lambda: api.unlink_rich_menu_id_from_user(
+                    user, _request_timeout=self._timeout()))
+        except ApiException as exc:
+            # No menus deployed yet (alias 404), or LINE refused the link: the message still
+            # goes out; the user keeps the menu they have.
+            log.warning("outbox %s: rich menu not switched (HTTP %s)", row.id, exc.status)
 
     def _timeout(self) -> tuple[float, float]:
         return (self.policy.connect_timeout, self.policy.read_timeout)

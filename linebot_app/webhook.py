@@ -16,6 +16,7 @@ from authencode.app.context import services
 from authencode.db import Database
 from authencode.errors import DomainError, register
 from authencode.models import WebhookEvent
+from authencode.services.people import RightsLookup
 from authencode.settings import Settings
 from linebot_app.events import EventContext, handle_event
 
@@ -50,7 +51,7 @@ def webhook() -> Response:
     if not signature or not SignatureValidator(secret).validate(text, signature):
         raise DomainError("LINE_SIGNATURE_INVALID")
     events = _events(text)
-    handled = sum(process_event(svc.db, svc.settings, raw) for raw in events)
+    handled = sum(process_event(svc.db, svc.settings, raw, svc.rights) for raw in events)
     log.info("webhook: %d event(s) received, %d handled", len(events), handled)
     return jsonify({})
 
@@ -78,7 +79,8 @@ def _events(text: str) -> list[Any]:
     return payload["events"]
 
 
-def process_event(db: Database, settings: Settings, raw: Any) -> bool:
+def process_event(db: Database, settings: Settings, raw: Any,
+                  rights: RightsLookup | None = None) -> bool:
     """Store and handle one event in its own transaction; True when it was new.
 
     A malformed event is stored (so a redelivery is not handled again) and skipped; a bug in
@@ -102,7 +104,10 @@ def process_event(db: Database, settings: Settings, raw: Any) -> bool:
             session.add(WebhookEvent(webhook_event_id=event_id, event_type=event_type))
             session.flush()
             if event is not None:
-                handle_event(EventContext(session=session, settings=settings), event)
+                ctx = EventContext(session=session, settings=settings)
+                if rights is not None:
+                    ctx.rights = rights
+                handle_event(ctx, event)
         return True
     except IntegrityError:
         return False  # the same event delivered twice at once: the other delivery has it

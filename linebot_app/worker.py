@@ -1,5 +1,8 @@
 """The `worker` process: sends the outbox until stopped (SIGTERM or SIGINT finish a batch).
 
+It delivers both kinds of outbox rows: LINE replies and pushes (OutboxSender) and staff
+emails (authencode.services.mail, through SMTP_URL; logged in development without one).
+
 Run with ``python -m linebot_app.worker``; configuration comes from the environment only.
 """
 
@@ -9,8 +12,11 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import Protocol
 
+from authencode.crypto import DataProtector
 from authencode.db import Database
+from authencode.services import mail
 from authencode.settings import Settings, SettingsError
 from linebot_app.sender import OutboxSender
 
@@ -19,7 +25,40 @@ log = logging.getLogger("linebot_app.worker")
 POLL_SECONDS = 1.0
 
 
-def run(sender: OutboxSender, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+class Job(Protocol):
+    def run_once(self) -> int: ...
+
+
+class EmailJob:
+    """Staff emails (approval passwords, reset links) queued in the outbox."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.protector = DataProtector(settings.data_key)
+
+    def run_once(self) -> int:
+        return mail.deliver_due_email(self.db, self.settings.smtp_url, self.protector,
+                                      log_only=self.settings.environment == "development")
+
+
+class Jobs:
+    """Several jobs as one batch; one failing job does not hold up the others."""
+
+    def __init__(self, *jobs: Job) -> None:
+        self.jobs = jobs
+
+    def run_once(self) -> int:
+        busy = 0
+        for job in self.jobs:
+            try:
+                busy += job.run_once()
+            except Exception as exc:  # a database or SMTP outage must not end the worker
+                log.error("%s batch failed: %s", type(job).__name__, type(exc).__name__)
+        return busy
+
+
+def run(sender: Job, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
     """Send due rows until ``stop`` is set; sleeps only when nothing was due."""
     while not stop.is_set():
         try:
@@ -37,7 +76,7 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         db = Database(settings.database_url)
-        sender = OutboxSender(db, settings)
+        jobs = Jobs(OutboxSender(db, settings), EmailJob(db, settings))
     except (SettingsError, ValueError) as exc:
         log.error("%s", exc)
         return 2
@@ -49,7 +88,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.info("outbox worker started")
-    run(sender, stop)
+    run(jobs, stop)
     db.dispose()
     log.info("outbox worker stopped")
     return 0

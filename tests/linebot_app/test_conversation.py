@@ -170,8 +170,10 @@ def test_menu_pages_need_consent(client: Any, db: Database) -> None:
     post(client, webhook(postback("menu:history")))
     assert _last_messages(db)[0]["text"] == CONSENT_TEXT_TH
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
-    post(client, webhook(postback("menu:history")))
-    assert "/liff/history" in _last_messages(db)[0]["text"]
+    post(client, webhook(postback("menu:family")))
+    assert "/liff/family" in _last_messages(db)[0]["text"]
+    post(client, webhook(postback("menu:history")))  # no person linked yet: register first
+    assert "/liff/register" in _last_messages(db)[0]["text"]
 
 
 def test_every_postback_we_send_fits_line_limits(client: Any, db: Database) -> None:

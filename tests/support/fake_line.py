@@ -5,6 +5,10 @@ single use; a push's X-Line-Retry-Key once accepted is answered with 409), recor
 request, and can be told to fail the next calls with a status (500, 429 + Retry-After) or to
 stall past the client's timeout — stalled pushes are still accepted, like a response lost
 on the way back, which is exactly what the retry key protects against.
+
+The rich menu endpoints (create, list, delete, image upload on the data host, default,
+per-user links, aliases and batch moves) check LINE's documented limits; see
+`tests/support/fake_line_richmenu.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.fake_line_richmenu import rich_menus as _rich_menus
 
 
 @dataclass
@@ -51,6 +57,13 @@ class FakeLineState:
     used_reply_tokens: set[str] = field(default_factory=set)
     invalid_reply_tokens: set[str] = field(default_factory=set)
     accepted_retry_keys: dict[str, str] = field(default_factory=dict)
+    rich_menus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    default_menu: str | None = None
+    user_menus: dict[str, str] = field(default_factory=dict)
+    batches: dict[str, str] = field(default_factory=dict)
+    batch_phase: str = "succeeded"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -82,6 +95,17 @@ class FakeLineServer:
             self.state.faults.extend(Fault(status=status, retry_after=retry_after)
                                      for _ in range(count))
 
+    def fail_nth(self, n: int, status: int = 500) -> None:
+        """Answer the n-th next request (1 = the next one) with ``status``."""
+        with self.state.lock:
+            self.state.faults.extend(Fault() for _ in range(n - 1))
+            self.state.faults.append(Fault(status=status))
+
+    def set_batch_phase(self, phase: str) -> None:
+        """What later rich menu batch moves report: "succeeded", "ongoing" or "failed"."""
+        with self.state.lock:
+            self.state.batch_phase = phase
+
     def stall_next(self, seconds: float, count: int = 1) -> None:
         with self.state.lock:
             self.state.faults.extend(Fault(stall=seconds) for _ in range(count))
@@ -104,6 +128,31 @@ class FakeLineServer:
     def texts(self) -> list[str]:
         return [m.get("text", m.get("altText", "")) for d in self.delivered for m in d.messages]
 
+    # --- rich menus ------------------------------------------------------------------------
+    def link_user(self, user_id: str, rich_menu_id: str) -> None:
+        """What a user's richmenuswitch tap or an earlier deploy's link left on LINE."""
+        with self.state.lock:
+            self.state.user_menus[user_id] = rich_menu_id
+
+    def menu_shown_to(self, user_id: str) -> str | None:
+        """The rich menu a user sees: their linked menu, else the default."""
+        with self.state.lock:
+            return self.state.user_menus.get(user_id, self.state.default_menu)
+
+    @property
+    def rich_menus(self) -> dict[str, dict[str, Any]]:
+        with self.state.lock:
+            return {k: dict(v) for k, v in self.state.rich_menus.items()}
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        with self.state.lock:
+            return dict(self.state.aliases)
+
+    def image_of(self, rich_menu_id: str) -> tuple[str, bytes] | None:
+        with self.state.lock:
+            return self.state.images.get(rich_menu_id)
+
 
 def _handler(state: FakeLineState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -113,13 +162,24 @@ def _handler(state: FakeLineState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def do_GET(self) -> None:
+            self._handle("GET")
+
         def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def _handle(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                body = {}
+            self.raw = self.rfile.read(length)
+            body: dict[str, Any] = {}
+            if "json" in (self.headers.get("Content-Type") or "json") and self.raw:
+                try:
+                    body = json.loads(self.raw)
+                except ValueError:
+                    body = {}
             with state.lock:
                 fault = state.faults.pop(0) if state.faults else None
             # A stalled request is handled at once but answered late: LINE took it, and the
@@ -132,10 +192,18 @@ def _handler(state: FakeLineState) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") != f"Bearer {state.access_token}":
                 self._answer(401, {"message": "Authentication failed"}, body)
                 return
-            if self.path == "/v2/bot/message/reply":
+            path = self.path.split("?", 1)[0]
+            if method == "POST" and path == "/v2/bot/message/reply":
                 self._reply(body)
-            elif self.path == "/v2/bot/message/push":
+            elif method == "POST" and path == "/v2/bot/message/push":
                 self._push(body)
+            elif path.startswith(("/v2/bot/richmenu", "/v2/bot/user/")):
+                status, payload, headers = _rich_menus(state, method, self.path, body, self.raw,
+                                                       self.headers.get("Content-Type") or "")
+                if isinstance(payload, bytes):
+                    self._answer_bytes(status, payload, headers)
+                else:
+                    self._answer(status, payload, body, headers)
             else:
                 self._answer(404, {"message": "Not found"}, body)
 
@@ -177,20 +245,33 @@ def _handler(state: FakeLineState) -> type[BaseHTTPRequestHandler]:
             else:
                 self._answer(200, {"sentMessages": _sent(messages)}, body)
 
-        def _answer(self, status: int, payload: dict[str, Any], request_body: dict[str, Any],
-                    headers: dict[str, str] | None = None) -> None:
+        def _record(self, status: int, request_body: dict[str, Any]) -> None:
             with state.lock:
                 state.requests.append(Recorded(self.path, dict(self.headers.items()),
                                                request_body, status))
+
+        def _answer(self, status: int, payload: dict[str, Any], request_body: dict[str, Any],
+                    headers: dict[str, str] | None = None) -> None:
+            self._record(status, request_body)
+            self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+        def _answer_bytes(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            self._record(status, {})
+            headers = dict(headers)
+            self._send(status, data, headers.pop("Content-Type", "image/png"), headers)
+
+        def _send(self, status: int, data: bytes, content_type: str,
+                  headers: dict[str, str] | None) -> None:
             if self.stall:
                 time.sleep(self.stall)
-            data = json.dumps(payload).encode()
+            headers = dict(headers or {})
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-line-request-id", str(uuid.uuid4()))
-                for name, value in (headers or {}).items():
+                self.send_header("x-line-request-id",
+                                 headers.pop("x-line-request-id", str(uuid.uuid4())))
+                for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)

@@ -1,0 +1,91 @@
+"""Bot answers that read the account's data: code history (a carousel) and rights (text)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from authencode.crypto import DataProtector
+from authencode.models import AuthenCode, FamilyLink, LineAccount
+from authencode.services.patient_codes import codes_for_account
+from authencode.services.people import RightsLookup, UnitRef, person_masked_cid
+from authencode.settings import Settings
+from authencode.thaidate import be_datetime
+from linebot_app import messages
+from linebot_app.flex import MAX_BUBBLES, CodeView, history_message
+from linebot_app.messages import Json
+
+NOT_REGISTERED_TH = (
+    "ท่านยังไม่ได้ลงทะเบียนบุคคลกับบัญชี LINE นี้\n"
+    "ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ ได้ที่ลิงก์นี้"
+)
+
+
+def _links(session: Session, account: LineAccount) -> list[FamilyLink]:
+    return list(session.scalars(select(FamilyLink)
+                                .where(FamilyLink.line_account_id == account.id)
+                                .order_by(FamilyLink.slot)))
+
+
+def not_registered(settings: Settings) -> list[Json]:
+    return messages.link_to(settings, NOT_REGISTERED_TH, "/register")
+
+
+def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
+    return CodeView(
+        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
+        service_code=code.service_code, service_name_th=code.service.name_th,
+        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
+        person_name=code.person.full_name_th, status=code.status,
+    )
+
+
+def history(session: Session, protector: DataProtector, settings: Settings,
+            account: LineAccount) -> list[Json]:
+    """The newest codes of every linked person as a carousel, or why there is none."""
+    if not _links(session, account):
+        return not_registered(settings)
+    codes = codes_for_account(session, account, limit=MAX_BUBBLES)
+    if not codes:
+        return messages.link_to(
+            settings, "ยังไม่มีประวัติการขอรหัสเข้ารับบริการ\n"
+            "เมื่อถึงหน่วยบริการ กดเมนู \"ขอรหัสเข้ารับบริการ\" แล้วสแกน QR Code", "/request")
+    linked = select(FamilyLink.person_id).where(FamilyLink.line_account_id == account.id)
+    total = session.scalar(select(func.count()).select_from(AuthenCode)
+                           .where(AuthenCode.person_id.in_(linked))) or 0
+    intro = f"ประวัติการขอรหัสเข้ารับบริการ {len(codes)} รายการล่าสุด"
+    if total > len(codes):
+        intro += f" (จากทั้งหมด {total} รายการ ดูทั้งหมดได้ที่ลิงก์นี้)\n" \
+                 f"{messages.liff_url(settings, '/history')}"
+    return [messages.text(intro),
+            history_message([code_view(protector, code) for code in codes]),
+            messages.text("เลื่อนดูรายการทางซ้าย-ขวา", messages.menu_quick_reply())]
+
+
+def _unit(unit: UnitRef | None) -> str:
+    return f"{unit.hname} ({unit.hcode})" if unit else "-"
+
+
+def rights(session: Session, protector: DataProtector, lookup: RightsLookup,
+           settings: Settings, account: LineAccount) -> list[Json]:
+    """Main and sub-right, and registered units, of each linked person (one text)."""
+    links = _links(session, account)
+    if not links:
+        return not_registered(settings)
+    blocks = []
+    checked_at = None
+    for link in links:
+        person = link.person
+        found = lookup.rights_for(session, person)
+        checked_at = found.checked_at
+        blocks.append("\n".join((
+            f"{person.full_name_th} ({person_masked_cid(protector, person)})",
+            f"สิทธิหลัก: {found.main.display_th}",
+            f"สิทธิย่อย: {found.sub.display_th if found.sub else '-'}",
+            f"หน่วยบริการประจำ: {_unit(found.hosp_main)}",
+            f"หน่วยบริการปฐมภูมิ: {_unit(found.hosp_sub)}",
+        )))
+    footer = f"ข้อมูล ณ {be_datetime(checked_at)}" if checked_at else ""
+    body = "สิทธิการรักษาพยาบาล\n\n" + "\n\n".join(blocks) + \
+        f"\n\n{footer}\nสอบถามเพิ่มเติม สายด่วน สปสช. {messages.HOTLINE}"
+    return [messages.text(body[:messages.MAX_TEXT_CHARS], messages.menu_quick_reply())]

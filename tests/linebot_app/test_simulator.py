@@ -1,0 +1,128 @@
+"""The development LINE simulator (/dev/line): only in development; a whole chat in Chromium."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from authencode.app import create_app
+from authencode.crypto import DataProtector
+from authencode.db import Database
+from authencode.models import FamilyLink, LineAccount
+from authencode.settings import DEV_LINE_API_PATH, Settings
+from linebot_app import worker
+from linebot_app.sender import OutboxSender, SendPolicy
+from tests.conftest import TEST_DATA_KEY
+from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.support.factories import make_facility, make_person
+
+
+@pytest.mark.parametrize("environment", ["test", "production"])
+@pytest.mark.parametrize("path", ["/dev/line/", "/dev/line/api/v2/bot/richmenu/list",
+                                  "/dev/line/static/simulator.js"])
+def test_simulator_is_absent_outside_development(environment: str, path: str, tmp_path: Path,
+                                                 sqlite_template: Path) -> None:
+    settings = Settings(environment=environment, database_url=f"sqlite:///{sqlite_template}",
+                        secret_key="test-secret-key-0123456789abcdef", data_key=TEST_DATA_KEY,
+                        instance_path=tmp_path, line_channel_access_token=ACCESS_TOKEN,
+                        extra={"line_simulator": True} if environment == "production" else {})
+    app = create_app(settings)
+    try:
+        response = app.test_client().get(path, headers={"Authorization": f"Bearer {ACCESS_TOKEN}"})
+        assert response.status_code == 404
+    finally:
+        app.extensions["authencode"].db.dispose()
+
+
+def test_development_settings_point_line_at_the_simulator(tmp_path: Path) -> None:
+    settings = Settings.from_env({"AUTHENCODE_ENV": "development",
+                                  "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+                                  "PUBLIC_BASE_URL": "http://127.0.0.1:5001"})
+    assert settings.line_api_base_url == "http://127.0.0.1:5001" + DEV_LINE_API_PATH
+    assert settings.line_channel_secret and settings.line_channel_access_token
+    production = Settings.from_env({"SECRET_KEY": "x" * 32, "DATA_KEY": "A" * 43 + "=",
+                                    "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
+    assert production.line_api_base_url == "https://api.line.me"
+    assert production.line_channel_secret is None
+
+
+# --- the simulator in a browser, against a development-mode live server -------------------
+
+@pytest.fixture
+def live_settings(live_settings: Settings, live_port: int) -> Settings:
+    """The live server in development mode, its LINE API being its own simulator."""
+    return live_settings.with_overrides(
+        environment="development", line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
+        line_api_base_url=f"http://127.0.0.1:{live_port}{DEV_LINE_API_PATH}")
+
+
+@pytest.fixture
+def running_worker(live_app: Any, live_server: str, live_settings: Settings) -> Iterator[None]:
+    """The outbox worker (`python -m linebot_app.worker`'s loop) in a thread."""
+    db: Database = live_app.extensions["authencode"].db
+    sender = OutboxSender(db, live_settings, SendPolicy(base_delay=0.2, max_delay=1.0))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(sender, stop, 0.1), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
+
+
+def _link_self(db: Database, user_id: str) -> None:
+    protector = DataProtector(TEST_DATA_KEY)
+    with db.transaction() as session:
+        account = session.scalar(select(LineAccount).where(LineAccount.line_user_id == user_id))
+        assert account is not None
+        make_facility(session, hcode="10675", name="รพ.สต.บ้านตัวอย่าง")
+        person = make_person(session, protector, first_name_th="สมชาย", last_name_th="ใจดี",
+                             hosp_main="10675")
+        session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=0,
+                               relation="self", phone="0812345678"))
+
+
+def test_follow_consent_menu_and_a_question(page: Page, live_server: str, live_app: Any,
+                                            running_worker: None, screenshot: Any) -> None:
+    page.goto(f"{live_server}/dev/line/")
+    menu = page.locator("#richmenu")
+    # No menus yet: the page deploys them (the same code as `authencode line richmenu deploy`).
+    expect(menu.get_by_role("button", name="ให้ความยินยอม")).to_be_visible(timeout=20_000)
+    expect(menu.locator("img")).to_have_js_property("complete", True)
+    assert menu.locator("img").evaluate("img => img.naturalWidth") == 2500
+
+    page.get_by_role("button", name="เพิ่มเพื่อน").click()
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text("ยินดีต้อนรับสู่บริการขอรหัสเข้ารับบริการ")
+    expect(chat).to_contain_text("ข้อตกลงในการให้ความยินยอม")
+    screenshot(page, "1-welcome")
+
+    chat.get_by_role("button", name="ยอมรับ", exact=True).click()
+    expect(chat).to_contain_text("บันทึกการให้ความยินยอมเรียบร้อยแล้ว")
+    # The worker linked the member menu to this user.
+    expect(menu.get_by_role("button", name="ตรวจสอบสิทธิ")).to_be_visible()
+    expect(menu.get_by_role("button", name="ให้ความยินยอม")).to_have_count(0)
+    screenshot(page, "2-member-menu")
+
+    user_id = page.evaluate("localStorage.getItem('authencode.devLineUserId')")
+    _link_self(live_app.extensions["authencode"].db, user_id)
+    menu.get_by_role("button", name="ตรวจสอบสิทธิ").click()
+    expect(chat).to_contain_text("สิทธิหลัก: (UCS) สิทธิหลักประกันสุขภาพแห่งชาติ")
+    expect(chat).to_contain_text("หน่วยบริการประจำ: รพ.สต.บ้านตัวอย่าง (10675)")
+
+    menu.get_by_role("button", name="ประวัติการขอรหัส").click()
+    expect(chat).to_contain_text("ยังไม่มีประวัติการขอรหัส")
+
+    page.get_by_role("textbox", name="ข้อความ").fill("วิธีขอรหัส")
+    page.get_by_role("button", name="ส่ง", exact=True).click()
+    expect(chat).to_contain_text("สแกน QR Code ของหน่วยบริการ")
+    # Quick replies of the last answer are offered, and work.
+    page.locator("#quick-replies").get_by_role("button", name="สายด่วน 1330").click()
+    expect(chat).to_contain_text("เปิดบริการ 24 ชั่วโมง")
+    screenshot(page, "3-answers")
