@@ -8,7 +8,14 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the clinic front end's blueprints and OpenAPI paths on the application."""
     from authencode.app.openapi import register_paths
+    from clinic_qr import auth, facility_pages, staff_admin  # noqa: F401 - they add routes
     from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
+    from clinic_qr.web import clinic
 
     app.register_blueprint(agent_api)
+    app.register_blueprint(clinic)
     register_paths(app, AGENT_OPENAPI)
+    from clinic_qr.his_api import HIS_OPENAPI, his_api
+
+    app.register_blueprint(his_api)
+    register_paths(app, HIS_OPENAPI)

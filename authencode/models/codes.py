@@ -57,7 +57,10 @@ class AuthenCode(Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
-        Index("ix_authen_codes_facility_day", "facility_id", "service_date"),
+        # A facility's codes of a date range in time order: report pages (newest first, with
+        # LIMIT) and exports (oldest first, streamed) walk this index instead of sorting.
+        Index("ix_authen_codes_facility_day_time",
+              "facility_id", "service_date", "service_at", "id"),
     )
 
     id: Mapped[intpk]

@@ -108,3 +108,66 @@ def agent_factory(
 def agent(pcscd: PcscDaemon, agent_factory: Callable[..., RunningAgent]) -> RunningAgent:
     """An agent with no default reader, talking to the fake server."""
     return agent_factory()
+
+
+# --- the real Authen Code server (live, on PostgreSQL) for end-to-end agent tests ----------
+
+LIVE_HCODE = "10670"
+LIVE_OTHER_HCODE = "10671"
+LIVE_PIN = "2580"
+
+
+@dataclass
+class LiveAuthenServer:
+    """The real server over HTTP, with one clinic and one other facility seeded."""
+
+    url: str
+    db: object  # authencode.db.Database of the live application
+    token: str  # the clinic's facility API token
+    other_token: str  # the other facility's
+    staff_id: int
+
+
+@pytest.fixture
+def live_authen_server(live_server: str, live_app, protector) -> LiveAuthenServer:  # type: ignore[no-untyped-def]
+    """Seed the live server: the clinic (its services, staff with PIN, token), a patient
+    whose CID is the virtual card's, and another facility with its own staff and token.
+
+    The staff CIDs are those the tests put on their own virtual staff cards.
+    """
+    from authencode.passwords import hash_password
+    from authencode.services.api_tokens import create_token
+    from tests.support.factories import make_facility, make_person, make_staff
+
+    db = live_app.extensions["authencode"].db
+    with db.transaction() as session:
+        clinic = make_facility(
+            session, hcode=LIVE_HCODE, name="โรงพยาบาลตัวอย่าง", services=("PG0060001", "PG0150001")
+        )
+        other = make_facility(session, hcode=LIVE_OTHER_HCODE, name="คลินิกอีกแห่ง")
+        make_person(
+            session,
+            protector,
+            cid="1101700207030",
+            first_name_th="สมชาย",
+            last_name_th="ใจดี",
+            birth_year=1987,
+            birth_month=1,
+            birth_day=15,
+            hosp_main=LIVE_HCODE,
+            hosp_main_op=LIVE_HCODE,
+        )
+        staff = make_staff(
+            session, protector, clinic, cid="3100600123450", pin_hash=hash_password(LIVE_PIN)
+        )
+        make_staff(
+            session,
+            protector,
+            other,
+            username="other-staff",
+            cid="3100600123468",
+            pin_hash=hash_password(LIVE_PIN),
+        )
+        token = create_token(session, clinic, "reader agent", "test").secret
+        other_token = create_token(session, other, "reader agent", "test").secret
+    return LiveAuthenServer(live_server, db, token, other_token, staff.id)

@@ -1,0 +1,446 @@
+"""The code request report: filtered, paged lists, daily counts, and streamed exports.
+
+Every query is scoped to one or more facilities (mandatory). CIDs are looked up by their
+keyed hash; they are decrypted only to be masked for lists, and in full only for the export
+rows (a staff feature) and for callers that ask for them explicitly.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
+
+from authencode.cid import mask_cid, parse_cid
+from authencode.crypto import DataProtector
+from authencode.errors import DomainError, register
+from authencode.models import AuthenCode, Facility, Person, Right, ServiceType, StaffUser
+from authencode.models.codes import CHANNELS, STATUSES
+from authencode.services.people import NO_RIGHT_TH
+from authencode.thaidate import BE_OFFSET, be_datetime
+
+MAX_PAGE_SIZE = 1000
+# Time order; the service day leads (it is the Bangkok date of service_at, so the order is the
+# same) so that the facility/day/time index gives rows already sorted.
+_TIME_ORDER = (AuthenCode.service_date, AuthenCode.service_at, AuthenCode.id)
+EXPORT_BATCH = 1000  # rows fetched per round trip (server-side cursor on PostgreSQL)
+
+REPORT_SCOPE_REQUIRED = register(
+    "REPORT_SCOPE_REQUIRED", "forbidden", "A report is always limited to a facility.",
+    "รายงานต้องระบุหน่วยบริการเสมอ")
+REPORT_DATE_RANGE = register(
+    "REPORT_DATE_RANGE", "invalid", "The start date must not be after the end date.",
+    "วันที่เริ่มต้นต้องไม่อยู่หลังวันที่สิ้นสุด")
+REPORT_FILTER_INVALID = register(
+    "REPORT_FILTER_INVALID", "invalid", "Unknown {name}: {value}.",
+    "ไม่รู้จัก{name_th}: {value}")
+PAGE_INVALID = register(
+    "PAGE_INVALID", "invalid", "The page must be 1 or more and the page size 1 to {max}.",
+    "หน้าต้องเป็น 1 ขึ้นไป และจำนวนรายการต่อหน้า 1 ถึง {max}")
+
+CHANNEL_LABELS_TH = {
+    "line": "LINE (สแกน QR)",
+    "smartcard": "Smart Card",
+    "cid_photo": "เลขประจำตัวประชาชนและรูปถ่าย",
+    "certified_pid": "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง",
+    "kiosk": "ตู้ Kiosk",
+}
+METHOD_LABELS_TH = {
+    "line_qr": "สแกน QR ผ่าน LINE",
+    "smartcard": "บัตรประชาชน (Smart Card)",
+    "photo": "ถ่ายรูปผู้รับบริการพร้อมบัตรประชาชน",
+    "certified": "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง",
+    "kiosk_smartcard": "บัตรประชาชนที่ตู้ Kiosk",
+}
+STATUS_LABELS_TH = {"active": "ใช้งาน", "cancelled": "ยกเลิก"}
+# Who recorded a code no staff member recorded: the patient, through LINE or a kiosk.
+SELF_RECORDED_TH = {"line": "ผู้รับบริการ (LINE)", "kiosk": "ผู้รับบริการ (ตู้ Kiosk)"}
+
+# The export's 24 columns, in the order hospital systems import them (DESIGN.md).
+EXPORT_HEADERS = (
+    "รหัสหน่วยบริการ", "ชื่อหน่วยบริการ", "เลขประจำตัวประชาชน", "ชื่อ-สกุล",
+    "วันเดือนปีเกิด (พ.ศ.)", "เบอร์โทรศัพท์", "สิทธิหลัก", "สิทธิย่อย", "รหัส Visit",
+    "CLAIM CODE", "ประเภทการเข้ารับบริการ", "รหัสบริการ", "ชื่อบริการ", "HN", "AN",
+    "วันที่เวลาเข้ารับบริการ (พ.ศ.)", "วันที่เวลาบันทึก (พ.ศ.)", "สถานะ", "ช่องทาง",
+    "วิธีการยืนยันตัวตน", "ผู้บันทึก", "วันที่เวลาแก้ไข (พ.ศ.)", "ผู้แก้ไข",
+    "หมายเหตุการยกเลิก",
+)  # fmt: skip
+EXPORT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class CodeFilter:
+    """What a report shows. ``facility_ids`` is mandatory; the rest narrow it down.
+
+    Dates are service days (Asia/Bangkok), both ends included; ``cid`` is as typed.
+    """
+
+    facility_ids: tuple[int, ...]
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    cid: str | None = None
+    code: str | None = None
+    service_code: str | None = None
+    channel: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeSummary:
+    """One row of a report page."""
+
+    id: int
+    code: str
+    cid: str  # masked unless the caller asked for it in full
+    full_name: str
+    hcode: str
+    facility_name: str
+    service_code: str
+    service_name: str
+    channel: str
+    verify_method: str
+    service_at: dt.datetime
+    recorded_at: dt.datetime
+    status: str
+    hn: str | None
+    an: str | None
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CodeSummary]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def first(self) -> int:
+        """1-based number of the first row shown (0 when there is none)."""
+        return min((self.page - 1) * self.size + 1, self.total) if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def range_th(self) -> str:
+        """`1 - 10 จากทั้งหมด 147 รายการ`, as the source system's report shows it."""
+        return f"{self.first} - {self.last} จากทั้งหมด {self.total} รายการ"
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    day: dt.date
+    service_code: str
+    channel: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    """Counts per day as series by service and by channel, every day of the range present."""
+
+    days: list[dt.date]
+    by_service: dict[str, list[int]]
+    by_channel: dict[str, list[int]]
+
+
+def _conditions(protector: DataProtector, f: CodeFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a filter; raises CID_*, REPORT_* on bad input."""
+    if not f.facility_ids:
+        raise DomainError(REPORT_SCOPE_REQUIRED)
+    where: list[ColumnElement[bool]] = [AuthenCode.facility_id.in_(f.facility_ids)]
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise DomainError(REPORT_DATE_RANGE)
+    if f.date_from:
+        where.append(AuthenCode.service_date >= f.date_from)
+    if f.date_to:
+        where.append(AuthenCode.service_date <= f.date_to)
+    if f.cid is not None and f.cid.strip():
+        cid_hash = protector.lookup_hash(parse_cid(f.cid))
+        where.append(AuthenCode.person_id.in_(
+            select(Person.id).where(Person.cid_hash == cid_hash)))
+    if f.code is not None and f.code.strip():
+        where.append(AuthenCode.code == f.code.strip().upper())
+    if f.service_code:
+        where.append(AuthenCode.service_code == f.service_code.strip().upper())
+    if f.channel:
+        if f.channel not in CHANNELS:
+            raise DomainError(REPORT_FILTER_INVALID, name="channel", name_th="ช่องทาง",
+                              value=f.channel[:20])
+        where.append(AuthenCode.channel == f.channel)
+    if f.status:
+        if f.status not in STATUSES:
+            raise DomainError(REPORT_FILTER_INVALID, name="status", name_th="สถานะ",
+                              value=f.status[:20])
+        where.append(AuthenCode.status == f.status)
+    return where
+
+
+_SUMMARY_QUERY = (
+    select(AuthenCode.id, AuthenCode.code, Person.cid_enc, Person.title_th,
+           Person.first_name_th, Person.middle_name_th, Person.last_name_th,
+           Facility.hcode, Facility.name, AuthenCode.service_code, ServiceType.name_th,
+           AuthenCode.channel, AuthenCode.verify_method, AuthenCode.service_at,
+           AuthenCode.recorded_at, AuthenCode.status, AuthenCode.hn, AuthenCode.an,
+           AuthenCode.cancelled_at, AuthenCode.cancel_reason)
+    .join(Person, Person.id == AuthenCode.person_id)
+    .join(Facility, Facility.id == AuthenCode.facility_id)
+    .join(ServiceType, ServiceType.code == AuthenCode.service_code)
+)
+
+
+def search_codes(session: Session, protector: DataProtector, f: CodeFilter, *, page: int = 1,
+                 size: int = 10, reveal_cid: bool = False, oldest_first: bool = False) -> Page:
+    """One page of the filter's codes, newest service first, with the total count.
+
+    CIDs are masked unless ``reveal_cid``. ``oldest_first`` keeps pages stable while new
+    codes arrive (reconciliation). Raises PAGE_INVALID, CID_* and REPORT_*.
+    """
+    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise DomainError(PAGE_INVALID, max=MAX_PAGE_SIZE)
+    where = _conditions(protector, f)
+    total = session.scalar(select(func.count()).select_from(AuthenCode).where(*where)) or 0
+    order = _TIME_ORDER if oldest_first else tuple(c.desc() for c in _TIME_ORDER)
+    rows = session.execute(
+        _SUMMARY_QUERY.where(*where).order_by(*order).offset((page - 1) * size).limit(size)
+    )
+    items = []
+    for r in rows:
+        cid = protector.decrypt(r.cid_enc)
+        items.append(CodeSummary(
+            id=r.id, code=r.code, cid=cid if reveal_cid else mask_cid(cid),
+            full_name=_full_name(r.title_th, r.first_name_th, r.middle_name_th,
+                                 r.last_name_th),
+            hcode=r.hcode, facility_name=r.name, service_code=r.service_code,
+            service_name=r.name_th, channel=r.channel, verify_method=r.verify_method,
+            service_at=r.service_at, recorded_at=r.recorded_at, status=r.status, hn=r.hn,
+            an=r.an, cancelled_at=r.cancelled_at, cancel_reason=r.cancel_reason,
+        ))
+    return Page(items=items, total=total, page=page, size=size)
+
+
+def daily_counts(session: Session, protector: DataProtector, f: CodeFilter) -> list[DailyCount]:
+    """Codes per service day, service and channel. Raises CID_* and REPORT_*."""
+    rows = session.execute(
+        select(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel,
+               func.count())
+        .where(*_conditions(protector, f))
+        .group_by(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel)
+        .order_by(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel)
+    )
+    return [DailyCount(day, service, channel, n) for day, service, channel, n in rows]
+
+
+def daily_chart(counts: Iterable[DailyCount], date_from: dt.date, date_to: dt.date) -> DailyChart:
+    """Shape daily counts for a chart: one value per day of the range, zeros included."""
+    days = [date_from + dt.timedelta(days=i) for i in range((date_to - date_from).days + 1)]
+    index = {day: i for i, day in enumerate(days)}
+    by_service: dict[str, list[int]] = {}
+    by_channel: dict[str, list[int]] = {}
+    for c in counts:
+        if c.day not in index:
+            continue
+        by_service.setdefault(c.service_code, [0] * len(days))[index[c.day]] += c.count
+        by_channel.setdefault(c.channel, [0] * len(days))[index[c.day]] += c.count
+    return DailyChart(days, dict(sorted(by_service.items())), dict(sorted(by_channel.items())))
+
+
+# --- a hospital system's question: was this person authenticated here that day? -----------
+
+@dataclass(frozen=True)
+class AuthenStatus:
+    """A person's active codes at one facility on one service day."""
+
+    person: Person | None  # None: the CID is not in the registry
+    codes: list[AuthenCode]  # for the asked service only, when one was named
+    other_service_codes: int  # active codes that day for other services than the one asked
+
+
+def authen_status(session: Session, protector: DataProtector, facility_id: int, raw_cid: object,
+                  day: dt.date, service_code: str | None = None) -> AuthenStatus:
+    """The person's active codes at the facility on the day. Raises CID_*, SERVICE_NOT_FOUND."""
+    cid = parse_cid(raw_cid)
+    service = None
+    if service_code:
+        service = session.get(ServiceType, service_code.strip().upper())
+        if service is None:
+            raise DomainError("SERVICE_NOT_FOUND")
+    person = session.scalar(select(Person).where(Person.cid_hash == protector.lookup_hash(cid)))
+    if person is None:
+        return AuthenStatus(None, [], 0)
+    codes = list(session.scalars(
+        select(AuthenCode).where(AuthenCode.person_id == person.id,
+                                 AuthenCode.facility_id == facility_id,
+                                 AuthenCode.service_date == day,
+                                 AuthenCode.status == "active")
+        .order_by(AuthenCode.service_at, AuthenCode.id)
+    ))
+    if service is None:
+        return AuthenStatus(person, codes, 0)
+    asked = [c for c in codes if c.service_code == service.code]
+    return AuthenStatus(person, asked, len(codes) - len(asked))
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def iter_export_rows(session: Session, protector: DataProtector, f: CodeFilter,
+                     *, batch: int = EXPORT_BATCH) -> Iterator[list[str]]:
+    """The filter's codes as rows of the 24 export columns (strings), oldest service first.
+
+    Rows are fetched ``batch`` at a time (a server-side cursor on PostgreSQL), so memory stays
+    flat however long the range. Raises CID_* and REPORT_* before the first row.
+    """
+    where = _conditions(protector, f)
+    rights = {(r.kind, r.code): r.name_th for r in session.scalars(select(Right))}
+    services = {s.code: s for s in session.scalars(select(ServiceType))}
+    facilities = {fac.id: fac for fac in session.scalars(
+        select(Facility).where(Facility.id.in_(f.facility_ids)))}
+    recorder, editor, canceller = aliased(StaffUser), aliased(StaffUser), aliased(StaffUser)
+    stmt = (
+        select(AuthenCode.id, AuthenCode.code, AuthenCode.facility_id, AuthenCode.service_code,
+               AuthenCode.phones, AuthenCode.main_right, AuthenCode.sub_right, AuthenCode.hn,
+               AuthenCode.an, AuthenCode.service_at, AuthenCode.recorded_at, AuthenCode.status,
+               AuthenCode.channel, AuthenCode.verify_method, AuthenCode.edited_at,
+               AuthenCode.cancelled_at, AuthenCode.cancel_reason, Person.cid_enc, Person.title_th,
+               Person.first_name_th, Person.middle_name_th, Person.last_name_th,
+               Person.birth_year, Person.birth_month, Person.birth_day,
+               recorder.first_name.label("rec_first"), recorder.last_name.label("rec_last"),
+               editor.first_name.label("ed_first"), editor.last_name.label("ed_last"),
+               canceller.first_name.label("ca_first"), canceller.last_name.label("ca_last"))
+        .join(Person, Person.id == AuthenCode.person_id)
+        .outerjoin(recorder, recorder.id == AuthenCode.recorder_staff_id)
+        .outerjoin(editor, editor.id == AuthenCode.edited_by_staff_id)
+        .outerjoin(canceller, canceller.id == AuthenCode.cancelled_by_staff_id)
+        .where(*where)
+        .order_by(*_TIME_ORDER)
+        .execution_options(yield_per=batch)
+    )
+    main_labels: dict[str | None, str] = {None: NO_RIGHT_TH, "": NO_RIGHT_TH}
+    sub_labels: dict[str | None, str] = {None: "", "": ""}
+    for (kind, code), name in rights.items():
+        (main_labels if kind == "main" else sub_labels)[code] = f"({code}) {name}"
+    # Plain rows on the session's connection: the ORM adds nothing to a column export.
+    result = session.connection().execute(stmt)
+    try:
+        for (id_, code, facility_id, service_code, phones, main_right, sub_right, hn, an,
+             service_at, recorded_at, status, channel, method, edited_at, cancelled_at,
+             cancel_reason, cid_enc, title, first, middle, last, birth_year, birth_month,
+             birth_day, rec_first, rec_last, ed_first, ed_last, ca_first, ca_last) in result:
+            facility = facilities[facility_id]
+            service = services[service_code]
+            if rec_first is not None:
+                recorded_by = f"{rec_first} {rec_last}".strip()
+            else:
+                recorded_by = SELF_RECORDED_TH.get(channel, "")
+            # The last change: an edit, or the cancellation if that came later.
+            changed_at, changed_first, changed_last = edited_at, ed_first, ed_last
+            if cancelled_at and (changed_at is None or cancelled_at >= changed_at):
+                changed_at, changed_first, changed_last = cancelled_at, ca_first, ca_last
+            yield [
+                facility.hcode, facility.name, protector.decrypt(cid_enc),
+                _full_name(title, first, middle, last),
+                _be_birth_date(birth_year, birth_month, birth_day), phones,
+                _label(main_labels, main_right), _label(sub_labels, sub_right),
+                str(id_), code, service.group, service.code, service.name_th, hn or "",
+                an or "", be_datetime(service_at), be_datetime(recorded_at),
+                _thai(STATUS_LABELS_TH, status), _thai(CHANNEL_LABELS_TH, channel),
+                _thai(METHOD_LABELS_TH, method), recorded_by,
+                be_datetime(changed_at) if changed_at else "",
+                f"{changed_first} {changed_last}".strip() if changed_first else "",
+                cancel_reason or "",
+            ]
+    finally:
+        result.close()
+
+
+def csv_chunks(rows: Iterable[list[str]], *, rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """CSV in UTF-8 with a BOM (so Excel shows Thai), header first, a chunk at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(EXPORT_HEADERS)
+    pending = 0
+    for row in rows:
+        writer.writerow([_csv_safe(cell) for cell in row])
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
+
+
+def write_xlsx(rows: Iterable[list[str]], target: IO[bytes] | str) -> None:
+    """An XLSX workbook of the rows, written by XlsxWriter in constant-memory mode.
+
+    Each row goes to a temporary file as it comes (inline strings, no shared-string table)
+    and the parts are zipped into ``target`` at the end, so memory stays flat. Every cell is
+    text: CIDs and phones keep their leading digits, and nothing becomes a formula or link.
+    """
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(target, {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False,
+    })
+    try:
+        sheet = workbook.add_worksheet("Authen Code")
+        for column, width in ((1, 30), (2, 16), (3, 28), (6, 34), (9, 14), (12, 36), (15, 20),
+                              (16, 20)):
+            sheet.set_column(column, column, width)
+        for number, row in enumerate(itertools.chain([list(EXPORT_HEADERS)], rows)):
+            for column, value in enumerate(row):
+                if value:
+                    sheet.write_string(number, column, value)
+    finally:
+        workbook.close()
+
+
+def export_filename(hcode: str, f: CodeFilter, fmt: str) -> str:
+    """authencode-10675-2026-11-01_2026-11-30.csv"""
+    span = "_".join(d.isoformat() for d in (f.date_from, f.date_to) if d) or "all"
+    return f"authencode-{hcode}-{span}.{fmt}"
+
+
+def _label(labels: dict[str | None, str], code: str | None) -> str:
+    """A right as `(UCS) name`; a code missing from the rights table shows as itself."""
+    label = labels.get(code)
+    return label if label is not None else f"({code}) {code}"
+
+
+def _thai(labels: dict[str, str], value: str) -> str:
+    return labels.get(value, value)
+
+
+def _full_name(title: str, first: str, middle: str, last: str) -> str:
+    return (title or "") + " ".join(p for p in (first, middle, last) if p)
+
+
+def _be_birth_date(year: int, month: int | None, day: int | None) -> str:
+    """15/01/2530; an unknown day or month stays 00, as on the card."""
+    return f"{day or 0:02d}/{month or 0:02d}/{year + BE_OFFSET}"
+
+
+def _csv_safe(value: str) -> str:
+    """Text that spreadsheet programs would run as a formula is kept as text."""
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
