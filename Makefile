@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,19 +23,25 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 ## run: demo instance on http://127.0.0.1:5000 (SQLite under instance/, demo data)
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed assets
 	AUTHENCODE_ENV=development $(BIN)/authencode db upgrade
 	AUTHENCODE_ENV=development $(BIN)/authencode demo
-	@echo "Authen Code: http://$(HOST):$(PORT)/"
-	AUTHENCODE_ENV=development $(BIN)/flask --app 'authencode:create_app()' run \
-		--host $(HOST) --port $(PORT)
+	@echo "Authen Code: http://$(HOST):$(PORT)/  (LINE simulator: http://$(HOST):$(PORT)/dev/line/)"
+	export AUTHENCODE_ENV=development PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}; \
+	$(BIN)/python -m linebot_app.worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	$(BIN)/flask --app 'authencode:create_app()' run --host $(HOST) --port $(PORT)
 
 ## test: install what the suite needs, then run all of it on SQLite and PostgreSQL
-test: system-deps $(VENV)/.dev-installed
+test: system-deps $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 system-deps:
 	sh scripts/install-system-deps.sh
+
+## assets: the development/test LIFF bundle (@line/liff + @line/liff-mock via esbuild)
+assets:
+	sh scripts/build-liff-assets.sh
 
 ## lint: ruff, mypy on the core, import layering
 lint: $(VENV)/.dev-installed
@@ -43,9 +49,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-## bench: what is measured so far (card reads through pcscd + vpcd; needs root)
+## bench: card reads through pcscd + vpcd (needs root); reports and exports on 1,000,000 codes
 bench: system-deps $(VENV)/.dev-installed
 	$(BIN)/python tests/reader_agent/bench_card_read.py
+	$(BIN)/python tests/bench/bench_reports.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -14,6 +14,11 @@ from typing import Any
 
 ENVIRONMENTS = ("production", "development", "test")
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# Development without a LINE channel: the app's own LINE simulator (/dev/line) stands in for
+# LINE, its built-in fake Messaging API under this path, with these well-known credentials.
+DEV_LINE_API_PATH = "/dev/line/api"
+DEV_LINE_CHANNEL_SECRET = "development-channel-secret"  # noqa: S105 - development only
+DEV_LINE_ACCESS_TOKEN = "development-access-token"  # noqa: S105 - development only
 
 
 class SettingsError(Exception):
@@ -85,20 +90,26 @@ class Settings:
         public_base_url = env.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL).strip().rstrip("/")
         if not public_base_url.startswith(("http://", "https://")):
             raise SettingsError("PUBLIC_BASE_URL must start with http:// or https://")
-        line_api_base_url = env.get("LINE_API_BASE_URL", "https://api.line.me").strip().rstrip("/")
+        development = environment == "development"
+        default_line_api = public_base_url + DEV_LINE_API_PATH if development else \
+            "https://api.line.me"
+        line_api_base_url = env.get("LINE_API_BASE_URL", default_line_api).strip().rstrip("/")
         if not line_api_base_url.startswith(("http://", "https://")):
             raise SettingsError("LINE_API_BASE_URL must start with http:// or https://")
         smtp_url = _optional(env, "SMTP_URL")
-        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
-            raise SettingsError("SMTP_URL must look like smtp://host:port or smtps://user:pass@host")
+        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://", "smtp+starttls://")):
+            raise SettingsError("SMTP_URL must look like smtp://host:port, smtp+starttls://"
+                                "user:pass@host:587 or smtps://user:pass@host")
 
         return cls(
             environment=environment,
             database_url=database_url,
             secret_key=secret_key,
             data_key=data_key,
-            line_channel_secret=_optional(env, "LINE_CHANNEL_SECRET"),
-            line_channel_access_token=_optional(env, "LINE_CHANNEL_ACCESS_TOKEN"),
+            line_channel_secret=_optional(env, "LINE_CHANNEL_SECRET")
+            or (DEV_LINE_CHANNEL_SECRET if development else None),
+            line_channel_access_token=_optional(env, "LINE_CHANNEL_ACCESS_TOKEN")
+            or (DEV_LINE_ACCESS_TOKEN if development else None),
             line_api_base_url=line_api_base_url,
             line_login_channel_id=_optional(env, "LINE_LOGIN_CHANNEL_ID"),
             line_jwks_url=env.get("LINE_JWKS_URL", "https://api.line.me/oauth2/v2.1/certs").strip(),
@@ -107,7 +118,21 @@ class Settings:
             redis_url=_optional(env, "REDIS_URL"),
             smtp_url=smtp_url,
             instance_path=instance_path,
+            extra=_extra(env),
         )
+
+
+def _extra(env: Mapping[str, str]) -> dict[str, Any]:
+    """Optional policy settings that front ends read from Settings.extra."""
+    extra: dict[str, Any] = {}
+    rights = _optional(env, "ELIGIBLE_MAIN_RIGHTS")
+    if rights is not None:
+        codes = [code.strip().upper() for code in rights.split(",") if code.strip()]
+        if not codes or not all(code.isalnum() and len(code) <= 8 for code in codes):
+            raise SettingsError(
+                "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE")
+        extra["eligible_main_rights"] = ",".join(codes)
+    return extra
 
 
 def parse_data_key(raw: str) -> bytes:

@@ -4,12 +4,17 @@
 #   the PC/SC stack  pcscd, the virtual reader and pyscard's build needs (install-pcsc.sh)
 #   chromium         headless browser the page tests drive through Playwright (no download)
 #   fonts-thai-tlwg  Thai fonts for rich menu images, QR labels and the printable posters
+#   nodejs, npm      build the LIFF development bundle (only when npm is not already there)
 # As root with apt-get it installs what is missing. Otherwise it prints what is missing;
 # that fails in CI (CI set) and only warns on a developer's machine (those tests then skip).
 set -eu
 here=$(dirname "$0")
 
-for step in "apt-ensure.sh postgresql chromium fonts-thai-tlwg" "install-pcsc.sh"; do
+steps="apt-ensure.sh@postgresql@chromium@fonts-thai-tlwg install-pcsc.sh"
+command -v npm >/dev/null 2>&1 || steps="$steps apt-ensure.sh@nodejs@npm"
+
+for step in $steps; do
+    step=$(echo "$step" | tr '@' ' ')
     # shellcheck disable=SC2086  # "script args" splits into words on purpose
     if ! sh "$here"/$step; then
         [ -z "${CI:-}" ] || exit 1

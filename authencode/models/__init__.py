@@ -2,8 +2,10 @@
 
 from authencode.db import Base
 from authencode.models.agent import AgentSession, ApiToken, CardRead
+from authencode.models.clinic import PasswordReset, StaffDocument, StaffSession
 from authencode.models.codes import AuthenCode, CodeNumber
 from authencode.models.facility import Facility, FacilityService, ServiceType
+from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
@@ -25,9 +27,13 @@ __all__ = [
     "FamilyLink",
     "LineAccount",
     "OutboxMessage",
+    "PasswordReset",
+    "PcuChangeRequest",
     "Person",
     "Right",
     "ServiceType",
+    "StaffDocument",
+    "StaffSession",
     "StaffUser",
     "WebhookEvent",
 ]

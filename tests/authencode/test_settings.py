@@ -1,0 +1,43 @@
+"""Settings from the environment: defaults, and one clear line naming a bad setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from authencode.settings import Settings, SettingsError
+
+PROD = {"AUTHENCODE_ENV": "production", "SECRET_KEY": "x" * 32,
+        "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="}
+
+
+def test_production_needs_its_secrets(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        Settings.from_env({"AUTHENCODE_ENV": "production"})
+    with pytest.raises(SettingsError, match="DATA_KEY"):
+        Settings.from_env({"AUTHENCODE_ENV": "production", "SECRET_KEY": "x" * 32})
+    settings = Settings.from_env({**PROD, "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
+    assert settings.is_production and settings.line_api_base_url == "https://api.line.me"
+    assert "eligible_main_rights" not in settings.extra
+
+
+def test_eligible_main_rights_are_normalised() -> None:
+    settings = Settings.from_env({**PROD, "ELIGIBLE_MAIN_RIGHTS": " ucs, WEL ,none "})
+    assert settings.extra["eligible_main_rights"] == "UCS,WEL,NONE"
+
+
+@pytest.mark.parametrize("value", [",", "UCS;WEL", "UCS,<script>", "TOOLONGCODE1"])
+def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
+    with pytest.raises(SettingsError, match="ELIGIBLE_MAIN_RIGHTS"):
+        Settings.from_env({**PROD, "ELIGIBLE_MAIN_RIGHTS": value})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("AUTHENCODE_ENV", "staging"), ("DATA_KEY", "not-base64!"), ("DATA_KEY", "YWJj"),
+    ("PUBLIC_BASE_URL", "ftp://x"), ("SMTP_URL", "mail.example:25"),
+    ("LINE_API_BASE_URL", "api.line.me"),
+])
+def test_malformed_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**PROD, name: value})
