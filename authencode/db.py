@@ -90,7 +90,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work (a streamed export) takes no write lock: in WAL mode its
+        # snapshot never blocks the writers for as long as the download lasts.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -110,6 +113,17 @@ class Database:
         """One unit of work: commit on success, roll back on any exception."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A unit of work that only reads (long exports): no write lock on SQLite; whatever
+        happened is rolled back at the end."""
+        with self.sessionmaker() as session:
+            session.connection(execution_options={"read_only": True})
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

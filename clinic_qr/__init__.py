@@ -8,7 +8,13 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the clinic front end's blueprints and OpenAPI paths on the application."""
     from authencode.app.openapi import register_paths
-    from clinic_qr import auth, facility_pages, staff_admin  # noqa: F401 - they add routes
+    from clinic_qr import (  # noqa: F401 - they add routes
+        auth,
+        facility_pages,
+        records,
+        staff_admin,
+        visits,
+    )
     from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
     from clinic_qr.web import clinic
 

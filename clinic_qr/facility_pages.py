@@ -18,7 +18,7 @@ from clinic_qr.qr_render import QrLabel, render_png, render_poster_pdf, render_q
 from clinic_qr.web import PageResult, actor, clinic, render, staff
 
 
-def _facility(hcode: str, manage: bool = False) -> Facility:
+def scoped_facility(hcode: str, manage: bool = False) -> Facility:
     """The facility, if the signed-in account may see (or manage) it; else not found."""
     facility = db_session().scalar(select(Facility).where(Facility.hcode == hcode))
     me = staff()
@@ -65,7 +65,7 @@ def facility_list() -> PageResult:
 
 @clinic.get("/facilities/<hcode>")
 def facility_detail(hcode: str) -> PageResult:
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     session_ = db_session()
     return render("facility.html", facility=facility,
                   offered=facilities.offered(session_, facility),
@@ -75,7 +75,7 @@ def facility_detail(hcode: str) -> PageResult:
 
 @clinic.post("/facilities/<hcode>/services")
 def facility_services(hcode: str) -> PageResult:
-    facility = _facility(hcode, manage=True)
+    facility = scoped_facility(hcode, manage=True)
     facilities.set_services(db_session(), staff(), facility, request.form.getlist("service"))
     return redirect(url_for("clinic.facility_detail", hcode=facility.hcode))
 
@@ -83,7 +83,7 @@ def facility_services(hcode: str) -> PageResult:
 @clinic.get("/facilities/<hcode>/qr")
 def qr_codes(hcode: str) -> PageResult:
     """One QR per picked service, with PNG, SVG and poster downloads."""
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     session_ = db_session()
     offered = facilities.offered(session_, facility)
     picked = set(request.args.getlist("service"))
@@ -94,7 +94,7 @@ def qr_codes(hcode: str) -> PageResult:
 
 @clinic.get("/facilities/<hcode>/qr/<service_code>.png")
 def qr_png(hcode: str, service_code: str) -> PageResult:
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     service = facilities.offered_service(db_session(), facility, service_code)
     url, label = _poster_link(facility, service)
     return _download(render_png(url, label), "image/png", f"qr-{hcode}-{service_code}.png")
@@ -102,7 +102,7 @@ def qr_png(hcode: str, service_code: str) -> PageResult:
 
 @clinic.get("/facilities/<hcode>/qr/<service_code>.svg")
 def qr_svg(hcode: str, service_code: str) -> PageResult:
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     service = facilities.offered_service(db_session(), facility, service_code)
     url, label = _poster_link(facility, service)
     return _download(render_svg(url, label), "image/svg+xml", f"qr-{hcode}-{service_code}.svg")
@@ -110,7 +110,7 @@ def qr_svg(hcode: str, service_code: str) -> PageResult:
 
 @clinic.get("/facilities/<hcode>/poster.pdf")
 def qr_poster(hcode: str) -> PageResult:
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     session_ = db_session()
     codes = request.args.getlist("service")
     chosen = ([facilities.offered_service(session_, facility, c) for c in codes] if codes
@@ -124,7 +124,7 @@ def qr_poster(hcode: str) -> PageResult:
 @clinic.get("/facilities/<hcode>/display/<service_code>")
 def qr_display(hcode: str, service_code: str) -> PageResult:
     """The counter screen: a QR that refreshes itself and expires soon after."""
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     service = facilities.offered_service(db_session(), facility, service_code)
     current = _display(facility, service)
     qr_src = "data:image/svg+xml;base64," + base64.b64encode(str(current["svg"]).encode()).decode()
@@ -134,7 +134,7 @@ def qr_display(hcode: str, service_code: str) -> PageResult:
 
 @clinic.get("/facilities/<hcode>/display/<service_code>/current.json")
 def qr_display_current(hcode: str, service_code: str) -> PageResult:
-    facility = _facility(hcode)
+    facility = scoped_facility(hcode)
     service = facilities.offered_service(db_session(), facility, service_code)
     return jsonify(_display(facility, service))
 
@@ -151,7 +151,7 @@ def _display(facility: Facility, service: ServiceType) -> dict[str, object]:
 
 @clinic.get("/facilities/<hcode>/keys")
 def qr_keys(hcode: str) -> PageResult:
-    facility = _facility(hcode, manage=True)
+    facility = scoped_facility(hcode, manage=True)
     keys = db_session().scalars(select(FacilityKey).where(FacilityKey.facility_id == facility.id)
                                 .order_by(FacilityKey.id.desc())).all()
     return render("keys.html", facility=facility, keys=keys)
@@ -159,7 +159,7 @@ def qr_keys(hcode: str) -> PageResult:
 
 @clinic.post("/facilities/<hcode>/keys/rotate")
 def qr_rotate(hcode: str) -> PageResult:
-    facility = _facility(hcode, manage=True)
+    facility = scoped_facility(hcode, manage=True)
     qr_tokens.rotate_key(db_session(), services().protector, facility, actor())
     return redirect(url_for("clinic.qr_keys", hcode=facility.hcode, rotated=1))
 
@@ -172,7 +172,7 @@ def _tokens_page(facility: Facility, status: int = 200, **extra: object) -> tupl
 
 @clinic.route("/facilities/<hcode>/tokens", methods=["GET", "POST"])
 def api_token_list(hcode: str) -> PageResult:
-    facility = _facility(hcode, manage=True)
+    facility = scoped_facility(hcode, manage=True)
     if request.method == "GET":
         return _tokens_page(facility)
     try:
@@ -185,7 +185,7 @@ def api_token_list(hcode: str) -> PageResult:
 
 @clinic.post("/facilities/<hcode>/tokens/<int:token_id>/revoke")
 def api_token_revoke(hcode: str, token_id: int) -> PageResult:
-    facility = _facility(hcode, manage=True)
+    facility = scoped_facility(hcode, manage=True)
     token = db_session().get(ApiToken, token_id)
     if token is None or token.facility_id != facility.id:
         raise DomainError("NOT_FOUND")

@@ -3,7 +3,7 @@
 from authencode.db import Base
 from authencode.models.agent import AgentSession, ApiToken, CardRead
 from authencode.models.clinic import PasswordReset, StaffDocument, StaffSession
-from authencode.models.codes import AuthenCode, CodeNumber
+from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
@@ -35,5 +35,6 @@ __all__ = [
     "StaffDocument",
     "StaffSession",
     "StaffUser",
+    "VisitEvidence",
     "WebhookEvent",
 ]

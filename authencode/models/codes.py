@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     text,
@@ -94,3 +95,23 @@ class AuthenCode(Base):
     @property
     def phone_list(self) -> list[str]:
         return [p for p in self.phones.split(",") if p]
+
+
+class VisitEvidence(Base):
+    """How staff confirmed a visit without a card: the patient's photo, or who certified the
+    CID (a guardian or staff member, e.g. for a newborn). The photo is encrypted at rest and
+    shown only to staff of the code's facility."""
+
+    __tablename__ = "visit_evidence"
+
+    id: Mapped[intpk]
+    code_id: Mapped[int] = mapped_column(
+        ForeignKey("authen_codes.id", ondelete="CASCADE"), unique=True)
+    photo_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    photo_type: Mapped[str | None] = mapped_column(String(16))  # image/jpeg, image/png
+    photo_size: Mapped[int | None] = mapped_column(Integer)
+    certifier_cid_hash: Mapped[str | None] = mapped_column(String(64))
+    certifier_cid_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    relation: Mapped[str | None] = mapped_column(String(32))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[created_at]

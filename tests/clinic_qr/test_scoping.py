@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from authencode.models import ApiToken, FacilityKey, FacilityService, StaffUser
-from tests.clinic_qr.conftest import ClinicClient, World
+from authencode.models import ApiToken, AuthenCode, FacilityKey, FacilityService, StaffUser
+from authencode.services import visits
+from tests.clinic_qr.conftest import ClinicClient, World, png_bytes
+from tests.support.factories import make_person
 
 # Reachable without an account; they show nothing of any facility's data but the list of
 # facilities a person may register with.
@@ -20,6 +22,21 @@ PUBLIC = {"clinic.login", "clinic.register", "clinic.forgot_password", "clinic.r
           "clinic.static"}
 # Routes without a facility in them that act on the caller's own session only.
 OWN_SESSION = {"clinic.logout", "clinic.change_password"}
+
+
+@pytest.fixture
+def clinic_world(clinic_world: World, protector) -> World:  # type: ignore[no-untyped-def]
+    """The shared world plus one visit confirmed with a photo at each facility."""
+    with clinic_world.db.transaction() as session:
+        for side, hcode in (("a", clinic_world.a_hcode), ("b", clinic_world.b_hcode)):
+            person = make_person(session, protector)
+            request = visits.VisitRequest(
+                method="cid_photo", cid=protector.decrypt(person.cid_enc),
+                phones="0812345678", service_code="PG0060001", photo=png_bytes())
+            issued = visits.confirm_visit(session, protector, clinic_world.ids[f"{side}-staff"],
+                                          hcode, request)
+            clinic_world.ids[f"{side}_code"] = issued.code.id
+    return clinic_world
 
 
 def _clinic_rules(app) -> list[Any]:  # type: ignore[no-untyped-def]
@@ -38,7 +55,7 @@ def _url(rule, values: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
 def _values(world: World, side: str) -> dict[str, Any]:
     return {"hcode": world.a_hcode if side == "a" else world.b_hcode,
             "staff_id": world.ids[f"{side}-pending"], "token_id": world.ids[f"{side}_token"],
-            "service_code": "PG0060001"}
+            "service_code": "PG0060001", "code_id": world.ids[f"{side}_code"]}
 
 
 def _b_state(world: World) -> tuple[Any, ...]:
@@ -55,20 +72,26 @@ def _b_state(world: World) -> tuple[Any, ...]:
             FacilityKey.facility_id == b).order_by(FacilityKey.id)).all()
         tokens = session.execute(select(ApiToken.id, ApiToken.revoked_at).where(
             ApiToken.facility_id == b).order_by(ApiToken.id)).all()
-    return tuple(map(tuple, (staff, services, keys, tokens)))
+        codes = session.execute(select(
+            AuthenCode.id, AuthenCode.status, AuthenCode.service_code, AuthenCode.phones,
+            AuthenCode.hn, AuthenCode.an).where(AuthenCode.facility_id == b)
+            .order_by(AuthenCode.id)).all()
+    return tuple(map(tuple, (staff, services, keys, tokens, codes)))
 
 
 # Form fields a POST could carry, so a refusal comes from the scope check, not a bad form.
 FORM = {"role": "facility_admin", "active": "0", "name": "taken over", "service": "PG0130001",
         "hcode": "10676", "current_password": "x", "new_password": "y" * 12,
-        "confirm_password": "y" * 12}
+        "confirm_password": "y" * 12, "reason": "taken over", "cancel_reason": "taken over",
+        "phones": "0899999999", "hn": "HN1", "method": "cid_photo", "cid": "1101700207030"}
 
 
 def test_every_clinic_route_is_tried(app) -> None:  # type: ignore[no-untyped-def]
     endpoints = {r.endpoint for r in _clinic_rules(app)}
     # a guard that the url_map walk below really sees the staff routes
     assert {"clinic.qr_png", "clinic.qr_rotate", "clinic.staff_approve",
-            "clinic.api_token_revoke", "clinic.facility_services"} <= endpoints
+            "clinic.api_token_revoke", "clinic.facility_services", "clinic.visit_confirm",
+            "clinic.record_cancel", "clinic.record_edit", "clinic.report_csv"} <= endpoints
 
 
 @pytest.mark.parametrize("username", ["a-admin", "a-staff"])
