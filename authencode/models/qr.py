@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from authencode.db import Base, created_at, intpk
@@ -19,6 +19,12 @@ class FacilityKey(Base):
     """
 
     __tablename__ = "facility_keys"
+    # One live (unrevoked) key per facility: concurrent first uses cannot create two.
+    __table_args__ = (
+        Index("uq_facility_keys_one_live", "facility_id", unique=True,
+              sqlite_where=text("revoked_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL")),
+    )
 
     id: Mapped[intpk]
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="CASCADE"),

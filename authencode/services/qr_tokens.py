@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
@@ -101,13 +102,21 @@ def current_key(session: Session, facility: Facility) -> FacilityKey | None:
     ).first()
 
 
-def _new_key(session: Session, protector: DataProtector, facility: Facility,
-             actor: str) -> FacilityKey:
+def _insert_key(session: Session, protector: DataProtector, facility: Facility,
+                actor: str) -> FacilityKey | None:
+    """A new live key, or None when a concurrent request created one first.
+
+    The partial unique index (one unrevoked key per facility) decides the race.
+    """
     key = FacilityKey(facility_id=facility.id, kid=secrets.token_urlsafe(6),
                       secret_enc=protector.encrypt(_b64(secrets.token_bytes(32)), _KEY_CONTEXT),
                       created_by=actor)
-    session.add(key)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(key)
+            session.flush()
+    except IntegrityError:
+        return None
     audit.record(session, actor, "qr_key.create", f"facility:{facility.hcode}",
                  {"kid": key.kid})
     return key
@@ -115,13 +124,15 @@ def _new_key(session: Session, protector: DataProtector, facility: Facility,
 
 def ensure_key(session: Session, protector: DataProtector, facility: Facility,
                actor: str = "system") -> FacilityKey:
-    """The facility's current key, created on first use."""
-    return current_key(session, facility) or _new_key(session, protector, facility, actor)
+    """The facility's current key, created on first use (safe under concurrent first uses)."""
+    key = current_key(session, facility) or _insert_key(session, protector, facility, actor) \
+        or current_key(session, facility)
+    if key is None:  # pragma: no cover - the index guarantees a winner exists
+        raise RuntimeError("no live QR key after a lost race")
+    return key
 
 
-def rotate_key(session: Session, protector: DataProtector, facility: Facility,
-               actor: str) -> FacilityKey:
-    """Revoke every live key of the facility and start a new one. Audited."""
+def _revoke_live(session: Session, facility: Facility, actor: str) -> None:
     now = utcnow()
     for key in session.scalars(select(FacilityKey).where(
             FacilityKey.facility_id == facility.id, FacilityKey.revoked_at.is_(None))):
@@ -130,7 +141,20 @@ def rotate_key(session: Session, protector: DataProtector, facility: Facility,
         audit.record(session, actor, "qr_key.revoke", f"facility:{facility.hcode}",
                      {"kid": key.kid})
     session.flush()
-    return _new_key(session, protector, facility, actor)
+
+
+def rotate_key(session: Session, protector: DataProtector, facility: Facility,
+               actor: str) -> FacilityKey:
+    """Revoke every live key of the facility and start a new one. Audited.
+
+    When another rotation commits in between, its new key is revoked too: the last wins.
+    """
+    for _ in range(3):
+        _revoke_live(session, facility, actor)
+        key = _insert_key(session, protector, facility, actor)
+        if key is not None:
+            return key
+    raise RuntimeError("could not rotate the QR key under concurrent rotations")
 
 
 def _sign(protector: DataProtector, key: FacilityKey, hcode: str, service_code: str,

@@ -109,3 +109,40 @@ def test_extract_token_never_fails_unexpectedly(text: str) -> None:
         assert exc.code == "QR_MALFORMED"
     else:
         assert token.startswith("1.") and token.count(".") == 5
+
+
+@pytest.mark.postgres_only
+def test_concurrent_first_uses_share_one_key(pg_url: str, protector) -> None:
+    """Several pages asking for a facility's first QR at once (PNG, SVG, PDF) get one key."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from authencode.db import Database
+    from authencode.models import Facility, FacilityKey
+
+    db = Database(pg_url)
+    with db.transaction() as session:
+        facility_id = make_facility(session).id
+    barrier = threading.Barrier(8)
+    kids: list[str] = []
+
+    def first_use() -> None:
+        with db.transaction() as session:
+            facility = session.get(Facility, facility_id)
+            barrier.wait()
+            kids.append(qr_tokens.ensure_key(session, protector, facility).kid)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with db.transaction() as session:
+        live = session.scalar(select(func.count()).select_from(FacilityKey)
+                              .where(FacilityKey.revoked_at.is_(None)))
+        rotated = qr_tokens.rotate_key(session, protector, session.get(Facility, facility_id),
+                                       actor="staff:1")
+    db.dispose()
+    assert len(kids) == 8 and len(set(kids)) == 1 and live == 1
+    assert rotated.kid not in kids
