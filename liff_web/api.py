@@ -14,7 +14,7 @@ from authencode.services import consent, line_accounts, patient_codes, pcu_chang
 from authencode.thaidate import service_day
 from liff_web import views
 from liff_web.state import liff_state as state
-from linebot_app.flex import code_message
+from linebot_app.flex import code_message, code_view
 from linebot_app.messages import consent_accepted
 from linebot_app.outbox import enqueue_push
 
@@ -131,7 +131,7 @@ def request_code() -> Response:
     if issued.created:
         # Queued in this request's transaction: the push exists exactly when the code does.
         enqueue_push(session, account.line_user_id,
-                     [code_message(views.code_view(svc.protector, code))])
+                     [code_message(code_view(svc.protector, code))])
     response = jsonify(code=views.code_json(svc.protector, code), created=issued.created)
     response.status_code = 201 if issued.created else 200
     return response

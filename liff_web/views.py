@@ -12,7 +12,6 @@ from authencode.phone import mask_phone
 from authencode.services.pcu_change import PcuStatus, current_unit
 from authencode.services.people import RightRef, RightsLookup, UnitRef, person_masked_cid
 from authencode.thaidate import BE_OFFSET, be_date, be_datetime, local
-from linebot_app.flex import CodeView
 
 Json = dict[str, Any]
 
@@ -44,16 +43,6 @@ def member_json(session: Session, protector: DataProtector, rights: RightsLookup
         "phone_masked": mask_phone(link.phone),
         "main_right": right_json(found.main), "sub_right": right_json(found.sub),
     }
-
-
-def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
-    """The plain view the LINE push message is built from."""
-    return CodeView(
-        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
-        service_code=code.service_code, service_name_th=code.service.name_th,
-        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
-        person_name=code.person.full_name_th, status=code.status,
-    )
 
 
 def code_json(protector: DataProtector, code: AuthenCode) -> Json:

@@ -12,7 +12,7 @@ from authencode.services.people import RightsLookup, UnitRef, person_masked_cid
 from authencode.settings import Settings
 from authencode.thaidate import be_datetime
 from linebot_app import messages
-from linebot_app.flex import MAX_BUBBLES, CodeView, history_message
+from linebot_app.flex import MAX_BUBBLES, code_view, history_message
 from linebot_app.messages import Json
 
 NOT_REGISTERED_TH = (
@@ -29,15 +29,6 @@ def _links(session: Session, account: LineAccount) -> list[FamilyLink]:
 
 def not_registered(settings: Settings) -> list[Json]:
     return messages.link_to(settings, NOT_REGISTERED_TH, "/register")
-
-
-def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
-    return CodeView(
-        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
-        service_code=code.service_code, service_name_th=code.service.name_th,
-        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
-        person_name=code.person.full_name_th, status=code.status,
-    )
 
 
 def history(session: Session, protector: DataProtector, settings: Settings,

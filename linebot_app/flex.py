@@ -19,6 +19,9 @@ from linebot.v3.messaging import (
     FlexText,
 )
 
+from authencode.crypto import DataProtector
+from authencode.models import AuthenCode
+from authencode.services.people import person_masked_cid
 from authencode.thaidate import be_datetime
 from linebot_app.messages import Json
 
@@ -38,6 +41,16 @@ class CodeView:
     masked_cid: str
     person_name: str
     status: str = "active"
+
+
+def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
+    """The view of a stored code, for the chat (bot answers and the LIFF API's push)."""
+    return CodeView(
+        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
+        service_code=code.service_code, service_name_th=code.service.name_th,
+        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
+        person_name=code.person.full_name_th, status=code.status,
+    )
 
 
 def _row(label: str, value: str) -> FlexBox:

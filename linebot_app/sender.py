@@ -28,13 +28,13 @@ from linebot.v3.messaging import (
     PushMessageRequest,
     ReplyMessageRequest,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
 from authencode.services.consent import CONSENT_VERSION
 from authencode.services.line_accounts import find_account
+from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
 from linebot_app.richmenu import ALIASES, MEMBER
@@ -114,24 +114,12 @@ class OutboxSender:
     def claim(self, limit: int) -> list[Claimed]:
         """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
         now = self.clock()
+        lease = dt.timedelta(seconds=self.policy.lease)
         with self.db.transaction() as session:
-            rows = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending",
-                       OutboxMessage.kind.in_(("reply", "push")),
-                       OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            claimed = []
-            for row in rows:
-                row.attempts += 1
-                row.next_attempt_at = now + dt.timedelta(seconds=self.policy.lease)
-                claimed.append(Claimed(row.id, row.kind, row.recipient, row.reply_token,
-                                       list(row.payload["messages"]), row.retry_key,
-                                       row.attempts, bool(row.payload.get(SYNC_RICH_MENU))))
-        return claimed
+            return [Claimed(row.id, row.kind, row.recipient, row.reply_token,
+                            list(row.payload["messages"]), row.retry_key, row.attempts,
+                            bool(row.payload.get(SYNC_RICH_MENU)))
+                    for row in lease_due(session, ("reply", "push"), now, lease, limit)]
 
     def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
         with self.db.transaction() as session:

@@ -18,12 +18,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
+from authencode.services.outbox import lease_due
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +127,8 @@ def deliver_due_email(db: Database, smtp_url: str | None, protector: DataProtect
 def _claim(db: Database, protector: DataProtector, limit: int,
            now: dt.datetime) -> list[_Claimed]:
     with db.transaction() as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.kind == "email", OutboxMessage.status == "pending",
-                   OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
         claimed = []
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE
+        for row in lease_due(session, ("email",), now, LEASE, limit):
             body = protector.decrypt(base64.b64decode(row.payload["body_enc"]), _CONTEXT)
             claimed.append(_Claimed(row.id, row.recipient, row.payload["subject"], body,
                                     row.attempts))
