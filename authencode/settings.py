@@ -132,6 +132,13 @@ def _extra(env: Mapping[str, str]) -> dict[str, Any]:
             raise SettingsError(
                 "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE")
         extra["eligible_main_rights"] = ",".join(codes)
+    agent_url = _optional(env, "READER_AGENT_URL")
+    if agent_url is not None:
+        agent_url = agent_url.rstrip("/")
+        if not agent_url.startswith(("http://", "https://")) or "/" in agent_url.split("//", 1)[1]:
+            raise SettingsError("READER_AGENT_URL must be scheme://host:port with no path, "
+                                "e.g. http://127.0.0.1:8189")
+        extra["reader_agent_url"] = agent_url
     return extra
 
 

@@ -21,6 +21,7 @@ from authencode.models import AuditEntry, Facility, StaffUser
 from authencode.models.codes import CHANNELS, STATUSES
 from authencode.services import audit, facilities, issuance, people, reports, visits
 from authencode.thaidate import service_day
+from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import facility_code
 from clinic_qr.web import PageResult, actor, clinic, render, staff
@@ -101,9 +102,20 @@ def _list_page(template: str, facility: Facility, *, default_today: bool,
         for name in ("date_from", "date_to"):
             value = getattr(f, name)
             args[name] = value.isoformat() if value else ""
+    offered = facilities.offered(session_, facility)
+    charts = {}
+    if counts is not None:
+        names = {s.code: f"{s.code} {s.name_th}" for s in offered}
+        charts = {
+            "service_chart": stacked_bars(counts.days, counts.by_service,
+                                                name=lambda c: names.get(c, c)),
+            "channel_chart": stacked_bars(
+                counts.days, counts.by_channel,
+                name=lambda c: reports.CHANNEL_LABELS_TH.get(c, c)),
+        }
     return render(template, 200 if error is None else error.http_status, facility=facility,
-                  error=error, page=page, chart=counts, args=args,
-                  services=facilities.offered(session_, facility), channels=CHANNELS,
+                  error=error, page=page, chart=counts, args=args, **charts,
+                  services=offered, channels=CHANNELS,
                   statuses=STATUSES, channel_labels=reports.CHANNEL_LABELS_TH,
                   status_labels=reports.STATUS_LABELS_TH, sizes=PAGE_SIZES)
 
@@ -184,6 +196,26 @@ def record_cancel(hcode: str, code_id: int) -> PageResult:
         return _record_page(facility, code_id, error.http_status, error)
     return redirect(url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id,
                             cancelled=1))
+
+
+@clinic.get("/facilities/<hcode>/records/<int:code_id>/person")
+def person_history(hcode: str, code_id: int) -> PageResult:
+    """Every Authen Code of the person of this record at this facility, newest first.
+
+    Reached from a record so no CID travels in the URL.
+    """
+    facility = scoped_facility(hcode)
+    code = facility_code(facility, code_id)
+    svc = services()
+    cid = people.person_cid(svc.protector, code.person)
+    number, size = _paging()
+    page = reports.search_codes(db_session(), svc.protector,
+                                reports.CodeFilter(facility_ids=(facility.id,), cid=cid),
+                                page=number, size=size)
+    return render("person_history.html", facility=facility, code=code, page=page,
+                  masked_cid=mask_cid(cid), args={"code_id": code.id, "size": size},
+                  channel_labels=reports.CHANNEL_LABELS_TH,
+                  status_labels=reports.STATUS_LABELS_TH)
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>/photo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import make_response, redirect, request, url_for
 
 from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
@@ -12,7 +12,9 @@ from authencode.services import facilities, people, visits
 from authencode.services.reports import CHANNEL_LABELS_TH
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.qr_render import render_qr_svg
-from clinic_qr.web import PageResult, clinic, render, staff
+from clinic_qr.web import CSP, PageResult, clinic, render, staff, tr
+
+DEFAULT_AGENT_URL = "http://127.0.0.1:8189"  # the NHSO-compatible agent's fixed address
 
 
 def facility_code(facility: Facility, code_id: int) -> AuthenCode:
@@ -45,12 +47,41 @@ def _form_page(facility: Facility, status: int = 200, error: DomainError | None 
         masked = mask_cid(cid)
         rights = svc.rights.rights_for(session_, person)
     form = request.values
-    return render("visit_form.html", status, facility=facility, error=error, person=person,
-                  masked_cid=masked, rights=rights, form=form,
-                  method=form.get("method", "cid_photo"),
-                  services=facilities.offered(session_, facility),
-                  relations=visits.RELATIONS, methods=visits.METHODS,
-                  channel_labels=CHANNEL_LABELS_TH)
+    agent_url = svc.settings.extra.get("reader_agent_url", DEFAULT_AGENT_URL)
+    method = form.get("method", "smartcard")
+    html, status = render("visit_form.html", status, facility=facility, error=error,
+                          person=person, masked_cid=masked, rights=rights, form=form,
+                          method=method if method in visits.METHODS else "smartcard",
+                          services=facilities.offered(session_, facility),
+                          relations=visits.RELATIONS, methods=visits.METHODS,
+                          channel_labels=CHANNEL_LABELS_TH, agent_url=agent_url,
+                          texts=_page_texts())
+    response = make_response(html, status)
+    # The page talks to the reader agent on this PC and may show the webcam's photo.
+    response.headers["Content-Security-Policy"] = CSP.replace(
+        "img-src 'self' data:", "img-src 'self' data: blob:") + f"; connect-src 'self' {agent_url}"
+    return response
+
+
+def _page_texts() -> dict[str, str]:
+    """What the page's script says, in the page's language."""
+    return {
+        "noAgent": tr("ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ กรุณาเปิดโปรแกรมแล้วลองใหม่",
+                      "The reader agent is not running on this PC; start it and try again."),
+        "noReader": tr("ไม่พบเครื่องอ่านบัตร กรุณาต่อเครื่องอ่านบัตร",
+                       "No card reader found; connect the card reader."),
+        "noCard": tr("ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน",
+                     "No card in the reader; insert the ID card."),
+        "cardIn": tr("มีบัตรในเครื่องอ่าน", "card inserted"),
+        "cardOut": tr("ไม่มีบัตร", "no card"),
+        "reading": tr("กำลังอ่านบัตร…", "Reading the card…"),
+        "readOk": tr("อ่านบัตรเรียบร้อย ตรวจสอบรูปและชื่อกับผู้รับบริการ",
+                     "Card read: check the photo and name against the patient."),
+        "readFailed": tr("อ่านบัตรไม่สำเร็จ", "Could not read the card"),
+        "cameraFailed": tr("เปิดกล้องไม่ได้ กรุณาเลือกไฟล์รูปแทน",
+                           "Could not open the camera; pick a photo file instead."),
+        "photoTaken": tr("ถ่ายรูปแล้ว", "Photo taken"),
+    }
 
 
 @clinic.route("/facilities/<hcode>/visit", methods=["GET", "POST"])
@@ -66,7 +97,7 @@ def visit_confirm(hcode: str) -> PageResult:
         method=f.get("method", ""), cid=f.get("cid", ""), phones=f.get("phones", ""),
         service_code=f.get("service", ""), photo=upload.read() if upload else None,
         certifier_cid=f.get("certifier_cid", ""), relation=f.get("relation", ""),
-        hn=f.get("hn", ""))
+        hn=f.get("hn", ""), correlation_id=f.get("correlation_id", ""))
     svc = services()
     try:
         issued = visits.confirm_visit(db_session(), svc.protector, staff().id, facility.hcode,

@@ -184,17 +184,7 @@ def confirm_save(session: Session, protector: DataProtector, token: ApiToken,
     facility = token.facility
     if hcode and hcode.strip() != facility.hcode:
         raise DomainError(HCODE_MISMATCH)
-    read = session.scalar(
-        select(CardRead).where(CardRead.correlation_id == str(correlation_id or ""))
-        .with_for_update()
-    )
-    if (read is None or read.api_token_id != token.id
-            or read.cid_hash != protector.lookup_hash(cid)):
-        raise DomainError(CORRELATION_UNKNOWN)
-    if read.used_at is not None:
-        raise DomainError(CORRELATION_USED)
-    if read.created_at + CARD_READ_VALID < utcnow():
-        raise DomainError(CORRELATION_EXPIRED)
+    read = claim_card_read(session, protector, correlation_id, cid, api_token_id=token.id)
     person = find_person(session, protector, cid)
     if person is None:
         raise DomainError("PERSON_NOT_FOUND")
@@ -203,6 +193,32 @@ def confirm_save(session: Session, protector: DataProtector, token: ApiToken,
                         recorder_staff_id=agent_session.staff_id, hn=hn)
     read.used_at = utcnow()
     return issued
+
+
+def claim_card_read(session: Session, protector: DataProtector, correlation_id: object,
+                    cid: str, *, api_token_id: int | None = None,
+                    facility_id: int | None = None) -> CardRead:
+    """The unused, recent card read of ``cid`` with this correlation id, locked for update.
+
+    A read belongs to the agent token that reported it (``api_token_id``) or, for a counter
+    page beside the reader, to that token's facility (``facility_id``). The caller marks it
+    used once the code is issued. Raises CORRELATION_UNKNOWN/USED/EXPIRED.
+    """
+    if api_token_id is None and facility_id is None:
+        raise ValueError("a card read is claimed by an agent token or a facility")
+    read = session.scalar(
+        select(CardRead).where(CardRead.correlation_id == str(correlation_id or "")[:36])
+        .with_for_update()
+    )
+    if (read is None or read.cid_hash != protector.lookup_hash(cid)
+            or (api_token_id is not None and read.api_token_id != api_token_id)
+            or (facility_id is not None and read.facility_id != facility_id)):
+        raise DomainError(CORRELATION_UNKNOWN)
+    if read.used_at is not None:
+        raise DomainError(CORRELATION_USED)
+    if read.created_at + CARD_READ_VALID < utcnow():
+        raise DomainError(CORRELATION_EXPIRED)
+    return read
 
 
 def latest_code(session: Session, protector: DataProtector, token: ApiToken,

@@ -1,5 +1,6 @@
-"""Confirming a visit at the counter without a card reader: by CID and a photo of the patient
-holding the card, or by a CID certified by a guardian or staff member (e.g. a newborn).
+"""Confirming a visit at the counter: by the ID card in the reader agent beside the page, by
+CID and a photo of the patient holding the card, or by a CID certified by a guardian or staff
+member (e.g. a newborn).
 
 Everything typed is checked before anything is stored, so a refusal leaves no trace.
 """
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
+from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import AuthenCode, VisitEvidence
 from authencode.phone import parse_mobiles
-from authencode.services import issuance, people
+from authencode.services import agent, facilities, issuance, people
 
-METHODS = ("cid_photo", "certified_pid")
+METHODS = ("smartcard", "cid_photo", "certified_pid")
 # relation -> (Thai, English)
 RELATIONS = {
     "parent": ("บิดา/มารดา", "Parent"),
@@ -71,6 +73,7 @@ class VisitRequest:
     certifier_cid: str = ""
     relation: str = ""
     hn: str = ""
+    correlation_id: str = ""  # the reader agent's card read (smart-card way)
 
 
 def check_photo(data: bytes | None) -> str:
@@ -98,7 +101,8 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
     code already issued today (nothing new is stored then).
 
     Raises VISIT_METHOD_INVALID, CID_*, PERSON_NOT_FOUND, PHONE_*, PHOTO_*, CERTIFIER_*,
-    RELATION_REQUIRED and the errors of issuance.issue_code.
+    RELATION_REQUIRED, CORRELATION_* (a card read that is not this facility's recent unused
+    read of this person) and the errors of issuance.issue_code.
     """
     if request.method not in METHODS:
         raise DomainError(VISIT_METHOD_INVALID, detail="method")
@@ -109,7 +113,12 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
     parse_mobiles(request.phones)
     photo_type = None
     certifier = None
-    if request.method == "cid_photo":
+    card_read = None
+    if request.method == "smartcard":
+        facility = facilities.by_hcode(session, hcode)
+        card_read = agent.claim_card_read(session, protector, request.correlation_id, cid,
+                                          facility_id=facility.id)
+    elif request.method == "cid_photo":
         photo_type = check_photo(request.photo)
     else:
         try:
@@ -127,6 +136,8 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
         session, person, hcode=hcode, service_code=request.service_code,
         phones=request.phones, channel=request.method, recorder_staff_id=staff_id,
         hn=request.hn or None, now=now)
+    if card_read is not None:
+        card_read.used_at = now or utcnow()
     if not issued.created:
         return issued
     evidence = VisitEvidence(code_id=issued.code.id, staff_id=staff_id)
