@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -135,7 +136,7 @@ def _extra(env: Mapping[str, str]) -> dict[str, Any]:
     agent_url = _optional(env, "READER_AGENT_URL")
     if agent_url is not None:
         agent_url = agent_url.rstrip("/")
-        if not agent_url.startswith(("http://", "https://")) or "/" in agent_url.split("//", 1)[1]:
+        if not re.fullmatch(r"https?://(\[::1\]|[A-Za-z0-9.-]+)(:\d{1,5})?", agent_url):
             raise SettingsError("READER_AGENT_URL must be scheme://host:port with no path, "
                                 "e.g. http://127.0.0.1:8189")
         extra["reader_agent_url"] = agent_url

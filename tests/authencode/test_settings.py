@@ -41,3 +41,16 @@ def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
 def test_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**PROD, name: value})
+
+
+def test_reader_agent_url_is_an_origin_only() -> None:
+    settings = Settings.from_env({**PROD, "READER_AGENT_URL": "http://localhost:8189/"})
+    assert settings.extra["reader_agent_url"] == "http://localhost:8189"
+    assert "reader_agent_url" not in Settings.from_env(PROD).extra  # the page's default
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:8189", "http://127.0.0.1:8189/api",
+                                   "http://127.0.0.1:8189 'unsafe-inline'", "ftp://127.0.0.1"])
+def test_a_reader_agent_url_that_is_not_an_origin_is_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="READER_AGENT_URL"):
+        Settings.from_env({**PROD, "READER_AGENT_URL": value})

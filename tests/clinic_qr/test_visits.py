@@ -184,3 +184,66 @@ def test_only_the_facilitys_services_are_offered(staff_client) -> None:  # type:
     page = staff_client.get(VISIT).get_data(as_text=True)
     offered = set(re.findall(r'<option value="(PG\d+)"', page))
     assert offered == {"PG0060001", "PG0090001"}
+
+
+# --- the smart-card way: the reader agent's card read, saved by the page ---------------------
+
+def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:  # type: ignore[no-untyped-def]
+    """What the reader agent beside the page does: report a card read, get its id."""
+    from authencode.models import ApiToken
+    from authencode.services import agent
+
+    with world.db.transaction() as session:
+        token = session.get(ApiToken, world.ids[f"{facility}_token"])
+        return agent.record_card_read(session, protector, token, cid, "ACS ACR39U").read \
+            .correlation_id
+
+
+def _card_form(cid: str, correlation_id: str) -> dict[str, object]:
+    return {"method": "smartcard", "cid": cid, "correlation_id": correlation_id,
+            "phones": "0812345678", "service": "PG0060001", "hn": "HN-7"}
+
+
+def test_confirm_by_smart_card_uses_the_agents_card_read_once(
+        staff_client, patient, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+    from authencode.models import CardRead
+
+    read_id = _card_read(clinic_world, protector, patient.cid)
+    saved = staff_client.post(VISIT, _card_form(patient.cid, read_id))
+    assert saved.status_code == 302
+    with clinic_world.db.transaction() as session:
+        [code] = session.scalars(select(AuthenCode)).all()
+        assert (code.channel, code.verify_method, code.hn) == ("smartcard", "smartcard", "HN-7")
+        assert code.recorder_staff_id == clinic_world.ids["a-staff"]
+        read = session.scalar(select(CardRead).where(CardRead.correlation_id == read_id))
+        assert read is not None and read.used_at is not None
+    # The same read again: refused, and nothing more is stored.
+    again = staff_client.post(VISIT, _card_form(patient.cid, read_id))
+    assert again.status_code == 409
+    assert "ถูกใช้ยืนยันไปแล้ว" in again.get_data(as_text=True)
+    assert _stored(clinic_world)[0] == 1
+
+
+@pytest.mark.parametrize("case", ["no read", "another person", "another facility", "made up"])
+def test_smart_card_save_needs_this_facilitys_read_of_this_person(
+        staff_client, patient, clinic_world, protector, case) -> None:  # type: ignore[no-untyped-def]
+    with clinic_world.db.transaction() as session:
+        other = make_person(session, protector)
+        other_cid = protector.decrypt(other.cid_enc)
+    read_id = {
+        "no read": "",
+        "another person": _card_read(clinic_world, protector, other_cid),
+        "another facility": _card_read(clinic_world, protector, patient.cid, "b"),
+        "made up": "6f1c2b1e-0000-4000-8000-000000000000",
+    }[case]
+    refused = staff_client.post(VISIT, _card_form(patient.cid, read_id))
+    assert refused.status_code == 403
+    assert "ไม่พบการอ่านบัตรที่ตรงกับการยืนยันนี้" in refused.get_data(as_text=True)
+    assert _stored(clinic_world) == (0, 0)
+
+
+def test_the_counter_page_may_call_the_configured_reader_agent(app, staff_client) -> None:  # type: ignore[no-untyped-def]
+    page = staff_client.get(VISIT)
+    csp = page.headers["Content-Security-Policy"]
+    assert "connect-src 'self' http://127.0.0.1:8189" in csp
+    assert 'data-agent-url="http://127.0.0.1:8189"' in page.get_data(as_text=True)

@@ -82,13 +82,15 @@ def agent_factory(
         default_reader: str | None = None,
         server_url: str | None = None,
         api_token: str = FACILITY_TOKEN,
+        port: int = 0,
+        allowed_origins: tuple[str, ...] = (CLINIC_ORIGIN,),
     ) -> RunningAgent:
         config = AgentConfig(
             server_url=server_url or fake_server.url,
             api_token=api_token,
-            port=0,
+            port=port,
             default_reader=default_reader,
-            allowed_origins=(CLINIC_ORIGIN,),
+            allowed_origins=allowed_origins,
             server_timeout=5,
         )
         server = build_server(config)

@@ -11,6 +11,8 @@ CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update",
     "--no-first-run", "--no-default-browser-check",
+    # A fake webcam that needs no permission prompt: the counter page's photo capture.
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
 ]
 
 

@@ -51,9 +51,16 @@
       });
     }
 
+    var message = $("card-message");
+
     function say(text, kind) {
       status.textContent = text;
       status.className = kind || "";
+    }
+
+    function tell(text, kind) {
+      message.textContent = text;
+      message.className = kind || "";
     }
 
     function pollReader() {
@@ -89,7 +96,7 @@
     }
 
     function readCard() {
-      say(texts.reading, "");
+      tell(texts.reading, "");
       correlation.value = "";
       cidInput.readOnly = false;
       $("card-details").hidden = true;
@@ -100,16 +107,16 @@
           cidInput.readOnly = true;
           correlation.value = body.correlationId || "";
           showCard(body);
-          say(texts.readOk, "notice");
+          tell(texts.readOk, "notice");
         } else if (answer.status === 418) {
-          say(texts.noReader, "error");
+          tell(texts.noReader, "error");
         } else if (answer.status === 500 && !body.messageTh) {
-          say(texts.noCard, "error");
+          tell(texts.noCard, "error");
         } else {
-          say(texts.readFailed + ": " + (body.messageTh || body.message || answer.status),
+          tell(texts.readFailed + ": " + (body.messageTh || body.message || answer.status),
               "error");
         }
-      }).catch(function () { say(texts.noAgent, "error"); });
+      }).catch(function () { tell(texts.noAgent, "error"); });
     }
 
     function showPanels() {
@@ -154,12 +161,18 @@
       if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
       stream = null;
       box.hidden = true;
+      box.removeAttribute("data-ready");
     }
 
     open.addEventListener("click", function () {
       navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: false })
         .then(function (s) {
           stream = s;
+          shoot.disabled = true;
+          video.onloadedmetadata = function () {
+            shoot.disabled = false;
+            box.setAttribute("data-ready", "true");
+          };
           video.srcObject = s;
           box.hidden = false;
         })
