@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from linebot.v3.messaging import QuickReply
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,8 @@ from linebot_app.messages import Json
 
 NOT_REGISTERED_TH = (
     "ท่านยังไม่ได้ลงทะเบียนบุคคลกับบัญชี LINE นี้\n"
-    "ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ ได้ที่ลิงก์นี้"
+    "ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ ในแชทนี้ "
+    "(พิมพ์ \"ลงทะเบียน\") หรือที่ลิงก์นี้"
 )
 
 
@@ -28,29 +30,49 @@ def _links(session: Session, account: LineAccount) -> list[FamilyLink]:
 
 
 def not_registered(settings: Settings) -> list[Json]:
-    return messages.link_to(settings, NOT_REGISTERED_TH, "/register")
+    return [messages.text(f"{NOT_REGISTERED_TH}\n{messages.liff_url(settings, '/register')}",
+                          messages.quick_replies(messages.ask("ลงทะเบียน"),
+                                                 messages.ask("วิธีลงทะเบียน")))]
 
 
 def history(session: Session, protector: DataProtector, settings: Settings,
-            account: LineAccount) -> list[Json]:
-    """The newest codes of every linked person as a carousel, or why there is none."""
-    if not _links(session, account):
+            account: LineAccount, link: FamilyLink | None = None) -> list[Json]:
+    """The newest codes of every linked person (or of one) as a carousel, or why there is none.
+
+    When the account acts for several persons, quick replies show one person's history.
+    """
+    links = _links(session, account)
+    if not links:
         return not_registered(settings)
-    codes = codes_for_account(session, account, limit=MAX_BUBBLES)
+    person_id = link.person_id if link is not None else None
+    whose = f" ของ {link.person.full_name_th}" if link is not None else ""
+    codes = codes_for_account(session, account, person_id=person_id, limit=MAX_BUBBLES)
     if not codes:
         return messages.link_to(
-            settings, "ยังไม่มีประวัติการขอรหัสเข้ารับบริการ\n"
+            settings, f"ยังไม่มีประวัติการขอรหัสเข้ารับบริการ{whose}\n"
             "เมื่อถึงหน่วยบริการ กดเมนู \"ขอรหัสเข้ารับบริการ\" แล้วสแกน QR Code", "/request")
     linked = select(FamilyLink.person_id).where(FamilyLink.line_account_id == account.id)
+    if person_id is not None:
+        linked = linked.where(FamilyLink.person_id == person_id)
     total = session.scalar(select(func.count()).select_from(AuthenCode)
                            .where(AuthenCode.person_id.in_(linked))) or 0
-    intro = f"ประวัติการขอรหัสเข้ารับบริการ {len(codes)} รายการล่าสุด"
+    intro = f"ประวัติการขอรหัสเข้ารับบริการ{whose} {len(codes)} รายการล่าสุด"
     if total > len(codes):
         intro += f" (จากทั้งหมด {total} รายการ ดูทั้งหมดได้ที่ลิงก์นี้)\n" \
                  f"{messages.liff_url(settings, '/history')}"
     return [messages.text(intro),
             history_message([code_view(protector, code) for code in codes]),
-            messages.text("เลื่อนดูรายการทางซ้าย-ขวา", messages.menu_quick_reply())]
+            messages.text("เลื่อนดูรายการทางซ้าย-ขวา", _history_quick_reply(links))]
+
+
+def _history_quick_reply(links: list[FamilyLink]) -> QuickReply:
+    """One person's history per button when there are several; else the question menu."""
+    if len(links) < 2:
+        return messages.menu_quick_reply()
+    each = [messages.postback(f"ประวัติ {link.person.first_name_th}"[:messages.MAX_LABEL_CHARS],
+                              f"chat:history:{link.id}", f"ประวัติของ {link.person.full_name_th}")
+            for link in links[:messages.MAX_QUICK_REPLY_ITEMS - 1]]
+    return messages.quick_replies(*each, messages.ask("ประวัติทั้งหมด", "ประวัติ"))
 
 
 def _unit(unit: UnitRef | None) -> str:

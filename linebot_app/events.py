@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
-from authencode.services import consent, line_accounts
+from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
-from linebot_app import answers, assistant, messages
+from linebot_app import answers, assistant, chat, chat_code, chat_family, messages
+from linebot_app.chat_messages import refusal
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_reply
+from linebot_app.state import BotState, bot_state
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,13 @@ class EventContext:
     @cached_property
     def protector(self) -> DataProtector:
         return DataProtector(self.settings.data_key)
+
+    @cached_property
+    def bot(self) -> BotState:
+        return bot_state(self.settings)
+
+    def now(self) -> dt.datetime:
+        return self.bot.clock()
 
 
 def handle_event(ctx: EventContext, event: object) -> None:
@@ -94,6 +104,10 @@ def _on_message(ctx: EventContext, event: MessageEvent) -> None:
         # Stickers, photos, locations...: a friendly nudge rather than silence.
         _reply(ctx, event, user_id, assistant.answer("greeting"))
         return
+    chat_answer = chat.handle_text(ctx, account, event.message.text)
+    if chat_answer is not None:
+        _reply(ctx, event, user_id, chat_answer)
+        return
     topic = assistant.topic_of(event.message.text)
     if topic == "consent" and not _consented(account):
         out = messages.consent_prompt()
@@ -142,20 +156,17 @@ def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list
             return messages.withdraw_confirm()
         if data == messages.PB_WITHDRAW_CONFIRM:
             consent.withdraw(session, account)
+            conversations.finish_all(session, account)  # answers typed so far go too
             return messages.withdrawn()
         if data == messages.PB_WITHDRAW_CANCEL:
             return messages.withdraw_cancelled()
         return messages.consent_prompt()
     if parts[0] == "menu" and len(parts) == 2:
         return _menu_answer(ctx, account, parts[1])
+    if parts[0] == "chat":
+        return chat.handle_postback(ctx, account, parts[1:])
     log.info("unknown postback ignored (account %s)", account.id)
     return assistant.answer("unknown")
-
-
-_MENU_PAGES = {
-    "family": ("จัดการสมาชิกในครอบครัว (สูงสุด 5 คน) ได้ที่ลิงก์นี้", "/family"),
-    "request": ("ขอรหัสเข้ารับบริการ: เปิดลิงก์นี้แล้วสแกน QR Code ของหน่วยบริการ", "/request"),
-}
 
 
 def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Json]:
@@ -169,11 +180,12 @@ def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Jso
         return answers.history(ctx.session, ctx.protector, ctx.settings, account)
     if item == "rights":
         return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
-    if item in _MENU_PAGES:
-        if not _consented(account):
-            return messages.consent_prompt()
-        intro, path = _MENU_PAGES[item]
-        return messages.link_to(ctx.settings, intro, path)
+    if item in ("family", "request") and not _consented(account):
+        return messages.consent_prompt()
+    if item == "family":
+        return chat_family.family_list(ctx, account)
+    if item == "request":
+        return chat_code.request_help(ctx.settings)
     return assistant.answer("unknown")
 
 
@@ -183,4 +195,4 @@ def _refusal(error: DomainError) -> list[Json]:
     if error.code == "CONSENT_ALREADY_GIVEN":
         return messages.domain_error(
             f"{error.message_th} หากต้องการถอนความยินยอม พิมพ์ \"ถอนความยินยอม\"")
-    return messages.domain_error(error.message_th)
+    return refusal(error)

@@ -7,6 +7,8 @@ at most 240 characters.
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from linebot.v3.messaging import (
@@ -16,7 +18,6 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     TemplateMessage,
-    TextMessage,
     URIAction,
 )
 
@@ -71,10 +72,25 @@ def menu_quick_reply() -> QuickReply:
     )
 
 
-def text(body: str, quick_reply: QuickReply | None = None) -> Json:
+@cache
+def _menu_quick_reply_json() -> str:
+    return json.dumps(menu_quick_reply().to_dict(), ensure_ascii=False)
+
+
+def menu_quick_reply_json() -> Json:
+    """menu_quick_reply() as LINE JSON, built once: the SDK's models cost ~0.3 ms a message."""
+    return json.loads(_menu_quick_reply_json())  # type: ignore[no-any-return]
+
+
+def text(body: str, quick_reply: QuickReply | Json | None = None) -> Json:
+    """A text message as LINE JSON (what TextMessage(...).to_dict() gives, without its cost)."""
     if not body or len(body) > MAX_TEXT_CHARS:
         raise ValueError("a text message holds 1 to 5000 characters")
-    return TextMessage(text=body, quick_reply=quick_reply).to_dict()
+    message: Json = {"type": "text", "text": body}
+    if quick_reply is not None:
+        message["quickReply"] = quick_reply if isinstance(quick_reply, dict) \
+            else quick_reply.to_dict()
+    return message
 
 
 def liff_url(settings: Settings, path: str = "") -> str:
@@ -116,11 +132,14 @@ def welcome(*, unblocked: bool, consented: bool) -> list[Json]:
 
 
 def consent_accepted(settings: Settings) -> list[Json]:
+    page = liff_url(settings, "/register")
     return [text(
         "ขอบคุณค่ะ บันทึกการให้ความยินยอมเรียบร้อยแล้ว\n"
         "ขั้นตอนถัดไป: ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ\n"
-        f"{liff_url(settings, '/register')}",
-        menu_quick_reply(),
+        "พิมพ์ \"ลงทะเบียน\" เพื่อลงทะเบียนในแชทนี้ หรือที่ลิงก์นี้\n"
+        f"{page}",
+        quick_replies(ask("ลงทะเบียน"), URIAction(label="เปิดหน้าลงทะเบียน", uri=page),
+                      ask("วิธีลงทะเบียน"), ask(f"สายด่วน {HOTLINE}")),
     )]
 
 

@@ -132,8 +132,9 @@ def menu_specs(settings: Settings) -> list[MenuSpec]:
         hotline,
     ))
     member = MenuSpec(MEMBER, FULL, 3, 2, "เมนูบริการ", (
+        # Answered in the chat: LINE's own QR reader, or the LIFF request page.
         MenuItem(Tile("ขอรหัสเข้ารับบริการ", "สแกน QR Code ที่หน่วยบริการ", GREEN, "qr"),
-                 _uri("ขอรหัสเข้ารับบริการ", liff_url(settings, "/request"))),
+                 _postback("ขอรหัสเข้ารับบริการ", "menu:request")),
         MenuItem(Tile("ตรวจสอบสิทธิ", "สิทธิการรักษาพยาบาล", TEAL, "card"),
                  _postback("ตรวจสอบสิทธิ", "menu:rights")),
         MenuItem(Tile("ประวัติการขอรหัส", "Authen Code ที่เคยขอ", BLUE, "clock"),

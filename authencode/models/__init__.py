@@ -4,6 +4,7 @@ from authencode.db import Base
 from authencode.models.agent import AgentSession, ApiToken, CardRead
 from authencode.models.clinic import PasswordReset, StaffDocument, StaffSession
 from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
+from authencode.models.conversation import ChatConversation
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
@@ -19,6 +20,7 @@ __all__ = [
     "AuthenCode",
     "Base",
     "CardRead",
+    "ChatConversation",
     "CodeNumber",
     "ConsentRecord",
     "Facility",

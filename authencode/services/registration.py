@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
+from authencode.db import MAX_ROW_ID
 from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, Person
 from authencode.models.line import MAX_FAMILY_MEMBERS
@@ -116,6 +117,8 @@ def get_link(session: Session, account: LineAccount, link_id: object) -> FamilyL
         wanted = int(str(link_id))
     except ValueError:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND) from None
+    if not 0 < wanted <= MAX_ROW_ID:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
     link = session.get(FamilyLink, wanted)
     if link is None or link.line_account_id != account.id:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
@@ -131,6 +134,35 @@ def _registry_person(session: Session, protector: DataProtector, raw_cid: object
     return person
 
 
+def check_self_candidate(session: Session, protector: DataProtector, account: LineAccount,
+                         raw_cid: object, policy: RegistrationPolicy,
+                         today: dt.date | None = None) -> Person:
+    """The registry person of a CID the holder gives as their own, if it may be registered.
+
+    Every check of register_self that needs no phone, so a chat can refuse a CID before
+    asking for the phone. Raises CONSENT_REQUIRED, CID_*, PERSON_NOT_FOUND, PERSON_DECEASED,
+    AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE, SELF_ALREADY_REGISTERED, FAMILY_ALREADY_LINKED or
+    CID_ALREADY_REGISTERED.
+    """
+    require_consent(account)
+    person = _registry_person(session, protector, raw_cid)
+    today = today or service_day()
+    if person.age_on(today) < policy.min_self_age:
+        raise DomainError(AGE_TOO_YOUNG, min_age=policy.min_self_age)
+    policy.check_right(person)
+    existing = self_link(session, account)
+    if existing is not None:
+        if existing.person_id != person.id:
+            raise DomainError(SELF_ALREADY_REGISTERED)
+        return person
+    if _link_for(session, account, person) is not None:
+        raise DomainError(FAMILY_ALREADY_LINKED)
+    if session.scalar(select(FamilyLink.id).where(
+            FamilyLink.person_id == person.id, FamilyLink.slot == SELF_SLOT)) is not None:
+        raise DomainError(CID_ALREADY_REGISTERED)
+    return person
+
+
 def register_self(session: Session, protector: DataProtector, account: LineAccount,
                   raw_cid: object, raw_phone: object, policy: RegistrationPolicy,
                   today: dt.date | None = None) -> FamilyLink:
@@ -140,18 +172,11 @@ def register_self(session: Session, protector: DataProtector, account: LineAccou
     AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE, SELF_ALREADY_REGISTERED, FAMILY_ALREADY_LINKED or
     CID_ALREADY_REGISTERED (the CID is another account's own; enforced by the database).
     """
-    require_consent(account)
-    person = _registry_person(session, protector, raw_cid)
+    person = check_self_candidate(session, protector, account, raw_cid, policy, today)
     phone = parse_mobile(raw_phone)
-    today = today or service_day()
-    if person.age_on(today) < policy.min_self_age:
-        raise DomainError(AGE_TOO_YOUNG, min_age=policy.min_self_age)
-    policy.check_right(person)
 
     existing = self_link(session, account)
-    if existing is not None:
-        if existing.person_id != person.id:
-            raise DomainError(SELF_ALREADY_REGISTERED)
+    if existing is not None:  # the same person: check_self_candidate refused another
         existing.phone = phone
         session.flush()
         return existing
@@ -178,6 +203,33 @@ def _lock_account(session: Session, account: LineAccount) -> None:
     """Queue concurrent family changes of one account (PostgreSQL; SQLite serialises)."""
     session.execute(select(LineAccount.id).where(LineAccount.id == account.id)
                     .with_for_update())
+
+
+def check_can_add_family(session: Session, account: LineAccount) -> None:
+    """Raise CONSENT_REQUIRED, SELF_REGISTRATION_REQUIRED or FAMILY_FULL if no one can be added."""
+    require_consent(account)
+    if self_link(session, account) is None:
+        raise DomainError(SELF_REGISTRATION_REQUIRED)
+    family = session.scalar(select(func.count()).select_from(FamilyLink).where(
+        FamilyLink.line_account_id == account.id, FamilyLink.slot != SELF_SLOT)) or 0
+    if family >= MAX_FAMILY_MEMBERS:
+        raise DomainError(FAMILY_FULL)
+
+
+def check_family_candidate(session: Session, protector: DataProtector, account: LineAccount,
+                           raw_cid: object, policy: RegistrationPolicy) -> Person:
+    """The registry person of a CID given for a family member, if they may be added.
+
+    The checks of add_family_member that need no phone or relation. Raises the refusals of
+    check_can_add_family, CID_*, PERSON_NOT_FOUND, PERSON_DECEASED, RIGHT_NOT_ELIGIBLE or
+    FAMILY_ALREADY_LINKED.
+    """
+    check_can_add_family(session, account)
+    person = _registry_person(session, protector, raw_cid)
+    policy.check_right(person)
+    if _link_for(session, account, person) is not None:
+        raise DomainError(FAMILY_ALREADY_LINKED)
+    return person
 
 
 def add_family_member(session: Session, protector: DataProtector, account: LineAccount,

@@ -88,6 +88,10 @@
       case "uri":
         if (/^tel:/.test(action.uri)) {
           addRow("system", "โทรออก " + action.uri.slice(4) + " (จำลอง: ไม่ได้โทรจริง)");
+        } else if (/^https:\/\/line\.me\/R\/nv\/QRCodeReader/.test(action.uri)) {
+          // LINE's QR reader, simulated: the scanned clinic link is sent to the chat.
+          var scanned = window.prompt("ตัวสแกน QR (จำลอง): วางลิงก์จาก QR Code ของหน่วยบริการ");
+          if (scanned) sendText(scanned);
         } else {
           window.open(localLink(action.uri), "_blank", "noopener");
         }

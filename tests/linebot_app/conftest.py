@@ -9,16 +9,20 @@ import hmac
 import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from authencode.crypto import DataProtector
 from authencode.db import Database
-from authencode.models import OutboxMessage
+from authencode.models import Facility, OutboxMessage
+from authencode.services import qr_tokens
 from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
+from tests.support.factories import make_facility, make_person, new_cid
 from tests.support.fake_line import FakeLineServer
 
 CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
@@ -149,3 +153,140 @@ def postback(data: str, user_id: str = USER_ID) -> dict[str, Any]:
 
 def session_of(db: Database) -> Session:
     return db.sessionmaker()
+
+
+# --- the chat path: a registry, a clinic's QR links, and a user who types ---------------------
+
+@dataclass
+class ChatWorld:
+    """A facility with two services, registry persons, and the clinic's QR links."""
+
+    db: Database
+    protector: DataProtector
+    public_base_url: str
+    facility_id: int = 0
+    adult_cid: str = ""
+    spouse_cid: str = ""
+    child_cid: str = ""
+    teen_cid: str = ""
+    officer_cid: str = ""
+    family_cids: list[str] = field(default_factory=list)
+
+    def poster_url(self, service: str = "PG0060001") -> str:
+        with self.db.transaction() as session:
+            facility = session.get(Facility, self.facility_id)
+            assert facility is not None
+            token = qr_tokens.sign_poster(session, self.protector, facility, service)
+        return qr_tokens.qr_url(self.public_base_url, token)
+
+    def forged_url(self, service: str = "PG0060001") -> str:
+        head, sig = self.poster_url(service).rsplit(".", 1)
+        return f"{head}.{('A' if sig[0] != 'A' else 'B') + sig[1:]}"
+
+
+@pytest.fixture
+def world(db: Database, protector: DataProtector, settings: Settings) -> ChatWorld:
+    world = ChatWorld(db=db, protector=protector, public_base_url=settings.public_base_url)
+    year = dt.date.today().year
+    with db.transaction() as session:
+        facility = make_facility(session, "10675", "รพ.สต.บ้านทดสอบ",
+                                 services=("PG0060001", "PG0090001"))
+        world.facility_id = facility.id
+        world.adult_cid = new_cid()
+        make_person(session, protector, world.adult_cid, first_name_th="สมชาย",
+                    last_name_th="ใจดี", birth_year=year - 40)
+        world.spouse_cid = new_cid()
+        make_person(session, protector, world.spouse_cid, title_th="นาง",
+                    first_name_th="สมหญิง", last_name_th="ใจดี", sex="2",
+                    birth_year=year - 38, main_right=None, sub_right=None)
+        world.child_cid = new_cid()
+        make_person(session, protector, world.child_cid, title_th="ด.ช.", first_name_th="ภูมิ",
+                    last_name_th="ใจดี", birth_year=year - 9, sub_right="73")
+        world.teen_cid = new_cid()
+        make_person(session, protector, world.teen_cid, birth_year=year - 14, birth_month=1,
+                    birth_day=1)
+        world.officer_cid = new_cid()
+        make_person(session, protector, world.officer_cid, birth_year=year - 50,
+                    main_right="OFC", sub_right=None)
+        for i in range(6):
+            cid = new_cid()
+            make_person(session, protector, cid, first_name_th=f"ญาติ{i + 1}",
+                        birth_year=year - 30 - i)
+            world.family_cids.append(cid)
+    return world
+
+
+def wrong_check_digit(cid: str) -> str:
+    return cid[:12] + str((int(cid[12]) + 1) % 10)
+
+
+@pytest.fixture
+def chat_clock(app: Any, clock: Clock) -> Clock:
+    """The bot's clock, moved by the test (a dialogue's silence without waiting for it)."""
+    app.extensions["linebot"].clock = clock
+    return clock
+
+
+class ChatUser:
+    """A LINE user typing and tapping; every answer is read back from the outbox."""
+
+    def __init__(self, client: Any, db: Database, user_id: str = USER_ID) -> None:
+        self.client = client
+        self.db = db
+        self.user_id = user_id
+
+    def via(self, client: Any) -> ChatUser:
+        """The same user, whose next events reach another web worker."""
+        return ChatUser(client, self.db, self.user_id)
+
+    def say(self, message: str) -> list[dict[str, Any]]:
+        assert post(self.client, webhook(text(message, self.user_id))).status_code == 200
+        return self.last()
+
+    def tap(self, data: str) -> list[dict[str, Any]]:
+        assert post(self.client, webhook(postback(data, self.user_id))).status_code == 200
+        return self.last()
+
+    def choose(self, message: dict[str, Any], label: str) -> list[dict[str, Any]]:
+        """Tap one of a message's quick replies (or a confirm template's buttons)."""
+        action = quick_reply_action(message, label)
+        if action["type"] == "postback":
+            return self.tap(action["data"])
+        return self.say(action["text"])
+
+    def consent(self) -> None:
+        from linebot_app.messages import PB_CONSENT_ACCEPT
+
+        self.tap(PB_CONSENT_ACCEPT)
+
+    def register(self, cid: str, phone: str = "0812345678") -> None:
+        self.say("ลงทะเบียน")
+        self.say(cid)
+        [done] = self.say(phone)
+        assert done["text"].startswith("ลงทะเบียนเรียบร้อยแล้ว"), done["text"]
+
+    def last(self) -> list[dict[str, Any]]:
+        with self.db.sessionmaker() as session:
+            row = session.scalar(select(OutboxMessage)
+                                 .where(OutboxMessage.recipient == self.user_id)
+                                 .order_by(OutboxMessage.id.desc()).limit(1))
+            assert row is not None
+            return row.payload["messages"]  # type: ignore[no-any-return]
+
+
+def quick_reply_labels(message: dict[str, Any]) -> list[str]:
+    return [item["action"]["label"] for item in message.get("quickReply", {}).get("items", [])]
+
+
+def quick_reply_action(message: dict[str, Any], label: str) -> dict[str, Any]:
+    actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    actions += message.get("template", {}).get("actions", [])
+    for action in actions:
+        if action["label"] == label:
+            return action  # type: ignore[no-any-return]
+    raise AssertionError(f"no button {label!r} in {[a['label'] for a in actions]}")
+
+
+@pytest.fixture
+def chat(client: Any, db: Database) -> ChatUser:
+    return ChatUser(client, db)

@@ -93,7 +93,7 @@ def test_menus_offer_the_agreed_items(line_settings: Settings, fake_line: FakeLi
     assert [a.get("data") or a.get("uri") for a in guest] == ["consent:show", "menu:howto",
                                                               "tel:1330"]
     targets = [a.get("data") or a.get("uri") for a in member]
-    assert targets == ["https://clinic.example/liff/request", "menu:rights", "menu:history",
+    assert targets == ["menu:request", "menu:rights", "menu:history",
                        "https://clinic.example/liff/family", "menu:howto", "tel:1330"]
     # Images went to the content endpoint (LINE's data host in production).
     uploads = [r for r in fake_line.requests if r.path.endswith("/content")]
