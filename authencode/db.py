@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -49,6 +51,9 @@ def utcnow() -> dt.datetime:
 
 # Reusable annotated column types.
 intpk = Annotated[int, mapped_column(primary_key=True)]
+# The largest id an `intpk` holds (PostgreSQL integer). An id from a request above it names
+# no row; passing it to the database would be an overflow error there, not "not found".
+MAX_ROW_ID = 2**31 - 1
 created_at = Annotated[dt.datetime, mapped_column(UTCDateTime, default=utcnow)]
 str_hash = Annotated[str, mapped_column(String(64))]
 
@@ -68,12 +73,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use (a restarted or
+# failed-over server leaves stale ones behind). Pinging every checkout (pool_pre_ping) would
+# cost a round trip per request and per webhook event; a server lost under load fails the
+# requests in flight either way (503), and the first disconnect refreshes the whole pool.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and checks out (or opens) another.
+            raise DisconnectionError("stale pooled connection") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

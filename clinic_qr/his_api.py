@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from authencode.app.context import db_session, services
-from authencode.app.openapi import error_responses
+from authencode.app.openapi import ERROR_SCHEMA, error_responses
 from authencode.cid import parse_cid
 from authencode.errors import DomainError, register
 from authencode.models import ApiToken, AuthenCode, Person
@@ -238,7 +238,8 @@ _STATUS_SCHEMA = _obj({
         "service": _obj({"code": _S, "name": _S}),
         "sourceChannel": _CHANNELS,
     })},
-    "error": {"$ref": "#/components/schemas/Error"},
+    # The inner object of the usual error body, present on a malformed question only.
+    "error": ERROR_SCHEMA["properties"]["error"],
 })
 _QUERY = "query"
 HIS_OPENAPI: dict[str, Any] = {

@@ -9,7 +9,7 @@ from authencode.app.openapi import error_responses
 _S: dict[str, Any] = {"type": "string"}
 _I: dict[str, Any] = {"type": "integer"}
 _SECURITY: list[dict[str, list[str]]] = [{"liffIdToken": []}]
-_AUTH_ERRORS = (401, 503)
+_AUTH_ERRORS = (401, 429, 503)  # 429: the per-IP and per-LINE-user rate limits
 
 
 def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
@@ -17,11 +17,13 @@ def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
         "type": "object", "required": required, "properties": properties}}}}
 
 
-def _op(summary: str, ok: str, *errors: int, status: str = "200",
+def _op(summary: str, ok: str, *errors: int, status: str = "200", also_ok: str | None = None,
         **extra: Any) -> dict[str, Any]:
+    oks = {status: {"description": ok}}
+    if also_ok:
+        oks[also_ok] = {"description": ok}
     return {"summary": summary, "security": _SECURITY, **extra,
-            "responses": {status: {"description": ok},
-                          **error_responses(*sorted({*errors, *_AUTH_ERRORS}))}}
+            "responses": {**oks, **error_responses(*sorted({*errors, *_AUTH_ERRORS}))}}
 
 
 _MEMBER_ID = {"name": "member_id", "in": "path", "required": True, "schema": _S}
@@ -59,7 +61,7 @@ LIFF_OPENAPI: dict[str, Any] = {
                         "schema": _S}]),
         "post": _op("Scanned clinic QR: issue (or return) today's code for a linked person; "
                     "201 when new (also pushed to the LINE chat), 200 when already issued",
-                    "code", 400, 403, 404, 410, 422, status="201",
+                    "code", 400, 403, 404, 410, 422, status="201", also_ok="200",
                     requestBody=_body(["member_id", "scanned"],
                                       {"member_id": _I, "scanned": _S})),
     },

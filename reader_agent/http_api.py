@@ -215,7 +215,7 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         if length <= 0:
             raise BadRequestError("a JSON body is required")
         if length > _MAX_BODY:
-            raise BadRequestError("the body is too large")
+            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "the body is too large")
         try:
             return json.loads(self.rfile.read(length))
         except ValueError:

@@ -42,9 +42,27 @@ def register_paths(app: Any, paths: dict[str, Any]) -> None:
     app.extensions.setdefault("openapi_paths", {}).update(paths)
 
 
+def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with input may answer 400 (e.g. NUL characters, see
+    authencode.app.input_guard), and every one with a body 413 (over the size limit)."""
+    out: dict[str, Any] = {}
+    for path, operations in paths.items():
+        out[path] = {}
+        for method, operation in operations.items():
+            common = (*((400,) if operation.get("parameters") or "{" in path
+                        or "requestBody" in operation else ()),
+                      *((413,) if "requestBody" in operation else ()))
+            extra = {k: v for k, v in error_responses(*common).items()
+                     if k not in operation["responses"]}
+            out[path][method] = {**operation,
+                                 "responses": {**operation["responses"], **extra}}
+    return out
+
+
 @openapi_pages.get("/openapi.json")
 def openapi() -> Response:
-    paths = {**CORE_PATHS, **current_app.extensions.get("openapi_paths", {})}
+    paths = with_common_errors(
+        {**CORE_PATHS, **current_app.extensions.get("openapi_paths", {})})
     return jsonify({
         "openapi": "3.0.3",
         "info": {"title": "Authen Code", "version": __version__,

@@ -222,7 +222,10 @@ def verify(session: Session, protector: DataProtector, scanned: str,
     expires = int(match["exp"], 36)
     expires_at = None
     if expires:
-        expires_at = dt.datetime.fromtimestamp(expires, dt.UTC)
+        try:
+            expires_at = dt.datetime.fromtimestamp(expires, dt.UTC)
+        except (OverflowError, OSError, ValueError):  # past year 9999: never one we issue
+            raise DomainError(QR_MALFORMED) from None
         if (now or utcnow()) > expires_at:
             raise DomainError(QR_EXPIRED)
     return QrClaim(hcode=match["hcode"], service_code=match["service"],

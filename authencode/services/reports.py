@@ -27,6 +27,7 @@ from authencode.services.people import NO_RIGHT_TH
 from authencode.thaidate import BE_OFFSET, be_datetime
 
 MAX_PAGE_SIZE = 1000
+MAX_PAGE_NUMBER = 1_000_000  # keeps the row offset within the databases' 64-bit integers
 # Time order; the service day leads (it is the Bangkok date of service_at, so the order is the
 # same) so that the facility/day/time index gives rows already sorted.
 _TIME_ORDER = (AuthenCode.service_date, AuthenCode.service_at, AuthenCode.id)
@@ -213,7 +214,7 @@ def search_codes(session: Session, protector: DataProtector, f: CodeFilter, *, p
     CIDs are masked unless ``reveal_cid``. ``oldest_first`` keeps pages stable while new
     codes arrive (reconciliation). Raises PAGE_INVALID, CID_* and REPORT_*.
     """
-    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+    if not 1 <= page <= MAX_PAGE_NUMBER or not 1 <= size <= MAX_PAGE_SIZE:
         raise DomainError(PAGE_INVALID, max=MAX_PAGE_SIZE)
     where = _conditions(protector, f)
     total = session.scalar(select(func.count()).select_from(AuthenCode).where(*where)) or 0

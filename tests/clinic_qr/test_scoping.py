@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from authencode.models import ApiToken, AuthenCode, FacilityKey, FacilityService, StaffUser
+from authencode.ratelimit import parse_limits
 from authencode.services import visits
+from authencode.settings import Settings
 from tests.clinic_qr.conftest import ClinicClient, World, png_bytes
 from tests.support.factories import make_person
 
@@ -22,6 +24,12 @@ PUBLIC = {"clinic.login", "clinic.register", "clinic.forgot_password", "clinic.r
           "clinic.static"}
 # Routes without a facility in them that act on the caller's own session only.
 OWN_SESSION = {"clinic.logout", "clinic.change_password"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No log-in rate limit: the walk below logs in afresh for every route (dozens a minute)."""
+    return settings.with_overrides(rate_limits=parse_limits("off"))
 
 
 @pytest.fixture
