@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from authencode.ratelimit import DEFAULT_LIMITS, parse_limits
+
 ENVIRONMENTS = ("production", "development", "test")
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 # Development without a LINE channel: the app's own LINE simulator (/dev/line) stands in for
@@ -41,6 +43,10 @@ class Settings:
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     redis_url: str | None = None
     smtp_url: str | None = None
+    # requests a minute per rule (authencode.ratelimit); 0 turns a rule off
+    rate_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    metrics_token: str | None = None  # /metrics from anywhere with this bearer token
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -102,6 +108,18 @@ class Settings:
             raise SettingsError("SMTP_URL must look like smtp://host:port, smtp+starttls://"
                                 "user:pass@host:587 or smtps://user:pass@host")
 
+        try:
+            rate_limits = parse_limits(_optional(env, "RATE_LIMITS"))
+        except ValueError as exc:
+            raise SettingsError(f"RATE_LIMITS: {exc}") from None
+        metrics_token = _optional(env, "METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < 16:
+            raise SettingsError("METRICS_TOKEN is too short: use at least 16 random characters")
+        proxies = _optional(env, "TRUSTED_PROXIES") or "0"
+        if not proxies.isdigit() or int(proxies) > 5:
+            raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in "
+                                "front of the server (0 to 5)")
+
         return cls(
             environment=environment,
             database_url=database_url,
@@ -118,6 +136,9 @@ class Settings:
             public_base_url=public_base_url,
             redis_url=_optional(env, "REDIS_URL"),
             smtp_url=smtp_url,
+            rate_limits=rate_limits,
+            metrics_token=metrics_token,
+            trusted_proxies=int(proxies),
             instance_path=instance_path,
             extra=_extra(env),
         )

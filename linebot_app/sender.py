@@ -8,6 +8,12 @@ the row's ``X-Line-Retry-Key`` every time, so LINE accepts it once and answers 4
 A row marked ``sync_rich_menu`` first links the member rich menu to the user (found by its
 alias, so a re-deploy changes nothing here) or unlinks it, according to the account's consent
 at sending time; linking is idempotent, so a retried row simply links again.
+
+A reply has no retry key, and LINE refuses a reply token once used. So a reply whose fate is
+unknown — the answer timed out or the connection broke after the request went out, or the
+worker died while sending (each reply is marked "in doubt" just before it goes) — is not
+pushed again when LINE then refuses its token: the earlier attempt used the token, so the
+message was delivered. Only a reply that surely never reached LINE falls back to a push.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from linebot_app.richmenu import ALIASES, MEMBER
 
 log = logging.getLogger(__name__)
 
+IN_DOUBT = "in doubt: "  # last_error prefix: an earlier reply attempt may have reached LINE
+
 
 @dataclass(frozen=True)
 class SendPolicy:
@@ -65,6 +73,7 @@ class Claimed:
     retry_key: str
     attempts: int
     sync_rich_menu: bool = False
+    in_doubt: bool = False  # an earlier attempt (a reply) may already have been delivered
 
 
 @dataclass
@@ -73,13 +82,16 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None
     fell_back_to_push: bool = False
+    in_doubt: bool = False  # the request may have reached LINE although no answer came
 
 
 class _Retryable(Exception):
-    def __init__(self, error: str, retry_after: float | None = None) -> None:
+    def __init__(self, error: str, retry_after: float | None = None,
+                 in_doubt: bool = False) -> None:
         super().__init__(error)
         self.error = error
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class OutboxSender:
@@ -118,32 +130,46 @@ class OutboxSender:
         with self.db.transaction() as session:
             return [Claimed(row.id, row.kind, row.recipient, row.reply_token,
                             list(row.payload["messages"]), row.retry_key, row.attempts,
-                            bool(row.payload.get(SYNC_RICH_MENU)))
+                            bool(row.payload.get(SYNC_RICH_MENU)),
+                            (row.last_error or "").startswith(IN_DOUBT))
                     for row in lease_due(session, ("reply", "push"), now, lease, limit)]
 
     def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
+        replying = row.kind == "reply" and bool(row.reply_token)
         with self.db.transaction() as session:
             account = find_account(session, row.recipient)
             if account is not None and account.status != "active":
                 return Outcome("failed", "recipient unfollowed the account")
             member = account is not None and account.consent_version == CONSENT_VERSION
+            if replying:
+                # Should this worker die while the reply is on its way, the next one knows.
+                stored = session.get(OutboxMessage, row.id)
+                if stored is not None:
+                    stored.last_error = IN_DOUBT + "sending"
         try:
             if row.sync_rich_menu:
-                self._sync_rich_menu(api, row, member)
-            if row.kind == "reply" and row.reply_token:
+                try:
+                    self._sync_rich_menu(api, row, member)
+                except _Retryable as exc:  # the message itself was not sent yet
+                    return Outcome("retry", exc.error, exc.retry_after)
+            if replying:
                 try:
                     self._reply(api, row)
                     return Outcome("sent")
                 except ApiException as exc:
                     if exc.status != 400 or "reply token" not in _error_text(exc).lower():
                         raise
+                    if row.in_doubt:
+                        log.info("outbox %s: reply token already used by an earlier attempt",
+                                 row.id)
+                        return Outcome("sent")
                     log.info("outbox %s: reply token rejected, falling back to push", row.id)
                 self._push(api, row)
                 return Outcome("sent", fell_back_to_push=True)
             self._push(api, row)
             return Outcome("sent")
         except _Retryable as exc:
-            return Outcome("retry", exc.error, exc.retry_after)
+            return Outcome("retry", exc.error, exc.retry_after, in_doubt=exc.in_doubt)
         except ApiException as exc:
             return Outcome("failed", f"HTTP {exc.status}: {_error_text(exc)}"[:500])
 
@@ -206,6 +232,8 @@ def _apply(session: Session, stored: OutboxMessage, row: Claimed, outcome: Outco
         stored.last_error = None
         return
     stored.last_error = outcome.error
+    if stored.kind == "reply" and (row.in_doubt or outcome.in_doubt):
+        stored.last_error = IN_DOUBT + (outcome.error or "")  # stays in doubt until settled
     if outcome.status == "failed" or row.attempts >= policy.max_attempts:
         stored.status = "failed"
         return
@@ -225,7 +253,10 @@ def _call(send: Callable[[], Any]) -> None:
             raise _Retryable(f"HTTP {exc.status}", _retry_after(exc)) from None
         raise
     except urllib3.exceptions.HTTPError as exc:
-        raise _Retryable(f"network: {type(exc).__name__}") from None
+        # Only a connection never made surely did not reach LINE; a read timeout or a
+        # connection dropped after sending may have delivered the request.
+        sent = not isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
+        raise _Retryable(f"network: {type(exc).__name__}", in_doubt=sent) from None
 
 
 def _retry_after(exc: ApiException) -> float | None:

@@ -13,18 +13,27 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from authencode.app.context import services
+from authencode.app.limits import check, client_ip, limiter
+from authencode.app.metrics import note_rate_limited
 from authencode.db import Database
 from authencode.errors import DomainError, register
 from authencode.models import WebhookEvent
+from authencode.ratelimit import RateLimiter
 from authencode.services.people import RightsLookup
 from authencode.settings import Settings
+from linebot_app import messages
 from linebot_app.events import EventContext, handle_event
+from linebot_app.outbox import enqueue_reply
 
 log = logging.getLogger(__name__)
 
 # LINE's webhook bodies are a few kilobytes; anything near this is not from LINE.
 WEBHOOK_MAX_BYTES = 512 * 1024
 MAX_EVENT_ID = 64
+# Events a person sends; follow/unfollow change state and are never throttled.
+THROTTLED_EVENTS = ("message", "postback")
+SLOW_DOWN_TH = ("คุณส่งข้อความถี่เกินไป ระบบขอพักการตอบสักครู่ "
+                "กรุณารอประมาณ 1 นาทีแล้วส่งใหม่อีกครั้งนะคะ")
 
 register("LINE_SIGNATURE_INVALID", "invalid", "Missing or invalid X-Line-Signature.",
          "ลายมือชื่อ X-Line-Signature ไม่ถูกต้องหรือไม่มี")
@@ -49,9 +58,13 @@ def webhook() -> Response:
     except UnicodeDecodeError:
         raise DomainError("LINE_SIGNATURE_INVALID") from None
     if not signature or not SignatureValidator(secret).validate(text, signature):
+        # Only unsigned posts count against an address: LINE's own deliveries all come
+        # from a few addresses and are never refused.
+        check("bad_signature", client_ip())
         raise DomainError("LINE_SIGNATURE_INVALID")
     events = _events(text)
-    handled = sum(process_event(svc.db, svc.settings, raw, svc.rights) for raw in events)
+    rate = limiter()
+    handled = sum(process_event(svc.db, svc.settings, raw, svc.rights, rate) for raw in events)
     log.info("webhook: %d event(s) received, %d handled", len(events), handled)
     return jsonify({})
 
@@ -80,12 +93,14 @@ def _events(text: str) -> list[Any]:
 
 
 def process_event(db: Database, settings: Settings, raw: Any,
-                  rights: RightsLookup | None = None) -> bool:
+                  rights: RightsLookup | None = None, rate: RateLimiter | None = None) -> bool:
     """Store and handle one event in its own transaction; True when it was new.
 
     A malformed event is stored (so a redelivery is not handled again) and skipped; a bug in
     a handler rolls back that event only. When the database is unavailable the whole
     delivery answers 503, so LINE redelivers and de-duplication sorts out what was stored.
+    A user over the ``line_user`` rate limit has the event stored but not handled; the first
+    such event of a window is answered with a request to slow down.
     """
     event_id = raw.get("webhookEventId") if isinstance(raw, dict) else None
     if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
@@ -97,20 +112,27 @@ def process_event(db: Database, settings: Settings, raw: Any,
     except Exception:  # the SDK raises ValueError, KeyError, TypeError... on malformed events
         log.warning("malformed webhook event %s (type %s) skipped", event_id, event_type)
         event = None
+    throttled = _throttle(rate, raw, event_type) if event is not None else None
     try:
         with db.transaction() as session:
-            if session.get(WebhookEvent, event_id) is not None:
-                return False
+            # No look-up first: a redelivered event fails this insert (IntegrityError below),
+            # which saves every new event a round trip to the database.
             session.add(WebhookEvent(webhook_event_id=event_id, event_type=event_type))
             session.flush()
-            if event is not None:
+            if throttled is not None:
+                if throttled.slow_down:
+                    token = raw.get("replyToken")
+                    enqueue_reply(session, throttled.user_id,
+                                  token if isinstance(token, str) else None,
+                                  [messages.text(SLOW_DOWN_TH)])
+            elif event is not None:
                 ctx = EventContext(session=session, settings=settings)
                 if rights is not None:
                     ctx.rights = rights
                 handle_event(ctx, event)
         return True
     except IntegrityError:
-        return False  # the same event delivered twice at once: the other delivery has it
+        return False  # a redelivery, or the same event delivered twice at once: stored once
     except OperationalError as exc:
         log.warning("database unavailable while handling event %s: %s",
                     event_id, type(exc.orig).__name__)
@@ -126,6 +148,28 @@ def process_event(db: Database, settings: Settings, raw: Any,
                   event_type)
     _store_failed(db, event_id, event_type)
     return False
+
+
+class _Throttled:
+    def __init__(self, user_id: str, slow_down: bool) -> None:
+        self.user_id = user_id
+        self.slow_down = slow_down  # the first event over the limit in this window
+
+
+def _throttle(rate: RateLimiter | None, raw: dict[str, Any], event_type: str) -> _Throttled | None:
+    """Count a person's event; over the limit says so (and whether to ask them to wait)."""
+    if rate is None or event_type not in THROTTLED_EVENTS or not rate.enabled("line_user"):
+        return None
+    source = raw.get("source")
+    user_id = source.get("userId") if isinstance(source, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    decision = rate.hit("line_user", user_id)
+    if decision.allowed:
+        return None
+    note_rate_limited("line_user")
+    log.info("LINE user over the event rate limit: event not handled")
+    return _Throttled(user_id, slow_down=decision.count == rate.limits["line_user"] + 1)
 
 
 def _store_failed(db: Database, event_id: str, event_type: str) -> None:

@@ -2,15 +2,17 @@
 # Install the Debian/Ubuntu packages the test suite needs (idempotent):
 #   postgresql       server binaries: the tests start a throwaway cluster with initdb/pg_ctl
 #   the PC/SC stack  pcscd, the virtual reader and pyscard's build needs (install-pcsc.sh)
+#   redis-server     the tests start a throwaway Redis (shared rate limits, and Redis down)
 #   chromium         headless browser the page tests drive through Playwright (no download)
 #   fonts-thai-tlwg  Thai fonts for rich menu images, QR labels and the printable posters
 #   nodejs, npm      build the LIFF development bundle (only when npm is not already there)
+#   wrk              the HTTP load generator of `make bench` (tests/bench/bench_http.py)
 # As root with apt-get it installs what is missing. Otherwise it prints what is missing;
 # that fails in CI (CI set) and only warns on a developer's machine (those tests then skip).
 set -eu
 here=$(dirname "$0")
 
-steps="apt-ensure.sh@postgresql@chromium@fonts-thai-tlwg install-pcsc.sh"
+steps="apt-ensure.sh@postgresql@redis-server@chromium@fonts-thai-tlwg@wrk install-pcsc.sh"
 command -v npm >/dev/null 2>&1 || steps="$steps apt-ensure.sh@nodejs@npm"
 
 for step in $steps; do

@@ -6,9 +6,13 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authencode.app.context import Services, init_services
 from authencode.app.errors import register_error_handlers
+from authencode.app.input_guard import init_input_guard
+from authencode.app.limits import init_rate_limits, register_user_limit
+from authencode.app.metrics import count_issued_codes, init_metrics
 from authencode.app.openapi import openapi_pages
 from authencode.app.pages import core_pages
 from authencode.settings import Settings
@@ -30,9 +34,15 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     init_logging(settings)
+    init_proxies(app, settings)
+    metrics = init_metrics(app)  # first: its timing hook then sees the final response
     init_services(app, settings)
+    count_issued_codes(metrics, app.extensions["authencode"].db.sessionmaker)
+    init_rate_limits(app, settings)
     register_error_handlers(app)
+    init_input_guard(app)  # before the blueprints: it sets how their routes read ids
     register_blueprints(app)
+    register_user_limit(app)
     return app
 
 
@@ -46,6 +56,12 @@ def _settings(config: Settings | dict[str, Any] | None) -> Settings:
 def init_logging(settings: Settings) -> None:
     level = logging.INFO if settings.is_production else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def init_proxies(app: Flask, settings: Settings) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client address comes from X-Forwarded-For."""
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from authencode.app.accesslog import redact
-from tests.support.live_server import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.procfile import procfile_web
 
 
 def test_redact_masks_thirteen_digit_runs_only() -> None:
@@ -28,32 +21,15 @@ def test_redact_masks_thirteen_digit_runs_only() -> None:
 
 def test_gunicorn_from_the_procfile_logs_masked_ids(sqlite_template: Path,
                                                    tmp_path: Path) -> None:
-    db_url = f"sqlite:///{sqlite_template}"
-    procfile = (ROOT / "Procfile").read_text()
-    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
-    port = free_port()
-    command = web.removeprefix("web:").strip().replace("$PORT", str(port)) \
-        .replace("${WEB_CONCURRENCY:-2}", "1")
-    env = {**os.environ, "AUTHENCODE_ENV": "test", "DATABASE_URL": db_url,
-           "AUTHENCODE_INSTANCE_PATH": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:"
-           + os.environ.get("PATH", "")}
-    proc = subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}/authencodestatus/api/check-authen-status" \
+    with procfile_web(f"sqlite:///{sqlite_template}", tmp_path) as web:
+        url = f"{web.base_url}/authencodestatus/api/check-authen-status" \
               "?personalId=1101700203451&serviceDate=2026-11-22"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-            except urllib.error.HTTPError:
-                break  # 401 without a token: the request reached the app
-            except OSError:
-                time.sleep(0.1)
-            else:
-                raise AssertionError("the request was answered without a token")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=20)
-    logging.getLogger(__name__).debug(output)
-    assert "personalId=1xxxxxxxx3451" in output
-    assert "1101700203451" not in output
+        try:
+            urllib.request.urlopen(url, timeout=10)  # noqa: S310 - local server
+        except urllib.error.HTTPError as error:
+            assert error.code == 401  # no token: the request reached the app
+        else:
+            raise AssertionError("the request was answered without a token")
+    logging.getLogger(__name__).debug(web.output)
+    assert "personalId=1xxxxxxxx3451" in web.output
+    assert "1101700203451" not in web.output

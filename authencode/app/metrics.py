@@ -1,0 +1,189 @@
+"""GET /metrics in the Prometheus text format.
+
+- ``authencode_http_requests_total{endpoint,method,status}`` and
+  ``authencode_http_request_duration_seconds{endpoint,method}``: labelled by Flask endpoint
+  name (``liff_api.request_code``), never by the raw path, which can hold a CID or a token.
+- ``authencode_codes_issued_total{channel}``: Authen Codes committed by this server.
+- ``authencode_outbox_messages{kind,status}`` (pending = backlog, failed = given up) and
+  ``authencode_outbox_oldest_pending_seconds``, read from the database at scrape time, and
+  ``authencode_database_up``.
+- ``authencode_rate_limited_total{rule}`` and ``authencode_ratelimit_redis_up``.
+
+Not public: answered to a client on the loopback interface that came through no proxy, or
+to anyone with ``Authorization: Bearer $METRICS_TOKEN``; everyone else gets 404.
+
+Several gunicorn workers: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory before
+gunicorn starts (the Procfile does) and every worker's counts add up in each scrape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from authencode.db import utcnow
+from authencode.models import AuthenCode, OutboxMessage
+
+_FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+_LATENCY_BUCKETS = (.005, .01, .025, .05, .075, .1, .15, .25, .5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The application's metric objects and the registry /metrics answers from."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.registry = CollectorRegistry(auto_describe=True)
+        multiproc = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        if multiproc:
+            prometheus_multiprocess.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+        # In multiprocess mode the values live in files that the collector above sums up;
+        # registering them here as well would count this process twice.
+        own = None if multiproc else self.registry
+        self.requests = Counter("authencode_http_requests", "HTTP requests answered",
+                                ("endpoint", "method", "status"), registry=own)
+        self.latency = Histogram("authencode_http_request_duration_seconds",
+                                 "Time to answer an HTTP request", ("endpoint", "method"),
+                                 buckets=_LATENCY_BUCKETS, registry=own)
+        self.codes_issued = Counter("authencode_codes_issued", "Authen Codes issued",
+                                    ("channel",), registry=own)
+        self.rate_limited = Counter("authencode_rate_limited", "Requests refused or events "
+                                    "throttled by a rate limit", ("rule",), registry=own)
+        self.registry.register(_DatabaseCollector(app))
+
+
+def init_metrics(app: Flask) -> Metrics:
+    """Time every request, count committed codes, and serve /metrics (not publicly)."""
+    metrics = Metrics(app)
+    app.extensions["metrics"] = metrics
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        endpoint = request.endpoint or "unmatched"
+        metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        if started is not None:
+            metrics.latency.labels(endpoint, request.method).observe(
+                time.perf_counter() - started)
+        return response
+
+    app.add_url_rule("/metrics", "metrics", _metrics_view)
+    return metrics
+
+
+def note_rate_limited(rule: str) -> None:
+    """Count a request refused (or a LINE event throttled) by ``rule``."""
+    metrics: Metrics | None = current_app.extensions.get("metrics")
+    if metrics is not None:
+        metrics.rate_limited.labels(rule).inc()
+
+
+def count_issued_codes(metrics: Metrics, sessionmaker: Any) -> None:
+    """Count the codes a session inserted, once its transaction commits."""
+    @event.listens_for(sessionmaker, "after_flush")
+    def _flushed(session: Session, _context: Any) -> None:
+        channels = [obj.channel for obj in session.new if isinstance(obj, AuthenCode)]
+        if channels:
+            session.info.setdefault("issued_channels", []).extend(channels)
+
+    @event.listens_for(sessionmaker, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the outer transaction can still roll back
+        for channel in session.info.pop("issued_channels", ()):
+            metrics.codes_issued.labels(channel).inc()
+
+    @event.listens_for(sessionmaker, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop("issued_channels", None)
+
+
+def _metrics_view() -> Response:
+    if not _may_scrape():
+        abort(404)
+    metrics: Metrics = current_app.extensions["metrics"]
+    return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def _may_scrape() -> bool:
+    """Loopback without any proxy in between, or the bearer token."""
+    token = current_app.extensions["authencode"].settings.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return True
+    if any(header in request.headers for header in _FORWARDING_HEADERS):
+        return False  # a reverse proxy on this host forwards public clients from 127.0.0.1
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+class _DatabaseCollector(Collector):
+    """Outbox backlog and failures, read from the database when scraped."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def describe(self) -> list[Metric]:
+        return []  # values come from the database at scrape time
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("authencode_database_up", "1 when the database answered")
+        messages = GaugeMetricFamily(
+            "authencode_outbox_messages",
+            "Outbox rows waiting to be sent (pending) or given up (failed)",
+            labels=("kind", "status"))
+        oldest = GaugeMetricFamily("authencode_outbox_oldest_pending_seconds",
+                                   "Age of the oldest outbox row still waiting to be sent")
+        try:
+            counts, first = self._read()
+        except Exception:  # the database is down: say so, and still answer the scrape
+            up.add_metric([], 0)
+            yield up
+        else:
+            up.add_metric([], 1)
+            yield up
+            for kind in ("reply", "push", "email"):
+                for status in ("pending", "failed"):
+                    messages.add_metric([kind, status], counts.get((kind, status), 0))
+            yield messages
+            age = (utcnow() - first).total_seconds() if first is not None else 0.0
+            oldest.add_metric([], max(0.0, age))
+            yield oldest
+        limiter = self.app.extensions.get("ratelimit")
+        if limiter is not None and limiter.shared is not None:
+            redis_up = GaugeMetricFamily("authencode_ratelimit_redis_up",
+                                         "1 when rate limits are shared through Redis")
+            redis_up.add_metric([], 1 if limiter.using_redis else 0)
+            yield redis_up
+
+    def _read(self) -> tuple[dict[tuple[str, str], int], dt.datetime | None]:
+        db = self.app.extensions["authencode"].db
+        with db.read_only() as session:
+            rows = session.execute(
+                select(OutboxMessage.kind, OutboxMessage.status, func.count())
+                .where(OutboxMessage.status.in_(("pending", "failed")))
+                .group_by(OutboxMessage.kind, OutboxMessage.status)).all()
+            first = session.scalar(select(func.min(OutboxMessage.created_at))
+                                   .where(OutboxMessage.status == "pending"))
+        return {(kind, status): int(n) for kind, status, n in rows}, first

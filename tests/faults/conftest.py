@@ -1,0 +1,74 @@
+"""Fault fixtures: a PostgreSQL cluster of the test's own (stopped and started mid-test), the
+fake LINE Messaging API, and settings that point the application and workers at both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from authencode import migrate
+from authencode.settings import Settings
+from tests.conftest import TEST_DATA_KEY, missing_part
+from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.support.fake_line import FakeLineServer
+from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+from tests.support.redis_server import RedisNotAvailable, RedisServer
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    """A cluster nobody else uses, so stopping it disturbs no other test."""
+    try:
+        cluster = PostgresCluster().start()
+    except PostgresNotAvailable as exc:
+        missing_part(str(exc))
+        raise
+    migrate.upgrade(cluster.url)
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def fake_line() -> Iterator[FakeLineServer]:
+    server = FakeLineServer(ACCESS_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_settings(own_postgres: PostgresCluster, fake_line: FakeLineServer,
+                   tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test", database_url=own_postgres.url,
+        secret_key="test-secret-key-0123456789abcdef", data_key=TEST_DATA_KEY,
+        instance_path=tmp_path / "instance", public_base_url="http://127.0.0.1:5000",
+        line_channel_secret=CHANNEL_SECRET, line_channel_access_token=ACCESS_TOKEN,
+        line_api_base_url=fake_line.url,
+    )
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment a real `python -m linebot_app.worker` reads its settings from."""
+    import base64
+    import os
+
+    return {**os.environ, "AUTHENCODE_ENV": "test", "DATABASE_URL": settings.database_url,
+            "SECRET_KEY": settings.secret_key,
+            "DATA_KEY": base64.b64encode(settings.data_key).decode(),
+            "AUTHENCODE_INSTANCE_PATH": str(settings.instance_path),
+            "LINE_CHANNEL_SECRET": settings.line_channel_secret or "",
+            "LINE_CHANNEL_ACCESS_TOKEN": settings.line_channel_access_token or "",
+            "LINE_API_BASE_URL": settings.line_api_base_url}
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except RedisNotAvailable as exc:
+        missing_part(str(exc))
+        raise
+    yield server
+    server.destroy()
