@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench system-deps assets clean
+.PHONY: run test lint bench bench-http system-deps assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,10 +49,16 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-## bench: card reads through pcscd + vpcd (needs root); reports and exports on 1,000,000 codes
+## bench: card reads through pcscd + vpcd (needs root); reports and exports on 1,000,000 codes;
+## HTTP under wrk (gunicorn + PostgreSQL: webhook, code issuance, outbox) against bare Flask
 bench: system-deps $(VENV)/.dev-installed
 	$(BIN)/python tests/reader_agent/bench_card_read.py
 	$(BIN)/python tests/bench/bench_reports.py
+	$(BIN)/python tests/bench/bench_http.py --markdown
+
+## bench-http: only the HTTP benchmark (about 3 minutes)
+bench-http: system-deps $(VENV)/.dev-installed
+	$(BIN)/python tests/bench/bench_http.py --markdown
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

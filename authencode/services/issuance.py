@@ -123,6 +123,9 @@ def issue_code(
 
     code = AuthenCode(
         code=format_code(CODE_PREFIX_START, next_code_number(session)),
+        # The loaded rows themselves, not only their keys: whoever shows the new code (the
+        # chat's Flex message, the LIFF answer) then reads them without querying them again.
+        person=person, facility=facility, service=service,
         person_id=person.id, facility_id=facility.id, service_code=service.code,
         service_date=day, service_at=now, recorded_at=now,
         channel=channel, verify_method=verify_method or DEFAULT_METHOD[channel],

@@ -1,0 +1,575 @@
+"""Benchmark: the production configuration (gunicorn + PostgreSQL) under wrk, against bare Flask.
+
+Run: ``python tests/bench/bench_http.py`` (``make bench``; needs wrk and the PostgreSQL server
+binaries, which ``scripts/install-system-deps.sh`` installs). In one run on this machine:
+
+(a) baseline: a bare Flask "hello" app (``tests/bench/hello_app.py``) under the Procfile's
+    own gunicorn line (same workers, threads, access log and logger class);
+(b) webhook: ``POST /line/webhook`` with correctly signed text-message events, a new event id
+    and reply token each, from many registered LINE users;
+(c) issuance: ``POST /liff/api/codes`` with real ES256 LIFF ID tokens (checked against a local
+    JWKS server) and signed clinic QR tokens, a different person/service each request.
+
+The application runs exactly as the Procfile starts it: ``authencode db upgrade``, then
+gunicorn on ``create_app()``, and the outbox worker (``python -m linebot_app.worker``) sending
+to a fake LINE Messaging API. PostgreSQL is a throwaway cluster with the server's default
+durability (fsync, synchronous commit), unless ``--database-url`` names an empty database.
+
+Printed: requests/s, p50 and p99 latency (wrk's, closed loop), each as a ratio to (a), the
+non-2xx count; for (b) and (c) how long the outbox took to hand each reply/push to the fake
+LINE API (from the row written in the request's transaction to the API receiving it), and
+checks that no code was issued twice. ``--markdown`` prints the table for the README;
+``--profile DIR`` records py-spy profiles of the gunicorn workers and the outbox worker.
+
+Load generator, server, worker and database share the machine's cores: wrk runs one thread
+with as many connections as gunicorn has threads (workers x threads), so the server is
+saturated without queueing requests in its backlog. Nothing is asserted: speed is measured
+here, never in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from authencode.crypto import DataProtector  # noqa: E402
+from authencode.db import Database  # noqa: E402
+from authencode.services import consent, line_accounts, qr_tokens, registration  # noqa: E402
+from tests.liff_web.conftest import CHANNEL_ID, JwksServer  # noqa: E402
+from tests.support.factories import cid_from_number, make_facility, make_person  # noqa: E402
+from tests.support.fake_line import FakeLineServer  # noqa: E402
+from tests.support.postgres import PostgresCluster, free_port  # noqa: E402
+
+WRK_SCRIPT = Path(__file__).with_name("wrk") / "replay.lua"
+BIN = Path(sys.executable).parent
+DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
+CHANNEL_SECRET = "bench-channel-secret"
+ACCESS_TOKEN = "bench-access-token"
+FACILITIES = (("10675", "รพ.สต.บ้านทดสอบ"), ("10676", "โรงพยาบาลทดสอบอำเภอเมือง"),
+              ("10677", "รพ.สต.บ้านหนองบัว"), ("10678", "รพ.สต.บ้านโคกสูง"))
+SERVICES = ("PG0060001", "PG0090001", "PG0150001")
+TEXTS = ("สิทธิการรักษาของฉันคืออะไร", "วิธีขอรหัสเข้ารับบริการ", "สวัสดีค่ะ", "เบอร์โทรสายด่วน",
+         "ลงทะเบียนอย่างไร", "authen code คืออะไร", "ขอบคุณครับ")
+# The issue's targets: (minimum ratio to the baseline's requests/s, p99 limit in ms).
+TARGETS = {"webhook": (0.5, 50.0), "issuance": (0.3, 100.0)}
+HANDOVER_P95_TARGET_MS = 300.0
+
+
+# --- processes -------------------------------------------------------------------------------
+
+class Processes:
+    """Child processes in their own process groups, all stopped (TERM, then KILL) at the end."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        log.close()
+        self.running[name] = proc
+        return proc
+
+    def stop(self, name: str) -> None:
+        proc = self.running.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.running)):
+            self.stop(name)
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        path = self.logs / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) \
+            if path.exists() else ""
+
+
+def procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise SystemExit("Procfile has no web: line")
+
+
+def gunicorn_argv(app_spec: str | None) -> list[str]:
+    """The Procfile's web command, run by a shell as a platform would (PORT, WEB_CONCURRENCY)."""
+    command = procfile_web()
+    if app_spec is not None:
+        real = "'authencode:create_app()'"
+        if real not in command:
+            raise SystemExit(f"Procfile's web line no longer serves {real}: update the bench")
+        command = command.replace(real, shlex.quote(app_spec))
+    return ["/bin/sh", "-c", f"exec {command}"]
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, procs: Processes,
+              timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited ({proc.returncode}):\n{procs.tail(what)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s:\n{procs.tail(what)}")
+
+
+class DurablePostgres(PostgresCluster):
+    """The test cluster, but with PostgreSQL's default durability (fsync, synchronous commit)."""
+
+    def start(self) -> DurablePostgres:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                  "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c max_connections=200")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
+                  "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+        return self
+
+
+# --- data ------------------------------------------------------------------------------------
+
+@dataclass
+class Seeded:
+    users: list[tuple[str, int]] = field(default_factory=list)  # (LINE user id, self link id)
+    posters: list[str] = field(default_factory=list)  # clinic QR URLs, one per facility service
+
+
+def user_id(n: int) -> str:
+    return "U" + hashlib.sha256(f"bench-user-{n}".encode()).hexdigest()[:32]
+
+
+def seed(url: str, persons: int, public_base_url: str) -> Seeded:
+    """Facilities, registry persons, and one consented LINE account registered for each."""
+    protector = DataProtector(base64.b64decode(DATA_KEY))
+    policy = registration.RegistrationPolicy()
+    db = Database(url)
+    seeded = Seeded()
+    try:
+        with db.transaction() as session:
+            facilities = [make_facility(session, hcode, name, services=SERVICES)
+                          for hcode, name in FACILITIES]
+            for facility in facilities:
+                for service in SERVICES:
+                    token = qr_tokens.sign_poster(session, protector, facility, service)
+                    seeded.posters.append(qr_tokens.qr_url(public_base_url, token))
+        for start in range(0, persons, 250):
+            with db.transaction() as session:
+                for n in range(start, min(persons, start + 250)):
+                    cid = cid_from_number(n + 1)
+                    make_person(session, protector, cid, first_name_th=f"ทดสอบ{n}",
+                                birth_year=1950 + n % 50)
+                    account, _ = line_accounts.follow(session, user_id(n))
+                    consent.accept(session, account, consent.CONSENT_VERSION, channel="liff")
+                    link = registration.register_self(session, protector, account, cid,
+                                                      f"08{n:08d}", policy)
+                    seeded.users.append((account.line_user_id, link.id))
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    finally:
+        db.dispose()
+    return seeded
+
+
+def sign(body: bytes) -> str:
+    return base64.b64encode(hmac.new(CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()
+                            ).decode()
+
+
+def webhook_lines(seeded: Seeded, count: int) -> Iterator[str]:
+    """Signed one-event webhook bodies, as LINE sends them: a text message from a user."""
+    users = seeded.users
+    for k in range(count):
+        event = {
+            "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+            "source": {"type": "user", "userId": users[k % len(users)][0]},
+            "webhookEventId": f"01BENCH{k:019d}", "deliveryContext": {"isRedelivery": False},
+            "replyToken": f"bench-rt-{k}",
+            "message": {"id": str(700_000_000_000 + k), "type": "text",
+                        "text": TEXTS[k % len(TEXTS)], "quoteToken": f"q{k}"},
+        }
+        body = json.dumps({"destination": "U" + "0" * 32, "events": [event]},
+                          ensure_ascii=False, separators=(",", ":"))
+        yield f"/line/webhook\tX-Line-Signature\t{sign(body.encode())}\t{body}"
+
+
+def issuance_lines(seeded: Seeded, jwks: JwksServer) -> Iterator[str]:
+    """One code request per person and clinic QR: persons vary fastest."""
+    tokens = [jwks.token(uid, expires_in=6 * 3600) for uid, _ in seeded.users]
+    for poster in seeded.posters:
+        for (_, link_id), token in zip(seeded.users, tokens, strict=True):
+            body = json.dumps({"member_id": link_id, "scanned": poster}, separators=(",", ":"))
+            yield f"/liff/api/codes\tAuthorization\tBearer {token}\t{body}"
+
+
+def write_lines(path: Path, lines: Iterator[str]) -> int:
+    n = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(line + "\n")
+            n += 1
+    return n
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[str, int]
+    socket_errors: int
+    wraps: int
+    consumed: int
+    handover: dict[str, float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
+
+
+def run_wrk(name: str, url: str, args: argparse.Namespace, seconds: int,
+            script_args: list[str]) -> Result:
+    argv = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s",
+            "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--", *script_args]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    return Result(
+        name=name, requests=data["requests"], seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        statuses={str(k): v for k, v in data["statuses"].items()},
+        socket_errors=data["connect_errors"] + data["read_errors"] + data["write_errors"]
+        + data["timeouts"], wraps=data["wraps"], consumed=data["consumed"])
+
+
+@contextmanager
+def profiled(args: argparse.Namespace, procs: Processes, name: str, seconds: int,
+             pids: dict[str, int]) -> Iterator[None]:
+    """py-spy record of the given processes (and their children) while the block runs."""
+    spies = []
+    if args.profile:
+        py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
+        args.profile.mkdir(parents=True, exist_ok=True)
+        for label, pid in pids.items():
+            out = args.profile / f"{name}-{label}.txt"
+            spies.append(subprocess.Popen(
+                [py_spy, "record", "--subprocesses", "--pid", str(pid), "--rate", "200",
+                 "--duration", str(seconds), "--format", "raw", "--output", str(out)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for spy in spies:
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+
+
+def wait_outbox_drained(engine: Any, timeout: float = 120) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with engine.connect() as conn:
+            pending = conn.scalar(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
+        if not pending:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return float("nan")
+
+
+def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str, float]:
+    """Outbox rows written since ``since``: time from the row to the fake LINE API's receipt."""
+    received: dict[str, float] = {}
+    for at, delivery in fake.state.delivered:  # type: ignore[misc]
+        key = delivery.reply_token if delivery.kind == "reply" else delivery.retry_key
+        if key is not None:
+            received.setdefault(key, at)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT kind, reply_token, retry_key, created_at, status FROM outbox "
+            "WHERE created_at >= :since"), {"since": since}).all()
+    delays = []
+    missing = 0
+    for kind, reply_token, retry_key, created, _status in rows:
+        at = received.get(reply_token if kind == "reply" else retry_key)
+        if at is None:
+            missing += 1
+        else:
+            delays.append((at - created.timestamp()) * 1000)
+    delays.sort()
+
+    def pct(p: float) -> float:
+        return delays[min(len(delays) - 1, max(0, round(len(delays) * p) - 1))] \
+            if delays else float("nan")
+
+    return {"messages": len(rows), "missing": missing, "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95), "max_ms": delays[-1] if delays else float("nan"),
+            "mean_ms": statistics.fmean(delays) if delays else float("nan")}
+
+
+def check_codes(engine: Any, fake: FakeLineServer, since: dt.datetime) -> list[str]:
+    with engine.connect() as conn:
+        same_code = conn.scalar(text(
+            "SELECT count(*) FROM (SELECT code FROM authen_codes GROUP BY code "
+            "HAVING count(*) > 1) AS d"))
+        same_visit = conn.scalar(text(
+            "SELECT count(*) FROM (SELECT 1 FROM authen_codes WHERE status = 'active' "
+            "GROUP BY person_id, facility_id, service_code, service_date "
+            "HAVING count(*) > 1) AS d"))
+        codes = conn.scalar(text("SELECT count(*) FROM authen_codes WHERE recorded_at >= :s"),
+                            {"s": since})
+    pushes = sum(1 for _at, d in fake.state.delivered if d.kind == "push")  # type: ignore[misc]
+    return [f"{codes:,} codes issued in the measured run; duplicate code numbers: {same_code}; "
+            f"persons with two active codes for one visit: {same_visit}",
+            f"code pushes handed to LINE in all (warm-up included): {pushes:,}"]
+
+
+class TimedDeliveries(list):  # type: ignore[type-arg]
+    """The fake LINE API's delivery list, each entry stamped with the time it was received."""
+
+    def append(self, item: Any) -> None:
+        super().append((time.time(), item))
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def app_env(base: dict[str, str]) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(base)
+    return env
+
+
+def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
+    procs = Processes(workdir)
+    jwks = JwksServer().start()
+    fake = FakeLineServer(ACCESS_TOKEN)
+    fake.state.delivered = TimedDeliveries()
+    # LINE's servers answer in one segment; without TCP_NODELAY the fake's header and body
+    # writes meet the client's delayed ACK and every call waits 40 ms.
+    fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    fake.start()
+    results: list[Result] = []
+    try:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        env = app_env({
+            "AUTHENCODE_ENV": "production", "DATABASE_URL": url,
+            "SECRET_KEY": "bench-secret-key-" + "x" * 32, "DATA_KEY": DATA_KEY,
+            "LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+            "LINE_API_BASE_URL": fake.url, "LINE_LOGIN_CHANNEL_ID": CHANNEL_ID,
+            "LINE_JWKS_URL": jwks.url, "LIFF_ID": "1657000000-bench", "PUBLIC_BASE_URL": base_url,
+            "PORT": str(port), "WEB_CONCURRENCY": str(args.web_concurrency),
+            "AUTHENCODE_INSTANCE_PATH": str(workdir / "instance"),
+            # wrk is one address standing for thousands of phones: no per-IP limit, while the
+            # per-LINE-user limits stay on (each user sends a few requests a minute here).
+            "RATE_LIMITS": "ip=0",
+        })
+        print(f"gunicorn: {procfile_web()}  (WEB_CONCURRENCY={args.web_concurrency})")
+        print(f"wrk: {args.wrk_threads} thread(s), {args.connections} connections, "
+              f"{args.warmup} s warm-up + {args.duration} s measured per scenario")
+
+        # (a) the baseline.
+        hello = procs.start("hello", gunicorn_argv("tests.bench.hello_app:app"), env)
+        wait_http(base_url + "/", hello, "hello", procs)
+        run_wrk("warm-up", base_url, args, args.warmup, ["GET", "/"])
+        with profiled(args, procs, "baseline", args.duration, {"gunicorn": hello.pid}):
+            results.append(run_wrk("baseline", base_url, args, args.duration, ["GET", "/"]))
+        procs.stop("hello")
+        report_one(results[-1], results[0])
+
+        # The real application: migrate, seed, then gunicorn and the worker as in the Procfile.
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "authencode"), "db", "upgrade"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+        seeded = seed(url, args.persons, base_url)
+        webhooks = write_lines(workdir / "webhook.txt", webhook_lines(
+            seeded, args.max_rate * (args.warmup + args.duration)))
+        codes = write_lines(workdir / "issuance.txt", issuance_lines(seeded, jwks))
+        print(f"seeded {len(seeded.users):,} registered LINE users and {len(seeded.posters)} "
+              f"clinic QR codes; {webhooks:,} signed webhook bodies, {codes:,} code requests "
+              f"({time.perf_counter() - started:.1f} s)")
+        web = procs.start("web", gunicorn_argv(None), env)
+        worker = procs.start("worker", [sys.executable, "-m", "linebot_app.worker"], env)
+        wait_http(base_url + "/readyz", web, "web", procs)
+        engine = create_engine(url)
+        try:
+            for name, path in (("webhook", workdir / "webhook.txt"),
+                               ("issuance", workdir / "issuance.txt")):
+                warm = run_wrk("warm-up", base_url, args, args.warmup,
+                               [str(path), "0", str(args.wrk_threads)])
+                wait_outbox_drained(engine)
+                since = dt.datetime.now(dt.UTC)
+                with profiled(args, procs, name, args.duration,
+                              {"gunicorn": web.pid, "worker": worker.pid}):
+                    result = run_wrk(name, base_url, args, args.duration,
+                                     [str(path), str(warm.consumed), str(args.wrk_threads)])
+                drained = wait_outbox_drained(engine)
+                result.handover = handover(engine, fake, since)
+                result.notes.append(f"outbox drained {drained:.2f} s after the load ended")
+                if name == "issuance":
+                    result.notes.extend(check_codes(engine, fake, since))
+                if result.wraps:
+                    result.notes.append(f"ran out of distinct requests: {result.wraps} wrap(s); "
+                                        "raise --persons / --max-rate")
+                results.append(result)
+                report_one(result, results[0])
+                if worker.poll() is not None:
+                    raise SystemExit(f"worker exited:\n{procs.tail('worker')}")
+        finally:
+            engine.dispose()
+    finally:
+        procs.stop_all()
+        fake.stop()
+        jwks.stop()
+    return results
+
+
+def report_one(result: Result, baseline: Result) -> None:
+    ratio = result.rps / baseline.rps if baseline.rps else float("nan")
+    print(f"  {result.name:<9} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+          f"p99 {result.p99_ms:6.1f} ms  x{ratio:.2f}  statuses {result.statuses}"
+          + (f"  socket errors {result.socket_errors}" if result.socket_errors else ""))
+    if result.handover:
+        h = result.handover
+        print(f"            outbox: {h['messages']:,.0f} messages, handed to LINE p50 "
+              f"{h['p50_ms']:.0f} ms, p95 {h['p95_ms']:.0f} ms, max {h['max_ms']:.0f} ms"
+              + (f", {h['missing']:.0f} not delivered" if h["missing"] else ""))
+    for note in result.notes:
+        print(f"            {note}")
+
+
+def verdict(result: Result, baseline: Result) -> str:
+    target = TARGETS.get(result.name)
+    if target is None:
+        return ""
+    ratio, p99 = target
+    ok = result.rps >= ratio * baseline.rps and result.p99_ms < p99 and result.non_2xx == 0
+    if result.handover:
+        ok = ok and result.handover["p95_ms"] < HANDOVER_P95_TARGET_MS \
+            and not result.handover["missing"]
+    return "met" if ok else "NOT met"
+
+
+def table(results: list[Result]) -> str:
+    baseline = results[0]
+    head = ("| scenario | req/s | p50 ms | p99 ms | x baseline | non-2xx | outbox to LINE p50 / "
+            "p95 ms | target | |\n|---|---:|---:|---:|---:|---:|---:|---|---|")
+    rows = []
+    for r in results:
+        target = TARGETS.get(r.name)
+        goal = (f">= {target[0]}x, p99 < {target[1]:.0f} ms, hand-over p95 < "
+                f"{HANDOVER_P95_TARGET_MS:.0f} ms" if target else "")
+        hand = f"{r.handover['p50_ms']:.0f} / {r.handover['p95_ms']:.0f}" if r.handover else ""
+        rows.append(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                    f"{r.rps / baseline.rps:.2f} | {r.non_2xx} | {hand} | {goal} | "
+                    f"{verdict(r, baseline)} |")
+    return "\n".join([head, *rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=15, help="measured seconds a scenario")
+    parser.add_argument("--warmup", type=int, default=5, help="warm-up seconds a scenario")
+    parser.add_argument("--web-concurrency", type=int, default=2,
+                        help="gunicorn workers (WEB_CONCURRENCY; the Procfile's default is 2)")
+    parser.add_argument("--connections", type=int, default=0,
+                        help="wrk connections (default: gunicorn workers x threads)")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--persons", type=int, default=3000,
+                        help="registered LINE users / registry persons")
+    parser.add_argument("--max-rate", type=int, default=2000,
+                        help="webhook bodies prepared per second of load (distinct events)")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead")
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles (raw) here")
+    parser.add_argument("--markdown", action="store_true", help="also print the README table")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: run scripts/install-system-deps.sh (Debian package wrk)")
+    if not args.connections:
+        threads = int(procfile_web().split("--threads", 1)[1].split()[0])
+        args.connections = args.web_concurrency * threads
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise SystemExit("interrupted")
+
+    signal.signal(signal.SIGTERM, _terminate)
+    workdir = Path(tempfile.mkdtemp(prefix="authencode-bench-"))
+    cluster = None
+    try:
+        if args.database_url:
+            url = args.database_url
+        else:
+            cluster = DurablePostgres().start()
+            engine = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text('CREATE DATABASE "bench"'))
+            engine.dispose()
+            url = cluster.url_for("bench")
+        results = bench(args, url, workdir)
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(f"{os.cpu_count()} CPUs; load generator, gunicorn, worker and PostgreSQL share them")
+    print(table(results) if args.markdown else "\n".join(
+        f"{r.name}: {verdict(r, results[0]) or 'baseline'}" for r in results))
+
+
+if __name__ == "__main__":
+    main()
