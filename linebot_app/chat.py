@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from authencode.errors import DomainError
 from authencode.models import LineAccount
-from authencode.services import consent, conversations
+from authencode.services import consent, conversations, line_accounts
 from authencode.services.conversations import Current
 from linebot_app import answers, chat_code, chat_family, chat_register, messages
 from linebot_app.chat_messages import cancel_reply, consent_first, refusal
@@ -112,7 +112,7 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
 
 def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -> list[Json]:
     """``chat:...`` postbacks from the chat path's quick replies; raises DomainError."""
-    conversations.lock_account(ctx.session, account)
+    line_accounts.lock_account(ctx.session, account)
     if not _consented(account):
         return consent_first()
     action, args = (parts[0], parts[1:]) if parts else ("", [])

@@ -99,7 +99,8 @@ def _on_message(ctx: EventContext, event: MessageEvent) -> None:
     user_id = _user_id(event)
     if not user_id:
         return
-    account, _ = line_accounts.get_or_create_account(ctx.session, user_id)
+    # Locked: this user's events are applied one after another (chat dialogues).
+    account, _ = line_accounts.get_or_create_account(ctx.session, user_id, lock=True)
     if not isinstance(event.message, TextMessageContent):
         # Stickers, photos, locations...: a friendly nudge rather than silence.
         _reply(ctx, event, user_id, assistant.answer("greeting"))
@@ -128,7 +129,8 @@ def _on_postback(ctx: EventContext, event: PostbackEvent) -> None:
     user_id = _user_id(event)
     if not user_id:
         return
-    account, _ = line_accounts.get_or_create_account(ctx.session, user_id)
+    # Locked: this user's events are applied one after another (chat dialogues).
+    account, _ = line_accounts.get_or_create_account(ctx.session, user_id, lock=True)
     data = (event.postback.data or "")[: messages.MAX_POSTBACK_DATA]
     was_member = _consented(account)
     try:

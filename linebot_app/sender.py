@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,12 @@ from linebot.v3.messaging import (
     PushMessageRequest,
     ReplyMessageRequest,
 )
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.db import Database, utcnow
-from authencode.models import OutboxMessage
+from authencode.models import LineAccount, OutboxMessage
 from authencode.services.consent import CONSENT_VERSION
-from authencode.services.line_accounts import find_account
 from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
@@ -58,6 +59,7 @@ class SendPolicy:
     base_delay: float = 2.0  # seconds; doubled after each failed attempt
     max_delay: float = 15 * 60.0
     lease: float = 120.0  # a claimed row is retried after this if its worker vanished
+    concurrency: int = 8  # messages of one batch on their way to LINE at once
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1)))
@@ -74,6 +76,8 @@ class Claimed:
     attempts: int
     sync_rich_menu: bool = False
     in_doubt: bool = False  # an earlier attempt (a reply) may already have been delivered
+    active: bool = True  # the recipient still follows the account (or is unknown to us)
+    member: bool = False  # consented: the member rich menu is theirs
 
 
 @dataclass
@@ -108,48 +112,89 @@ class OutboxSender:
                                            access_token=settings.line_channel_access_token)
         # Retries are ours (with the retry key and back-off), not urllib3's.
         self.configuration.retries = False
+        self.configuration.connection_pool_maxsize = max(1, self.policy.concurrency)
+        self._client: ApiClient | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     def run_once(self, limit: int = 50) -> int:
-        """Send what is due now; returns how many rows were attempted."""
+        """Send what is due now; returns how many rows were attempted.
+
+        One transaction leases the batch (and reads each recipient's account), the messages
+        go out over ``policy.concurrency`` connections at once, and one transaction records
+        every outcome: the database sees three round trips per batch, not per message.
+        """
         claimed = self.claim(limit)
         if not claimed:
             return 0
-        with ApiClient(self.configuration) as client:
-            api = MessagingApi(client)
-            try:
-                for row in claimed:
-                    self._settle(row, self._deliver(api, row))
-            finally:
-                client.rest_client.pool_manager.clear()
+        api = self._api()
+        if len(claimed) == 1 or self.policy.concurrency <= 1:
+            outcomes = [self._deliver(api, row) for row in claimed]
+        else:
+            outcomes = list(self._pool().map(lambda row: self._deliver(api, row), claimed))
+        self._settle(claimed, outcomes)
         return len(claimed)
 
+    def close(self) -> None:
+        """Release the HTTP connections and the sending threads."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._client is not None:
+            self._client.rest_client.pool_manager.clear()
+            self._client = None
+
+    def _api(self) -> MessagingApi:
+        # Kept between batches: connections to LINE stay open (TLS set up once).
+        if self._client is None:
+            self._client = ApiClient(self.configuration)
+        return MessagingApi(self._client)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.policy.concurrency,
+                                                thread_name_prefix="outbox-send")
+        return self._executor
+
     def claim(self, limit: int) -> list[Claimed]:
-        """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+        """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
+
+        Each reply is marked "in doubt" before it goes: should this worker die while it is
+        on its way, the next attempt knows the reply token may already be used.
+        """
         now = self.clock()
         lease = dt.timedelta(seconds=self.policy.lease)
         with self.db.transaction() as session:
-            return [Claimed(row.id, row.kind, row.recipient, row.reply_token,
-                            list(row.payload["messages"]), row.retry_key, row.attempts,
-                            bool(row.payload.get(SYNC_RICH_MENU)),
-                            (row.last_error or "").startswith(IN_DOUBT))
-                    for row in lease_due(session, ("reply", "push"), now, lease, limit)]
+            rows = lease_due(session, ("reply", "push"), now, lease, limit)
+            if not rows:
+                return []
+            accounts = {account.line_user_id: account for account in session.scalars(
+                select(LineAccount).where(
+                    LineAccount.line_user_id.in_({row.recipient for row in rows})))}
+            claimed = []
+            for row in rows:
+                account = accounts.get(row.recipient)
+                active = account is None or account.status == "active"
+                claimed.append(Claimed(
+                    row.id, row.kind, row.recipient, row.reply_token,
+                    list(row.payload["messages"]), row.retry_key, row.attempts,
+                    bool(row.payload.get(SYNC_RICH_MENU)),
+                    (row.last_error or "").startswith(IN_DOUBT),
+                    active=active,
+                    member=account is not None
+                    and account.consent_version == CONSENT_VERSION))
+                if row.kind == "reply" and row.reply_token and active:
+                    row.last_error = IN_DOUBT + "sending"
+            return claimed
 
     def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
+        """Send one claimed row; no database work here (it runs on the sending threads)."""
+        if not row.active:
+            return Outcome("failed", "recipient unfollowed the account")
         replying = row.kind == "reply" and bool(row.reply_token)
-        with self.db.transaction() as session:
-            account = find_account(session, row.recipient)
-            if account is not None and account.status != "active":
-                return Outcome("failed", "recipient unfollowed the account")
-            member = account is not None and account.consent_version == CONSENT_VERSION
-            if replying:
-                # Should this worker die while the reply is on its way, the next one knows.
-                stored = session.get(OutboxMessage, row.id)
-                if stored is not None:
-                    stored.last_error = IN_DOUBT + "sending"
         try:
             if row.sync_rich_menu:
                 try:
-                    self._sync_rich_menu(api, row, member)
+                    self._sync_rich_menu(api, row, row.member)
                 except _Retryable as exc:  # the message itself was not sent yet
                     return Outcome("retry", exc.error, exc.retry_after)
             if replying:
@@ -210,15 +255,18 @@ class OutboxSender:
                 return  # LINE already accepted this retry key: delivered once, by an earlier try
             raise
 
-    def _settle(self, row: Claimed, outcome: Outcome) -> None:
+    def _settle(self, claimed: list[Claimed], outcomes: list[Outcome]) -> None:
         now = self.clock()
         with self.db.transaction() as session:
-            stored = session.get(OutboxMessage, row.id)
-            if stored is None or stored.status != "pending":
-                return
-            _apply(session, stored, row, outcome, now, self.policy)
-        log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
-                 stored.status if outcome.status != "retry" else "retry later")
+            stored_rows = {row.id: row for row in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_([c.id for c in claimed])))}
+            for row, outcome in zip(claimed, outcomes, strict=True):
+                stored = stored_rows.get(row.id)
+                if stored is None or stored.status != "pending":
+                    continue
+                _apply(session, stored, row, outcome, now, self.policy)
+                log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
+                         stored.status if outcome.status != "retry" else "retry later")
 
 
 def _apply(session: Session, stored: OutboxMessage, row: Claimed, outcome: Outcome,

@@ -104,8 +104,8 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         db = Database(settings.database_url)
-        jobs = Jobs(OutboxSender(db, settings), EmailJob(db, settings),
-                    ConversationPurgeJob(db))
+        sender = OutboxSender(db, settings)
+        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db))
     except (SettingsError, ValueError) as exc:
         log.error("%s", exc)
         return 2
@@ -118,6 +118,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     log.info("outbox worker started")
     run(jobs, stop)
+    sender.close()
     db.dispose()
     log.info("outbox worker stopped")
     return 0

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.models import ChatConversation, LineAccount
+from authencode.services.line_accounts import lock_account
 
 DEFAULT_TTL = dt.timedelta(minutes=5)
 
@@ -64,15 +65,6 @@ def _open(protector: DataProtector, row: ChatConversation) -> dict[str, str]:
         return {}
     loaded = json.loads(protector.decrypt(row.data_enc, _context(row.line_account_id)))
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-
-
-def lock_account(session: Session, account: LineAccount) -> None:
-    """Queue this event behind any other event of the same account still in progress.
-
-    The account is re-read under the lock, so a consent given by a concurrent event is seen.
-    """
-    session.execute(select(LineAccount).where(LineAccount.id == account.id)
-                    .with_for_update().execution_options(populate_existing=True))
 
 
 def lock_current(session: Session, protector: DataProtector, account: LineAccount,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from authencode.errors import DomainError, register
 from authencode.models import LineAccount
@@ -14,20 +14,55 @@ register("LINE_USER_ID_INVALID", "invalid", "Not a LINE user id.", "รหัส
 MAX_USER_ID_LENGTH = 64
 
 
-def find_account(session: Session, line_user_id: str) -> LineAccount | None:
-    """The account of this LINE user, or None."""
-    return session.scalar(select(LineAccount).where(LineAccount.line_user_id == line_user_id))
+_LOCKED = "locked_line_accounts"  # session.info: ids of accounts this transaction has locked
 
 
-def get_or_create_account(session: Session, line_user_id: str) -> tuple[LineAccount, bool]:
+def find_account(session: Session, line_user_id: str, *,
+                 lock: bool = False) -> LineAccount | None:
+    """The account of this LINE user, or None.
+
+    With ``lock`` the row is read under a row lock (PostgreSQL) held until the transaction
+    ends, so events of one user are applied one after another; see ``lock_account``.
+    """
+    query = select(LineAccount).where(LineAccount.line_user_id == line_user_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    account = session.scalar(query)
+    if lock and account is not None:
+        session.info.setdefault(_LOCKED, set()).add(account.id)
+    return account
+
+
+def lock_account(session: Session, account: LineAccount) -> None:
+    """Queue this transaction behind any other one holding the account (once per transaction).
+
+    The account is re-read under the lock, so a change made by a concurrent event (consent
+    given, say) is seen. SQLite serialises writers anyway.
+    """
+    locked: set[int] = session.info.setdefault(_LOCKED, set())
+    if account.id in locked:
+        return
+    session.execute(select(LineAccount).where(LineAccount.id == account.id)
+                    .with_for_update().execution_options(populate_existing=True))
+    locked.add(account.id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outer transaction: its row locks are gone
+        session.info.pop(_LOCKED, None)
+
+
+def get_or_create_account(session: Session, line_user_id: str, *,
+                          lock: bool = False) -> tuple[LineAccount, bool]:
     """The account of this LINE user, created if new; raises LINE_USER_ID_INVALID.
 
     Two events of a new user handled at once both try the insert; the unique constraint
-    lets one win and the other reads the winner's row.
+    lets one win and the other reads the winner's row. ``lock`` as in ``find_account``.
     """
     if not line_user_id or len(line_user_id) > MAX_USER_ID_LENGTH:
         raise DomainError("LINE_USER_ID_INVALID")
-    account = find_account(session, line_user_id)
+    account = find_account(session, line_user_id, lock=lock)
     if account is not None:
         return account, False
     try:

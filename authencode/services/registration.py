@@ -24,6 +24,7 @@ from authencode.models.line import MAX_FAMILY_MEMBERS
 from authencode.phone import parse_mobile
 from authencode.services import audit
 from authencode.services.consent import require_consent
+from authencode.services.line_accounts import lock_account
 from authencode.services.people import find_person
 from authencode.thaidate import service_day
 
@@ -199,12 +200,6 @@ def _link_for(session: Session, account: LineAccount, person: Person) -> FamilyL
         FamilyLink.line_account_id == account.id, FamilyLink.person_id == person.id))
 
 
-def _lock_account(session: Session, account: LineAccount) -> None:
-    """Queue concurrent family changes of one account (PostgreSQL; SQLite serialises)."""
-    session.execute(select(LineAccount.id).where(LineAccount.id == account.id)
-                    .with_for_update())
-
-
 def check_can_add_family(session: Session, account: LineAccount) -> None:
     """Raise CONSENT_REQUIRED, SELF_REGISTRATION_REQUIRED or FAMILY_FULL if no one can be added."""
     require_consent(account)
@@ -249,7 +244,7 @@ def add_family_member(session: Session, protector: DataProtector, account: LineA
     person = _registry_person(session, protector, raw_cid)
     phone = parse_mobile(raw_phone)
     policy.check_right(person)
-    _lock_account(session, account)
+    lock_account(session, account)
     if self_link(session, account) is None:
         raise DomainError(SELF_REGISTRATION_REQUIRED)
     for _ in range(MAX_FAMILY_MEMBERS):

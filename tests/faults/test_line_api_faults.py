@@ -115,11 +115,13 @@ def test_worker_killed_mid_send_loses_and_duplicates_nothing(
         tmp_path: Path) -> None:
     texts = _queue(db, first + "rprp")
     log = tmp_path / "worker.log"
-    # LINE takes the first message at once but answers late; the worker dies waiting.
+    # LINE takes the first message at once but answers late; the others of the batch go out
+    # beside it and are answered, but the batch is recorded only once all are back, and the
+    # worker dies waiting.
     fake_line.stall_next(60)
     worker = _start_worker(fault_settings, log)
     try:
-        _wait(lambda: len(fake_line.requests) >= 1 or worker.poll() is not None)
+        _wait(lambda: len(fake_line.requests) >= len(texts) or worker.poll() is not None)
         assert worker.poll() is None, log.read_text()
         worker.send_signal(signal.SIGKILL)
         worker.wait(30)
@@ -127,7 +129,7 @@ def test_worker_killed_mid_send_loses_and_duplicates_nothing(
         if worker.poll() is None:
             worker.kill()
             worker.wait(30)
-    assert len(fake_line.delivered) == 1  # the first one reached LINE; its answer never came
+    assert len(fake_line.delivered) == len(texts)  # all reached LINE; one answer never came
     assert all(r.status == "pending" for r in _rows(db))  # claimed, leased, not settled
 
     # The lease of the dead worker's rows runs out (without waiting two minutes for it).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from authencode.db import Database
 from authencode.models import OutboxMessage
@@ -27,7 +27,8 @@ from tests.support.fake_line import FakeLineServer
 
 def _push(db: Database, body: str = "ทดสอบ") -> OutboxMessage:
     with db.transaction() as session:
-        return enqueue_push(session, USER_ID, [messages.text(body)])
+        enqueue_push(session, USER_ID, [messages.text(body)])
+        return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
 
 def _keys(fake_line: FakeLineServer, path: str = "/v2/bot/message/push") -> list[str | None]:
