@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,8 +35,17 @@ class Issued:
     created: bool  # False when the same-day code already existed
 
 
+_NEXTVAL = text("SELECT nextval(pg_get_serial_sequence('code_numbers', 'id'))")
+
+
 def next_code_number(session: Session) -> int:
-    """Draw the next number of the shared PP/EP sequence from the database."""
+    """Draw the next number of the shared PP/EP sequence from the database.
+
+    PostgreSQL draws it straight from the table's sequence; SQLite inserts a row to draw its
+    autoincrement id and deletes it again (the table stays empty either way).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(_NEXTVAL).scalar_one())
     number = session.execute(insert(CodeNumber).returning(CodeNumber.id)).scalar_one()
     session.execute(delete(CodeNumber).where(CodeNumber.id == number))
     return number
@@ -53,22 +62,24 @@ def require_facility_service(session: Session, hcode: str, service_code: str,
     Raises FACILITY_NOT_FOUND, FACILITY_INACTIVE, SERVICE_NOT_FOUND, SERVICE_INACTIVE or
     SERVICE_NOT_OFFERED.
     """
-    facility = session.scalar(select(Facility).where(Facility.hcode == hcode))
-    if facility is None:
+    # One query: the facility, the service and whether the facility offers it.
+    found = session.execute(
+        select(Facility, ServiceType, FacilityService.active)
+        .select_from(Facility)
+        .outerjoin(ServiceType, ServiceType.code == service_code)
+        .outerjoin(FacilityService, and_(FacilityService.facility_id == Facility.id,
+                                         FacilityService.service_code == service_code))
+        .where(Facility.hcode == hcode)
+    ).first()
+    if found is None:
         raise DomainError("FACILITY_NOT_FOUND")
+    facility, service, offered = found
     if not facility.active:
         raise DomainError("FACILITY_INACTIVE")
-    service = session.get(ServiceType, service_code)
     if service is None:
         raise DomainError("SERVICE_NOT_FOUND")
     if not service.is_valid_on(day):
         raise DomainError("SERVICE_INACTIVE")
-    offered = session.scalar(
-        select(FacilityService.active).where(
-            FacilityService.facility_id == facility.id,
-            FacilityService.service_code == service_code,
-        )
-    )
     if not offered:
         raise DomainError("SERVICE_NOT_OFFERED")
     return facility, service

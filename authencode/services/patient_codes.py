@@ -9,17 +9,11 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.db import utcnow
-from authencode.errors import DomainError
 from authencode.models import AuthenCode, FamilyLink, LineAccount
 from authencode.services import issuance, qr_tokens
 from authencode.services.consent import require_consent
 from authencode.services.issuance import Issued
-from authencode.services.registration import (
-    SELF_REGISTRATION_REQUIRED,
-    RegistrationPolicy,
-    get_link,
-    self_link,
-)
+from authencode.services.registration import RegistrationPolicy, acting_link
 from authencode.thaidate import service_day
 
 MAX_HISTORY = 100
@@ -37,9 +31,7 @@ def request_by_qr(session: Session, protector: DataProtector, account: LineAccou
     refusals of qr_tokens.verify, RIGHT_NOT_ELIGIBLE and the refusals of issuance.issue_code.
     """
     require_consent(account)
-    if self_link(session, account) is None:
-        raise DomainError(SELF_REGISTRATION_REQUIRED)
-    link = get_link(session, account, link_id)
+    link = acting_link(session, account, link_id)
     now = now or utcnow()
     claim = qr_tokens.verify(session, protector, scanned, now=now)
     policy.check_right(link.person)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from authencode.crypto import DataProtector
 from authencode.db import utcnow
@@ -210,7 +210,8 @@ def verify(session: Session, protector: DataProtector, scanned: str,
     token = extract_token(scanned)
     match = _TOKEN_RE.match(token)
     assert match is not None  # extract_token checked the shape
-    key = session.scalars(select(FacilityKey).where(FacilityKey.kid == match["kid"])).first()
+    key = session.scalars(select(FacilityKey).where(FacilityKey.kid == match["kid"])
+                          .options(joinedload(FacilityKey.facility))).first()
     if key is None or key.facility.hcode != match["hcode"]:
         raise DomainError(QR_FORGED)
     payload = token.rsplit(".", 1)[0]

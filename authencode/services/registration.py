@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
@@ -112,16 +112,41 @@ def self_link(session: Session, account: LineAccount) -> FamilyLink | None:
         FamilyLink.line_account_id == account.id, FamilyLink.slot == SELF_SLOT))
 
 
-def get_link(session: Session, account: LineAccount, link_id: object) -> FamilyLink:
-    """One of the account's links by id; raises FAMILY_MEMBER_NOT_FOUND."""
+def _wanted_link_id(link_id: object) -> int | None:
     try:
         wanted = int(str(link_id))
     except ValueError:
-        raise DomainError(FAMILY_MEMBER_NOT_FOUND) from None
-    if not 0 < wanted <= MAX_ROW_ID:
+        return None
+    return wanted if 0 < wanted <= MAX_ROW_ID else None
+
+
+def get_link(session: Session, account: LineAccount, link_id: object) -> FamilyLink:
+    """One of the account's links by id (its person loaded); raises FAMILY_MEMBER_NOT_FOUND."""
+    wanted = _wanted_link_id(link_id)
+    if wanted is None:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
-    link = session.get(FamilyLink, wanted)
+    link = session.get(FamilyLink, wanted, options=[joinedload(FamilyLink.person)])
     if link is None or link.line_account_id != account.id:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
+    return link
+
+
+def acting_link(session: Session, account: LineAccount, link_id: object) -> FamilyLink:
+    """The link a holder who registered themselves acts through, in one query.
+
+    Raises SELF_REGISTRATION_REQUIRED (the holder has no link of their own yet), then
+    FAMILY_MEMBER_NOT_FOUND (not one of the account's links).
+    """
+    wanted = _wanted_link_id(link_id)
+    mine = FamilyLink.slot == SELF_SLOT
+    rows = session.scalars(
+        select(FamilyLink).options(joinedload(FamilyLink.person))
+        .where(FamilyLink.line_account_id == account.id,
+               mine if wanted is None else or_(mine, FamilyLink.id == wanted))).all()
+    if not any(row.slot == SELF_SLOT for row in rows):
+        raise DomainError(SELF_REGISTRATION_REQUIRED)
+    link = next((row for row in rows if row.id == wanted), None)
+    if link is None:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
     return link
 

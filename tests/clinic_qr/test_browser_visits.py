@@ -21,6 +21,7 @@ from authencode.models import AuditEntry, AuthenCode, VisitEvidence
 from authencode.passwords import hash_password
 from authencode.services import issuance
 from authencode.services.reports import EXPORT_HEADERS
+from authencode.thaidate import BANGKOK, service_day
 from tests.clinic_qr.conftest import PASSWORD
 from tests.support.factories import make_facility, make_person, make_staff, new_cid
 
@@ -51,11 +52,13 @@ def counter(live_server, live_app, protector) -> Counter:  # type: ignore[no-unt
         newborn = make_person(session, protector, title_th="ด.ญ.", first_name_th="ขวัญข้าว",
                               last_name_th="ศรีสุข", birth_year=now.year, birth_month=None,
                               birth_day=None)
+        # Within today's service day (Bangkok), also just after its midnight.
+        day_start = dt.datetime.combine(service_day(now), dt.time(), tzinfo=BANGKOK)
         for i in range(23):
             person = make_person(session, protector, first_name_th=f"ผู้รับบริการ{i:02d}")
             issuance.issue_code(session, person, hcode=HCODE, service_code="PG0090001",
                                 phones="0811111111", channel="line",
-                                now=now - dt.timedelta(minutes=40 - i))
+                                now=max(day_start, now - dt.timedelta(minutes=40 - i)))
         ids = (protector.decrypt(patient.cid_enc), protector.decrypt(newborn.cid_enc), staff.id)
     return Counter(live_server, db, *ids)
 
@@ -160,8 +163,9 @@ def test_search_edit_cancel_history_report_and_downloads(
     page.goto(f"{base}/clinic/facilities/{HCODE}/records")
     page.fill("form.filters input[name=cid]", counter.patient_cid)
     page.fill("form.filters input[name=date_from]",
-              (dt.date.today() - dt.timedelta(days=7)).isoformat())
-    page.fill("form.filters input[name=date_to]", dt.date.today().isoformat())
+              (service_day() - dt.timedelta(days=7)).isoformat())
+    # The service day is Bangkok's date (a day ahead of UTC's from 17:00 UTC).
+    page.fill("form.filters input[name=date_to]", service_day().isoformat())
     page.click("form.filters button[type=submit]")
     page.wait_for_selector(f"tr[data-code={second}]")
     rows = page.locator("#records tbody tr").all_inner_texts()

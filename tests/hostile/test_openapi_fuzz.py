@@ -10,7 +10,6 @@ run) and few, so the suite stays quick; `HOSTILE_FUZZ_EXAMPLES=200` makes a long
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from authencode.passwords import hash_password
 from authencode.ratelimit import parse_limits
 from authencode.services.api_tokens import create_token
 from authencode.settings import Settings
+from authencode.thaidate import service_day
 from tests.liff_web.conftest import JwksServer, World, new_user_id, registered
 from tests.support.factories import make_staff, new_cid
 
@@ -93,7 +93,7 @@ def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
                "staffPid": STAFF_CID, "scanned": world.poster_url(), "hcode": "10676",
                "serviceCode": "PG0060001", "claimType": "PG0060001", "phone": "0812345678",
                "mobile": "0812345678", "correlationId": read.json["correlationId"],
-               "serviceDate": dt.date.today().isoformat(), "relation": "บุตร",
+               "serviceDate": service_day().isoformat(), "relation": "บุตร",
                "decision": "accept"})
 
 
