@@ -161,18 +161,25 @@ def _advance(ctx: EventContext, conversation: Conversation, step: str, **answers
                           ctx.bot.conversation_ttl, **answers)
 
 
-def _self_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
-              text: str) -> list[Json]:
+def _cid_answer(ctx: EventContext, conversation: Conversation, text: str,
+                check: Callable[[], object], ask_phone: str) -> list[Json]:
+    """A typed CID: refused politely (asked again) or kept, and the phone asked for."""
     try:
-        registration.check_self_candidate(ctx.session, ctx.protector, account, text,
-                                          ctx.bot.policy, service_day(ctx.now()))
+        check()
     except DomainError as error:
         if error.code in _CID_RETRY:
             return _again(ctx, conversation, error, ASK_CID_AGAIN_TH)
         raise
     cid = parse_cid(text)
     _advance(ctx, conversation, PHONE, cid=cid)
-    return prompt(ASK_SELF_PHONE_TH.format(masked=mask_cid(cid)))
+    return prompt(ask_phone.format(masked=mask_cid(cid)))
+
+
+def _self_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
+              text: str) -> list[Json]:
+    return _cid_answer(ctx, conversation, text, lambda: registration.check_self_candidate(
+        ctx.session, ctx.protector, account, text, ctx.bot.policy, service_day(ctx.now())),
+        ASK_SELF_PHONE_TH)
 
 
 def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversation,
@@ -194,16 +201,8 @@ def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversat
 
 def _family_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
                 text: str) -> list[Json]:
-    try:
-        registration.check_family_candidate(ctx.session, ctx.protector, account, text,
-                                            ctx.bot.policy)
-    except DomainError as error:
-        if error.code in _CID_RETRY:
-            return _again(ctx, conversation, error, ASK_CID_AGAIN_TH)
-        raise
-    cid = parse_cid(text)
-    _advance(ctx, conversation, PHONE, cid=cid)
-    return prompt(ASK_FAMILY_PHONE_TH.format(masked=mask_cid(cid)))
+    return _cid_answer(ctx, conversation, text, lambda: registration.check_family_candidate(
+        ctx.session, ctx.protector, account, text, ctx.bot.policy), ASK_FAMILY_PHONE_TH)
 
 
 def _family_phone(ctx: EventContext, account: LineAccount, conversation: Conversation,

@@ -21,6 +21,7 @@ from tests.support.browser import CHROMIUM_FLAGS, artifact_path, chromium_path
 from tests.support.live_server import free_port, serve
 from tests.support.mail import SmtpServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+from tests.support.redis_server import RedisNotAvailable, RedisServer
 
 IN_CI = bool(os.environ.get("CI"))
 TEST_DATA_KEY = base64.b64decode("q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=")
@@ -32,6 +33,17 @@ def missing_part(message: str) -> None:
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer().start()
+    except RedisNotAvailable as exc:
+        missing_part(str(exc))
+        raise
+    yield server
+    server.destroy()
 
 
 @pytest.fixture(scope="session")

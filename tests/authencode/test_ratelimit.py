@@ -13,10 +13,9 @@ from authencode.models import OutboxMessage, WebhookEvent
 from authencode.ratelimit import DEFAULT_LIMITS, RateLimitedError, RateLimiter, parse_limits
 from authencode.settings import Settings, SettingsError
 from linebot_app.webhook import SLOW_DOWN_TH
-from tests.conftest import missing_part
 from tests.liff_web.conftest import CHANNEL_ID, JwksServer, bearer, new_user_id
 from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET, post, text, webhook
-from tests.support.redis_server import RedisNotAvailable, RedisServer
+from tests.support.redis_server import RedisServer
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -61,17 +60,6 @@ def test_limits_setting_is_parsed_and_checked(tmp_path: Path) -> None:
     env = {"AUTHENCODE_ENV": "test", "AUTHENCODE_INSTANCE_PATH": str(tmp_path), "RATE_LIMITS": "ip"}
     with pytest.raises(SettingsError, match="RATE_LIMITS"):
         Settings.from_env(env)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer().start()
-    except RedisNotAvailable as exc:
-        missing_part(str(exc))
-        raise
-    yield server
-    server.destroy()
 
 
 def test_limits_are_shared_through_redis_and_local_when_it_is_down(

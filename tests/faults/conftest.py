@@ -14,7 +14,6 @@ from tests.conftest import TEST_DATA_KEY, missing_part
 from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.support.fake_line import FakeLineServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
-from tests.support.redis_server import RedisNotAvailable, RedisServer
 
 
 @pytest.fixture
@@ -63,12 +62,3 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "LINE_API_BASE_URL": settings.line_api_base_url}
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer().start()
-    except RedisNotAvailable as exc:
-        missing_part(str(exc))
-        raise
-    yield server
-    server.destroy()
