@@ -69,13 +69,13 @@ def request_help(settings: Settings) -> list[Json]:
 def on_link(ctx: EventContext, account: LineAccount, scanned: str) -> list[Json]:
     """Check the link, then issue the code or ask which person; raises DomainError."""
     require_consent(account)
-    if registration.self_link(ctx.session, account) is None:
-        raise DomainError(registration.SELF_REGISTRATION_REQUIRED)
-    claim = qr_tokens.verify(ctx.session, ctx.protector, scanned, now=ctx.now())
-    token = qr_tokens.extract_token(scanned)
     links = registration.links_of(ctx.session, account)
+    if not any(link.slot == registration.SELF_SLOT for link in links):
+        raise DomainError(registration.SELF_REGISTRATION_REQUIRED)
+    token = qr_tokens.extract_token(scanned)
     if len(links) == 1:
-        return issue(ctx, account, str(links[0].id), token)
+        return issue(ctx, account, str(links[0].id), token)  # which checks the token
+    claim = qr_tokens.verify(ctx.session, ctx.protector, token, now=ctx.now())
     facility = ctx.session.get(Facility, claim.facility_id)
     service = ctx.session.get(ServiceType, claim.service_code)
     body = CHOOSE_PERSON_TH.format(
