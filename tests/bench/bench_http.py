@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import json
 import os
-import shlex
 import shutil
 import signal
 import statistics
@@ -44,10 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +56,22 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from authencode.crypto import DataProtector  # noqa: E402
 from authencode.db import Database  # noqa: E402
 from authencode.services import consent, line_accounts, qr_tokens, registration  # noqa: E402
+from tests.bench.harness import (  # noqa: E402
+    BIN,
+    DurablePostgres,
+    Processes,
+    Result,
+    gunicorn_argv,
+    profiled,
+    run_wrk,
+    wait_http,
+)
 from tests.liff_web.conftest import CHANNEL_ID, JwksServer  # noqa: E402
 from tests.support.factories import cid_from_number, make_facility, make_person  # noqa: E402
 from tests.support.fake_line import FakeLineServer  # noqa: E402
-from tests.support.postgres import PostgresCluster, free_port  # noqa: E402
+from tests.support.postgres import free_port  # noqa: E402
+from tests.support.procfile import web_command  # noqa: E402
 
-WRK_SCRIPT = Path(__file__).with_name("wrk") / "replay.lua"
-BIN = Path(sys.executable).parent
 DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
 CHANNEL_SECRET = "bench-channel-secret"
 ACCESS_TOKEN = "bench-access-token"
@@ -78,93 +83,6 @@ TEXTS = ("สิทธิการรักษาของฉันคืออ�
 # The issue's targets: (minimum ratio to the baseline's requests/s, p99 limit in ms).
 TARGETS = {"webhook": (0.5, 50.0), "issuance": (0.3, 100.0)}
 HANDOVER_P95_TARGET_MS = 300.0
-
-
-# --- processes -------------------------------------------------------------------------------
-
-class Processes:
-    """Child processes in their own process groups, all stopped (TERM, then KILL) at the end."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        log.close()
-        self.running[name] = proc
-        return proc
-
-    def stop(self, name: str) -> None:
-        proc = self.running.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-    def stop_all(self) -> None:
-        for name in reversed(list(self.running)):
-            self.stop(name)
-
-    def tail(self, name: str, lines: int = 20) -> str:
-        path = self.logs / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) \
-            if path.exists() else ""
-
-
-def procfile_web() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise SystemExit("Procfile has no web: line")
-
-
-def gunicorn_argv(app_spec: str | None) -> list[str]:
-    """The Procfile's web command, run by a shell as a platform would (PORT, WEB_CONCURRENCY)."""
-    command = procfile_web()
-    if app_spec is not None:
-        real = "'authencode:create_app()'"
-        if real not in command:
-            raise SystemExit(f"Procfile's web line no longer serves {real}: update the bench")
-        command = command.replace(real, shlex.quote(app_spec))
-    return ["/bin/sh", "-c", f"exec {command}"]
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, procs: Processes,
-              timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited ({proc.returncode}):\n{procs.tail(what)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s:\n{procs.tail(what)}")
-
-
-class DurablePostgres(PostgresCluster):
-    """The test cluster, but with PostgreSQL's default durability (fsync, synchronous commit)."""
-
-    def start(self) -> DurablePostgres:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                  "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
-                  "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
-        return self
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -252,71 +170,6 @@ def write_lines(path: Path, lines: Iterator[str]) -> int:
 
 
 # --- measuring -------------------------------------------------------------------------------
-
-@dataclass
-class Result:
-    name: str
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    statuses: dict[str, int]
-    socket_errors: int
-    wraps: int
-    consumed: int
-    handover: dict[str, float] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def non_2xx(self) -> int:
-        return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
-
-
-def run_wrk(name: str, url: str, args: argparse.Namespace, seconds: int,
-            script_args: list[str]) -> Result:
-    argv = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s",
-            "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--", *script_args]
-    out = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    data = json.loads(line.removeprefix("BENCH_JSON "))
-    return Result(
-        name=name, requests=data["requests"], seconds=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        statuses={str(k): v for k, v in data["statuses"].items()},
-        socket_errors=data["connect_errors"] + data["read_errors"] + data["write_errors"]
-        + data["timeouts"], wraps=data["wraps"], consumed=data["consumed"])
-
-
-@contextmanager
-def profiled(args: argparse.Namespace, procs: Processes, name: str, seconds: int,
-             pids: dict[str, int]) -> Iterator[None]:
-    """py-spy record of the given processes (and their children) while the block runs."""
-    spies = []
-    if args.profile:
-        py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
-        args.profile.mkdir(parents=True, exist_ok=True)
-        for label, pid in pids.items():
-            out = args.profile / f"{name}-{label}.txt"
-            spies.append(subprocess.Popen(
-                [py_spy, "record", "--subprocesses", "--pid", str(pid), "--rate", "200",
-                 "--duration", str(seconds), "--format", "raw", "--output", str(out)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    try:
-        yield
-    finally:
-        for spy in spies:
-            try:
-                spy.wait(30)
-            except subprocess.TimeoutExpired:
-                spy.kill()
-                spy.wait()
-
 
 def wait_outbox_drained(engine: Any, timeout: float = 120) -> float:
     started = time.monotonic()
@@ -419,7 +272,7 @@ def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
             # per-LINE-user limits stay on (each user sends a few requests a minute here).
             "RATE_LIMITS": "ip=0",
         })
-        print(f"gunicorn: {procfile_web()}  (WEB_CONCURRENCY={args.web_concurrency})")
+        print(f"gunicorn: {web_command()}  (WEB_CONCURRENCY={args.web_concurrency})")
         print(f"wrk: {args.wrk_threads} thread(s), {args.connections} connections, "
               f"{args.warmup} s warm-up + {args.duration} s measured per scenario")
 
@@ -541,7 +394,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: run scripts/install-system-deps.sh (Debian package wrk)")
     if not args.connections:
-        threads = int(procfile_web().split("--threads", 1)[1].split()[0])
+        threads = int(web_command().split("--threads", 1)[1].split()[0])
         args.connections = args.web_concurrency * threads
 
     def _terminate(_signum: int, _frame: object) -> None:
