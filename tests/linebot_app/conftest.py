@@ -9,7 +9,6 @@ import hmac
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -18,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.db import Database
-from authencode.models import Facility, OutboxMessage
-from authencode.services import qr_tokens
+from authencode.models import OutboxMessage
 from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
-from tests.support.factories import make_facility, make_person, new_cid
+from tests.liff_web.conftest import World, build_world
 from tests.support.fake_line import FakeLineServer
 
 CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
@@ -157,63 +155,10 @@ def session_of(db: Database) -> Session:
 
 # --- the chat path: a registry, a clinic's QR links, and a user who types ---------------------
 
-@dataclass
-class ChatWorld:
-    """A facility with two services, registry persons, and the clinic's QR links."""
-
-    db: Database
-    protector: DataProtector
-    public_base_url: str
-    facility_id: int = 0
-    adult_cid: str = ""
-    spouse_cid: str = ""
-    child_cid: str = ""
-    teen_cid: str = ""
-    officer_cid: str = ""
-    family_cids: list[str] = field(default_factory=list)
-
-    def poster_url(self, service: str = "PG0060001") -> str:
-        with self.db.transaction() as session:
-            facility = session.get(Facility, self.facility_id)
-            assert facility is not None
-            token = qr_tokens.sign_poster(session, self.protector, facility, service)
-        return qr_tokens.qr_url(self.public_base_url, token)
-
-    def forged_url(self, service: str = "PG0060001") -> str:
-        head, sig = self.poster_url(service).rsplit(".", 1)
-        return f"{head}.{('A' if sig[0] != 'A' else 'B') + sig[1:]}"
-
-
 @pytest.fixture
-def world(db: Database, protector: DataProtector, settings: Settings) -> ChatWorld:
-    world = ChatWorld(db=db, protector=protector, public_base_url=settings.public_base_url)
-    year = dt.date.today().year
-    with db.transaction() as session:
-        facility = make_facility(session, "10675", "รพ.สต.บ้านทดสอบ",
-                                 services=("PG0060001", "PG0090001"))
-        world.facility_id = facility.id
-        world.adult_cid = new_cid()
-        make_person(session, protector, world.adult_cid, first_name_th="สมชาย",
-                    last_name_th="ใจดี", birth_year=year - 40)
-        world.spouse_cid = new_cid()
-        make_person(session, protector, world.spouse_cid, title_th="นาง",
-                    first_name_th="สมหญิง", last_name_th="ใจดี", sex="2",
-                    birth_year=year - 38, main_right=None, sub_right=None)
-        world.child_cid = new_cid()
-        make_person(session, protector, world.child_cid, title_th="ด.ช.", first_name_th="ภูมิ",
-                    last_name_th="ใจดี", birth_year=year - 9, sub_right="73")
-        world.teen_cid = new_cid()
-        make_person(session, protector, world.teen_cid, birth_year=year - 14, birth_month=1,
-                    birth_day=1)
-        world.officer_cid = new_cid()
-        make_person(session, protector, world.officer_cid, birth_year=year - 50,
-                    main_right="OFC", sub_right=None)
-        for i in range(6):
-            cid = new_cid()
-            make_person(session, protector, cid, first_name_th=f"ญาติ{i + 1}",
-                        birth_year=year - 30 - i)
-            world.family_cids.append(cid)
-    return world
+def world(db: Database, protector: DataProtector, settings: Settings) -> World:
+    """The LIFF suite's world: a facility's QR links and registry persons to register."""
+    return build_world(db, protector, settings.public_base_url)
 
 
 def wrong_check_digit(cid: str) -> str:

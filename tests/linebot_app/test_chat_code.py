@@ -11,9 +11,9 @@ from authencode.errors import DomainError
 from authencode.models import AuthenCode
 from linebot_app.chat_code import QR_READER_URL
 from linebot_app.sender import OutboxSender
+from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import (
     ChatUser,
-    ChatWorld,
     Clock,
     drain,
     quick_reply_action,
@@ -36,7 +36,7 @@ def _codes(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(AuthenCode)) or 0
 
 
-def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: ChatWorld, db: Database,
+def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: World, db: Database,
                                            sender: OutboxSender, clock: Clock,
                                            fake_line: FakeLineServer) -> None:
     chat.consent()
@@ -64,7 +64,7 @@ def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: ChatWorld, db:
     assert [_code_of(m) for m in flexes] == [code, code]
 
 
-def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: ChatWorld,
+def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: World,
                                                         db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
@@ -99,7 +99,7 @@ def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: C
         == [child_code]
 
 
-def test_a_forged_link_is_refused(chat: ChatUser, world: ChatWorld, db: Database) -> None:
+def test_a_forged_link_is_refused(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     [refused] = chat.say(world.forged_url())
@@ -113,7 +113,7 @@ def test_a_forged_link_is_refused(chat: ChatUser, world: ChatWorld, db: Database
     assert _codes(db) == 0
 
 
-def test_a_link_before_registering_asks_to_register(chat: ChatUser, world: ChatWorld,
+def test_a_link_before_registering_asks_to_register(chat: ChatUser, world: World,
                                                      db: Database) -> None:
     first, _consent_text, _confirm = chat.say(world.poster_url())  # consent comes first
     assert "ความยินยอม" in first["text"]
@@ -123,7 +123,7 @@ def test_a_link_before_registering_asks_to_register(chat: ChatUser, world: ChatW
     assert _codes(db) == 0
 
 
-def test_the_menu_offers_lines_qr_reader(chat: ChatUser, world: ChatWorld) -> None:
+def test_the_menu_offers_lines_qr_reader(chat: ChatUser, world: World) -> None:
     chat.consent()
     for ask in (lambda: chat.tap("menu:request"), lambda: chat.say("ขอรหัส")):
         [answer] = ask()

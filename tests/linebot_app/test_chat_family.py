@@ -10,9 +10,9 @@ from authencode.cid import mask_cid
 from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink
+from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import (
     ChatUser,
-    ChatWorld,
     quick_reply_action,
     quick_reply_labels,
     wrong_check_digit,
@@ -39,7 +39,7 @@ def _add(chat: ChatUser, cid: str, relation: str = "บุตร",
     return done
 
 
-def test_add_a_family_member(chat: ChatUser, world: ChatWorld, db: Database) -> None:
+def test_add_a_family_member(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     [ask] = chat.say("เพิ่มสมาชิก")
@@ -70,7 +70,7 @@ def test_add_a_family_member(chat: ChatUser, world: ChatWorld, db: Database) -> 
     assert {"เพิ่มสมาชิก", "ลบสมาชิก"} <= set(quick_reply_labels(listing))
 
 
-def test_family_needs_the_holder_registered_first(chat: ChatUser, world: ChatWorld,
+def test_family_needs_the_holder_registered_first(chat: ChatUser, world: World,
                                                   db: Database) -> None:
     chat.consent()
     [answer] = chat.say("เพิ่มสมาชิก")
@@ -79,7 +79,7 @@ def test_family_needs_the_holder_registered_first(chat: ChatUser, world: ChatWor
         assert session.scalars(select(ChatConversation)).all() == []
 
 
-def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: ChatWorld,
+def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: World,
                                                db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
@@ -97,7 +97,7 @@ def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: ChatWorld,
     assert len(_family(db)) == 5
 
 
-def test_remove_a_family_member_after_confirming(chat: ChatUser, world: ChatWorld,
+def test_remove_a_family_member_after_confirming(chat: ChatUser, world: World,
                                                  db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)

@@ -13,9 +13,9 @@ from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink, LineAccount
 from authencode.services.consent import CONSENT_TEXT_TH
 from linebot_app.sender import OutboxSender
+from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import (
     ChatUser,
-    ChatWorld,
     Clock,
     drain,
     quick_reply_labels,
@@ -41,7 +41,7 @@ def _conversations(db: Database) -> list[ChatConversation]:
 
 
 def test_register_with_a_wrong_check_digit_then_the_right_one(
-        chat: ChatUser, world: ChatWorld, db: Database, sender: OutboxSender, clock: Clock,
+        chat: ChatUser, world: World, db: Database, sender: OutboxSender, clock: Clock,
         fake_line: FakeLineServer) -> None:
     chat.consent()
     [ask] = chat.say("ลงทะเบียน")
@@ -75,7 +75,7 @@ def test_register_with_a_wrong_check_digit_then_the_right_one(
     assert wrong_check_digit(world.adult_cid) not in delivered
 
 
-def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: ChatWorld,
+def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: World,
                                              db: Database, protector: Any) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
@@ -100,7 +100,7 @@ def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: ChatWorld,
     assert "เบอร์โทรศัพท์มือถือ" in ask_phone["text"]
 
 
-def test_consent_comes_first(chat: ChatUser, world: ChatWorld, db: Database) -> None:
+def test_consent_comes_first(chat: ChatUser, world: World, db: Database) -> None:
     first, consent_text, confirm = chat.say("ลงทะเบียน")
     assert "ความยินยอม" in first["text"]
     assert consent_text["text"] == CONSENT_TEXT_TH and confirm["type"] == "template"
@@ -110,7 +110,7 @@ def test_consent_comes_first(chat: ChatUser, world: ChatWorld, db: Database) -> 
     assert world.adult_cid not in answer["text"]
 
 
-def test_cancel_at_any_step(chat: ChatUser, world: ChatWorld, db: Database) -> None:
+def test_cancel_at_any_step(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     [ask] = chat.say("ลงทะเบียน")
     [cancelled] = chat.choose(ask, "ยกเลิก")
@@ -128,7 +128,7 @@ def test_cancel_at_any_step(chat: ChatUser, world: ChatWorld, db: Database) -> N
     assert "ไม่มีขั้นตอนที่ค้างอยู่" in nothing["text"]
 
 
-def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: ChatWorld,
+def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: World,
                                             db: Database) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
@@ -140,7 +140,7 @@ def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: ChatWorld,
 
 
 def test_the_dialogue_expires_after_minutes_of_silence(
-        chat: ChatUser, world: ChatWorld, db: Database, chat_clock: Clock) -> None:
+        chat: ChatUser, world: World, db: Database, chat_clock: Clock) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
     chat_clock.advance(4 * 60)
@@ -158,7 +158,7 @@ def test_the_dialogue_expires_after_minutes_of_silence(
     assert "เลขประจำตัวประชาชน 13 หลัก" in ask_cid["text"]
 
 
-def test_a_registered_account_is_told_so(chat: ChatUser, world: ChatWorld,
+def test_a_registered_account_is_told_so(chat: ChatUser, world: World,
                                          db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
@@ -168,7 +168,7 @@ def test_a_registered_account_is_told_so(chat: ChatUser, world: ChatWorld,
     assert _conversations(db) == []
 
 
-def test_withdrawing_consent_ends_the_dialogue(chat: ChatUser, world: ChatWorld,
+def test_withdrawing_consent_ends_the_dialogue(chat: ChatUser, world: World,
                                                db: Database, protector: Any) -> None:
     from linebot_app.messages import PB_WITHDRAW_CONFIRM
 
@@ -182,7 +182,7 @@ def test_withdrawing_consent_ends_the_dialogue(chat: ChatUser, world: ChatWorld,
         assert account is not None and account.consent_version is None
 
 
-def test_the_worker_purges_forgotten_dialogues(chat: ChatUser, world: ChatWorld,
+def test_the_worker_purges_forgotten_dialogues(chat: ChatUser, world: World,
                                                db: Database, chat_clock: Clock) -> None:
     from linebot_app.worker import ConversationPurgeJob
 
@@ -197,7 +197,7 @@ def test_the_worker_purges_forgotten_dialogues(chat: ChatUser, world: ChatWorld,
 
 
 def test_registry_person_made_here_can_register(chat: ChatUser, db: Database,
-                                                protector: Any, world: ChatWorld) -> None:
+                                                protector: Any, world: World) -> None:
     # A CID typed with dashes and spaces, as people copy it from their card.
     cid = new_cid()
     with db.transaction() as session:
@@ -209,7 +209,7 @@ def test_registry_person_made_here_can_register(chat: ChatUser, db: Database,
     assert "มานี" in done["text"]
 
 
-def test_a_new_command_replaces_the_open_dialogue(chat: ChatUser, world: ChatWorld,
+def test_a_new_command_replaces_the_open_dialogue(chat: ChatUser, world: World,
                                                   db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)

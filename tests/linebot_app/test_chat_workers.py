@@ -16,7 +16,8 @@ from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount, OutboxMessage
 from authencode.services import conversations
 from authencode.settings import Settings
-from tests.linebot_app.conftest import USER_ID, ChatUser, ChatWorld, post, text, webhook
+from tests.liff_web.conftest import World
+from tests.linebot_app.conftest import USER_ID, ChatUser, post, text, webhook
 
 
 def _new_app(settings: Settings) -> Any:
@@ -41,7 +42,7 @@ def _links(db: Database) -> list[FamilyLink]:
 
 
 def test_consecutive_messages_on_two_workers_and_a_restart(
-        app: Any, second_app: Any, settings: Settings, db: Database, world: ChatWorld) -> None:
+        app: Any, second_app: Any, settings: Settings, db: Database, world: World) -> None:
     one = ChatUser(app.test_client(), db)
     two = one.via(second_app.test_client())
     one.consent()
@@ -102,7 +103,7 @@ def _stored_cid(db: Database, protector: DataProtector) -> str:
 
 
 def test_two_answers_at_once_are_applied_one_after_the_other(
-        app: Any, second_app: Any, db: Database, world: ChatWorld,
+        app: Any, second_app: Any, db: Database, world: World,
         protector: DataProtector) -> None:
     one = ChatUser(app.test_client(), db)
     clients = [app.test_client(), second_app.test_client()]
@@ -123,7 +124,7 @@ def test_two_answers_at_once_are_applied_one_after_the_other(
 
 
 def test_the_last_answer_sent_twice_at_once_registers_once(
-        app: Any, second_app: Any, db: Database, world: ChatWorld) -> None:
+        app: Any, second_app: Any, db: Database, world: World) -> None:
     one = ChatUser(app.test_client(), db)
     one.consent()
     one.say("ลงทะเบียน")
