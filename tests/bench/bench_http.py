@@ -18,7 +18,9 @@ durability (fsync, synchronous commit), unless ``--database-url`` names an empty
 Printed: requests/s, p50 and p99 latency (wrk's, closed loop), each as a ratio to (a), the
 non-2xx count; for (b) and (c) how long the outbox took to hand each reply/push to the fake
 LINE API (from the row written in the request's transaction to the API receiving it), and
-checks that no code was issued twice. ``--markdown`` prints the table for the README;
+checks that no code was issued twice; and the CPU time each part of the system (gunicorn,
+PostgreSQL, the outbox worker, the fake LINE API, wrk) spent per request, read from /proc,
+including the outbox draining after the load. ``--markdown`` prints the table for the README;
 ``--profile DIR`` records py-spy profiles of the gunicorn workers and the outbox worker.
 
 Load generator, server, worker and database share the machine's cores: wrk runs one thread
@@ -58,6 +60,7 @@ from authencode.db import Database  # noqa: E402
 from authencode.services import consent, line_accounts, qr_tokens, registration  # noqa: E402
 from tests.bench.harness import (  # noqa: E402
     BIN,
+    CpuMeter,
     DurablePostgres,
     Processes,
     Result,
@@ -247,11 +250,13 @@ def app_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
+def bench(args: argparse.Namespace, url: str, workdir: Path,
+          postmaster: int | None) -> list[Result]:
     procs = Processes(workdir)
     jwks = JwksServer().start()
     fake = FakeLineServer(ACCESS_TOKEN)
     fake.state.delivered = TimedDeliveries()
+    fake.state.check_messages = False  # LINE checks messages on its own CPU, not ours
     # LINE's servers answer in one segment; without TCP_NODELAY the fake's header and body
     # writes meet the client's delayed ACK and every call waits 40 ms.
     fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
@@ -280,8 +285,11 @@ def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
         hello = procs.start("hello", gunicorn_argv("tests.bench.hello_app:app"), env)
         wait_http(base_url + "/", hello, "hello", procs)
         run_wrk("warm-up", base_url, args, args.warmup, ["GET", "/"])
+        meter = CpuMeter({"gunicorn": hello.pid}, postmaster)
+        before = meter.snapshot()
         with profiled(args, procs, "baseline", args.duration, {"gunicorn": hello.pid}):
             results.append(run_wrk("baseline", base_url, args, args.duration, ["GET", "/"]))
+        results[-1].cpu = meter.spent(before, meter.snapshot())
         procs.stop("hello")
         report_one(results[-1], results[0])
 
@@ -300,6 +308,7 @@ def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
         worker = procs.start("worker", [sys.executable, "-m", "linebot_app.worker"], env)
         wait_http(base_url + "/readyz", web, "web", procs)
         engine = create_engine(url)
+        meter = CpuMeter({"gunicorn": web.pid, "worker": worker.pid}, postmaster)
         try:
             for name, path in (("webhook", workdir / "webhook.txt"),
                                ("issuance", workdir / "issuance.txt")):
@@ -307,11 +316,13 @@ def bench(args: argparse.Namespace, url: str, workdir: Path) -> list[Result]:
                                [str(path), "0", str(args.wrk_threads)])
                 wait_outbox_drained(engine)
                 since = dt.datetime.now(dt.UTC)
+                before = meter.snapshot()
                 with profiled(args, procs, name, args.duration,
                               {"gunicorn": web.pid, "worker": worker.pid}):
                     result = run_wrk(name, base_url, args, args.duration,
                                      [str(path), str(warm.consumed), str(args.wrk_threads)])
                 drained = wait_outbox_drained(engine)
+                result.cpu = meter.spent(before, meter.snapshot())  # the backlog's sending too
                 result.handover = handover(engine, fake, since)
                 result.notes.append(f"outbox drained {drained:.2f} s after the load ended")
                 if name == "issuance":
@@ -342,6 +353,11 @@ def report_one(result: Result, baseline: Result) -> None:
         print(f"            outbox: {h['messages']:,.0f} messages, handed to LINE p50 "
               f"{h['p50_ms']:.0f} ms, p95 {h['p95_ms']:.0f} ms, max {h['max_ms']:.0f} ms"
               + (f", {h['missing']:.0f} not delivered" if h["missing"] else ""))
+    if result.cpu and result.requests:
+        parts = sorted(result.cpu.items(), key=lambda kv: -kv[1])
+        total = sum(result.cpu.values())
+        print(f"            CPU per request {total / result.requests * 1000:.2f} ms: " + ", ".join(
+            f"{label} {seconds / result.requests * 1000:.2f}" for label, seconds in parts))
     for note in result.notes:
         print(f"            {note}")
 
@@ -403,6 +419,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     workdir = Path(tempfile.mkdtemp(prefix="authencode-bench-"))
     cluster = None
+    postmaster = None
     try:
         if args.database_url:
             url = args.database_url
@@ -413,7 +430,8 @@ def main() -> None:
                 conn.execute(text('CREATE DATABASE "bench"'))
             engine.dispose()
             url = cluster.url_for("bench")
-        results = bench(args, url, workdir)
+            postmaster = cluster.postmaster_pid()
+        results = bench(args, url, workdir, postmaster)
     finally:
         if cluster is not None:
             cluster.destroy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -107,6 +108,9 @@ class DurablePostgres(PostgresCluster):
                   "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
         return self
 
+    def postmaster_pid(self) -> int:
+        return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+
 
 # --- measuring -------------------------------------------------------------------------------
 
@@ -122,6 +126,7 @@ class Result:
     wraps: int
     consumed: int
     handover: dict[str, float] | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by part (CpuMeter)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -173,3 +178,73 @@ def profiled(args: argparse.Namespace, procs: Processes, name: str, seconds: int
             except subprocess.TimeoutExpired:
                 spy.kill()
                 spy.wait()
+
+
+# --- where the CPU goes ----------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> Iterator[tuple[int, int, int, float]]:
+    """(pid, ppid, process group, CPU seconds) of every process still running."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (command) "
+        yield (int(entry.name), int(fields[1]), int(fields[2]),
+               (int(fields[11]) + int(fields[12])) / _TICK)
+
+
+def _busy_seconds() -> float:
+    """CPU time spent by the whole machine, all cores (idle and I/O wait left out)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds by part of the system between two snapshots, read from /proc.
+
+    ``groups`` maps a label to a process group id (the children started with their own
+    session: gunicorn with its workers, the outbox worker); PostgreSQL is the postmaster and
+    its children; this process (the fake LINE API, the JWKS server) and wrk (the children
+    this process waited for) are named too;
+    what no label covers (the machine's own services, processes that exited) is "other".
+    """
+
+    def __init__(self, groups: dict[str, int], postmaster: int | None) -> None:
+        self.groups = groups
+        self.postmaster = postmaster
+
+    def _label(self, pid: int, ppid: int, pgrp: int) -> str | None:
+        for label, group in self.groups.items():
+            if pgrp == group:
+                return label
+        if self.postmaster is not None and self.postmaster in (pid, ppid):
+            return "postgres"
+        if pid == os.getpid():
+            return "bench (fake LINE, JWKS)"
+        return None
+
+    def snapshot(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for pid, ppid, pgrp, seconds in _proc_stats():
+            label = self._label(pid, ppid, pgrp)
+            if label is not None:
+                totals[label] = totals.get(label, 0.0) + seconds
+        # wrk has exited by the second snapshot: its time is among this process's children's.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        totals["wrk"] = children.ru_utime + children.ru_stime
+        totals["(machine)"] = _busy_seconds()
+        return totals
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """CPU seconds each part used between the snapshots; "other" is the remainder."""
+        used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if k != "(machine)"}
+        machine = after["(machine)"] - before["(machine)"]
+        used["other"] = max(0.0, machine - sum(used.values()))
+        return used
