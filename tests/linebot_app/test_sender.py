@@ -136,6 +136,25 @@ def test_permanent_4xx_is_failed_with_its_reason(db: Database, sender: OutboxSen
     assert fake_line.delivered == []
 
 
+def test_stored_json_goes_out_as_it_is_and_an_invalid_message_fails_with_lines_reason(
+        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    flex = {"type": "flex", "altText": "รหัส PP0000000001",
+            "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical",
+                                                    "contents": [{"type": "text", "text": "ก"}]}}}
+    broken = {"type": "flex", "altText": "x",
+              "contents": {"type": "bubble", "size": "enormous"}}  # not a size LINE knows
+    with db.transaction() as session:
+        enqueue_push(session, USER_ID, [flex])
+        enqueue_reply(session, USER_ID, "rt-broken", [broken])
+    drain(sender, clock)
+    [delivery] = fake_line.delivered
+    assert delivery.kind == "push" and delivery.messages == [flex]
+    sent, failed = outbox(db)
+    assert sent.status == "sent"
+    assert failed.status == "failed" and failed.attempts == 1
+    assert failed.last_error == "HTTP 400: A message (messages[0]) in the request body is invalid"
+
+
 def test_gives_up_after_max_attempts(db: Database, sender: OutboxSender, clock: Clock,
                                      fake_line: FakeLineServer) -> None:
     _push(db)
