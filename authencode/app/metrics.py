@@ -36,7 +36,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
-from authencode.models import AuthenCode, OutboxMessage
+from authencode.models import OutboxMessage
+from authencode.services.issuance import ISSUED_CHANNELS
 
 _FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 _LATENCY_BUCKETS = (.005, .01, .025, .05, .075, .1, .15, .25, .5, 1.0, 2.5, 5.0, 10.0)
@@ -97,23 +98,17 @@ def note_rate_limited(rule: str) -> None:
 
 
 def count_issued_codes(metrics: Metrics, sessionmaker: Any) -> None:
-    """Count the codes a session inserted, once its transaction commits."""
-    @event.listens_for(sessionmaker, "after_flush")
-    def _flushed(session: Session, _context: Any) -> None:
-        channels = [obj.channel for obj in session.new if isinstance(obj, AuthenCode)]
-        if channels:
-            session.info.setdefault("issued_channels", []).extend(channels)
-
+    """Count the codes a session issued (``issuance.ISSUED_CHANNELS``) once it commits."""
     @event.listens_for(sessionmaker, "after_commit")
     def _committed(session: Session) -> None:
         if session.in_nested_transaction():
             return  # a savepoint released: the outer transaction can still roll back
-        for channel in session.info.pop("issued_channels", ()):
+        for channel in session.info.pop(ISSUED_CHANNELS, ()):
             metrics.codes_issued.labels(channel).inc()
 
     @event.listens_for(sessionmaker, "after_rollback")
     def _rolled_back(session: Session) -> None:
-        session.info.pop("issued_channels", None)
+        session.info.pop(ISSUED_CHANNELS, None)
 
 
 def _metrics_view() -> Response:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, insert, select, text
+from sqlalchemy import and_, delete, insert, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from authencode.db import utcnow
 from authencode.errors import DomainError
@@ -25,6 +28,8 @@ DEFAULT_METHOD = {
     "certified_pid": "certified",
     "kiosk": "kiosk_smartcard",
 }
+# session.info: the channels of the codes this transaction issued (read by /metrics at commit).
+ISSUED_CHANNELS = "issued_channels"
 CODE_PREFIX_START = "PP"
 CODE_PREFIX_END = "EP"
 
@@ -53,6 +58,44 @@ def next_code_number(session: Session) -> int:
 
 def format_code(prefix: str, number: int) -> str:
     return f"{prefix}{number:010d}"
+
+
+# PostgreSQL numbers the code inside the INSERT itself: PP + the sequence's next value.
+_PG_NEXT_CODE = literal_column(
+    f"'{CODE_PREFIX_START}' || lpad(nextval(pg_get_serial_sequence('code_numbers', 'id'))"
+    "::text, 10, '0')")
+_ONE_ACTIVE = ("person_id", "facility_id", "service_code", "service_date")
+_ACTIVE = text("status = 'active'")  # the index's own predicate, literally (not a parameter)
+_UNSET_COLUMNS = ("edited_at", "edited_by_staff_id", "cancelled_at", "cancelled_by_staff_id",
+                  "cancel_reason")
+
+
+def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | None:
+    """Insert a new active code, or nothing when the visit already has one: None then.
+
+    One statement, ``INSERT ... ON CONFLICT DO NOTHING RETURNING id, code``, arbitrated by
+    the partial unique index (one active code per person, facility, service and day): the
+    usual case, a first scan, costs one round trip and no savepoint. It is a Core statement
+    (compiled once) and the new row becomes an ORM object without being read back. A visit
+    that already has its code uses up a number; numbers are unique, not gapless.
+    """
+    table = AuthenCode.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = pg_insert(table).values(code=_PG_NEXT_CODE)
+    else:
+        number = next_code_number(session)
+        stmt = sqlite_insert(table).values(code=format_code(CODE_PREFIX_START, number))
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(_ONE_ACTIVE), index_where=_ACTIVE)
+    row = session.connection().execute(
+        stmt.returning(table.c.id, table.c.code), values).first()
+    if row is None:
+        return None
+    code = AuthenCode(id=row.id, code=row.code, **values)
+    for column in _UNSET_COLUMNS:  # NULL in the new row
+        setattr(code, column, None)
+    make_transient_to_detached(code)  # its row exists: no INSERT when the session takes it
+    session.add(code)
+    return code
 
 
 def require_facility_service(session: Session, hcode: str, service_code: str,
@@ -128,31 +171,27 @@ def issue_code(
     if person.deceased:
         raise DomainError("PERSON_DECEASED")
 
-    existing = active_code(session, person.id, facility.id, service.code, day)
-    if existing is not None:
-        return Issued(existing, created=False)
-
-    code = AuthenCode(
-        code=format_code(CODE_PREFIX_START, next_code_number(session)),
-        # The loaded rows themselves, not only their keys: whoever shows the new code (the
-        # chat's Flex message, the LIFF answer) then reads them without querying them again.
-        person=person, facility=facility, service=service,
-        person_id=person.id, facility_id=facility.id, service_code=service.code,
-        service_date=day, service_at=now, recorded_at=now,
-        channel=channel, verify_method=verify_method or DEFAULT_METHOD[channel],
-        phones=",".join(numbers), main_right=person.main_right, sub_right=person.sub_right,
-        recorder_staff_id=recorder_staff_id, line_account_id=line_account_id,
-        hn=_clean_ref(hn), an=_clean_ref(an), status="active",
-    )
-    try:
-        with session.begin_nested():
-            session.add(code)
-    except IntegrityError:
-        # Another request issued it first; the unique index made us wait for its commit.
+    code = _insert_code(session, {
+        "person_id": person.id, "facility_id": facility.id, "service_code": service.code,
+        "service_date": day, "service_at": now, "recorded_at": now,
+        "channel": channel, "verify_method": verify_method or DEFAULT_METHOD[channel],
+        "phones": ",".join(numbers), "main_right": person.main_right,
+        "sub_right": person.sub_right, "recorder_staff_id": recorder_staff_id,
+        "line_account_id": line_account_id, "hn": _clean_ref(hn), "an": _clean_ref(an),
+        "status": "active",
+    })
+    if code is None:
+        # Today's code exists (issued earlier, or by a concurrent request whose commit the
+        # unique index made this insert wait for).
         existing = active_code(session, person.id, facility.id, service.code, day)
-        if existing is None:
-            raise
+        if existing is None:  # pragma: no cover - the conflicting row is committed and active
+            raise RuntimeError("no active code after a conflicting insert")
         return Issued(existing, created=False)
+    # The rows already loaded, not only their keys: whoever shows the new code (the chat's
+    # Flex message, the LIFF answer) reads them without querying them again.
+    for name, value in (("person", person), ("facility", facility), ("service", service)):
+        set_committed_value(code, name, value)
+    session.info.setdefault(ISSUED_CHANNELS, []).append(channel)
     if recorder_staff_id is not None:
         audit.record(session, f"staff:{recorder_staff_id}", "code.issue",
                      f"authen_code:{code.id}", {"channel": channel, "service": service.code})
