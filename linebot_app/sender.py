@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from linebot.v3.messaging import (
@@ -33,13 +33,11 @@ from linebot.v3.messaging import (
     Configuration,
     MessagingApi,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, select, update
 
 from authencode.db import Database, utcnow
 from authencode.models import LineAccount, OutboxMessage
 from authencode.services.consent import CONSENT_VERSION
-from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
 from linebot_app.richmenu import ALIASES, MEMBER
@@ -157,32 +155,30 @@ class OutboxSender:
     def claim(self, limit: int) -> list[Claimed]:
         """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
 
-        Each reply is marked "in doubt" before it goes: should this worker die while it is
-        on its way, the next attempt knows the reply token may already be used.
+        One query reads the due rows with their recipients' accounts, one statement leases
+        them all, and one marks the replies "in doubt" before they go: should this worker
+        die while one is on its way, the next attempt knows the token may already be used.
         """
         now = self.clock()
-        lease = dt.timedelta(seconds=self.policy.lease)
         with self.db.transaction() as session:
-            rows = lease_due(session, ("reply", "push"), now, lease, limit)
-            if not rows:
+            conn = session.connection()
+            found = conn.execute(_DUE, {"now": now, "limit": limit}).all()
+            if not found:
                 return []
-            accounts = {account.line_user_id: account for account in session.scalars(
-                select(LineAccount).where(
-                    LineAccount.line_user_id.in_({row.recipient for row in rows})))}
+            ids = [r.id for r in found]
+            conn.execute(_LEASE, {"ids": ids,
+                                  "until": now + dt.timedelta(seconds=self.policy.lease)})
             claimed = []
-            for row in rows:
-                account = accounts.get(row.recipient)
-                active = account is None or account.status == "active"
+            for r in found:
+                active = r.account_status is None or r.account_status == "active"
                 claimed.append(Claimed(
-                    row.id, row.kind, row.recipient, row.reply_token,
-                    list(row.payload["messages"]), row.retry_key, row.attempts,
-                    bool(row.payload.get(SYNC_RICH_MENU)),
-                    (row.last_error or "").startswith(IN_DOUBT),
-                    active=active,
-                    member=account is not None
-                    and account.consent_version == CONSENT_VERSION))
-                if row.kind == "reply" and row.reply_token and active:
-                    row.last_error = IN_DOUBT + "sending"
+                    r.id, r.kind, r.recipient, r.reply_token, list(r.payload["messages"]),
+                    r.retry_key, r.attempts + 1, bool(r.payload.get(SYNC_RICH_MENU)),
+                    (r.last_error or "").startswith(IN_DOUBT), active=active,
+                    member=r.consent_version == CONSENT_VERSION))
+            replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
+            if replies:
+                conn.execute(_MARK_IN_DOUBT, {"ids": replies})
             return claimed
 
     def _deliver(self, api: MessagingApi, row: Claimed) -> Outcome:
@@ -268,40 +264,65 @@ class OutboxSender:
             _request_timeout=self._timeout()))
 
     def _settle(self, claimed: list[Claimed], outcomes: list[Outcome]) -> None:
+        """Record every outcome in one statement run for all rows (rows no longer pending,
+        settled meanwhile by someone else, are left as they are)."""
         now = self.clock()
+        changes = [_settled(row, outcome, now, self.policy)
+                   for row, outcome in zip(claimed, outcomes, strict=True)]
         with self.db.transaction() as session:
-            stored_rows = {row.id: row for row in session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_([c.id for c in claimed])))}
-            for row, outcome in zip(claimed, outcomes, strict=True):
-                stored = stored_rows.get(row.id)
-                if stored is None or stored.status != "pending":
-                    continue
-                _apply(session, stored, row, outcome, now, self.policy)
-                log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
-                         stored.status if outcome.status != "retry" else "retry later")
+            session.connection().execute(_SETTLE, changes)
+        for row, change in zip(claimed, changes, strict=True):
+            log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
+                     change["status"] if change["status"] != "pending" else "retry later")
 
 
-def _apply(session: Session, stored: OutboxMessage, row: Claimed, outcome: Outcome,
-           now: dt.datetime, policy: SendPolicy) -> None:
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_ACCOUNTS = cast(Table, LineAccount.__table__)
+# Due LINE rows, oldest first, with their recipients' accounts (none for an unknown user).
+_DUE = (
+    select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.recipient, _OUTBOX.c.reply_token,
+           _OUTBOX.c.payload, _OUTBOX.c.retry_key, _OUTBOX.c.attempts, _OUTBOX.c.last_error,
+           _ACCOUNTS.c.status.label("account_status"), _ACCOUNTS.c.consent_version)
+    .select_from(_OUTBOX.outerjoin(_ACCOUNTS,
+                                   _ACCOUNTS.c.line_user_id == _OUTBOX.c.recipient))
+    .where(_OUTBOX.c.status == "pending", _OUTBOX.c.kind.in_(("reply", "push")),
+           _OUTBOX.c.next_attempt_at <= bindparam("now"))
+    .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(of=_OUTBOX, skip_locked=True)
+)
+# Counted as an attempt, and left alone by other workers until the lease ends.
+_LEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+          .values(attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until")))
+_MARK_IN_DOUBT = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+                  .values(last_error=IN_DOUBT + "sending"))
+_SETTLE = (update(_OUTBOX)
+           .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == "pending")
+           .values({name: bindparam(name) for name in
+                    ("kind", "reply_token", "status", "sent_at", "last_error",
+                     "next_attempt_at")}))
+
+
+def _settled(row: Claimed, outcome: Outcome, now: dt.datetime,
+             policy: SendPolicy) -> dict[str, Any]:
+    """The row's new state after this attempt: sent, failed for good, or due again later."""
+    kind, reply_token = row.kind, row.reply_token
     if outcome.fell_back_to_push:
-        stored.kind = "push"
-        stored.reply_token = None
+        kind, reply_token = "push", None
+    change: dict[str, Any] = {"row_id": row.id, "kind": kind, "reply_token": reply_token,
+                              "sent_at": None, "next_attempt_at": now}
     if outcome.status == "sent":
-        stored.status = "sent"
-        stored.sent_at = now
-        stored.last_error = None
-        return
-    stored.last_error = outcome.error
-    if stored.kind == "reply" and (row.in_doubt or outcome.in_doubt):
-        stored.last_error = IN_DOUBT + (outcome.error or "")  # stays in doubt until settled
+        return {**change, "status": "sent", "sent_at": now, "last_error": None}
+    error = outcome.error
+    if kind == "reply" and (row.in_doubt or outcome.in_doubt):
+        error = IN_DOUBT + (outcome.error or "")  # stays in doubt until settled
     if outcome.status == "failed" or row.attempts >= policy.max_attempts:
-        stored.status = "failed"
-        return
+        return {**change, "status": "failed", "last_error": error}
     delay = policy.backoff(row.attempts)
     if outcome.retry_after is not None:
         delay = min(policy.max_delay, max(delay, outcome.retry_after))
-    stored.next_attempt_at = now + dt.timedelta(seconds=delay)
-    session.flush()
+    return {**change, "status": "pending", "last_error": error,
+            "next_attempt_at": now + dt.timedelta(seconds=delay)}
 
 
 def _call(send: Callable[[], Any]) -> None:

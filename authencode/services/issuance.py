@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, insert, literal_column, select, text
+from sqlalchemy import ColumnElement, Table, and_, delete, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -61,7 +62,8 @@ def format_code(prefix: str, number: int) -> str:
 
 
 # PostgreSQL numbers the code inside the INSERT itself: PP + the sequence's next value.
-_PG_NEXT_CODE = literal_column(
+_CODES = cast(Table, AuthenCode.__table__)
+_PG_NEXT_CODE: ColumnElement[str] = literal_column(
     f"'{CODE_PREFIX_START}' || lpad(nextval(pg_get_serial_sequence('code_numbers', 'id'))"
     "::text, 10, '0')")
 _ONE_ACTIVE = ("person_id", "facility_id", "service_code", "service_date")
@@ -79,15 +81,14 @@ def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | No
     (compiled once) and the new row becomes an ORM object without being read back. A visit
     that already has its code uses up a number; numbers are unique, not gapless.
     """
-    table = AuthenCode.__table__
     if session.get_bind().dialect.name == "postgresql":
-        stmt = pg_insert(table).values(code=_PG_NEXT_CODE)
+        stmt: Any = pg_insert(_CODES).values(code=_PG_NEXT_CODE)
     else:
         number = next_code_number(session)
-        stmt = sqlite_insert(table).values(code=format_code(CODE_PREFIX_START, number))
+        stmt = sqlite_insert(_CODES).values(code=format_code(CODE_PREFIX_START, number))
     stmt = stmt.on_conflict_do_nothing(index_elements=list(_ONE_ACTIVE), index_where=_ACTIVE)
     row = session.connection().execute(
-        stmt.returning(table.c.id, table.c.code), values).first()
+        stmt.returning(_CODES.c.id, _CODES.c.code), values).first()
     if row is None:
         return None
     code = AuthenCode(id=row.id, code=row.code, **values)
