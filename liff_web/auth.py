@@ -7,11 +7,13 @@ user is the token's `sub` and nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -149,14 +151,24 @@ class LineUser:
 
 
 class IdTokenVerifier:
-    """Checks a LIFF ID token and returns the LINE user it was issued to."""
+    """Checks a LIFF ID token and returns the LINE user it was issued to.
+
+    A LIFF page sends the same ID token with every call until it expires, so a token that
+    passed every check is remembered (by its SHA-256, at most ``remember`` of them) until its
+    ``exp``: the next call skips the ES256 verification, never the expiry.
+    """
 
     def __init__(self, keys: KeySource | None, audience: str | None,
-                 issuer: str = LINE_ISSUER, leeway: int = CLOCK_SKEW_SECONDS) -> None:
+                 issuer: str = LINE_ISSUER, leeway: int = CLOCK_SKEW_SECONDS,
+                 remember: int = 4096, clock: Callable[[], float] = time.time) -> None:
         self.keys = keys
         self.audience = audience
         self.issuer = issuer
         self.leeway = leeway
+        self.remember = remember
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[LineUser, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify_header(self, authorization: str | None) -> LineUser:
         """Verify `Authorization: Bearer <ID token>`; raises a LIFF_* refusal."""
@@ -170,6 +182,27 @@ class IdTokenVerifier:
             raise DomainError(LIFF_NOT_CONFIGURED)
         if len(token) > MAX_TOKEN_LENGTH:
             raise DomainError(LIFF_TOKEN_INVALID)
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            known = self._verified.get(digest)
+            if known is not None:
+                self._verified.move_to_end(digest)
+        if known is not None:
+            user, expires = known
+            if self._clock() <= expires + self.leeway:
+                return user
+            raise DomainError(LIFF_TOKEN_EXPIRED)
+        user, expires = self._check(token)
+        with self._lock:
+            self._verified[digest] = (user, expires)
+            while len(self._verified) > self.remember:
+                self._verified.popitem(last=False)
+        return user
+
+    def _check(self, token: str) -> tuple[LineUser, float]:
+        """Every check of the token; its user and expiry (Unix seconds)."""
+        if self.keys is None:
+            raise DomainError(LIFF_NOT_CONFIGURED)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -201,4 +234,5 @@ class IdTokenVerifier:
         if not isinstance(sub, str) or not sub or len(sub) > 64:
             raise DomainError(LIFF_TOKEN_INVALID)
         name = claims.get("name")
-        return LineUser(user_id=sub, name=name if isinstance(name, str) else None)
+        return (LineUser(user_id=sub, name=name if isinstance(name, str) else None),
+                float(claims["exp"]))

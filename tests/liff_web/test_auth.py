@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from liff_web.auth import IdTokenVerifier, JwksCache, KeysUnavailable, fetch_jwks
+from authencode.errors import DomainError
+from liff_web.auth import (
+    CLOCK_SKEW_SECONDS,
+    IdTokenVerifier,
+    JwksCache,
+    KeysUnavailable,
+    fetch_jwks,
+)
 from tests.liff_web.conftest import (
     CHANNEL_ID,
     JwksServer,
@@ -166,6 +174,47 @@ def test_cached_keys_expire_after_max_age(jwks: JwksServer) -> None:
     clock.now += 61
     assert cache.key("test-key-1") is not None
     assert jwks.fetches == 2
+
+
+class _CountingKeys:
+    """LINE's keys, counting how often a token's signature needed one."""
+
+    def __init__(self, jwks: JwksServer) -> None:
+        self.cache = JwksCache(jwks.url)
+        self.lookups = 0
+
+    def key(self, kid: str) -> Any:
+        self.lookups += 1
+        return self.cache.key(kid)
+
+
+def test_a_verified_token_is_remembered_until_it_expires_never_after(jwks: JwksServer) -> None:
+    keys = _CountingKeys(jwks)
+    clock = _Clock()
+    clock.now = time.time()
+    verifier = IdTokenVerifier(keys, CHANNEL_ID, clock=clock)
+    token = jwks.token("U1", expires_in=60)
+    assert verifier.verify(token).user_id == "U1"
+    assert verifier.verify(token).user_id == "U1"
+    assert keys.lookups == 1  # the second call did not check the signature again
+    clock.now += 60 + CLOCK_SKEW_SECONDS + 1
+    with pytest.raises(DomainError) as refused:
+        verifier.verify(token)
+    assert refused.value.code == "LIFF_TOKEN_EXPIRED" and keys.lookups == 1
+
+
+def test_refused_tokens_are_not_remembered_and_the_memory_is_bounded(jwks: JwksServer) -> None:
+    keys = _CountingKeys(jwks)
+    verifier = IdTokenVerifier(keys, CHANNEL_ID, remember=2)
+    forged = jwks.token("U1")[:-4] + "AAAA"
+    for _ in range(2):
+        with pytest.raises(DomainError):
+            verifier.verify(forged)
+    assert keys.lookups == 2
+    first, second, third = (jwks.token(f"U{n}") for n in range(3))
+    for token in (first, second, third, third, first):
+        verifier.verify(token)
+    assert keys.lookups == 2 + 4  # "first" was forgotten to keep two, and checked again
 
 
 def test_fetch_refuses_non_http_urls() -> None:
