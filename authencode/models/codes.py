@@ -29,9 +29,9 @@ STATUSES = ("active", "cancelled")
 class CodeNumber(Base):
     """The shared number sequence of PP/EP codes.
 
-    A row is inserted to draw the next number and deleted in the same transaction, so the
-    table stays empty; the database's identity/autoincrement keeps numbers unique across
-    processes on PostgreSQL and SQLite alike.
+    PostgreSQL draws numbers from this table's id sequence inside the INSERT that issues a
+    code; SQLite inserts a row to draw its autoincrement id and deletes it again. The table
+    stays empty, and the database keeps numbers unique across processes either way.
     """
 
     __tablename__ = "code_numbers"

@@ -41,17 +41,10 @@ class Issued:
     created: bool  # False when the same-day code already existed
 
 
-_NEXTVAL = text("SELECT nextval(pg_get_serial_sequence('code_numbers', 'id'))")
-
-
-def next_code_number(session: Session) -> int:
-    """Draw the next number of the shared PP/EP sequence from the database.
-
-    PostgreSQL draws it straight from the table's sequence; SQLite inserts a row to draw its
-    autoincrement id and deletes it again (the table stays empty either way).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return int(session.execute(_NEXTVAL).scalar_one())
+def _sqlite_code_number(session: Session) -> int:
+    """Draw the next number of the shared PP/EP sequence on SQLite: insert a row to draw its
+    autoincrement id and delete it again (the table stays empty). PostgreSQL draws it from
+    the table's sequence inside the issuing INSERT (``_PG_NEXT_CODE``)."""
     number = session.execute(insert(CodeNumber).returning(CodeNumber.id)).scalar_one()
     session.execute(delete(CodeNumber).where(CodeNumber.id == number))
     return number
@@ -84,7 +77,7 @@ def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | No
     if session.get_bind().dialect.name == "postgresql":
         stmt: Any = pg_insert(_CODES).values(code=_PG_NEXT_CODE)
     else:
-        number = next_code_number(session)
+        number = _sqlite_code_number(session)
         stmt = sqlite_insert(_CODES).values(code=format_code(CODE_PREFIX_START, number))
     stmt = stmt.on_conflict_do_nothing(index_elements=list(_ONE_ACTIVE), index_where=_ACTIVE)
     row = session.connection().execute(
