@@ -38,6 +38,7 @@ from sqlalchemy import Table, bindparam, select, update
 from authencode.db import Database, utcnow
 from authencode.models import LineAccount, OutboxMessage
 from authencode.services.consent import CONSENT_VERSION
+from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
 from linebot_app.richmenu import ALIASES, MEMBER
@@ -153,29 +154,29 @@ class OutboxSender:
         return self._executor
 
     def claim(self, limit: int) -> list[Claimed]:
-        """Lease up to ``limit`` due LINE rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
-
-        One query reads the due rows with their recipients' accounts, one statement leases
-        them all, and one marks the replies "in doubt" before they go: should this worker
-        die while one is on its way, the next attempt knows the token may already be used.
+        """Lease up to ``limit`` due LINE rows (``lease_due``) and read their recipients'
+        accounts; the replies are marked "in doubt" before they go: should this worker die
+        while one is on its way, the next attempt knows the token may already be used.
         """
         now = self.clock()
+        lease = dt.timedelta(seconds=self.policy.lease)
         with self.db.transaction() as session:
-            conn = session.connection()
-            found = conn.execute(_DUE, {"now": now, "limit": limit}).all()
-            if not found:
+            rows = lease_due(session, ("reply", "push"), now, lease, limit)
+            if not rows:
                 return []
-            ids = [r.id for r in found]
-            conn.execute(_LEASE, {"ids": ids,
-                                  "until": now + dt.timedelta(seconds=self.policy.lease)})
+            conn = session.connection()
+            accounts = {a.line_user_id: a for a in conn.execute(
+                _ACCOUNTS_OF, {"users": sorted({row.recipient for row in rows})})}
             claimed = []
-            for r in found:
-                active = r.account_status is None or r.account_status == "active"
+            for row in rows:
+                account = accounts.get(row.recipient)
+                active = account is None or account.status == "active"
                 claimed.append(Claimed(
-                    r.id, r.kind, r.recipient, r.reply_token, list(r.payload["messages"]),
-                    r.retry_key, r.attempts + 1, bool(r.payload.get(SYNC_RICH_MENU)),
-                    (r.last_error or "").startswith(IN_DOUBT), active=active,
-                    member=r.consent_version == CONSENT_VERSION))
+                    row.id, row.kind, row.recipient, row.reply_token,
+                    list(row.payload["messages"]), row.retry_key, row.attempts,
+                    bool(row.payload.get(SYNC_RICH_MENU)),
+                    (row.last_error or "").startswith(IN_DOUBT), active=active,
+                    member=account is not None and account.consent_version == CONSENT_VERSION))
             replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
             if replies:
                 conn.execute(_MARK_IN_DOUBT, {"ids": replies})
@@ -278,22 +279,9 @@ class OutboxSender:
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _ACCOUNTS = cast(Table, LineAccount.__table__)
-# Due LINE rows, oldest first, with their recipients' accounts (none for an unknown user).
-_DUE = (
-    select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.recipient, _OUTBOX.c.reply_token,
-           _OUTBOX.c.payload, _OUTBOX.c.retry_key, _OUTBOX.c.attempts, _OUTBOX.c.last_error,
-           _ACCOUNTS.c.status.label("account_status"), _ACCOUNTS.c.consent_version)
-    .select_from(_OUTBOX.outerjoin(_ACCOUNTS,
-                                   _ACCOUNTS.c.line_user_id == _OUTBOX.c.recipient))
-    .where(_OUTBOX.c.status == "pending", _OUTBOX.c.kind.in_(("reply", "push")),
-           _OUTBOX.c.next_attempt_at <= bindparam("now"))
-    .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
-    .limit(bindparam("limit"))
-    .with_for_update(of=_OUTBOX, skip_locked=True)
-)
-# Counted as an attempt, and left alone by other workers until the lease ends.
-_LEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-          .values(attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until")))
+_ACCOUNTS_OF = select(_ACCOUNTS.c.line_user_id, _ACCOUNTS.c.status,
+                      _ACCOUNTS.c.consent_version).where(
+    _ACCOUNTS.c.line_user_id.in_(bindparam("users", expanding=True)))
 _MARK_IN_DOUBT = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                   .values(last_error=IN_DOUBT + "sending"))
 _SETTLE = (update(_OUTBOX)
