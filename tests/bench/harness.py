@@ -1,6 +1,6 @@
 """The bench's plumbing: child processes, the Procfile's gunicorn line, wrk runs, py-spy.
 
-What is measured and how it is reported is in ``bench_http.py``.
+What is measured is in ``bench_http.py``, how it is reported in ``report.py``.
 """
 
 from __future__ import annotations
