@@ -248,6 +248,23 @@ def app_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def floor(args: argparse.Namespace, procs: Processes, env: dict[str, str], base_url: str,
+          bodies: Path, postmaster: int | None) -> Result:
+    """The least any contract-keeping webhook does (``floor_app.py``), under the same load."""
+    app = procs.start("floor", gunicorn_argv("tests.bench.floor_app:app"), env)
+    wait_http(base_url + "/", app, "floor", procs)
+    warm = run_wrk("warm-up", base_url, args, args.warmup, [str(bodies), "0", str(args.wrk_threads)])
+    meter = CpuMeter({"gunicorn": app.pid}, postmaster)
+    before = meter.snapshot()
+    with profiled(args, procs, "floor", args.duration, {"gunicorn": app.pid}):
+        result = run_wrk("floor", base_url, args, args.duration,
+                         [str(bodies), str(warm.consumed), str(args.wrk_threads)])
+    result.cpu = meter.spent(before, meter.snapshot())
+    procs.stop("floor")
+    result.notes.append("bare Flask: signature, JSON, one INSERT per event, commit; no reply")
+    return result
+
+
 def bench(args: argparse.Namespace, url: str, workdir: Path,
           postmaster: int | None) -> list[Result]:
     procs = Processes(workdir)
@@ -302,6 +319,10 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
         print(f"seeded {len(seeded.users):,} registered LINE users and {len(seeded.posters)} "
               f"clinic QR codes; {webhooks:,} signed webhook bodies, {codes:,} code requests "
               f"({time.perf_counter() - started:.1f} s)")
+        # (a') the floor: the same signed bodies, each event stored and committed by bare Flask.
+        results.append(floor(args, procs, env, base_url, workdir / "webhook.txt", postmaster))
+        report_one(results[-1], results[0])
+
         web = procs.start("web", gunicorn_argv(None), env)
         worker = procs.start("worker", [sys.executable, "-m", "linebot_app.worker"], env)
         wait_http(base_url + "/readyz", web, "web", procs)
