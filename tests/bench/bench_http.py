@@ -5,6 +5,9 @@ binaries, which ``scripts/install-system-deps.sh`` installs). In one run on this
 
 (a) baseline: a bare Flask "hello" app (``tests/bench/hello_app.py``) under the Procfile's
     own gunicorn line (same workers, threads, access log and logger class);
+(a') floor: bare Flask (``tests/bench/floor_app.py``) under the same line, given the webhook's
+     signed bodies: it checks the signature and stores each event with one autocommitted
+     INSERT, nothing else; the least any webhook that stores events before answering 200 does;
 (b) webhook: ``POST /line/webhook`` with correctly signed text-message events, a new event id
     and reply token each, from many registered LINE users;
 (c) issuance: ``POST /liff/api/codes`` with real ES256 LIFF ID tokens (checked against a local
@@ -248,20 +251,23 @@ def app_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def floor(args: argparse.Namespace, procs: Processes, env: dict[str, str], base_url: str,
-          bodies: Path, postmaster: int | None) -> Result:
-    """The least any contract-keeping webhook does (``floor_app.py``), under the same load."""
-    app = procs.start("floor", gunicorn_argv("tests.bench.floor_app:app"), env)
-    wait_http(base_url + "/", app, "floor", procs)
-    warm = run_wrk("warm-up", base_url, args, args.warmup, [str(bodies), "0", str(args.wrk_threads)])
+def bare_app(args: argparse.Namespace, procs: Processes, env: dict[str, str], base_url: str,
+             name: str, app_spec: str, load: list[str], postmaster: int | None) -> Result:
+    """A bare Flask app under the Procfile's gunicorn line: warmed up, measured, stopped.
+
+    ``load`` is replay.lua's arguments: ``["GET", path]`` or a request file, whose measured
+    run starts where the warm-up stopped."""
+    app = procs.start(name, gunicorn_argv(app_spec), env)
+    wait_http(base_url + "/", app, name, procs)
+    warm = run_wrk("warm-up", base_url, args, args.warmup, load)
+    if load[0] != "GET":
+        load = [load[0], str(warm.consumed), *load[2:]]
     meter = CpuMeter({"gunicorn": app.pid}, postmaster)
     before = meter.snapshot()
-    with profiled(args, procs, "floor", args.duration, {"gunicorn": app.pid}):
-        result = run_wrk("floor", base_url, args, args.duration,
-                         [str(bodies), str(warm.consumed), str(args.wrk_threads)])
+    with profiled(args, procs, name, args.duration, {"gunicorn": app.pid}):
+        result = run_wrk(name, base_url, args, args.duration, load)
     result.cpu = meter.spent(before, meter.snapshot())
-    procs.stop("floor")
-    result.notes.append("bare Flask: signature, JSON, one INSERT per event, commit; no reply")
+    procs.stop(name)
     return result
 
 
@@ -297,15 +303,8 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
               f"{args.warmup} s warm-up + {args.duration} s measured per scenario")
 
         # (a) the baseline.
-        hello = procs.start("hello", gunicorn_argv("tests.bench.hello_app:app"), env)
-        wait_http(base_url + "/", hello, "hello", procs)
-        run_wrk("warm-up", base_url, args, args.warmup, ["GET", "/"])
-        meter = CpuMeter({"gunicorn": hello.pid}, postmaster)
-        before = meter.snapshot()
-        with profiled(args, procs, "baseline", args.duration, {"gunicorn": hello.pid}):
-            results.append(run_wrk("baseline", base_url, args, args.duration, ["GET", "/"]))
-        results[-1].cpu = meter.spent(before, meter.snapshot())
-        procs.stop("hello")
+        results.append(bare_app(args, procs, env, base_url, "baseline",
+                                "tests.bench.hello_app:app", ["GET", "/"], postmaster))
         report_one(results[-1], results[0])
 
         # The real application: migrate, seed, then gunicorn and the worker as in the Procfile.
@@ -320,7 +319,11 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
               f"clinic QR codes; {webhooks:,} signed webhook bodies, {codes:,} code requests "
               f"({time.perf_counter() - started:.1f} s)")
         # (a') the floor: the same signed bodies, each event stored and committed by bare Flask.
-        results.append(floor(args, procs, env, base_url, workdir / "webhook.txt", postmaster))
+        results.append(bare_app(args, procs, env, base_url, "floor", "tests.bench.floor_app:app",
+                                [str(workdir / "webhook.txt"), "0", str(args.wrk_threads)],
+                                postmaster))
+        results[-1].notes.append(
+            "bare Flask: signature, JSON, one autocommitted INSERT per body; no reply")
         report_one(results[-1], results[0])
 
         web = procs.start("web", gunicorn_argv(None), env)
@@ -355,6 +358,12 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
                     raise SystemExit(f"worker exited:\n{procs.tail('worker')}")
         finally:
             engine.dispose()
+        procs.stop("web")
+        procs.stop("worker")
+        # (a) again: the machine is shared, and its speed drifts during a run.
+        results.append(bare_app(args, procs, env, base_url, "baseline again",
+                                "tests.bench.hello_app:app", ["GET", "/"], postmaster))
+        report_one(results[-1], results[0])
     finally:
         procs.stop_all()
         fake.stop()
