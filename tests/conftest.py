@@ -18,12 +18,16 @@ from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.settings import Settings
 from tests.support.browser import CHROMIUM_FLAGS, artifact_path, chromium_path
+from tests.support.fake_line import FakeLineServer
 from tests.support.live_server import free_port, serve
 from tests.support.mail import SmtpServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
 from tests.support.redis_server import RedisNotAvailable, RedisServer
 
 IN_CI = bool(os.environ.get("CI"))
+# The LINE channel every test's application and fake Messaging API share.
+CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
+ACCESS_TOKEN = "test-access-token"
 TEST_DATA_KEY = base64.b64decode("q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=")
 _counter = itertools.count()
 
@@ -33,6 +37,14 @@ def missing_part(message: str) -> None:
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture
+def fake_line() -> Iterator[FakeLineServer]:
+    """A local stand-in for LINE's Messaging API, answering the channel's token."""
+    server = FakeLineServer(ACCESS_TOKEN).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

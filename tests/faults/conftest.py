@@ -1,5 +1,5 @@
-"""Fault fixtures: a PostgreSQL cluster of the test's own (stopped and started mid-test), the
-fake LINE Messaging API, and settings that point the application and workers at both."""
+"""Fault fixtures: a PostgreSQL cluster of the test's own (stopped and started mid-test), and
+settings that point the application and workers at it and at the fake LINE Messaging API."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 
 from authencode import migrate
 from authencode.settings import Settings
-from tests.conftest import TEST_DATA_KEY, missing_part
-from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, TEST_DATA_KEY, missing_part
 from tests.support.fake_line import FakeLineServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
 
@@ -27,13 +26,6 @@ def own_postgres() -> Iterator[PostgresCluster]:
     migrate.upgrade(cluster.url)
     yield cluster
     cluster.destroy()
-
-
-@pytest.fixture
-def fake_line() -> Iterator[FakeLineServer]:
-    server = FakeLineServer(ACCESS_TOKEN).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

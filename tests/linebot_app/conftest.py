@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import itertools
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,20 +19,12 @@ from authencode.db import Database
 from authencode.models import OutboxMessage
 from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
+from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.liff_web.conftest import World, build_world
 from tests.support.fake_line import FakeLineServer
 
-CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
-ACCESS_TOKEN = "test-access-token"
 USER_ID = "U" + "a" * 32
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def fake_line() -> Iterator[FakeLineServer]:
-    server = FakeLineServer(ACCESS_TOKEN).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
