@@ -230,6 +230,69 @@ def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
                f"{len(report.deleted)} old menu(s) deleted")
 
 
+@main.group()
+def outbox() -> None:
+    """Replies, pushes and emails waiting to be sent, and those given up on."""
+
+
+def _when(moment: object) -> str:
+    import datetime as dt
+
+    from authencode.thaidate import local
+
+    return local(moment).strftime("%Y-%m-%d %H:%M %z") if isinstance(moment, dt.datetime) else ""
+
+
+@outbox.command("status")
+def outbox_status() -> None:
+    """Count the messages waiting and those given up on, by kind, with the oldest of each."""
+    from authencode.services.outbox import backlog
+
+    with _unit_of_work(_settings()) as session:
+        rows = backlog(session)
+    if not rows:
+        click.echo("nothing waiting or failed")
+    for row in rows:
+        click.echo(f"{row.kind}\t{row.status}\t{row.count}\toldest {_when(row.oldest)}")
+
+
+@outbox.command("failed")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def outbox_failed(limit: int) -> None:
+    """List the messages given up on, newest first (recipients masked)."""
+    from authencode.services.outbox import failed, mask_recipient
+
+    with _unit_of_work(_settings()) as session:
+        rows = failed(session, limit)
+        for row in rows:
+            error = " ".join((row.last_error or "").split())[:120]
+            click.echo(f"{row.id}\t{row.kind}\t{mask_recipient(row.kind, row.recipient)}\t"
+                       f"{_when(row.created_at)}\t{row.attempts} attempt(s)\t{error}")
+    if not rows:
+        click.echo("no failed messages")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1))
+@click.option("--all-failed", is_flag=True, help="Queue every failed message again.")
+def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Queue failed messages IDS (or --all-failed) again; the worker sends them."""
+    from authencode.db import utcnow
+    from authencode.services.outbox import retry_failed
+
+    if bool(ids) == all_failed:
+        click.echo("name the failed messages' ids, or give --all-failed (not both)", err=True)
+        sys.exit(2)
+    with _unit_of_work(_settings()) as session:
+        queued = retry_failed(session, None if all_failed else ids, "cli", utcnow())
+    missing = sorted(set(ids) - set(queued))
+    click.echo(f"{len(queued)} message(s) queued again")
+    if missing:
+        click.echo("not failed (pending, sent or unknown), left alone: "
+                   + ", ".join(map(str, missing)), err=True)
+        sys.exit(1)
+
+
 @main.command()
 def demo() -> None:
     """Load demonstration data (idempotent): facility 10675, staff, registry persons."""

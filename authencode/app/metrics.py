@@ -32,12 +32,12 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
-from authencode.models import OutboxMessage
 from authencode.services.issuance import ISSUED_CHANNELS
+from authencode.services.outbox import backlog
 
 _FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 _LATENCY_BUCKETS = (.005, .01, .025, .05, .075, .1, .15, .25, .5, 1.0, 2.5, 5.0, 10.0)
@@ -175,10 +175,6 @@ class _DatabaseCollector(Collector):
     def _read(self) -> tuple[dict[tuple[str, str], int], dt.datetime | None]:
         db = self.app.extensions["authencode"].db
         with db.read_only() as session:
-            rows = session.execute(
-                select(OutboxMessage.kind, OutboxMessage.status, func.count())
-                .where(OutboxMessage.status.in_(("pending", "failed")))
-                .group_by(OutboxMessage.kind, OutboxMessage.status)).all()
-            first = session.scalar(select(func.min(OutboxMessage.created_at))
-                                   .where(OutboxMessage.status == "pending"))
-        return {(kind, status): int(n) for kind, status, n in rows}, first
+            rows = backlog(session)
+        pending = [row.oldest for row in rows if row.status == "pending"]
+        return {(row.kind, row.status): row.count for row in rows}, min(pending, default=None)

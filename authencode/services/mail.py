@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
-from authencode.services.outbox import lease_due
+from authencode.services.outbox import lease_due, mask_email
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,6 @@ MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=2)  # a claimed row is left alone this long by other senders
 DEFAULT_FROM = "no-reply@authencode.invalid"
 SENDER_NAME = "Authen Code"
-
-
-def mask_email(address: str) -> str:
-    """so***@clinic.example: enough for a log line to tell mails apart."""
-    local, _, domain = address.partition("@")
-    return f"{local[:2]}***@{domain}"
 
 
 def queue_email(session: Session, protector: DataProtector, to: str, subject: str,

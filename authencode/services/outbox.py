@@ -1,4 +1,5 @@
-"""Leasing due outbox rows, shared by every sender (LINE messages, staff email)."""
+"""The outbox: leasing due rows for every sender (LINE messages, staff email), and what an
+operator sees and does about it (the backlog, messages that failed for good, sending again)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from authencode.models import OutboxMessage
+from authencode.services import audit
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 # Due rows of some kinds, oldest first; rows another sender holds are skipped.
@@ -58,3 +60,70 @@ def lease_due(session: Session, kinds: Sequence[str], now: dt.datetime, lease: d
     conn.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
     return [Leased(row.id, row.kind, row.recipient, row.reply_token, row.payload,
                    row.retry_key, row.attempts + 1, row.last_error) for row in rows]
+
+
+
+# --- what an operator sees and does (`authencode outbox`) -------------------------------------
+
+@dataclass(frozen=True)
+class Backlog:
+    kind: str
+    status: str  # "pending" (waiting to be sent) or "failed" (given up on)
+    count: int
+    oldest: dt.datetime  # the oldest row's creation
+
+
+def backlog(session: Session) -> list[Backlog]:
+    """Rows waiting or given up on, by kind and status, with the oldest of each (sent rows,
+    which pile up, are not counted)."""
+    rows = session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count(),
+               func.min(OutboxMessage.created_at))
+        .where(OutboxMessage.status.in_(("pending", "failed")))
+        .group_by(OutboxMessage.kind, OutboxMessage.status)
+        .order_by(OutboxMessage.kind, OutboxMessage.status))
+    return [Backlog(kind, status, int(count), oldest) for kind, status, count, oldest in rows]
+
+
+def failed(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    """Messages given up on (refused by LINE or the mail server, or out of attempts), newest
+    first."""
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "failed")
+        .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def retry_failed(session: Session, ids: Sequence[int] | None, actor: str,
+                 now: dt.datetime) -> list[int]:
+    """Queue failed messages again (these ``ids``, or every one when None), due now with
+    their attempts counted from zero; the ids queued again, audited.
+
+    A message keeps its retry key, so a LINE push an earlier attempt did deliver is answered
+    409 and not shown twice; a reply whose token has expired is sent as a push. Rows that
+    are pending or sent are left alone.
+    """
+    chosen = OutboxMessage.status == "failed"
+    if ids is not None:
+        chosen = chosen & OutboxMessage.id.in_(list(ids))
+    queued = list(session.scalars(select(OutboxMessage.id).where(chosen)
+                                  .order_by(OutboxMessage.id).with_for_update()))
+    if queued:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(queued))
+                        .values(status="pending", attempts=0, next_attempt_at=now),
+                        execution_options={"synchronize_session": False})
+        audit.record(session, actor, "outbox.retry", "outbox",
+                     {"ids": queued} if len(queued) <= 100 else {"count": len(queued)})
+    return queued
+
+
+def mask_email(address: str) -> str:
+    """so***@clinic.example: enough for a log line to tell mails apart."""
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}***@{domain}"
+
+
+def mask_recipient(kind: str, recipient: str) -> str:
+    """An email as :func:`mask_email`; a LINE user id as its first and last characters."""
+    if kind == "email":
+        return mask_email(recipient)
+    return f"{recipient[:5]}…{recipient[-4:]}" if len(recipient) > 12 else "…"
