@@ -51,7 +51,7 @@ def me() -> Response:
     account = _account()
     members = _members(account)
     return jsonify({
-        "consent": {"given": account.consent_version == consent.CONSENT_VERSION,
+        "consent": {"given": consent.is_current(account.consent_version),
                     "version": consent.CONSENT_VERSION},
         "self": next((m for m in members if m["is_self"]), None),
         "members": members,
@@ -65,7 +65,7 @@ def consent_text() -> Response:
     account = _account()
     return jsonify(version=consent.CONSENT_VERSION, title_th=consent.CONSENT_TITLE_TH,
                    text_th=consent.CONSENT_TEXT_TH,
-                   given=account.consent_version == consent.CONSENT_VERSION)
+                   given=consent.is_current(account.consent_version))
 
 
 @liff_api.post("/consent")
@@ -83,7 +83,7 @@ def decide_consent() -> Response:
         consent.decline(db_session(), account, version, channel="liff")
     else:
         raise DomainError("FIELD_INVALID", detail="decision: accept or decline")
-    return jsonify(decision=decision, given=account.consent_version == consent.CONSENT_VERSION)
+    return jsonify(decision=decision, given=consent.is_current(account.consent_version))
 
 
 @liff_api.post("/register")

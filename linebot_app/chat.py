@@ -53,10 +53,6 @@ def command_of(text: str) -> str | None:
     return COMMANDS.get(" ".join(text.casefold().split()))
 
 
-def _consented(account: LineAccount) -> bool:
-    return account.consent_version == consent.CONSENT_VERSION
-
-
 def handle_text(ctx: EventContext, account: LineAccount, text: str) -> list[Json] | None:
     """The chat path's answer to a text, or None when the assistant should answer it."""
     current = conversations.lock_current(ctx.session, ctx.protector, account, ctx.now())
@@ -91,7 +87,7 @@ def _route(ctx: EventContext, account: LineAccount, text: str,
 
 def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[Json]:
     """Start what a command (typed, or a rich menu postback) asks for; consent comes first."""
-    if not _consented(account):
+    if not consent.is_current(account.consent_version):
         return consent_first()
     if command == "register":
         return chat_register.start_register(ctx, account)
@@ -113,7 +109,7 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
 def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -> list[Json]:
     """``chat:...`` postbacks from the chat path's quick replies; raises DomainError."""
     line_accounts.lock_account(ctx.session, account)
-    if not _consented(account):
+    if not consent.is_current(account.consent_version):
         return consent_first()
     action, args = (parts[0], parts[1:]) if parts else ("", [])
     if action == "code" and len(args) == 2:

@@ -23,7 +23,7 @@ from authencode.models import LineAccount
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
-from linebot_app import answers, assistant, chat, chat_code, chat_family, messages
+from linebot_app import assistant, chat, messages
 from linebot_app.chat_messages import refusal
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_reply
@@ -85,14 +85,10 @@ def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
         return
     account, _created = line_accounts.follow(ctx.session, user_id)
     unblocked = bool(event.follow and event.follow.is_unblocked)
-    consented = _consented(account)
+    consented = consent.is_current(account.consent_version)
     # A member coming back gets the member menu again (the worker links it).
     _reply(ctx, event, user_id, messages.welcome(unblocked=unblocked, consented=consented),
            sync_rich_menu=consented)
-
-
-def _consented(account: LineAccount) -> bool:
-    return account.consent_version == consent.CONSENT_VERSION
 
 
 def _on_message(ctx: EventContext, event: MessageEvent) -> None:
@@ -110,7 +106,7 @@ def _on_message(ctx: EventContext, event: MessageEvent) -> None:
         _reply(ctx, event, user_id, chat_answer)
         return
     topic = assistant.topic_of(event.message.text)
-    if topic == "consent" and not _consented(account):
+    if topic == "consent" and not consent.is_current(account.consent_version):
         out = messages.consent_prompt()
     elif topic == "consent":
         out = messages.domain_error(
@@ -132,13 +128,14 @@ def _on_postback(ctx: EventContext, event: PostbackEvent) -> None:
     # Locked: this user's events are applied one after another (chat dialogues).
     account, _ = line_accounts.get_or_create_account(ctx.session, user_id, lock=True)
     data = (event.postback.data or "")[: messages.MAX_POSTBACK_DATA]
-    was_member = _consented(account)
+    was_member = consent.is_current(account.consent_version)
     try:
         out = _postback_answer(ctx, account, data)
     except DomainError as error:
         out = _refusal(error)
     # Consent given or withdrawn: the worker switches the rich menu before the answer arrives.
-    _reply(ctx, event, user_id, out, sync_rich_menu=_consented(account) != was_member)
+    now_member = consent.is_current(account.consent_version)
+    _reply(ctx, event, user_id, out, sync_rich_menu=now_member != was_member)
 
 
 def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list[Json]:
@@ -176,18 +173,8 @@ def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Jso
         return assistant.answer({"howto": "request", "rights_info": "rights"}.get(item, item))
     if item == "consent":
         return messages.consent_prompt()
-    if item in ("history", "rights") and not _consented(account):
-        return messages.consent_prompt()
-    if item == "history":
-        return answers.history(ctx.session, ctx.protector, ctx.settings, account)
-    if item == "rights":
-        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
-    if item in ("family", "request") and not _consented(account):
-        return messages.consent_prompt()
-    if item == "family":
-        return chat_family.family_list(ctx, account)
-    if item == "request":
-        return chat_code.request_help(ctx.settings)
+    if item in ("history", "rights", "family", "request"):
+        return chat.run_command(ctx, account, item)  # as if typed: consent comes first
     return assistant.answer("unknown")
 
 

@@ -37,7 +37,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from authencode.db import Database, utcnow
 from authencode.models import LineAccount, OutboxMessage
-from authencode.services.consent import CONSENT_VERSION
+from authencode.services import consent
 from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
@@ -176,7 +176,7 @@ class OutboxSender:
                     list(row.payload["messages"]), row.retry_key, row.attempts,
                     bool(row.payload.get(SYNC_RICH_MENU)),
                     (row.last_error or "").startswith(IN_DOUBT), active=active,
-                    member=account is not None and account.consent_version == CONSENT_VERSION))
+                    member=account is not None and consent.is_current(account.consent_version)))
             replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
             if replies:
                 conn.execute(_MARK_IN_DOUBT, {"ids": replies})

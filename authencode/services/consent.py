@@ -62,7 +62,7 @@ def accept(session: Session, account: LineAccount, version: str,
     """Record acceptance of this version; raises CONSENT_VERSION_STALE or CONSENT_ALREADY_GIVEN."""
     if version != CONSENT_VERSION:
         raise DomainError("CONSENT_VERSION_STALE")
-    if account.consent_version == CONSENT_VERSION:
+    if is_current(account.consent_version):
         raise DomainError("CONSENT_ALREADY_GIVEN")
     entry = _record(session, account, version, "accepted", channel)
     account.consent_version = version
@@ -93,7 +93,13 @@ def withdraw(session: Session, account: LineAccount, channel: str = "line") -> C
     return entry
 
 
+def is_current(consent_version: str | None) -> bool:
+    """True when an account's accepted version is the one in force (a member of the service);
+    an older version counts as no consent until the new text is accepted."""
+    return consent_version == CONSENT_VERSION
+
+
 def require_consent(account: LineAccount) -> None:
     """Raise CONSENT_REQUIRED unless the account accepted the current consent version."""
-    if account.consent_version != CONSENT_VERSION:
+    if not is_current(account.consent_version):
         raise DomainError("CONSENT_REQUIRED")

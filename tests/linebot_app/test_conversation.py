@@ -9,6 +9,7 @@ from sqlalchemy import select
 from authencode.db import Database
 from authencode.models import ConsentRecord, FamilyLink, LineAccount
 from authencode.services.consent import CONSENT_TEXT_TH, CONSENT_VERSION
+from linebot_app.chat_messages import CONSENT_FIRST_TH
 from linebot_app.messages import (
     MAX_POSTBACK_DATA,
     MAX_QUICK_REPLY_ITEMS,
@@ -167,8 +168,14 @@ def test_unknown_text_gets_a_menu_never_silence(client: Any, db: Database) -> No
 
 
 def test_menu_pages_need_consent(client: Any, db: Database) -> None:
-    post(client, webhook(postback("menu:history")))
-    assert _last_messages(db)[0]["text"] == CONSENT_TEXT_TH
+    # A rich menu tap is answered as the typed command would be: consent first.
+    for item, typed in (("history", "ประวัติ"), ("rights", "ตรวจสอบสิทธิ"),
+                        ("request", "ขอรหัส"), ("family", "ครอบครัว")):
+        post(client, webhook(postback(f"menu:{item}")))
+        tapped = _last_messages(db)
+        assert [m.get("text") for m in tapped][:2] == [CONSENT_FIRST_TH, CONSENT_TEXT_TH], item
+        post(client, webhook(text(typed)))
+        assert _last_messages(db) == tapped, typed
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     post(client, webhook(postback("menu:family")))
     assert "/liff/family" in _last_messages(db)[0]["text"]
