@@ -1,4 +1,5 @@
-"""Rate limits: fixed one-minute windows counted in Redis when configured, else in-process.
+"""Rate limits: fixed windows (a minute; an hour for CID look-ups) counted in Redis when
+configured, else in-process.
 
 Keys are hashed before they are counted, so neither Redis nor memory holds LINE user ids or
 IP addresses. When Redis cannot be reached the limiter counts locally (each process on its
@@ -26,16 +27,30 @@ RATE_LIMITED = register(
     "Too many requests; please wait {retry_after} seconds and try again.",
     "มีการเรียกใช้งานถี่เกินไป กรุณารอ {retry_after} วินาทีแล้วลองใหม่อีกครั้ง")
 
-# rule -> requests a minute. Generous: a patient's LIFF page makes a handful of calls, and
-# a whole village behind one mobile-carrier address shares a public IP.
+CID_LOOKUPS_EXCEEDED = register(
+    "CID_LOOKUPS_EXCEEDED", "rate_limited",
+    "Too many citizen IDs entered from this LINE account; please wait about {minutes} "
+    "minutes and try again.",
+    "กรอกเลขประจำตัวประชาชนหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่อีกครั้งค่ะ")
+
+# rule -> requests a window (a minute unless RULE_WINDOWS says otherwise). Generous: a
+# patient's LIFF page makes a handful of calls, and a whole village behind one mobile-carrier
+# address shares a public IP.
 DEFAULT_LIMITS: Mapping[str, int] = {
     "liff_user": 120,       # LIFF API calls per LINE user (by the ID token's sub)
     "ip": 1200,             # LIFF API calls and QR link opens per client IP
     "line_user": 60,        # webhook events handled per LINE user (then one polite reply)
     "bad_signature": 30,    # unsigned or badly signed webhook posts per IP
     "login": 30,            # clinic log-in attempts per IP (accounts also lock on their own)
+    # Citizen IDs looked up in the registry per LINE user an hour (registering oneself or a
+    # family member, in the chat or on the LIFF pages): a family of six with typos fits; a
+    # script trying CIDs to learn whose they are does not.
+    "cid_lookup": 20,
 }
 WINDOW_SECONDS = 60
+RULE_WINDOWS: Mapping[str, int] = {"cid_lookup": 3600}
+# A rule whose refusal says more than "too many requests".
+RULE_ERRORS: Mapping[str, str] = {"cid_lookup": CID_LOOKUPS_EXCEEDED}
 
 
 class RateLimitedError(DomainError):
@@ -43,8 +58,8 @@ class RateLimitedError(DomainError):
 
     default_code = RATE_LIMITED
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(RATE_LIMITED, retry_after=retry_after)
+    def __init__(self, retry_after: int, code: str = RATE_LIMITED) -> None:
+        super().__init__(code, retry_after=retry_after, minutes=max(1, math.ceil(retry_after / 60)))
         self.retry_after = retry_after
 
 
@@ -56,7 +71,7 @@ class Decision:
 
 
 def parse_limits(value: str | None) -> dict[str, int]:
-    """``RATE_LIMITS``: ``off``, or ``rule=N,…`` per minute over the defaults (0 = no limit).
+    """``RATE_LIMITS``: ``off``, or ``rule=N,…`` per window over the defaults (0 = no limit).
 
     Raises ValueError naming what is wrong.
     """
@@ -78,30 +93,29 @@ def parse_limits(value: str | None) -> dict[str, int]:
 
 
 class Counter(Protocol):
-    def incr(self, key: str, window: int) -> int: ...
+    def incr(self, key: str, window_end: float, now: float) -> int: ...
 
 
 class MemoryCounter:
-    """Counts of one process; expired windows are dropped as new ones start."""
+    """Counts of one process; counts of ended windows are dropped once a minute."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._window: int | None = None
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, window end)
+        self._next_prune = 0.0
         self._lock = threading.Lock()
 
-    def incr(self, key: str, window: int) -> int:
+    def incr(self, key: str, window_end: float, now: float) -> int:
         with self._lock:
-            if window != self._window:
-                self._counts = {k: v for k, v in self._counts.items()
-                                if k.endswith(f":{window}")}
-                self._window = window
-            count = self._counts.get(key, 0) + 1
-            self._counts[key] = count
+            if now >= self._next_prune:
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                self._next_prune = now + WINDOW_SECONDS
+            count = self._counts.get(key, (0, window_end))[0] + 1
+            self._counts[key] = (count, window_end)
             return count
 
 
 class RedisCounter:
-    """INCR and EXPIRE in one round trip; the key dies with its window."""
+    """INCR and EXPIRE in one round trip; the key dies after its window."""
 
     def __init__(self, url: str, timeout: float = 0.25) -> None:
         import redis  # only when REDIS_URL is set
@@ -110,16 +124,17 @@ class RedisCounter:
                                                 socket_connect_timeout=timeout,
                                                 health_check_interval=30)
 
-    def incr(self, key: str, window: int) -> int:
+    def incr(self, key: str, window_end: float, now: float) -> int:
         pipe = self.client.pipeline(transaction=False)
         pipe.incr(key)
-        pipe.expire(key, WINDOW_SECONDS * 2, nx=True)
+        # A minute's margin: servers' clocks differ a little.
+        pipe.expire(key, math.ceil(window_end - now) + WINDOW_SECONDS, nx=True)
         count, _ = pipe.execute()
         return int(count)
 
 
 class RateLimiter:
-    """Checks keys against per-minute rules; shared through Redis when one is configured."""
+    """Checks keys against per-window rules; shared through Redis when one is configured."""
 
     PREFIX = "authencode:rl"
 
@@ -142,28 +157,30 @@ class RateLimiter:
         """Count one request of ``key`` under ``rule``; says whether it is within the limit."""
         limit = self.limits.get(rule, 0)
         now = self.clock()
-        window = int(now // WINDOW_SECONDS)
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+        length = RULE_WINDOWS.get(rule, WINDOW_SECONDS)
+        window = int(now // length)
+        window_end = (window + 1) * length
+        retry_after = max(1, math.ceil(window_end - now))
         if limit <= 0:
             return Decision(True, 0, retry_after)
         digest = hashlib.sha256(f"{rule}\0{key}".encode()).hexdigest()[:24]
-        count = self._incr(f"{self.PREFIX}:{rule}:{digest}:{window}", window, now)
+        count = self._incr(f"{self.PREFIX}:{rule}:{digest}:{window}", window_end, now)
         return Decision(count <= limit, count, retry_after)
 
     def check(self, rule: str, key: str) -> None:
         """Count one request; raises RateLimitedError (429 with Retry-After) over the limit."""
         decision = self.hit(rule, key)
         if not decision.allowed:
-            raise RateLimitedError(decision.retry_after)
+            raise RateLimitedError(decision.retry_after, RULE_ERRORS.get(rule, RATE_LIMITED))
 
     @property
     def using_redis(self) -> bool:
         return self.shared is not None and self.clock() >= self._redis_down_until
 
-    def _incr(self, key: str, window: int, now: float) -> int:
+    def _incr(self, key: str, window_end: float, now: float) -> int:
         if self.shared is not None and now >= self._redis_down_until:
             try:
-                count = self.shared.incr(key, window)
+                count = self.shared.incr(key, window_end, now)
             except Exception as exc:  # redis.ConnectionError, TimeoutError, …: count locally
                 # Tried again only after a pause, so an outage costs one timeout, not one
                 # per request.
@@ -176,4 +193,4 @@ class RateLimiter:
                     self._redis_down_until = 0.0
                     log.info("Redis reachable again: rate limits are shared")
                 return count
-        return self.local.incr(key, window)
+        return self.local.incr(key, window_end, now)

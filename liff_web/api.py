@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
 from authencode.app.context import db_session, services
+from authencode.app.limits import check
 from authencode.errors import DomainError
 from authencode.models import Facility, LineAccount
 from authencode.services import consent, line_accounts, patient_codes, pcu_change, registration
@@ -30,6 +31,12 @@ def _authenticate() -> None:
 def _account() -> LineAccount:
     account, _ = line_accounts.get_or_create_account(db_session(), g.line_user.user_id)
     return account
+
+
+def _cid_lookup() -> None:
+    """One more citizen ID looked up for this LINE user: 429 CID_LOOKUPS_EXCEEDED past the
+    hour's limit (``cid_lookup``), before the registry is asked."""
+    check("cid_lookup", g.line_user.user_id)
 
 
 def _body() -> dict[str, Any]:
@@ -89,6 +96,7 @@ def decide_consent() -> Response:
 @liff_api.post("/register")
 def register_self() -> Response:
     body = _body()
+    _cid_lookup()
     session, svc = db_session(), services()
     link = registration.register_self(session, svc.protector, _account(), body.get("cid"),
                                       body.get("phone"), state().policy)
@@ -103,6 +111,7 @@ def list_members() -> Response:
 @liff_api.post("/members")
 def add_member() -> Response:
     body = _body()
+    _cid_lookup()
     session, svc = db_session(), services()
     link = registration.add_family_member(session, svc.protector, _account(), body.get("cid"),
                                           body.get("phone"), body.get("relation"),

@@ -161,9 +161,13 @@ def _advance(ctx: EventContext, conversation: Conversation, step: str, **answers
                           ctx.bot.conversation_ttl, **answers)
 
 
-def _cid_answer(ctx: EventContext, conversation: Conversation, text: str,
+def _cid_answer(ctx: EventContext, account: LineAccount, conversation: Conversation, text: str,
                 check: Callable[[], object], ask_phone: str) -> list[Json]:
-    """A typed CID: refused politely (asked again) or kept, and the phone asked for."""
+    """A typed CID: refused politely (asked again) or kept, and the phone asked for.
+
+    Each counts against the account's hourly ``cid_lookup`` limit, as on the LIFF pages;
+    past it the dialogue ends with how long to wait (CID_LOOKUPS_EXCEEDED)."""
+    ctx.count("cid_lookup", account.line_user_id)
     try:
         check()
     except DomainError as error:
@@ -177,7 +181,7 @@ def _cid_answer(ctx: EventContext, conversation: Conversation, text: str,
 
 def _self_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
               text: str) -> list[Json]:
-    return _cid_answer(ctx, conversation, text, lambda: registration.check_self_candidate(
+    return _cid_answer(ctx, account, conversation, text, lambda: registration.check_self_candidate(
         ctx.session, ctx.protector, account, text, ctx.bot.policy, service_day(ctx.now())),
         ASK_SELF_PHONE_TH)
 
@@ -201,8 +205,10 @@ def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversat
 
 def _family_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
                 text: str) -> list[Json]:
-    return _cid_answer(ctx, conversation, text, lambda: registration.check_family_candidate(
-        ctx.session, ctx.protector, account, text, ctx.bot.policy), ASK_FAMILY_PHONE_TH)
+    return _cid_answer(ctx, account, conversation, text,
+                       lambda: registration.check_family_candidate(
+                           ctx.session, ctx.protector, account, text, ctx.bot.policy),
+                       ASK_FAMILY_PHONE_TH)
 
 
 def _family_phone(ctx: EventContext, account: LineAccount, conversation: Conversation,

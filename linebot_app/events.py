@@ -17,9 +17,11 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
+from authencode.app.metrics import note_rate_limited
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
+from authencode.ratelimit import RateLimitedError, RateLimiter
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
@@ -37,6 +39,7 @@ class EventContext:
     session: Session
     settings: Settings
     rights: RightsLookup = field(default_factory=LocalRegistryRights)
+    rate: RateLimiter | None = None  # the web app's limiter (none: nothing is limited)
 
     @cached_property
     def protector(self) -> DataProtector:
@@ -48,6 +51,16 @@ class EventContext:
 
     def now(self) -> dt.datetime:
         return self.bot.clock()
+
+    def count(self, rule: str, key: str) -> None:
+        """Count one ``rule`` request of ``key``: RateLimitedError (a DomainError) past it."""
+        if self.rate is None:
+            return
+        try:
+            self.rate.check(rule, key)
+        except RateLimitedError:
+            note_rate_limited(rule)
+            raise
 
 
 def handle_event(ctx: EventContext, event: object) -> None:

@@ -128,7 +128,7 @@ def process_event(db: Database, settings: Settings, raw: Any,
                                   token if isinstance(token, str) else None,
                                   [messages.text(SLOW_DOWN_TH)])
             elif event is not None:
-                ctx = EventContext(session=session, settings=settings)
+                ctx = EventContext(session=session, settings=settings, rate=rate)
                 if rights is not None:
                     ctx.rights = rights
                 handle_event(ctx, event)

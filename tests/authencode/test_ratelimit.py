@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,24 @@ def test_a_key_is_refused_past_its_limit_until_the_window_ends() -> None:
     assert refused.value.http_status == 429 and "50" in refused.value.message_th
     clock.now += 50
     assert limiter.hit("ip", "10.0.0.1").allowed  # a new window
+
+
+def test_cid_lookups_are_counted_by_the_hour_with_their_own_message() -> None:
+    clock = FakeClock(1_800_000_000.0 - 1_800_000_000.0 % 3600 + 600)  # 10 min into an hour
+    limiter = RateLimiter({"cid_lookup": 3, "ip": 1}, clock=clock)
+    for _ in range(3):
+        limiter.check("cid_lookup", "Uaaa")
+        limiter.check("ip", "10.0.0.1")  # minute windows roll and are pruned meanwhile...
+        clock.now += 61
+    with pytest.raises(RateLimitedError) as refused:  # ...the hour's count is not
+        limiter.check("cid_lookup", "Uaaa")
+    error = refused.value
+    assert error.code == "CID_LOOKUPS_EXCEEDED" and error.http_status == 429
+    assert error.retry_after == 3600 - 600 - 3 * 61
+    assert "47 นาที" in error.message_th and "47 minutes" in error.message
+    assert limiter.hit("cid_lookup", "Ubbb").allowed  # another LINE user
+    clock.now += error.retry_after
+    assert limiter.hit("cid_lookup", "Uaaa").allowed  # the next hour
 
 
 def test_a_rule_set_to_zero_never_refuses() -> None:
@@ -83,14 +100,18 @@ def test_limits_are_shared_through_redis_and_local_when_it_is_down(
     assert one.hit("liff_user", "Ubbb").allowed and one.using_redis
 
 
+def test_an_hourly_count_in_redis_lives_as_long_as_its_window(redis_server: RedisServer) -> None:
+    clock = FakeClock(1_800_000_000.0 - 1_800_000_000.0 % 3600 + 1200)  # 20 min into an hour
+    one = RateLimiter({"cid_lookup": 2}, redis_server.url, clock=clock)
+    two = RateLimiter({"cid_lookup": 2}, redis_server.url, clock=clock)
+    assert [one.hit("cid_lookup", "Uaaa").allowed, two.hit("cid_lookup", "Uaaa").allowed,
+            one.hit("cid_lookup", "Uaaa").allowed] == [True, True, False]
+    [key] = one.shared.client.keys("authencode:rl:cid_lookup:*")  # type: ignore[union-attr]
+    assert b"Uaaa" not in key  # hashed
+    assert 2400 < one.shared.client.ttl(key) <= 2400 + 60  # type: ignore[union-attr]
+
+
 # --- LIFF API ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer().start()
-    yield server
-    server.stop()
-
 
 def _limited_settings(settings: Settings, jwks: JwksServer, **limits: int) -> Settings:
     rules = {rule: 0 for rule in DEFAULT_LIMITS} | limits
