@@ -19,7 +19,7 @@ from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError, register
 from authencode.models import AuditEntry, Facility, StaffUser
 from authencode.models.codes import CHANNELS, STATUSES
-from authencode.services import audit, facilities, issuance, people, reports, visits
+from authencode.services import audit, facilities, issuance, people, report_exports, reports, visits
 from authencode.thaidate import service_day
 from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
@@ -255,8 +255,8 @@ def _export(facility: Facility, fmt: str) -> PageResult:
     f = _filter(facility, default_today=True)
     audit.record(db_session(), actor(), "report.export", f"facility:{facility.hcode}",
                  {"format": fmt, "from": str(f.date_from or ""), "to": str(f.date_to or "")})
-    response = Response(_export_body(f, fmt), mimetype=reports.EXPORT_CONTENT_TYPES[fmt])
-    filename = reports.export_filename(facility.hcode, f, fmt)
+    response = Response(_export_body(f, fmt), mimetype=report_exports.EXPORT_CONTENT_TYPES[fmt])
+    filename = report_exports.export_filename(facility.hcode, f, fmt)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -267,12 +267,12 @@ def _export_body(f: reports.CodeFilter, fmt: str) -> Iterator[bytes]:
 
     def generate() -> Iterator[bytes]:
         with svc.db.read_only() as session:
-            rows = reports.iter_export_rows(session, svc.protector, f)
+            rows = report_exports.iter_export_rows(session, svc.protector, f)
             if fmt == "csv":
-                yield from reports.csv_chunks(rows)
+                yield from report_exports.csv_chunks(rows)
                 return
             with tempfile.TemporaryFile() as spool:
-                reports.write_xlsx(rows, spool)
+                report_exports.write_xlsx(rows, spool)
                 spool.seek(0)
                 while chunk := spool.read(64 * 1024):
                     yield chunk

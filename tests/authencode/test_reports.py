@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
-from authencode.services import reports
+from authencode.services import report_exports, reports
 from authencode.services.issuance import cancel_code, issue_code
 from authencode.services.reports import CodeFilter
 from authencode.thaidate import BANGKOK
@@ -89,7 +89,7 @@ def test_a_report_is_always_scoped_to_facilities(session, protector, world) -> N
     other = _codes(session, protector, CodeFilter((world.other_id,)))
     assert len(clinic) == 5 and world.codes["other"] not in clinic
     assert other == [world.codes["other"]]
-    rows = list(reports.iter_export_rows(session, protector, CodeFilter((world.other_id,))))
+    rows = list(report_exports.iter_export_rows(session, protector, CodeFilter((world.other_id,))))
     assert [r[0] for r in rows] == ["10676"]
     chart = reports.daily_counts(session, protector, CodeFilter((world.other_id,)))
     assert sum(c.count for c in chart) == 1
@@ -133,7 +133,7 @@ def test_bad_filters_are_refused_in_thai_and_english(session, protector, f, code
     assert refused.value.code == code
     assert refused.value.message and refused.value.message_th
     with pytest.raises(DomainError):
-        list(reports.iter_export_rows(session, protector, f))
+        list(report_exports.iter_export_rows(session, protector, f))
 
 
 def test_pages_count_and_mask(session, protector, world) -> None:  # type: ignore[no-untyped-def]
@@ -216,13 +216,13 @@ def _check_rows(rows: list[list[str]], world: World) -> None:
 def test_export_rows_and_csv_with_bom(session, protector, world) -> None:  # type: ignore[no-untyped-def]
     f = CodeFilter((world.clinic_id,), DAY1, DAY2)
     # A small batch makes the export fetch in several round trips.
-    rows = list(reports.iter_export_rows(session, protector, f, batch=2))
+    rows = list(report_exports.iter_export_rows(session, protector, f, batch=2))
     _check_rows(rows, world)
 
-    raw = b"".join(reports.csv_chunks(iter(rows), rows_per_chunk=2))
+    raw = b"".join(report_exports.csv_chunks(iter(rows), rows_per_chunk=2))
     assert raw.startswith(b"\xef\xbb\xbf")
     parsed = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert tuple(parsed[0]) == reports.EXPORT_HEADERS and len(parsed[0]) == 24
+    assert tuple(parsed[0]) == report_exports.EXPORT_HEADERS and len(parsed[0]) == 24
     assert parsed[0][9] == "CLAIM CODE"
     by_code = {r[9]: r for r in parsed[1:]}
     assert len(by_code) == 5
@@ -234,14 +234,14 @@ def test_export_rows_and_csv_with_bom(session, protector, world) -> None:  # typ
 def test_xlsx_export_opens_with_thai_text(session, protector, world) -> None:  # type: ignore[no-untyped-def]
     f = CodeFilter((world.clinic_id,), DAY1, DAY2)
     target = io.BytesIO()
-    reports.write_xlsx(reports.iter_export_rows(session, protector, f), target)
+    report_exports.write_xlsx(report_exports.iter_export_rows(session, protector, f), target)
     target.seek(0)
     workbook = load_workbook(target)
     sheet = workbook.active
     assert sheet is not None
     values = [[cell.value if cell.value is not None else "" for cell in row]
               for row in sheet.iter_rows()]
-    assert tuple(values[0]) == reports.EXPORT_HEADERS
+    assert tuple(values[0]) == report_exports.EXPORT_HEADERS
     rows = [[str(v) for v in row] for row in values[1:]]
     _check_rows(rows, world)
     cid_cell = sheet.cell(row=2, column=3)
@@ -253,7 +253,8 @@ def test_xlsx_export_opens_with_thai_text(session, protector, world) -> None:  #
 
 def test_export_filename_and_types() -> None:
     f = CodeFilter((1,), DAY1, DAY2)
-    assert reports.export_filename("10675", f, "xlsx") == (
+    assert report_exports.export_filename("10675", f, "xlsx") == (
         "authencode-10675-2026-03-01_2026-03-02.xlsx")
-    assert reports.export_filename("10675", CodeFilter((1,)), "csv") == "authencode-10675-all.csv"
-    assert reports.EXPORT_CONTENT_TYPES["csv"].startswith("text/csv")
+    assert report_exports.export_filename("10675", CodeFilter((1,)), "csv") == (
+        "authencode-10675-all.csv")
+    assert report_exports.EXPORT_CONTENT_TYPES["csv"].startswith("text/csv")

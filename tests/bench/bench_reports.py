@@ -36,7 +36,7 @@ from authencode import migrate  # noqa: E402
 from authencode.cid import check_digit  # noqa: E402
 from authencode.crypto import DataProtector  # noqa: E402
 from authencode.db import Database  # noqa: E402
-from authencode.services import reports  # noqa: E402
+from authencode.services import report_exports, reports  # noqa: E402
 from authencode.services.reports import CodeFilter  # noqa: E402
 from tests.support.factories import make_facility, make_staff  # noqa: E402
 from tests.support.postgres import PostgresCluster  # noqa: E402
@@ -188,16 +188,16 @@ def export(label: str, database: Database, protector: DataProtector, f: CodeFilt
         counted = [0]
 
         def rows() -> Iterator[list[str]]:
-            for row in sampled(reports.iter_export_rows(session, protector, f), peak):
+            for row in sampled(report_exports.iter_export_rows(session, protector, f), peak):
                 counted[0] += 1
                 yield row
 
         started = time.perf_counter()
         if fmt == "csv":
-            size = sum(len(chunk) for chunk in reports.csv_chunks(rows()))
+            size = sum(len(chunk) for chunk in report_exports.csv_chunks(rows()))
         else:
             sink = CountingSink()
-            reports.write_xlsx(rows(), sink)  # type: ignore[arg-type]
+            report_exports.write_xlsx(rows(), sink)  # type: ignore[arg-type]
             size = sink.size
         seconds = time.perf_counter() - started
         peak[0] = max(peak[0], rss_bytes())

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from authencode.models import AuditEntry, AuthenCode, VisitEvidence
 from authencode.passwords import hash_password
 from authencode.services import issuance
-from authencode.services.reports import EXPORT_HEADERS
+from authencode.services.report_exports import EXPORT_HEADERS
 from authencode.thaidate import BANGKOK, service_day
 from tests.clinic_qr.conftest import PASSWORD
 from tests.support.factories import make_facility, make_person, make_staff, new_cid

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from authencode.cid import mask_cid
 from authencode.models import AuditEntry, AuthenCode
 from authencode.services import issuance
-from authencode.services.reports import EXPORT_HEADERS
+from authencode.services.report_exports import EXPORT_HEADERS
 from authencode.thaidate import service_day
 from tests.clinic_qr.conftest import ClinicClient, World
 from tests.support.factories import make_person
