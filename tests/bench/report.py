@@ -12,7 +12,7 @@ HANDOVER_P95_TARGET_MS = 300.0
 
 def report_one(result: Result, baseline: Result) -> None:
     ratio = result.rps / baseline.rps if baseline.rps else float("nan")
-    print(f"  {result.name:<9} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+    print(f"  {result.name:<14} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
           f"p99 {result.p99_ms:6.1f} ms  x{ratio:.2f}  statuses {result.statuses}"
           + (f"  socket errors {result.socket_errors}" if result.socket_errors else ""))
     if result.handover:
