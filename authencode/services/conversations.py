@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
@@ -67,13 +67,17 @@ def _open(protector: DataProtector, row: ChatConversation) -> dict[str, str]:
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
+# Built once (every text a LINE user sends reads it); re-read even if this session has it.
+_DIALOGUE_OF = (select(ChatConversation)
+                .where(ChatConversation.line_account_id == bindparam("account_id"))
+                .execution_options(populate_existing=True))
+
+
 def lock_current(session: Session, protector: DataProtector, account: LineAccount,
                  now: dt.datetime) -> Current:
     """Lock the account, then return its live dialogue; an expired one is deleted."""
     lock_account(session, account)
-    row = session.scalar(select(ChatConversation)
-                         .where(ChatConversation.line_account_id == account.id)
-                         .execution_options(populate_existing=True))
+    row = session.scalar(_DIALOGUE_OF, {"account_id": account.id})
     if row is None:
         return Current(None)
     if row.expires_at <= now:

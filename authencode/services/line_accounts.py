@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -15,6 +15,12 @@ MAX_USER_ID_LENGTH = 64
 
 
 _LOCKED = "locked_line_accounts"  # session.info: ids of accounts this transaction has locked
+# Built once: every webhook event runs these, and building a statement costs more than
+# running its cached compiled form.
+_BY_USER_ID = select(LineAccount).where(LineAccount.line_user_id == bindparam("user_id"))
+_BY_USER_ID_LOCKED = _BY_USER_ID.with_for_update().execution_options(populate_existing=True)
+_BY_ID_LOCKED = (select(LineAccount).where(LineAccount.id == bindparam("account_id"))
+                 .with_for_update().execution_options(populate_existing=True))
 
 
 def find_account(session: Session, line_user_id: str, *,
@@ -24,10 +30,8 @@ def find_account(session: Session, line_user_id: str, *,
     With ``lock`` the row is read under a row lock (PostgreSQL) held until the transaction
     ends, so events of one user are applied one after another; see ``lock_account``.
     """
-    query = select(LineAccount).where(LineAccount.line_user_id == line_user_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    account = session.scalar(query)
+    account = session.scalar(_BY_USER_ID_LOCKED if lock else _BY_USER_ID,
+                             {"user_id": line_user_id})
     if lock and account is not None:
         session.info.setdefault(_LOCKED, set()).add(account.id)
     return account
@@ -42,8 +46,7 @@ def lock_account(session: Session, account: LineAccount) -> None:
     locked: set[int] = session.info.setdefault(_LOCKED, set())
     if account.id in locked:
         return
-    session.execute(select(LineAccount).where(LineAccount.id == account.id)
-                    .with_for_update().execution_options(populate_existing=True))
+    session.execute(_BY_ID_LOCKED, {"account_id": account.id})
     locked.add(account.id)
 
 
