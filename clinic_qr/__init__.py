@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from clinic_qr import (  # noqa: F401 - they add routes
         auth,
         facility_pages,
+        pcu_admin,
         records,
         staff_admin,
         visits,

@@ -143,3 +143,25 @@ def decide(session: Session, request_id: int, *, staff_id: int, approve: bool,
     audit.record(session, f"staff:{staff_id}", f"pcu.{row.status}",
                  f"pcu_change_request:{row.id}", {"to": row.to_hcode})
     return row
+
+
+def queue(session: Session, *, decided: bool = False, limit: int = 200) -> list[PcuChangeRequest]:
+    """The registry office's list: pending requests oldest first, or (``decided``) the latest
+    decisions newest first."""
+    if decided:
+        stmt = (select(PcuChangeRequest)
+                .where(PcuChangeRequest.status.in_(("approved", "rejected")))
+                .order_by(PcuChangeRequest.decided_at.desc(), PcuChangeRequest.id.desc()))
+    else:
+        stmt = (select(PcuChangeRequest).where(PcuChangeRequest.status == "pending")
+                .order_by(PcuChangeRequest.requested_at, PcuChangeRequest.id))
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def facility_names(session: Session, rows: list[PcuChangeRequest]) -> dict[str, str]:
+    """hcode -> name for every unit the requests name (units unknown here are left out)."""
+    codes = {c for r in rows for c in (r.from_hcode, r.to_hcode) if c}
+    if not codes:
+        return {}
+    return {hcode: name for hcode, name in session.execute(
+        select(Facility.hcode, Facility.name).where(Facility.hcode.in_(codes)))}

@@ -67,6 +67,11 @@ def require_staff_admin(actor: StaffUser, target: StaffUser) -> None:
         raise DomainError(FORBIDDEN)
 
 
+def can_decide_pcu_changes(actor: StaffUser) -> bool:
+    """Primary care unit changes are the registry office's (and the system admin's) to decide."""
+    return actor.role in ("system_admin", "registry_admin")
+
+
 def can_manage_accounts(actor: StaffUser) -> bool:
     return is_system_admin(actor) or (actor.role == "facility_admin"
                                       and actor.facility_id is not None)
