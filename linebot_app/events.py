@@ -17,11 +17,11 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
-from authencode.app.metrics import note_rate_limited
+from authencode.app import limits
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
-from authencode.ratelimit import RateLimitedError, RateLimiter
+from authencode.ratelimit import RateLimiter
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
@@ -54,13 +54,8 @@ class EventContext:
 
     def count(self, rule: str, key: str) -> None:
         """Count one ``rule`` request of ``key``: RateLimitedError (a DomainError) past it."""
-        if self.rate is None:
-            return
-        try:
-            self.rate.check(rule, key)
-        except RateLimitedError:
-            note_rate_limited(rule)
-            raise
+        if self.rate is not None:
+            limits.count(self.rate, rule, key)
 
 
 def handle_event(ctx: EventContext, event: object) -> None:

@@ -62,9 +62,18 @@ def limiter() -> RateLimiter:
 def check(rule: str, key: str) -> None:
     """Count one request; over the limit raises RateLimitedError (429 with Retry-After)."""
     try:
-        limiter().check(rule, key)
+        count(limiter(), rule, key)
     except RateLimitedError as error:
         g.retry_after = error.retry_after  # for handlers that render a page of their own
+        raise
+
+
+def count(rate: RateLimiter, rule: str, key: str) -> None:
+    """Count one request on ``rate``; over the limit the refusal is counted in /metrics and
+    RateLimitedError raised (also outside a request: a webhook event's own handling)."""
+    try:
+        rate.check(rule, key)
+    except RateLimitedError:
         note_rate_limited(rule)
         raise
 

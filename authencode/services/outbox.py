@@ -62,7 +62,6 @@ def lease_due(session: Session, kinds: Sequence[str], now: dt.datetime, lease: d
                    row.retry_key, row.attempts + 1, row.last_error) for row in rows]
 
 
-
 # --- what an operator sees and does (`authencode outbox`) -------------------------------------
 
 @dataclass(frozen=True)
