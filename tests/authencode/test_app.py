@@ -13,8 +13,7 @@ import pytest
 
 from authencode.settings import Settings
 from tests.support.postgres import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.procfile import procfile_command
 
 
 def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
@@ -47,13 +46,6 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
 
 
-def _procfile_command(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError(f"no {name} process in the Procfile")
-
-
 def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,10 +69,10 @@ def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) ->
            "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
            "AUTHENCODE_ENV": "production", "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
            "PATH": f"{bindir}:{os.environ['PATH']}", "WEB_CONCURRENCY": "1"}
-    release = subprocess.run(_procfile_command("release"), shell=True, env=env,  # noqa: S602
+    release = subprocess.run(procfile_command("release"), shell=True, env=env,  # noqa: S602
                              capture_output=True, text=True, check=False)
     assert release.returncode == 0, release.stderr
-    web = subprocess.Popen(_procfile_command("web"), shell=True, env=env,  # noqa: S602
+    web = subprocess.Popen(procfile_command("web"), shell=True, env=env,  # noqa: S602
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     try:

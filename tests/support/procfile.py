@@ -26,10 +26,16 @@ class WebProcess:
     output: str = ""  # everything it printed, once it has stopped
 
 
+def procfile_command(name: str) -> str:
+    """The command of the Procfile's ``name:`` line, as a platform's shell would run it."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return line.removeprefix(name + ":").strip()
+    raise AssertionError(f"no {name} process in the Procfile")
+
+
 def web_command() -> str:
-    procfile = (ROOT / "Procfile").read_text()
-    return next(line for line in procfile.splitlines()
-                if line.startswith("web:")).removeprefix("web:").strip()
+    return procfile_command("web")
 
 
 @contextmanager
