@@ -38,7 +38,10 @@ def _connection() -> psycopg.Connection:
     return conn
 
 
-with psycopg.connect(_URL, autocommit=True) as _setup:
+# Every gunicorn worker imports this at once, and two concurrent CREATE TABLE IF NOT EXISTS
+# can both find no table and one then fail (duplicate type): they take turns.
+with psycopg.connect(_URL) as _setup:
+    _setup.execute("SELECT pg_advisory_xact_lock(hashtext('floor_events'))")
     _setup.execute(_SCHEMA)
 
 
