@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from authencode import __version__
 from authencode.settings import Settings
 from tests.support.postgres import free_port
 from tests.support.procfile import procfile_command
@@ -23,7 +24,10 @@ def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
     index = client.get("/")
     assert index.status_code == 200
     page = index.get_data(as_text=True)
-    assert "Authen Code" in page and "/healthz" in page and "/readyz" in page
+    assert "Authen Code" in page
+    # Nothing for an attacker to map: no routes, no version, no environment.
+    assert "/healthz" not in page and "/clinic" not in page and "/liff" not in page
+    assert __version__ not in page and "production" not in page and "test" not in page
 
 
 def test_unknown_api_path_answers_the_json_error_format(client) -> None:  # type: ignore[no-untyped-def]
