@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from authencode.ratelimit import DEFAULT_LIMITS, parse_limits
 
@@ -77,6 +79,8 @@ class Settings:
             secret_key = dev_secrets.get("SECRET_KEY", lambda: secrets.token_urlsafe(48))
         elif len(secret_key) < 16:
             raise SettingsError("SECRET_KEY is too short: use at least 16 random characters")
+        elif not relaxed:
+            check_production_secret_key(secret_key)
 
         raw_key = env.get("DATA_KEY", "").strip()
         if not raw_key:
@@ -88,6 +92,8 @@ class Settings:
                 "DATA_KEY", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
             )
         data_key = parse_data_key(raw_key)
+        if not relaxed:
+            check_production_data_key(data_key)
 
         database_url = env.get("DATABASE_URL", "").strip()
         if not database_url:
@@ -97,6 +103,10 @@ class Settings:
         public_base_url = env.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL).strip().rstrip("/")
         if not public_base_url.startswith(("http://", "https://")):
             raise SettingsError("PUBLIC_BASE_URL must start with http:// or https://")
+        if not relaxed and public_base_url.startswith("http://") and not is_loopback_url(
+                public_base_url):
+            raise SettingsError("PUBLIC_BASE_URL must be https:// in production (plain http:// "
+                                "only for a loopback host such as 127.0.0.1)")
         development = environment == "development"
         default_line_api = public_base_url + DEV_LINE_API_PATH if development else \
             "https://api.line.me"
@@ -172,6 +182,46 @@ def parse_data_key(raw: str) -> bytes:
     if len(key) != 32:
         raise SettingsError(f"DATA_KEY must decode to 32 bytes (it decodes to {len(key)})")
     return key
+
+
+# Production keys. SECRET_KEY: at least 32 characters, at least 10 different characters, no
+# character making up more than a quarter of the key, and not a shorter string repeated; what
+# `python -c 'import secrets; print(secrets.token_hex())'` prints always passes. DATA_KEY:
+# at least 16 different byte values among its 32 (32 random bytes have about 30).
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
+MIN_DATA_KEY_DISTINCT = 16
+
+
+def check_production_secret_key(key: str) -> None:
+    """Raise SettingsError if SECRET_KEY is too short or visibly not random."""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(f"SECRET_KEY is too short for production: use at least "
+                            f"{MIN_SECRET_KEY_LENGTH} random characters")
+    commonest = max(key.count(c) for c in set(key))
+    if (len(set(key)) < MIN_SECRET_KEY_DISTINCT or commonest * 4 > len(key)
+            or key in (key + key)[1:-1]):  # the last: a shorter string repeated
+        raise SettingsError("SECRET_KEY looks not random (too few different characters or a "
+                            "repeated pattern): use `python -c 'import secrets; "
+                            "print(secrets.token_hex())'`")
+
+
+def check_production_data_key(key: bytes) -> None:
+    """Raise SettingsError if DATA_KEY has too few different byte values to be random."""
+    if len(set(key)) < MIN_DATA_KEY_DISTINCT:
+        raise SettingsError(f"DATA_KEY looks not random ({len(set(key))} different byte values "
+                            f"of 32): use `openssl rand -base64 32`")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL's host is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def normalise_database_url(url: str) -> str:

@@ -26,3 +26,15 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(his_api)
     register_paths(app, HIS_OPENAPI)
+    init_content_policy(app)
+
+
+def init_content_policy(app: Flask) -> None:
+    """The clinic's pages keep the default policy (no frames, own scripts only); the counter
+    page also calls the reader agent on the staff PC and shows the webcam's photo (blob:)."""
+    from authencode.app.security_headers import content_policy
+    from clinic_qr.visits import agent_url
+
+    settings = app.extensions["authencode"].settings
+    content_policy(app, "clinic.visit_confirm", {"img-src": "'self' data: blob:",
+                                                 "connect-src": f"'self' {agent_url(settings)}"})

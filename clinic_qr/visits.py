@@ -10,11 +10,17 @@ from authencode.errors import DomainError
 from authencode.models import AuthenCode, Facility, Person
 from authencode.services import facilities, people, visits
 from authencode.services.reports import CHANNEL_LABELS_TH
+from authencode.settings import Settings
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.qr_render import render_qr_svg
-from clinic_qr.web import CSP, PageResult, clinic, render, staff, tr
+from clinic_qr.web import PageResult, clinic, render, staff, tr
 
 DEFAULT_AGENT_URL = "http://127.0.0.1:8189"  # the NHSO-compatible agent's fixed address
+
+
+def agent_url(settings: Settings) -> str:
+    """Where the counter page finds the reader agent (READER_AGENT_URL)."""
+    return str(settings.extra.get("reader_agent_url", DEFAULT_AGENT_URL))
 
 
 def facility_code(facility: Facility, code_id: int) -> AuthenCode:
@@ -47,20 +53,15 @@ def _form_page(facility: Facility, status: int = 200, error: DomainError | None 
         masked = mask_cid(cid)
         rights = svc.rights.rights_for(session_, person)
     form = request.values
-    agent_url = svc.settings.extra.get("reader_agent_url", DEFAULT_AGENT_URL)
     method = form.get("method", "smartcard")
     html, status = render("visit_form.html", status, facility=facility, error=error,
                           person=person, masked_cid=masked, rights=rights, form=form,
                           method=method if method in visits.METHODS else "smartcard",
                           services=facilities.offered(session_, facility),
                           relations=visits.RELATIONS, methods=visits.METHODS,
-                          channel_labels=CHANNEL_LABELS_TH, agent_url=agent_url,
+                          channel_labels=CHANNEL_LABELS_TH, agent_url=agent_url(svc.settings),
                           texts=_page_texts())
-    response = make_response(html, status)
-    # The page talks to the reader agent on this PC and may show the webcam's photo.
-    response.headers["Content-Security-Policy"] = CSP.replace(
-        "img-src 'self' data:", "img-src 'self' data: blob:") + f"; connect-src 'self' {agent_url}"
-    return response
+    return make_response(html, status)
 
 
 def _page_texts() -> dict[str, str]:

@@ -52,8 +52,6 @@ LOGIN_REQUIRED = register("LOGIN_REQUIRED", "unauthorized", "Please log in.",
                           "กรุณาเข้าสู่ระบบ")
 
 LANGUAGES = ("th", "en")
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 F = TypeVar("F", bound=Callable[..., Any])
 PageResult = ResponseReturnValue
 
@@ -172,9 +170,6 @@ def _before() -> ResponseReturnValue | None:
 
 @clinic.after_request
 def _after(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
     if response.status_code >= 400:

@@ -15,9 +15,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the LIFF pages, their JSON API and its OpenAPI paths on the application."""
     from authencode.app.openapi import register_paths
+    from authencode.app.security_headers import content_policy
     from liff_web.api import liff_api
     from liff_web.openapi import LIFF_OPENAPI
-    from liff_web.pages import liff_pages, qr_links
+    from liff_web.pages import LIFF_CSP, liff_pages, qr_links
     from liff_web.state import make_state
 
     state = make_state(app.extensions["authencode"].settings)
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
 
         app.register_blueprint(dev_liff)
     register_paths(app, LIFF_OPENAPI)
+    content_policy(app, "liff_pages.", LIFF_CSP)

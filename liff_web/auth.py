@@ -1,8 +1,8 @@
 """LIFF ID tokens: ES256 signatures checked against LINE's JWKS, cached, refreshed on a new kid.
 
 Only ES256 is accepted (never `none`, never HS256 "signed" with a public key); `iss` must be
-https://access.line.me, `aud` the LINE Login channel id, and `exp` in the future. The LINE
-user is the token's `sub` and nothing else.
+https://access.line.me, `aud` the LINE Login channel id (one string: a list holding it is
+refused), and `exp` in the future. The LINE user is the token's `sub` and nothing else.
 """
 
 from __future__ import annotations
@@ -223,7 +223,8 @@ class IdTokenVerifier:
             claims = jwt.decode(
                 token, key=key.key, algorithms=[ALGORITHM], audience=self.audience,
                 issuer=self.issuer, leeway=self.leeway,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                # strict_aud: `aud` must be our channel id itself, not a list holding it.
+                options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
             )
         except jwt.ExpiredSignatureError:
             raise DomainError(LIFF_TOKEN_EXPIRED) from None

@@ -15,6 +15,20 @@ from liff_web.state import liff_state
 LINE_SDK_URL = "https://static.line-scdn.net/liff/edge/2/sdk.js"
 DEV_BUNDLE = "vendor/liff-dev.js"
 MOCK_LIFF_ID = "0000000000-mockliff"  # liff-mock needs some id; nothing is sent to LINE
+# The pages run top-level in LINE's in-app browser (or any browser, after LINE Login); what
+# LINE's SDK (@line/liff 2.x, its URLs read from the package) loads and calls besides us:
+# its script and extensions from static.line-scdn.net, the LIFF and login APIs, its
+# translation manifest, usage statistics, and the sub-window frame (share target picker,
+# QR scanner outside LINE). Profile pictures come from LINE's image hosts. Styles stay 'self'
+# with 'unsafe-inline' for the alert dialogs LINE's UI script may draw; scripts stay strict.
+LIFF_CSP = {
+    "script-src": "'self' https://static.line-scdn.net",
+    "connect-src": "'self' https://api.line.me https://access.line.me https://liff.line.me "
+                   "https://liffsdk.line-scdn.net https://uts-front.line-apps.com",
+    "img-src": "'self' data: https://profile.line-scdn.net https://obs.line-scdn.net",
+    "style-src": "'self' 'unsafe-inline'",
+    "frame-src": "https://liff-subwindow.line.me https://access.line.me",
+}
 
 liff_pages = Blueprint("liff_pages", __name__, url_prefix="/liff", template_folder="templates",
                        static_folder="static", static_url_path="/static")

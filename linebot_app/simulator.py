@@ -42,9 +42,13 @@ def enabled(settings: Settings) -> bool:
 
 
 def register(app: Flask) -> None:
+    from authencode.app.security_headers import content_policy
+
     app.extensions["dev_line"] = DevLineStore()
     app.register_blueprint(devline_api.dev_line_api)
     app.register_blueprint(simulator)
+    # A development tool: it shows whatever images the bot's messages name.
+    content_policy(app, "dev_line.", {"img-src": "'self' data: blob: https:"})
 
 
 def _error(message: str, status: int = 400) -> tuple[Response, int]:

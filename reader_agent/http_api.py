@@ -39,6 +39,8 @@ LISTEN_HOST = "127.0.0.1"  # never anything else: the API hands out ID card data
 _MAX_BODY = 64 * 1024
 _LATEST_CODE = re.compile(r"/api/nhso-service/latest-authen-code/([^/]+)")
 _ALLOWED_METHODS = "GET, POST, OPTIONS"
+# Sec-Fetch-Site values a browser gives a request made by a page of another site.
+_OTHER_SITE = frozenset({"cross-site", "same-site"})
 
 
 class HttpError(Exception):
@@ -183,7 +185,11 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         """Return the request's Origin if it may call us; refuse every other origin."""
         origin = self.headers.get("Origin")
         if origin is None:
-            return None  # not a browser cross-origin call (kiosk software, curl)
+            # A browser marks what another site's page asks for, even a plain <img> GET that
+            # carries no Origin; kiosk software and curl send neither header.
+            if self.headers.get("Sec-Fetch-Site", "").lower() in _OTHER_SITE:
+                raise HttpError(HTTPStatus.FORBIDDEN, "another site may not call the reader agent")
+            return None
         if origin not in self.server.allowed_origins:
             raise HttpError(HTTPStatus.FORBIDDEN, "this origin may not call the reader agent")
         return origin

@@ -244,7 +244,7 @@ def page(browser):  # type: ignore[no-untyped-def]
                                   timezone_id="Asia/Bangkok", accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield page
+    yield from _without_csp_violations(page)
     context.close()
 
 
@@ -256,8 +256,19 @@ def mobile_page(browser):  # type: ignore[no-untyped-def]
                                   timezone_id="Asia/Bangkok")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield page
+    yield from _without_csp_violations(page)
     context.close()
+
+
+def _without_csp_violations(page):  # type: ignore[no-untyped-def]
+    """Yield the page; fail the test if the browser reported a Content-Security-Policy
+    violation meanwhile (a page whose script or style the policy blocks is broken). A test
+    that provokes one on purpose empties ``page.csp_violations``."""
+    page.csp_violations = []
+    page.on("console", lambda m: page.csp_violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    yield page
+    assert not page.csp_violations, page.csp_violations
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from authencode.app.limits import init_rate_limits, register_user_limit
 from authencode.app.metrics import count_issued_codes, init_metrics
 from authencode.app.openapi import openapi_pages
 from authencode.app.pages import core_pages
+from authencode.app.security_headers import init_security_headers
 from authencode.settings import Settings
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # uploads (photos, documents) included; webhooks are far smaller
@@ -27,9 +28,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -41,6 +39,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     init_rate_limits(app, settings)
     register_error_handlers(app)
     init_input_guard(app)  # before the blueprints: it sets how their routes read ids
+    init_security_headers(app, settings)  # before the blueprints: they widen its CSP
     register_blueprints(app)
     register_user_limit(app)
     return app

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template
 from sqlalchemy import text
 
-from authencode import __version__
 from authencode.app.context import services
 from authencode.app.errors import error_response
 from authencode.errors import DomainError
@@ -15,14 +14,8 @@ core_pages = Blueprint("core", __name__, template_folder="templates")
 
 @core_pages.get("/")
 def index() -> str:
-    """What this instance offers, for a person who opens its address."""
-    rules = sorted(
-        {(r.rule, r.endpoint) for r in current_app.url_map.iter_rules()
-         if "GET" in (r.methods or ()) and "<" not in r.rule and not r.rule.startswith("/static")}
-    )
-    settings = services().settings
-    return render_template("index.html", rules=rules, version=__version__,
-                           environment=settings.environment)
+    """A neutral page for a person who opens the address: no route list, no version."""
+    return render_template("index.html")
 
 
 @core_pages.get("/healthz")

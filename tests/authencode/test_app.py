@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from authencode import __version__
 from authencode.settings import Settings
 from tests.support.postgres import free_port
 from tests.support.procfile import procfile_command
@@ -22,7 +24,10 @@ def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
     index = client.get("/")
     assert index.status_code == 200
     page = index.get_data(as_text=True)
-    assert "Authen Code" in page and "/healthz" in page and "/readyz" in page
+    assert "Authen Code" in page
+    # Nothing for an attacker to map: no routes, no version, no environment.
+    assert "/healthz" not in page and "/clinic" not in page and "/liff" not in page
+    assert __version__ not in page and "production" not in page and "test" not in page
 
 
 def test_unknown_api_path_answers_the_json_error_format(client) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +70,7 @@ def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) ->
     port = free_port()
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": db_url,
-           "SECRET_KEY": "procfile-test-secret-0123456789",
+           "SECRET_KEY": "procfile-test-secret-0123456789-abcdefgh",
            "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
            "AUTHENCODE_ENV": "production", "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
            "PATH": f"{bindir}:{os.environ['PATH']}", "WEB_CONCURRENCY": "1"}
@@ -82,13 +87,29 @@ def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) ->
         web.wait(timeout=30)
 
 
+STRONG_KEY = "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c"
+GOOD_DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({}, "SECRET_KEY"), ({"SECRET_KEY": "s" * 32}, "DATA_KEY"),
-     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "not base64!"}, "DATA_KEY"),
-     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY"),
-     ({"SECRET_KEY": "s" * 32, "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
-       "DATABASE_URL": "mysql://x"}, "DATABASE_URL")],
+    [({}, "SECRET_KEY"), ({"SECRET_KEY": STRONG_KEY}, "DATA_KEY"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "not base64!"}, "DATA_KEY"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY, "DATABASE_URL": "mysql://x"},
+      "DATABASE_URL"),
+     # Weak production keys and a plain-http public address.
+     ({"SECRET_KEY": "a1b2c3d4e5f6g7h8", "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+     ({"SECRET_KEY": "x" * 32, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+     ({"SECRET_KEY": "0123456789abcdef" * 2, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+     ({"SECRET_KEY": "secret-" + "k" * 40, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "A" * 43 + "="}, "DATA_KEY"),  # all zero
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": base64.b64encode(bytes(range(8)) * 4).decode()},
+      "DATA_KEY"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY,
+       "PUBLIC_BASE_URL": "http://authen.example.org"}, "PUBLIC_BASE_URL"),
+     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY,
+       "PUBLIC_BASE_URL": "http://10.0.0.5:5000"}, "PUBLIC_BASE_URL")],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str,
                                                               tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from authencode.settings import Settings, SettingsError
 
-PROD = {"AUTHENCODE_ENV": "production", "SECRET_KEY": "x" * 32,
+PROD = {"AUTHENCODE_ENV": "production", "SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
         "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="}
 
 
@@ -16,7 +16,7 @@ def test_production_needs_its_secrets(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         Settings.from_env({"AUTHENCODE_ENV": "production"})
     with pytest.raises(SettingsError, match="DATA_KEY"):
-        Settings.from_env({"AUTHENCODE_ENV": "production", "SECRET_KEY": "x" * 32})
+        Settings.from_env({"AUTHENCODE_ENV": "production", "SECRET_KEY": PROD["SECRET_KEY"]})
     settings = Settings.from_env({**PROD, "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
     assert settings.is_production and settings.line_api_base_url == "https://api.line.me"
     assert "eligible_main_rights" not in settings.extra
@@ -54,3 +54,27 @@ def test_reader_agent_url_is_an_origin_only() -> None:
 def test_a_reader_agent_url_that_is_not_an_origin_is_named(value: str) -> None:
     with pytest.raises(SettingsError, match="READER_AGENT_URL"):
         Settings.from_env({**PROD, "READER_AGENT_URL": value})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:8000",
+                                 "http://[::1]:5000", "http://127.0.0.2",
+                                 "https://authen.example.org"])
+def test_production_accepts_https_or_a_loopback_public_base_url(url: str) -> None:
+    assert Settings.from_env({**PROD, "PUBLIC_BASE_URL": url}).public_base_url == url
+
+
+@pytest.mark.parametrize("key", [
+    "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",  # secrets.token_hex(16)
+    "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E",  # secrets.token_urlsafe(32)
+])
+def test_production_accepts_random_looking_secret_keys(key: str) -> None:
+    assert Settings.from_env({**PROD, "SECRET_KEY": key}).secret_key == key
+
+
+def test_development_and_test_keep_relaxed_keys(tmp_path: Path) -> None:
+    for environment in ("development", "test"):
+        settings = Settings.from_env({"AUTHENCODE_ENV": environment, "SECRET_KEY": "x" * 16,
+                                      "DATA_KEY": "A" * 43 + "=",
+                                      "PUBLIC_BASE_URL": "http://clinic.example.org",
+                                      "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
+        assert settings.secret_key == "x" * 16 and settings.data_key == bytes(32)

@@ -193,7 +193,7 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
         base_url = f"http://127.0.0.1:{port}"
         env = app_env({
             "AUTHENCODE_ENV": "production", "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32, "DATA_KEY": DATA_KEY,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmn", "DATA_KEY": DATA_KEY,
             "LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
             "LINE_API_BASE_URL": fake.url, "LINE_LOGIN_CHANNEL_ID": CHANNEL_ID,
             "LINE_JWKS_URL": jwks.url, "LIFF_ID": "1657000000-bench", "PUBLIC_BASE_URL": base_url,

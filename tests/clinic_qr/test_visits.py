@@ -246,4 +246,8 @@ def test_the_counter_page_may_call_the_configured_reader_agent(app, staff_client
     page = staff_client.get(VISIT)
     csp = page.headers["Content-Security-Policy"]
     assert "connect-src 'self' http://127.0.0.1:8189" in csp
+    assert "img-src 'self' data: blob:" in csp  # the webcam's photo
+    assert "frame-ancestors 'none'" in csp and page.headers["X-Frame-Options"] == "DENY"
+    # Only the counter page may call the agent; the other clinic pages keep default-src 'self'.
+    assert "connect-src" not in staff_client.get("/clinic/").headers["Content-Security-Policy"]
     assert 'data-agent-url="http://127.0.0.1:8189"' in page.get_data(as_text=True)

@@ -98,6 +98,7 @@ def test_qr_link_leads_into_the_liff_app(prod_app: Any, client: Any, world: Worl
     local = client.get(f"/q/{token}")
     assert local.status_code == 302
     assert local.headers["Location"] == f"/liff/request?qr={token}"
+    assert local.headers["Referrer-Policy"] == "no-referrer"  # the token stays out of referers
     line = prod_app.test_client().get(f"/q/{token}")
     assert line.status_code == 302
     assert line.headers["Location"] == (

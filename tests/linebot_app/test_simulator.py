@@ -46,7 +46,8 @@ def test_development_settings_point_line_at_the_simulator(tmp_path: Path) -> Non
                                   "PUBLIC_BASE_URL": "http://127.0.0.1:5001"})
     assert settings.line_api_base_url == "http://127.0.0.1:5001" + DEV_LINE_API_PATH
     assert settings.line_channel_secret and settings.line_channel_access_token
-    production = Settings.from_env({"SECRET_KEY": "x" * 32, "DATA_KEY": "A" * 43 + "=",
+    production = Settings.from_env({"SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
+                                    "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
                                     "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
     assert production.line_api_base_url == "https://api.line.me"
     assert production.line_channel_secret is None

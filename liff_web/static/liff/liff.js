@@ -4,7 +4,8 @@
 (function () {
   'use strict';
 
-  var cfg = window.LIFF_CONFIG || {};
+  // The page's settings, as JSON data rather than an inline script (the CSP allows none).
+  var cfg = JSON.parse(document.getElementById('liff-config').textContent);
   var LANG_KEY = 'authencode.liff.lang';
   var DEV_USER_KEY = 'authencode.liff.devUser';
   var lang = safeGet(LANG_KEY) === 'en' ? 'en' : 'th';
