@@ -1,0 +1,137 @@
+"""Log lines without citizen IDs or secrets, whoever writes them.
+
+A CID is masked in every spelling :func:`authencode.cid.parse_cid` accepts (digits with any
+dashes or Unicode white space between them) and in every way a log line can carry those
+characters: as they are, percent-encoded (``%31``, ``%2D``, ``%E3%80%80``), ``+`` for a
+space in a query, a WSGI string's UTF-8 bytes read as Latin-1, and ``repr``/JSON escapes
+(``\\xa0``, ``\\u3000``). Gunicorn's request line and query are raw, its path is decoded, and
+Python messages hold decoded text, so one pattern covers them all. A run of digits and
+separators holding exactly 13 digits is masked, and so is a longer one with separators in it
+(two CIDs side by side); a plain run of another length is a different number.
+
+Secrets: the value of ``Authorization: Bearer …``/``Basic …``, query or form parameters named
+like a secret (``token``, ``access_token``, ``password``, ``api_key`` …), and any run of 40 or
+more URL-safe base64 characters that mixes letter cases or digits: password-reset links
+(``/clinic/reset/<token>``), API tokens (``ac_…``), session and agent secrets and LIFF ID
+tokens (JWTs) all are such runs. Clinic QR tokens (``1.<hcode>.<service>.…``) are dotted and
+short: they are printed on posters, not secrets, and stay readable.
+
+:func:`install` makes every log record of the process masked when it is formatted (the
+record factory, so no handler is missed); gunicorn's logger class installs it too.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from authencode.cid import separator_characters
+
+# A record logged with extra={KEEP_WHOLE: True} is left whole where install() allows it:
+# the development mail log (no SMTP_URL), which is the developer's mailbox.
+KEEP_WHOLE = "keep_whole"
+
+_DIGIT = r"(?:[0-9]|%3[0-9])"
+_URLSAFE_CHAR = r"(?:[A-Za-z0-9_\-]|%(?:2[dD]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]))"
+_MIN_TOKEN = 40
+_NAMED_SECRET = re.compile(
+    r"(?i)((?:^|(?<=[?&;\s\"'{,]))(?:[\w.\-]*token|password|passwd|secret|api_?key|pin"
+    r"|authorization|sid)(?:=|%3D))[^&\s\"';,]+")
+_SCHEME_SECRET = re.compile(
+    r"(?i)\b(bearer(?:\s|%20|\+)+)[^\s\"'&,;]+|\b(basic(?:\s|%20|\+)+)[A-Za-z0-9+/=]{8,}")
+_TOKEN_RUN = re.compile(f"{_URLSAFE_CHAR}{{{_MIN_TOKEN},}}")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _written_forms(char: str) -> set[str]:
+    """The ways a log line may show one character (as regular-expression pieces)."""
+    forms = {re.escape(char), re.escape(repr(char)[1:-1]), re.escape(json.dumps(char)[1:-1]),
+             re.escape(f"\\u{ord(char):04x}"), re.escape(f"\\u{ord(char):04X}")}
+    # Each UTF-8 byte percent-encoded (either case) or read as Latin-1 (and that repr'd, as
+    # gunicorn's "Invalid request line" warning shows it), in any mix.
+    forms.add("".join(f"(?:%(?i:{byte:02x})|{re.escape(chr(byte))}"
+                      f"|{re.escape(repr(chr(byte))[1:-1])})" for byte in char.encode()))
+    if char == " ":
+        forms.add(r"\+")
+    return forms
+
+
+@functools.cache
+def _separator() -> str:
+    forms = set().union(*(_written_forms(c) for c in separator_characters()))
+    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
+
+
+@functools.cache
+def _cid_run() -> re.Pattern[str]:
+    # Leading separators belong to the run, so it never starts inside one: in
+    # "%201101700207030" or "\\x851101700207030" the 13 digits follow a separator.
+    separator = _separator()
+    return re.compile(f"(?<!%)(?<!%[0-9A-Fa-f]){separator}*{_DIGIT}(?:{separator}*{_DIGIT})*")
+
+
+@functools.cache
+def _cid_unit() -> re.Pattern[str]:
+    return re.compile(f"(?P<digit>{_DIGIT})|{_separator()}")
+
+
+def _mask_cid_run(match: re.Match[str]) -> str:
+    units = [(unit.group(), unit.lastgroup == "digit")
+             for unit in _cid_unit().finditer(match.group())]
+    digits = [index for index, (_, is_digit) in enumerate(units) if is_digit]
+    plain = len(digits) == len(units)
+    if len(digits) < 13 or (len(digits) != 13 and plain):
+        return match.group()
+    # The first digit and the last four stay, as before (1xxxxxxxx3451).
+    hidden = set(digits[1:-4])
+    return "".join("x" if index in hidden else text for index, (text, _) in enumerate(units))
+
+
+def _mask_token_run(match: re.Match[str]) -> str:
+    run = match.group()
+    text = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), run)
+    kinds = sum(any(test(c) for c in text) for test in (str.islower, str.isupper, str.isdigit))
+    return run if kinds < 2 else text[:4] + "***"
+
+
+def redact(text: str) -> str:
+    """The text with CIDs masked (1xxxxxxxx3451) and secrets cut (abcd***)."""
+    text = _SCHEME_SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
+    text = _NAMED_SECRET.sub(lambda m: m.group(1) + "***", text)
+    text = _TOKEN_RUN.sub(_mask_token_run, text)
+    return _cid_run().sub(_mask_cid_run, text)
+
+
+class RedactedLogRecord(logging.LogRecord):
+    """A record whose message, exception and stack text come out redacted."""
+
+    keep_whole_allowed = False
+
+    def getMessage(self) -> str:
+        message = super().getMessage()
+        if self.keep_whole_allowed and getattr(self, KEEP_WHOLE, False):
+            return message
+        return redact(message)
+
+
+def _redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = RedactedLogRecord(*args, **kwargs)
+    if record.exc_info and not record.exc_text:
+        # Formatters use exc_text when it is set: the traceback's messages masked too.
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+def install(*, keep_whole_allowed: bool = False) -> None:
+    """Mask every log record this process makes; ``keep_whole_allowed`` lets records marked
+    KEEP_WHOLE through unmasked (development only)."""
+    RedactedLogRecord.keep_whole_allowed = keep_whole_allowed
+    factory: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+    if factory is not _redacted_record:
+        logging.setLogRecordFactory(_redacted_record)
