@@ -39,31 +39,41 @@ _DIGIT = r"(?:[0-9]|%3[0-9])"
 _URLSAFE_CHAR = r"(?:[A-Za-z0-9_\-]|%(?:2[dD]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]))"
 _MIN_TOKEN = 40
 _NAMED_SECRET = re.compile(
-    r"(?i)((?:^|(?<=[?&;\s\"'{,]))(?:[\w.\-]*token|password|passwd|secret|api_?key|pin"
+    r"(?i)((?:^|[?&;\s\"'{,])(?:[\w.\-]*token|password|passwd|secret|api_?key|pin"
     r"|authorization|sid)(?:=|%3D))[^&\s\"';,]+")
 _SCHEME_SECRET = re.compile(
     r"(?i)\b(bearer(?:\s|%20|\+)+)[^\s\"'&,;]+|\b(basic(?:\s|%20|\+)+)[A-Za-z0-9+/=]{8,}")
-_TOKEN_RUN = re.compile(f"{_URLSAFE_CHAR}{{{_MIN_TOKEN},}}")
+_TOKEN_RUN = re.compile(f"(?<![A-Za-z0-9_\\-]){_URLSAFE_CHAR}{{{_MIN_TOKEN},}}")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
-def _written_forms(char: str) -> set[str]:
-    """The ways a log line may show one character (as regular-expression pieces)."""
-    forms = {re.escape(char), re.escape(repr(char)[1:-1]), re.escape(json.dumps(char)[1:-1]),
-             re.escape(f"\\u{ord(char):04x}"), re.escape(f"\\u{ord(char):04X}")}
-    # Each UTF-8 byte percent-encoded (either case) or read as Latin-1 (and that repr'd, as
-    # gunicorn's "Invalid request line" warning shows it), in any mix.
-    forms.add("".join(f"(?:%(?i:{byte:02x})|{re.escape(chr(byte))}"
-                      f"|{re.escape(repr(chr(byte))[1:-1])})" for byte in char.encode()))
+def _plain_forms(char: str) -> set[str]:
+    """How a log line may show one character, apart from its UTF-8 bytes (_byte_forms)."""
+    forms = {char, repr(char)[1:-1], json.dumps(char)[1:-1], f"\\u{ord(char):04x}",
+             f"\\u{ord(char):04X}"}
     if char == " ":
-        forms.add(r"\+")
+        forms.add("+")  # a query's space
     return forms
+
+
+def _byte_forms(byte: int) -> set[str]:
+    """One UTF-8 byte percent-encoded, or read as Latin-1 (a WSGI string), and that repr'd
+    (as gunicorn's "Invalid request line" warning shows it); %-hex in any case."""
+    return {f"%{byte:02x}", f"%{byte:02X}", chr(byte), repr(chr(byte))[1:-1]}
+
+
+def _pattern(char: str) -> str:
+    pieces = {re.escape(form) for form in _plain_forms(char)}
+    pieces.add("".join(
+        f"(?:%(?i:{byte:02x})|" + "|".join(re.escape(form) for form in _byte_forms(byte)
+                                           if not form.startswith("%")) + ")"
+        for byte in char.encode()))  # each byte written its own way, in any mix
+    return "|".join(sorted(pieces, key=len, reverse=True))
 
 
 @functools.cache
 def _separator() -> str:
-    forms = set().union(*(_written_forms(c) for c in separator_characters()))
-    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
+    return "(?:" + "|".join(_pattern(c) for c in separator_characters()) + ")"
 
 
 @functools.cache
@@ -72,6 +82,25 @@ def _cid_run() -> re.Pattern[str]:
     # "%201101700207030" or "\\x851101700207030" the 13 digits follow a separator.
     separator = _separator()
     return re.compile(f"(?<!%)(?<!%[0-9A-Fa-f]){separator}*{_DIGIT}(?:{separator}*{_DIGIT})*")
+
+
+@functools.cache
+def _cid_region() -> re.Pattern[str]:
+    """Stretches of 13 or more characters that any written CID spelling is made of: the full
+    pattern, slow with its many separator forms, runs only where one has 13 digits."""
+    alphabet = set("0123456789abcdefABCDEF%")
+    for char in separator_characters():
+        alphabet.update(*_plain_forms(char))
+        for byte in char.encode():
+            alphabet.update(*_byte_forms(byte))
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(alphabet)) + "]{13,}")
+
+
+def _mask_cids(region: re.Match[str]) -> str:
+    text = region.group()
+    if sum(c.isdigit() and c.isascii() for c in text) < 13:  # each digit unit has a digit
+        return text
+    return _cid_run().sub(_mask_cid_run, text)
 
 
 @functools.cache
@@ -103,7 +132,7 @@ def redact(text: str) -> str:
     text = _SCHEME_SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
     text = _NAMED_SECRET.sub(lambda m: m.group(1) + "***", text)
     text = _TOKEN_RUN.sub(_mask_token_run, text)
-    return _cid_run().sub(_mask_cid_run, text)
+    return _cid_region().sub(_mask_cids, text)
 
 
 class RedactedLogRecord(logging.LogRecord):
