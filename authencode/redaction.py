@@ -7,7 +7,9 @@ space in a query, a WSGI string's UTF-8 bytes read as Latin-1, and ``repr``/JSON
 (``\\xa0``, ``\\u3000``). Gunicorn's request line and query are raw, its path is decoded, and
 Python messages hold decoded text, so one pattern covers them all. A run of digits and
 separators holding exactly 13 digits is masked, and so is a longer one with separators in it
-(two CIDs side by side); a plain run of another length is a different number.
+(two CIDs side by side); a plain run of another length is a different number. Unicode dashes
+and invisible characters count as separators too: parse_cid refuses them, but a reader of the
+log would not.
 
 Secrets: the value of ``Authorization: Bearer …``/``Basic …``, query or form parameters named
 like a secret (``token``, ``access_token``, ``password``, ``api_key`` …), and any run of 40 or
@@ -26,6 +28,8 @@ import functools
 import json
 import logging
 import re
+import sys
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -72,8 +76,20 @@ def _pattern(char: str) -> str:
 
 
 @functools.cache
+def _separators() -> tuple[str, ...]:
+    """parse_cid's separators, and what a reader would also take for one though parse_cid
+    refuses it: Unicode dashes (‐ – −) and invisible characters (soft hyphen, zero-width
+    space and joiners, BOM)."""
+    lookalikes = [chr(code) for code in range(sys.maxunicode + 1)
+                  if unicodedata.category(chr(code)) == "Pd"]
+    lookalikes.append("\u2212")  # the minus sign (a math symbol, not a dash)
+    invisible = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+    return tuple(dict.fromkeys([*separator_characters(), *lookalikes, *invisible]))
+
+
+@functools.cache
 def _separator() -> str:
-    return "(?:" + "|".join(_pattern(c) for c in separator_characters()) + ")"
+    return "(?:" + "|".join(_pattern(c) for c in _separators()) + ")"
 
 
 @functools.cache
@@ -89,7 +105,7 @@ def _cid_region() -> re.Pattern[str]:
     """Stretches of 13 or more characters that any written CID spelling is made of: the full
     pattern, slow with its many separator forms, runs only where one has 13 digits."""
     alphabet = set("0123456789abcdefABCDEF%")
-    for char in separator_characters():
+    for char in _separators():
         alphabet.update(*_plain_forms(char))
         for byte in char.encode():
             alphabet.update(*_byte_forms(byte))
@@ -161,6 +177,7 @@ def install(*, keep_whole_allowed: bool = False) -> None:
     """Mask every log record this process makes; ``keep_whole_allowed`` lets records marked
     KEEP_WHOLE through unmasked (development only)."""
     RedactedLogRecord.keep_whole_allowed = keep_whole_allowed
+    _cid_run(), _cid_region()  # built now (in gunicorn's master), not at a worker's first line
     factory: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
     if factory is not _redacted_record:
         logging.setLogRecordFactory(_redacted_record)

@@ -85,6 +85,13 @@ def test_the_spellings_of_the_review() -> None:
     assert redact("two: 1101700207030 3100600123456") == "two: 1xxxxxxxxxxxx xxxxxxxxx3456"
 
 
+def test_lookalike_separators_parse_cid_refuses_are_masked_too() -> None:
+    assert redact("1\u20131017\u201300207\u201303\u20130") == \
+        "1\u2013xxxx\u2013xxxx7\u201303\u20130"
+    assert redact("1\u200b101700207030") == "1\u200bxxxxxxxx7030"
+    assert redact("1%E2%88%92101700207030") == "1%E2%88%92xxxxxxxx7030"  # minus sign
+
+
 def test_other_numbers_stay_readable() -> None:
     for text in ("/codes?page=12345678901234", "PP1000000123", "serviceDate=2026-11-22 10:00:00",
                  "0812345678", "%25311101700207030"):
