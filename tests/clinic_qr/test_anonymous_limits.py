@@ -29,6 +29,11 @@ def settings(settings: Settings) -> Settings:
         upload_bytes_per_day=2500)
 
 
+@pytest.fixture
+def live_settings(live_settings: Settings) -> Settings:
+    return live_settings.with_overrides(upload_bytes_per_day=2_500_000)
+
+
 def _stored(db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     with db.transaction() as session:
         return (session.scalar(select(func.count()).select_from(StaffUser)) or 0,
@@ -133,3 +138,28 @@ def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str,
         mails = session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "email"))
     assert mails == DEFAULT_LIMITS["forgot_email"]
+
+
+def test_a_burst_of_registrations_stores_documents_up_to_the_cap(live_app, live_server: str,
+                                                                 ) -> None:  # type: ignore[no-untyped-def]
+    """The review's parallel registrations with large documents, against PostgreSQL."""
+    with live_app.extensions["authencode"].db.transaction() as session:
+        make_facility(session, hcode="10675")
+    browser = requests.Session()
+    csrf = _CSRF.search(browser.get(f"{live_server}/clinic/register", timeout=10).text)
+    assert csrf is not None
+    document = b"%PDF-1.4\n" + b"0" * 999_991  # 1 MB
+
+    def register(number: int) -> int:
+        form = _registration(new_cid("1"), username=f"burst{number}")
+        return browser.post(f"{live_server}/clinic/register", timeout=60,
+                            data={**form, "csrf_token": csrf.group(1)},
+                            files={"document": ("scan.pdf", document, "application/pdf")},
+                            ).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(register, range(6)))
+    assert sorted(statuses) == [200, 200, 429, 429, 429, 429]
+    with live_app.extensions["authencode"].db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StaffDocument)) == 2
+        assert session.scalar(select(func.count()).select_from(StaffUser)) == 2
