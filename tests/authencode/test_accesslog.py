@@ -12,9 +12,9 @@ import http.client
 import secrets
 import socket
 from pathlib import Path
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
-from authencode.cid import SEPARATORS
+from authencode.cid import SEPARATORS, separator_characters
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services.api_tokens import create_token
@@ -26,13 +26,13 @@ STATUS = "/authencodestatus/api/check-authen-status?serviceDate=2026-11-22&perso
 
 
 def _spellings(cid: str) -> list[str]:
-    """personalId as hospital tools and an attacker may write it in a URL."""
+    """personalId as hospital tools and an attacker may write it in a URL: grouped by each
+    separator parse_cid accepts (percent-encoded), and a few mixes."""
     dashed = f"{cid[0]}-{cid[1:5]}-{cid[5:10]}-{cid[10:12]}-{cid[12]}"
-    return [
-        cid, dashed, dashed.replace("-", "%2D"), dashed.replace("-", "+"),
-        dashed.replace("-", "%20"), cid[:12] + "%" + f"{ord(cid[12]):02X}",
+    return [dashed.replace("-", quote(separator, safe="")) for separator in
+            separator_characters()] + [
+        cid, dashed, dashed.replace("-", "+"), cid[:12] + "%" + f"{ord(cid[12]):02X}",
         "".join(f"%{ord(d):02X}" for d in cid), f"%09{cid}%0A",
-        dashed.replace("-", "%C2%A0"), dashed.replace("-", "%E3%80%80"),
         dashed.replace("-", "%e2%80%83-"),
     ]
 
