@@ -6,11 +6,14 @@ process in plain text except to a viewer entitled to it.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 
 from authencode.errors import DomainError
 
-_SEPARATORS = re.compile(r"[\s\-]")
+# What parse_cid ignores between digits: a dash or any Unicode white space.
+SEPARATORS = re.compile(r"[\s\-]")
 
 
 def check_digit(first12: str) -> int:
@@ -26,7 +29,7 @@ def parse_cid(raw: object) -> str:
     """
     if raw is None:
         raise DomainError("CID_REQUIRED")
-    text = _SEPARATORS.sub("", str(raw))
+    text = SEPARATORS.sub("", str(raw))
     if not text:
         raise DomainError("CID_REQUIRED")
     if not text.isascii() or not text.isdigit():
@@ -36,6 +39,12 @@ def parse_cid(raw: object) -> str:
     if check_digit(text[:12]) != int(text[12]):
         raise DomainError("CID_CHECK_DIGIT")
     return text
+
+
+@functools.cache
+def separator_characters() -> tuple[str, ...]:
+    """Every character SEPARATORS matches (for the log redactor and its tests)."""
+    return tuple(SEPARATORS.findall("".join(map(chr, range(sys.maxunicode + 1)))))
 
 
 def is_valid_cid(raw: object) -> bool:

@@ -1,5 +1,5 @@
-"""Rate limits: fixed windows (a minute; an hour for CID look-ups) counted in Redis when
-configured, else in-process.
+"""Rate limits: fixed windows (a minute; an hour or a day for some rules) counted in Redis
+when configured, else in-process. A rule counts requests, or a cost such as uploaded bytes.
 
 Keys are hashed before they are counted, so neither Redis nor memory holds LINE user ids or
 IP addresses. When Redis cannot be reached the limiter counts locally (each process on its
@@ -46,11 +46,35 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     # family member, in the chat or on the LIFF pages): a family of six with typos fits; a
     # script trying CIDs to learn whose they are does not.
     "cid_lookup": 20,
+    # Anonymous clinic pages, an hour each: staff self-registration posts per IP (a hospital
+    # enrolling its staff from one network) and per CID (a few corrections, not a scan of
+    # CIDs), password-reset requests per IP, and reset mails per email address (further
+    # requests get the same answer but no mail).
+    "register": 30,
+    "register_cid": 5,
+    "forgot": 10,
+    "forgot_email": 3,
 }
 WINDOW_SECONDS = 60
-RULE_WINDOWS: Mapping[str, int] = {"cid_lookup": 3600}
+HOUR = 3600
+DAY = 86400
+# Document bytes stored by staff registrations per IP a day; its limit is the
+# UPLOAD_BYTES_PER_DAY setting, not a RATE_LIMITS rule.
+UPLOAD_BYTES = "upload_bytes"
+QUOTA_RULES = frozenset({UPLOAD_BYTES})  # rules that count a cost, not requests
+RULE_WINDOWS: Mapping[str, int] = {
+    "cid_lookup": HOUR, "register": HOUR, "register_cid": HOUR, "forgot": HOUR,
+    "forgot_email": HOUR, UPLOAD_BYTES: DAY,
+}
+UPLOAD_QUOTA_EXCEEDED = register(
+    "UPLOAD_QUOTA_EXCEEDED", "rate_limited",
+    "Too many documents have been uploaded from this network today; nothing was saved. "
+    "Please try again in about {minutes} minutes.",
+    "วันนี้มีการอัปโหลดเอกสารจากเครือข่ายนี้มากเกินกำหนด ระบบยังไม่ได้บันทึกข้อมูล "
+    "กรุณาลองใหม่อีกครั้งในอีกประมาณ {minutes} นาที")
 # A rule whose refusal says more than "too many requests".
-RULE_ERRORS: Mapping[str, str] = {"cid_lookup": CID_LOOKUPS_EXCEEDED}
+RULE_ERRORS: Mapping[str, str] = {"cid_lookup": CID_LOOKUPS_EXCEEDED,
+                                  UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED}
 
 
 class RateLimitedError(DomainError):
@@ -93,7 +117,7 @@ def parse_limits(value: str | None) -> dict[str, int]:
 
 
 class Counter(Protocol):
-    def incr(self, key: str, window_end: float, now: float) -> int: ...
+    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int: ...
 
 
 class MemoryCounter:
@@ -104,18 +128,18 @@ class MemoryCounter:
         self._next_prune = 0.0
         self._lock = threading.Lock()
 
-    def incr(self, key: str, window_end: float, now: float) -> int:
+    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
         with self._lock:
             if now >= self._next_prune:
                 self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
                 self._next_prune = now + WINDOW_SECONDS
-            count = self._counts.get(key, (0, window_end))[0] + 1
+            count = self._counts.get(key, (0, window_end))[0] + amount
             self._counts[key] = (count, window_end)
             return count
 
 
 class RedisCounter:
-    """INCR and EXPIRE in one round trip; the key dies after its window."""
+    """INCRBY and EXPIRE in one round trip; the key dies after its window."""
 
     def __init__(self, url: str, timeout: float = 0.25) -> None:
         import redis  # only when REDIS_URL is set
@@ -124,9 +148,9 @@ class RedisCounter:
                                                 socket_connect_timeout=timeout,
                                                 health_check_interval=30)
 
-    def incr(self, key: str, window_end: float, now: float) -> int:
+    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
         pipe = self.client.pipeline(transaction=False)
-        pipe.incr(key)
+        pipe.incrby(key, amount)
         # A minute's margin: servers' clocks differ a little.
         pipe.expire(key, math.ceil(window_end - now) + WINDOW_SECONDS, nx=True)
         count, _ = pipe.execute()
@@ -153,8 +177,9 @@ class RateLimiter:
     def enabled(self, rule: str) -> bool:
         return self.limits.get(rule, 0) > 0
 
-    def hit(self, rule: str, key: str) -> Decision:
-        """Count one request of ``key`` under ``rule``; says whether it is within the limit."""
+    def hit(self, rule: str, key: str, cost: int = 1) -> Decision:
+        """Count one request (or ``cost``) of ``key`` under ``rule``; says whether it is within
+        the limit."""
         limit = self.limits.get(rule, 0)
         now = self.clock()
         length = RULE_WINDOWS.get(rule, WINDOW_SECONDS)
@@ -164,12 +189,17 @@ class RateLimiter:
         if limit <= 0:
             return Decision(True, 0, retry_after)
         digest = hashlib.sha256(f"{rule}\0{key}".encode()).hexdigest()[:24]
-        count = self._incr(f"{self.PREFIX}:{rule}:{digest}:{window}", window_end, now)
+        name = f"{self.PREFIX}:{rule}:{digest}:{window}"
+        count = self._incr(name, window_end, now, cost)
+        if count > limit and rule in QUOTA_RULES:
+            # A refused cost is given back: what was not stored does not use up the quota.
+            self._incr(name, window_end, now, -cost)
         return Decision(count <= limit, count, retry_after)
 
-    def check(self, rule: str, key: str) -> None:
-        """Count one request; raises RateLimitedError (429 with Retry-After) over the limit."""
-        decision = self.hit(rule, key)
+    def check(self, rule: str, key: str, cost: int = 1) -> None:
+        """Count one request (or ``cost``); raises RateLimitedError (429 with Retry-After) over
+        the limit."""
+        decision = self.hit(rule, key, cost)
         if not decision.allowed:
             raise RateLimitedError(decision.retry_after, RULE_ERRORS.get(rule, RATE_LIMITED))
 
@@ -177,10 +207,10 @@ class RateLimiter:
     def using_redis(self) -> bool:
         return self.shared is not None and self.clock() >= self._redis_down_until
 
-    def _incr(self, key: str, window_end: float, now: float) -> int:
+    def _incr(self, key: str, window_end: float, now: float, amount: int) -> int:
         if self.shared is not None and now >= self._redis_down_until:
             try:
-                count = self.shared.incr(key, window_end, now)
+                count = self.shared.incr(key, window_end, now, amount)
             except Exception as exc:  # redis.ConnectionError, TimeoutError, …: count locally
                 # Tried again only after a pause, so an outage costs one timeout, not one
                 # per request.
@@ -193,4 +223,4 @@ class RateLimiter:
                     self._redis_down_until = 0.0
                     log.info("Redis reachable again: rate limits are shared")
                 return count
-        return self.local.incr(key, window_end, now)
+        return self.local.incr(key, window_end, now, amount)

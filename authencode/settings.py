@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from authencode.ratelimit import DEFAULT_LIMITS, parse_limits
 
+DEFAULT_UPLOAD_BYTES_PER_DAY = 20_000_000
+
 ENVIRONMENTS = ("production", "development", "test")
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 # Development without a LINE channel: the app's own LINE simulator (/dev/line) stands in for
@@ -49,6 +51,8 @@ class Settings:
     rate_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     metrics_token: str | None = None  # /metrics from anywhere with this bearer token
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
+    # registration documents stored per client IP a day (0: no cap)
+    upload_bytes_per_day: int = DEFAULT_UPLOAD_BYTES_PER_DAY
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -125,6 +129,9 @@ class Settings:
         metrics_token = _optional(env, "METRICS_TOKEN")
         if metrics_token is not None and len(metrics_token) < 16:
             raise SettingsError("METRICS_TOKEN is too short: use at least 16 random characters")
+        upload_bytes = _optional(env, "UPLOAD_BYTES_PER_DAY") or str(DEFAULT_UPLOAD_BYTES_PER_DAY)
+        if not upload_bytes.isdigit():
+            raise SettingsError("UPLOAD_BYTES_PER_DAY must be a number of bytes (0: no cap)")
         proxies = _optional(env, "TRUSTED_PROXIES") or "0"
         if not proxies.isdigit() or int(proxies) > 5:
             raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in "
@@ -149,6 +156,7 @@ class Settings:
             rate_limits=rate_limits,
             metrics_token=metrics_token,
             trusted_proxies=int(proxies),
+            upload_bytes_per_day=int(upload_bytes),
             instance_path=instance_path,
             extra=_extra(env),
         )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask import redirect, request, session, url_for
 
+from authencode.app import limits
 from authencode.app.context import db_session, services
+from authencode.cid import is_valid_cid, parse_cid
 from authencode.errors import DomainError
+from authencode.ratelimit import UPLOAD_BYTES
 from authencode.services import facilities, staff_accounts, staff_auth
 from clinic_qr.web import (
     PageResult,
@@ -80,12 +83,16 @@ def register() -> PageResult:
     choices = facilities.active_facilities(db_session())
     if request.method == "GET":
         return render("register.html", form={}, facilities=choices, affiliations=AFFILIATIONS)
+    registration = _registration_form()
+    if is_valid_cid(registration.cid):  # over the limit: the error page, 429
+        limits.check("register_cid", parse_cid(registration.cid))
     upload = request.files.get("document")
     document = (staff_accounts.Upload(upload.filename or "document", upload.read())
                 if upload and upload.filename else None)
     try:
-        staff_accounts.register_staff(db_session(), services().protector, _registration_form(),
-                                      document)
+        staff_accounts.register_staff(
+            db_session(), services().protector, registration, document,
+            reserve_upload=lambda size: limits.check(UPLOAD_BYTES, limits.client_ip(), size))
     except DomainError as error:
         form = request.form.to_dict()
         return render("register.html", error.http_status, error=error, form=form,
@@ -120,10 +127,13 @@ def forgot_password() -> PageResult:
         return render("forgot.html")
     reset_base = services().settings.public_base_url + url_for("clinic.reset_password",
                                                                token="")
-    staff_auth.request_reset(db_session(), services().protector, request.form.get("email", ""),
-                             reset_base, policy())
-    mail_after_commit()
-    # The same answer whether or not the address is registered.
+    email = request.form.get("email", "")
+    # At most a few mails an hour per address, counted whether or not it is registered.
+    if limits.within("forgot_email", staff_auth.reset_address(email)):
+        staff_auth.request_reset(db_session(), services().protector, email, reset_base,
+                                 policy())
+        mail_after_commit()
+    # The same answer whether or not the address is registered (or was throttled).
     return render("message.html", title=("ตรวจสอบอีเมลของท่าน", "Check your email"),
                   lines=[("หากอีเมลนี้ลงทะเบียนไว้ ระบบได้ส่งลิงก์สำหรับตั้งรหัสผ่านใหม่ไปแล้ว "
                           "ลิงก์ใช้ได้ครั้งเดียวและมีอายุจำกัด",

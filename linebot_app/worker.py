@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Protocol
 
+from authencode import redaction
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
 from authencode.services import conversations, mail
@@ -103,6 +104,7 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
+        redaction.install(keep_whole_allowed=settings.environment == "development")
         db = Database(settings.database_url)
         sender = OutboxSender(db, settings)
         jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db))

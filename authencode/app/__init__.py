@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from authencode import redaction
 from authencode.app.context import Services, init_services
 from authencode.app.errors import register_error_handlers
 from authencode.app.input_guard import init_input_guard
@@ -55,6 +56,7 @@ def _settings(config: Settings | dict[str, Any] | None) -> Settings:
 def init_logging(settings: Settings) -> None:
     level = logging.INFO if settings.is_production else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redaction.install(keep_whole_allowed=settings.environment == "development")
 
 
 def init_proxies(app: Flask, settings: Settings) -> None:

@@ -3,6 +3,9 @@
 - LIFF API (`/liff/api/...`) and clinic QR links (`/q/<token>`): per client IP, and the LIFF
   API also per LINE user once the ID token is verified (its `sub`).
 - Clinic log-in posts: per client IP (each staff account also locks after failures).
+- The clinic's anonymous forms: staff registration posts and password-reset requests per
+  client IP here; per CID, per email address and the daily document bytes per IP where the
+  page reads them (clinic_qr.auth).
 - The LINE webhook limits badly signed posts per IP and throttles chatty LINE users per
   event itself (linebot_app.webhook); LINE's own signed deliveries are never refused.
 
@@ -15,23 +18,26 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request
 
 from authencode.app.metrics import note_rate_limited
-from authencode.ratelimit import RateLimitedError, RateLimiter
+from authencode.ratelimit import UPLOAD_BYTES, RateLimitedError, RateLimiter
 from authencode.settings import Settings
 
 _IP_LIMITED_BLUEPRINTS = ("liff_api", "liff_qr")
-_LOGIN_ENDPOINT = "clinic.login"
+# endpoint -> the rule its posts count under, per client IP
+_IP_LIMITED_POSTS = {"clinic.login": "login", "clinic.register": "register",
+                     "clinic.forgot_password": "forgot"}
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> RateLimiter:
-    limiter = RateLimiter(settings.rate_limits, settings.redis_url)
+    limiter = RateLimiter({**settings.rate_limits, UPLOAD_BYTES: settings.upload_bytes_per_day},
+                          settings.redis_url)
     app.extensions["ratelimit"] = limiter
 
     @app.before_request
     def _per_ip() -> None:
         if request.blueprint in _IP_LIMITED_BLUEPRINTS:
             check("ip", client_ip())
-        elif request.endpoint == _LOGIN_ENDPOINT and request.method == "POST":
-            check("login", client_ip())
+        elif request.method == "POST" and request.endpoint in _IP_LIMITED_POSTS:
+            check(_IP_LIMITED_POSTS[request.endpoint], client_ip())
 
     @app.after_request
     def _retry_after(response: Response) -> Response:
@@ -59,20 +65,31 @@ def limiter() -> RateLimiter:
     return current_app.extensions["ratelimit"]  # type: ignore[no-any-return]
 
 
-def check(rule: str, key: str) -> None:
-    """Count one request; over the limit raises RateLimitedError (429 with Retry-After)."""
+def check(rule: str, key: str, cost: int = 1) -> None:
+    """Count one request (or ``cost``); over the limit raises RateLimitedError (429 with
+    Retry-After)."""
     try:
-        count(limiter(), rule, key)
+        count(limiter(), rule, key, cost)
     except RateLimitedError as error:
         g.retry_after = error.retry_after  # for handlers that render a page of their own
         raise
 
 
-def count(rate: RateLimiter, rule: str, key: str) -> None:
+def within(rule: str, key: str) -> bool:
+    """Count one request; False over the limit (counted in /metrics), for a caller that
+    answers the same either way."""
+    try:
+        count(limiter(), rule, key)
+    except RateLimitedError:
+        return False
+    return True
+
+
+def count(rate: RateLimiter, rule: str, key: str, cost: int = 1) -> None:
     """Count one request on ``rate``; over the limit the refusal is counted in /metrics and
     RateLimitedError raised (also outside a request: a webhook event's own handling)."""
     try:
-        rate.check(rule, key)
+        rate.check(rule, key, cost)
     except RateLimitedError:
         note_rate_limited(rule)
         raise

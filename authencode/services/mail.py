@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
+from authencode.redaction import KEEP_WHOLE
 from authencode.services.outbox import lease_due, mask_email
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ def deliver_due_email(db: Database, smtp_url: str | None, protector: DataProtect
         return 0
     if not smtp_url:
         for mail in claimed:
+            # The developer's mailbox: its reset links stay whole (development only).
             log.info("mail queued (no SMTP_URL) to %s: %s\n%s", mail.recipient, mail.subject,
-                     mail.body)
+                     mail.body, extra={KEEP_WHOLE: True})
             _settle(db, mail, None, permanent=False)
         return len(claimed)
     target = parse_smtp_url(smtp_url)

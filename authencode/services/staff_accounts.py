@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -158,13 +159,18 @@ def check_document(upload: Upload | None) -> tuple[str, str]:
 
 
 def register_staff(session: Session, protector: DataProtector, form: Registration,
-                   document: Upload | None) -> StaffUser:
+                   document: Upload | None,
+                   reserve_upload: Callable[[int], None] = lambda size: None) -> StaffUser:
     """Record a pending registration; raises ADM007 for a CID that already has an account,
-    USERNAME_*, EMAIL_INVALID, FIELD_REQUIRED, FACILITY_NOT_FOUND or DOCUMENT_*."""
+    USERNAME_*, EMAIL_INVALID, FIELD_REQUIRED, FACILITY_NOT_FOUND or DOCUMENT_*.
+
+    Whether a CID has an account (ADM007) is told only for an otherwise valid form, document
+    included, so learning it costs a whole registration (which the clinic throttles).
+    ``reserve_upload`` gets the document's size just before anything is stored and may
+    raise (a daily quota) to store nothing.
+    """
     cid = parse_cid(form.cid)
     cid_hash = protector.lookup_hash(cid)
-    if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash == cid_hash)):
-        raise DomainError(ADM007, detail="cid", cid=mask_cid(cid))
     username = (form.username or "").strip().lower()
     if not _USERNAME_RE.match(username):
         raise DomainError(USERNAME_INVALID, detail="username")
@@ -181,6 +187,9 @@ def register_staff(session: Session, protector: DataProtector, form: Registratio
     assert document is not None
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise DomainError(USERNAME_TAKEN, detail="username")
+    if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash == cid_hash)):
+        raise DomainError(ADM007, detail="cid", cid=mask_cid(cid))
+    reserve_upload(len(document.data))
     kind = form.evidence_kind if form.evidence_kind in EVIDENCE_KINDS else "other"
     staff = StaffUser(
         cid_hash=cid_hash, cid_enc=protector.encrypt(cid), username=username, email=email,

@@ -179,6 +179,11 @@ def change_password(session: Session, staff: StaffUser, current: str, new: str, 
     audit.record(session, f"staff:{staff.id}", "staff.password_change", f"staff:{staff.id}")
 
 
+def reset_address(email: str) -> str:
+    """The address a reset request is for, as looked up (and as its mails are counted)."""
+    return (email or "").strip().lower()
+
+
 def request_reset(session: Session, protector: DataProtector, email: str, reset_url: str,
                   policy: LoginPolicy, now: dt.datetime | None = None) -> int:
     """Email a one-time reset link to each active account with this address.
@@ -188,7 +193,7 @@ def request_reset(session: Session, protector: DataProtector, email: str, reset_
     path the token is appended to.
     """
     now = now or utcnow()
-    address = (email or "").strip().lower()
+    address = reset_address(email)
     if not address:
         return 0
     accounts = session.scalars(select(StaffUser).where(

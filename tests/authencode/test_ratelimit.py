@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from authencode.models import OutboxMessage, WebhookEvent
-from authencode.ratelimit import DEFAULT_LIMITS, RateLimitedError, RateLimiter, parse_limits
+from authencode.ratelimit import (
+    DEFAULT_LIMITS,
+    UPLOAD_BYTES,
+    RateLimitedError,
+    RateLimiter,
+    parse_limits,
+)
 from authencode.settings import Settings, SettingsError
 from linebot_app.webhook import SLOW_DOWN_TH
 from tests.liff_web.conftest import CHANNEL_ID, JwksServer, bearer, new_user_id
@@ -58,6 +64,27 @@ def test_cid_lookups_are_counted_by_the_hour_with_their_own_message() -> None:
     assert limiter.hit("cid_lookup", "Ubbb").allowed  # another LINE user
     clock.now += error.retry_after
     assert limiter.hit("cid_lookup", "Uaaa").allowed  # the next hour
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_daily_byte_quota_counts_costs_and_gives_refusals_back(
+        shared: bool, request: pytest.FixtureRequest) -> None:
+    redis_url = request.getfixturevalue("redis_server").url if shared else None
+    clock = FakeClock(1_800_000_000.0 - 1_800_000_000.0 % 86400 + 3600)  # 01:00 UTC
+    one = RateLimiter({UPLOAD_BYTES: 2500}, redis_url, clock=clock)
+    # Through Redis another process shares the quota.
+    two = RateLimiter({UPLOAD_BYTES: 2500}, redis_url, clock=clock) if shared else one
+    one.check(UPLOAD_BYTES, "10.0.0.1", 1000)
+    two.check(UPLOAD_BYTES, "10.0.0.1", 1000)
+    with pytest.raises(RateLimitedError) as refused:
+        two.check(UPLOAD_BYTES, "10.0.0.1", 1000)
+    assert refused.value.code == "UPLOAD_QUOTA_EXCEEDED"
+    assert refused.value.retry_after == 86400 - 3600  # until the day ends
+    one.check(UPLOAD_BYTES, "10.0.0.1", 400)  # the refused 1000 were not kept
+    assert not one.hit(UPLOAD_BYTES, "10.0.0.1", 200).allowed
+    assert one.hit(UPLOAD_BYTES, "10.0.0.2", 2500).allowed
+    clock.now += 86400 - 3600
+    assert one.hit(UPLOAD_BYTES, "10.0.0.1", 2500).allowed  # the next day
 
 
 def test_a_rule_set_to_zero_never_refuses() -> None:

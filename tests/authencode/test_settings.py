@@ -27,6 +27,11 @@ def test_eligible_main_rights_are_normalised() -> None:
     assert settings.extra["eligible_main_rights"] == "UCS,WEL,NONE"
 
 
+def test_upload_bytes_per_day() -> None:
+    assert Settings.from_env(PROD).upload_bytes_per_day == 20_000_000
+    assert Settings.from_env({**PROD, "UPLOAD_BYTES_PER_DAY": "0"}).upload_bytes_per_day == 0
+
+
 @pytest.mark.parametrize("value", [",", "UCS;WEL", "UCS,<script>", "TOOLONGCODE1"])
 def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
     with pytest.raises(SettingsError, match="ELIGIBLE_MAIN_RIGHTS"):
@@ -36,7 +41,7 @@ def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
 @pytest.mark.parametrize(("name", "value"), [
     ("AUTHENCODE_ENV", "staging"), ("DATA_KEY", "not-base64!"), ("DATA_KEY", "YWJj"),
     ("PUBLIC_BASE_URL", "ftp://x"), ("SMTP_URL", "mail.example:25"),
-    ("LINE_API_BASE_URL", "api.line.me"),
+    ("LINE_API_BASE_URL", "api.line.me"), ("UPLOAD_BYTES_PER_DAY", "20MB"),
 ])
 def test_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
