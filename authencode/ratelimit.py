@@ -46,6 +46,10 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     # family member, in the chat or on the LIFF pages): a family of six with typos fits; a
     # script trying CIDs to learn whose they are does not.
     "cid_lookup": 20,
+    # Reader-agent API calls per agent token: a busy counter makes three or four a patient
+    # (card read, unlock, confirm-save, latest code), so even a patient every five seconds
+    # fits, with room for a few PCs sharing one token; a script walking through CIDs does not.
+    "agent_token": 120,
 }
 WINDOW_SECONDS = 60
 RULE_WINDOWS: Mapping[str, int] = {"cid_lookup": 3600}
