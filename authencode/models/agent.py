@@ -14,6 +14,7 @@ from authencode.models.facility import Facility
 # reserved for registered kiosks (no kiosk API yet, so a kiosk token opens nothing today).
 TOKEN_SCOPES = ("his", "agent", "kiosk")
 
+
 class ApiToken(Base):
     """A bearer token of one facility that opens one API (its scope); only its SHA-256 is
     stored."""

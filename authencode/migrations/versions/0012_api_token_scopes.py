@@ -28,7 +28,8 @@ def upgrade() -> None:
     # would copy the table, and dropping the old copy fails while card reads and agent
     # sessions refer to it (foreign keys are on).
     op.execute("ALTER TABLE api_tokens ADD COLUMN scope VARCHAR(8) DEFAULT 'his' NOT NULL "
-               "CONSTRAINT ck_api_tokens_scope_known CHECK (scope IN ('his', 'agent', 'kiosk'))")
+               "CONSTRAINT ck_api_tokens_scope_known "
+               "CHECK (scope IN ('his', 'agent', 'kiosk'))")
     used_by_an_agent = sa.or_(
         _tokens.c.id.in_(sa.select(_card_reads.c.api_token_id)),
         _tokens.c.id.in_(sa.select(_agent_sessions.c.api_token_id)),
