@@ -190,7 +190,8 @@ def api_token_list(hcode: str) -> PageResult:
                                           actor(), request.form.get("scope", "his"))
     except DomainError as error:
         return _tokens_page(facility, error.http_status, error=error)
-    return _tokens_page(facility, new_secret=created.secret, new_name=created.token.name)
+    return _tokens_page(facility, new_secret=created.secret, new_name=created.token.name,
+                        new_scope=created.token.scope)
 
 
 @clinic.post("/facilities/<hcode>/tokens/<int:token_id>/revoke")

@@ -189,7 +189,9 @@ def test_clinic_page_creates_scoped_tokens_and_lists_their_scope(app: Any, clini
     created = admin.post("/clinic/facilities/10675/tokens",
                          {"name": "เคาน์เตอร์ 1", "scope": "agent"})
     assert created.status_code == 200
-    secret = created.get_data(as_text=True).split('id="new-token">', 1)[1].split("<", 1)[0]
+    shown = created.get_data(as_text=True)
+    assert "“เคาน์เตอร์ 1” (เครื่องอ่านบัตร (Reader agent))" in shown
+    secret = shown.split('id="new-token">', 1)[1].split("<", 1)[0]
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>",
                                       admin.get("/clinic/facilities/10675/tokens")
                                       .get_data(as_text=True), re.S) if "เคาน์เตอร์ 1" in r)
