@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from authencode import migrate
 from authencode.crypto import DataProtector
 from authencode.db import Database
+from authencode.models.agent import TOKEN_SCOPES
 from authencode.settings import Settings, SettingsError
 
 
@@ -116,7 +117,10 @@ def token() -> None:
 @token.command("create")
 @click.argument("hcode")
 @click.argument("name")
-def token_create(hcode: str, name: str) -> None:
+@click.option("--scope", type=click.Choice(TOKEN_SCOPES), default="his", show_default=True,
+              help="the API it opens: his (hospital systems), agent (a reader agent), "
+                   "kiosk (reserved for kiosks)")
+def token_create(hcode: str, name: str, scope: str) -> None:
     """Create a token for facility HCODE; the secret is printed once."""
     from sqlalchemy import select
 
@@ -128,8 +132,8 @@ def token_create(hcode: str, name: str) -> None:
         if facility is None:
             click.echo(f"no facility {hcode}", err=True)
             sys.exit(1)
-        new = create_token(session, facility, name, "cli")
-        click.echo(f"token {new.token.id} for {hcode} ({name}); it is not shown again:")
+        new = create_token(session, facility, name, "cli", scope)
+        click.echo(f"{scope} token {new.token.id} for {hcode} ({name}); it is not shown again:")
         click.echo(new.secret)
 
 
@@ -146,7 +150,7 @@ def token_list(hcode: str) -> None:
                                .order_by(ApiToken.id))
         for row in rows:
             state = "revoked" if row.revoked_at else "active"
-            click.echo(f"{row.id}\t{row.prefix}…\t{row.name}\t{state}")
+            click.echo(f"{row.id}\t{row.prefix}…\t{row.scope}\t{row.name}\t{state}")
 
 
 @token.command("revoke")

@@ -54,6 +54,10 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     "register_cid": 5,
     "forgot": 10,
     "forgot_email": 3,
+    # Reader-agent API calls per agent token: a busy counter makes three or four a patient
+    # (card read, unlock, confirm-save, latest code), so even a patient every five seconds
+    # fits, with room for a few PCs sharing one token; a script walking through CIDs does not.
+    "agent_token": 120,
 }
 WINDOW_SECONDS = 60
 HOUR = 3600

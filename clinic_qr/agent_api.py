@@ -1,21 +1,39 @@
-"""The server side of the reader agent: JSON over HTTPS, authenticated by a facility token."""
+"""The server side of the reader agent: JSON over HTTPS, authenticated by a facility token of
+scope ``agent`` and rate-limited per token (rule ``agent_token``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from authencode.app.context import db_session, services
+from authencode.app.limits import check
 from authencode.app.openapi import error_responses
-from authencode.errors import DomainError
+from authencode.errors import DomainError, register
 from authencode.models import ApiToken
 from authencode.services import agent, api_tokens
 from authencode.services.people import UnitRef, person_cid
 from authencode.thaidate import local, service_day
 
 agent_api = Blueprint("agent_api", __name__, url_prefix="/agent/api")
+
+# A wrong PIN and a card that is not active staff here get the same answer, so the unlock
+# cannot be used to learn which citizen IDs belong to staff.
+UNLOCK_REFUSED = register(
+    "UNLOCK_REFUSED", "unauthorized",
+    "Wrong PIN, or this card is not an active staff member of this facility.",
+    "PIN ไม่ถูกต้อง หรือบัตรนี้ไม่ใช่เจ้าหน้าที่ที่ใช้งานได้ของหน่วยบริการนี้")
+_UNLOCK_REFUSALS = (agent.PIN_INVALID, agent.STAFF_NOT_ALLOWED)
+
+
+@agent_api.before_request
+def _authenticate() -> None:
+    """Every call: an agent token of a live facility, within its per-minute limit."""
+    token = api_tokens.authenticate(db_session(), request.headers.get("Authorization"), "agent")
+    check("agent_token", str(token.id))
+    g.api_token = token
 
 
 def _json_body() -> dict[str, Any]:
@@ -26,7 +44,7 @@ def _json_body() -> dict[str, Any]:
 
 
 def _token() -> ApiToken:
-    return api_tokens.authenticate(db_session(), request.headers.get("Authorization"))
+    return g.api_token  # type: ignore[no-any-return]
 
 
 def _unit(unit: UnitRef | None) -> dict[str, str] | None:
@@ -69,8 +87,10 @@ def staff_unlock() -> Response:
     try:
         agent_session, secret = agent.unlock_agent(session, svc.protector, token,
                                                    body.get("staffPid"), str(body.get("pin", "")))
-    except DomainError:
+    except DomainError as error:
         session.commit()  # keep the counted failure (and its audit entry) despite the refusal
+        if error.code in _UNLOCK_REFUSALS:
+            raise DomainError(UNLOCK_REFUSED) from None
         raise
     return jsonify(sessionToken=secret, expiresAt=agent_session.expires_at.isoformat())
 
@@ -108,7 +128,7 @@ def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
 
 
 _S = {"type": "string"}
-_SECURITY: list[dict[str, list[str]]] = [{"facilityToken": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"agentToken": []}]
 AGENT_OPENAPI: dict[str, Any] = {
     "/agent/api/card-reads": {"post": {
         "summary": "A reader agent read a card: rights, services on offer, correlation id",
@@ -116,7 +136,7 @@ AGENT_OPENAPI: dict[str, Any] = {
         "requestBody": _body(["pid"], {"pid": _S, "titleName": _S, "fname": _S, "lname": _S,
                                        "birthDate": _S, "sex": _S, "terminalName": _S}),
         "responses": {"200": {"description": "rights and correlationId"},
-                      **error_responses(400, 401, 404)}}},
+                      **error_responses(400, 401, 403, 404, 429)}}},
     "/agent/api/staff-unlock": {"post": {
         "summary": "Unlock the agent with a staff card's CID and PIN until midnight",
         "security": _SECURITY,
@@ -132,10 +152,11 @@ AGENT_OPENAPI: dict[str, Any] = {
             "pid": _S, "claimType": _S, "mobile": _S, "correlationId": _S, "hn": _S,
             "hcode": _S}),
         "responses": {"200": {"description": "claimCode"},
-                      **error_responses(400, 401, 403, 404, 409, 410, 422)}}},
+                      **error_responses(400, 401, 403, 404, 409, 410, 422, 429)}}},
     "/agent/api/latest-authen-code/{pid}": {"get": {
         "summary": "The person's latest active code at this facility",
         "security": _SECURITY,
         "parameters": [{"name": "pid", "in": "path", "required": True, "schema": _S}],
-        "responses": {"200": {"description": "claimCode"}, **error_responses(400, 401, 404)}}},
+        "responses": {"200": {"description": "claimCode"},
+                      **error_responses(400, 401, 403, 404, 429)}}},
 }

@@ -15,7 +15,7 @@ from authencode.errors import DomainError
 from authencode.models import ApiToken, Facility, FacilityKey, ServiceType
 from authencode.services import api_tokens, facilities, qr_tokens, staff_access
 from clinic_qr.qr_render import QrLabel, render_png, render_poster_pdf, render_qr_svg, render_svg
-from clinic_qr.web import PageResult, actor, clinic, render, staff
+from clinic_qr.web import PageResult, actor, clinic, render, staff, tr
 
 
 def scoped_facility(hcode: str, manage: bool = False) -> Facility:
@@ -164,10 +164,20 @@ def qr_rotate(hcode: str) -> PageResult:
     return redirect(url_for("clinic.qr_keys", hcode=facility.hcode, rotated=1))
 
 
+# A token's scope as staff read it (Thai, English), in the order the form offers them.
+TOKEN_SCOPE_NAMES = {
+    "his": ("ระบบโรงพยาบาล (HIS)", "Hospital system (HIS)"),
+    "agent": ("เครื่องอ่านบัตร (Reader agent)", "Card-reader agent"),
+    "kiosk": ("ตู้บริการ (Kiosk) ยังไม่มี API ให้ใช้", "Kiosk (no kiosk API yet)"),
+}
+
+
 def _tokens_page(facility: Facility, status: int = 200, **extra: object) -> tuple[str, int]:
     tokens = db_session().scalars(select(ApiToken).where(ApiToken.facility_id == facility.id)
                                   .order_by(ApiToken.id.desc())).all()
-    return render("tokens.html", status, facility=facility, tokens=tokens, **extra)
+    scopes = {scope: tr(*names) for scope, names in TOKEN_SCOPE_NAMES.items()}
+    return render("tokens.html", status, facility=facility, tokens=tokens, scopes=scopes,
+                  **extra)
 
 
 @clinic.route("/facilities/<hcode>/tokens", methods=["GET", "POST"])
@@ -177,10 +187,11 @@ def api_token_list(hcode: str) -> PageResult:
         return _tokens_page(facility)
     try:
         created = api_tokens.create_token(db_session(), facility, request.form.get("name", ""),
-                                          actor())
+                                          actor(), request.form.get("scope", "his"))
     except DomainError as error:
         return _tokens_page(facility, error.http_status, error=error)
-    return _tokens_page(facility, new_secret=created.secret, new_name=created.token.name)
+    return _tokens_page(facility, new_secret=created.secret, new_name=created.token.name,
+                        new_scope=created.token.scope)
 
 
 @clinic.post("/facilities/<hcode>/tokens/<int:token_id>/revoke")

@@ -1,12 +1,14 @@
 """The API for hospital systems (HIS): check-authen-status as NHSO's, and a reconciliation list.
 
-Both take ``Authorization: Bearer <facility API token>`` and answer for that facility only.
+Both take ``Authorization: Bearer <facility API token>`` of scope ``his`` and answer for that
+facility only.
 
 check-authen-status keeps the field names and Thai ``statusMessage`` texts hospital systems
 already parse. A valid question always gets HTTP 200 (``statusAuthen`` false when nothing
 was found); a malformed one gets HTTP 400 with ``statusAuthen: false`` and the Thai
 ``statusMessage`` *and* this server's usual ``error`` object, so both kinds of client
-understand it; a missing, wrong or revoked token gets 401 in the usual error format.
+understand it; a missing, wrong or revoked token gets 401 in the usual error format, a token
+of another scope 403.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from authencode.app.context import db_session, services
 from authencode.app.openapi import ERROR_SCHEMA, error_responses
@@ -58,8 +60,15 @@ DATE_RANGE_INVALID = register(
     "กรุณาระบุ from และ to เป็น yyyy-MM-dd โดย from ไม่อยู่หลัง to และห่างกันไม่เกิน {days} วัน")
 
 
+@his_api.before_request
+def _authenticate() -> None:
+    """Every call: a hospital-system token of a live facility."""
+    g.api_token = api_tokens.authenticate(db_session(), request.headers.get("Authorization"),
+                                          "his")
+
+
 def _token() -> ApiToken:
-    return api_tokens.authenticate(db_session(), request.headers.get("Authorization"))
+    return g.api_token  # type: ignore[no-any-return]
 
 
 def _parse_date(raw: str | None) -> dt.date | None:
@@ -206,7 +215,7 @@ def _int_arg(name: str, default: int) -> int:
 
 _S: dict[str, Any] = {"type": "string"}
 _NS: dict[str, Any] = {"type": "string", "nullable": True}
-_SECURITY: list[dict[str, list[str]]] = [{"facilityToken": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"hisToken": []}]
 
 
 def _obj(properties: dict[str, Any], nullable: bool = False) -> dict[str, Any]:
@@ -261,7 +270,7 @@ HIS_OPENAPI: dict[str, Any] = {
                     "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
             "400": {"description": "malformed question",
                     "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
-            **error_responses(401),
+            **error_responses(401, 403),
         }}},
     "/authencodestatus/api/codes": {"get": {
         "summary": "Hospital systems: this facility's codes of a date range, oldest first",
@@ -294,6 +303,6 @@ HIS_OPENAPI: dict[str, Any] = {
                         "hn": _NS, "an": _NS, "cancelledDateTime": _NS, "cancelReason": _NS,
                     })},
                 })}}},
-            **error_responses(400, 401),
+            **error_responses(400, 401, 403),
         }}},
 }

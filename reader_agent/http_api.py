@@ -63,8 +63,9 @@ def status_for(error: AgentError) -> HTTPStatus:
     if isinstance(error, UnlockRequiredError):
         return HTTPStatus.FORBIDDEN
     if isinstance(error, ServerError):
-        if error.status == 401 and error.code.startswith("TOKEN_"):
-            # The server refused the facility token: the agent's setup, not the caller's fault.
+        if error.status in (401, 403) and error.code.startswith("TOKEN_"):
+            # The server refused the facility token (unknown, revoked, or not an agent token):
+            # the agent's setup, not the caller's fault.
             return HTTPStatus.BAD_GATEWAY
         if 400 <= error.status < 500:
             with contextlib.suppress(ValueError):  # a status http.HTTPStatus doesn't know

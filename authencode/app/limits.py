@@ -6,6 +6,8 @@
 - The clinic's anonymous forms: staff registration posts and password-reset requests per
   client IP here; per CID, per email address and the daily document bytes per IP where the
   page reads them (clinic_qr.auth).
+- The reader agent's API (`/agent/api/...`): per agent token, counted by clinic_qr.agent_api
+  once the token is known.
 - The LINE webhook limits badly signed posts per IP and throttles chatty LINE users per
   event itself (linebot_app.webhook); LINE's own signed deliveries are never refused.
 

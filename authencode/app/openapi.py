@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from authencode import __version__
+from authencode.models.agent import TOKEN_SCOPES
 
 openapi_pages = Blueprint("openapi", __name__)
 
@@ -72,8 +73,11 @@ def openapi() -> Response:
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},
             "securitySchemes": {
-                "facilityToken": {"type": "http", "scheme": "bearer",
-                                  "description": "facility API token"},
+                **{f"{scope}Token": {
+                    "type": "http", "scheme": "bearer",
+                    "description": f"facility API token of scope {scope} "
+                                   f"(authencode token create HCODE NAME --scope {scope})"}
+                   for scope in TOKEN_SCOPES},
                 "liffIdToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                 "description": "LIFF ID token (ES256)"},
             },

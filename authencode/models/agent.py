@@ -1,26 +1,36 @@
-"""Facility API tokens (hospital systems, reader agents), card reads and agent sessions."""
+"""Facility API tokens (hospital systems, reader agents, kiosks), card reads and agent sessions."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from authencode.db import Base, created_at, intpk, str_hash
 from authencode.models.facility import Facility
 
+# What a token opens: "his" the hospital-system API, "agent" the reader agent's API, "kiosk"
+# reserved for registered kiosks (no kiosk API yet, so a kiosk token opens nothing today).
+TOKEN_SCOPES = ("his", "agent", "kiosk")
+
 
 class ApiToken(Base):
-    """A bearer token scoped to one facility; only its SHA-256 is stored."""
+    """A bearer token of one facility that opens one API (its scope); only its SHA-256 is
+    stored."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(f"scope IN ({', '.join(repr(s) for s in TOKEN_SCOPES)})",
+                        name="scope_known"),
+    )
 
     id: Mapped[intpk]
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str_hash] = mapped_column(unique=True)
     prefix: Mapped[str] = mapped_column(String(12))  # shown in lists to tell tokens apart
+    scope: Mapped[str] = mapped_column(String(8), default="his", server_default="his")
     created_at: Mapped[created_at]
     created_by: Mapped[str] = mapped_column(String(80), default="cli")
     revoked_at: Mapped[dt.datetime | None]

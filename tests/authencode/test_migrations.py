@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import create_engine, inspect, select
+from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import create_engine, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authencode import migrate
-from authencode.models import Right, ServiceType
+from authencode.crypto import DataProtector
+from authencode.models import ApiToken, Right, ServiceType
+from tests.support.factories import make_facility, make_staff
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:
@@ -32,4 +41,58 @@ def test_downgrade_to_base_and_back(db_url: str) -> None:
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     command.upgrade(config, "head")
     assert "authen_codes" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def _revision_of(config: Config, module_suffix: str) -> Script:
+    """A migration found by its file name (its number may change when branches merge)."""
+    script = ScriptDirectory.from_config(config)
+    found = [rev for rev in script.walk_revisions() if rev.path.endswith(module_suffix)]
+    assert len(found) == 1, module_suffix
+    return found[0]
+
+
+def test_token_scopes_keep_existing_tokens_working(db_url: str, protector: DataProtector) -> None:
+    """Tokens that reported card reads or opened agent sessions become agent tokens, every
+    other one a hospital-system token; afterwards the database refuses an unknown scope."""
+    config = migrate.alembic_config(db_url)
+    scopes = _revision_of(config, "_api_token_scopes.py")
+    command.downgrade(config, str(scopes.down_revision))
+    now = dt.datetime.now(dt.UTC)
+    tokens = sa.table("api_tokens", *(sa.column(c) for c in (
+        "id", "facility_id", "name", "token_hash", "prefix", "created_at", "created_by")))
+    card_reads = sa.table("card_reads", *(sa.column(c) for c in (
+        "correlation_id", "facility_id", "api_token_id", "cid_hash", "terminal_name",
+        "created_at")))
+    sessions = sa.table("agent_sessions", *(sa.column(c) for c in (
+        "token_hash", "staff_id", "api_token_id", "created_at", "expires_at")))
+    engine = create_engine(db_url)
+    with Session(engine) as session, session.begin():
+        facility = make_facility(session)
+        staff = make_staff(session, protector, facility)
+        names = ("counter with reads", "counter unlocked only", "HIS", "HIS unused")
+        session.execute(tokens.insert(), [
+            {"id": i, "facility_id": facility.id, "name": name, "token_hash": f"{i:064d}",
+             "prefix": f"ac_{i}", "created_at": now, "created_by": "cli"}
+            for i, name in enumerate(names, start=1)])
+        session.execute(card_reads.insert().values(
+            correlation_id="c1", facility_id=facility.id, api_token_id=1, cid_hash="0" * 64,
+            terminal_name="", created_at=now))
+        session.execute(sessions.insert().values(
+            token_hash="1" * 64, staff_id=staff.id, api_token_id=2, created_at=now,
+            expires_at=now))
+    command.upgrade(config, "head")
+    with Session(engine) as session:
+        assert {name: scope for name, scope in session.execute(
+            select(ApiToken.name, ApiToken.scope))} == {
+            "counter with reads": "agent", "counter unlocked only": "agent", "HIS": "his",
+            "HIS unused": "his"}
+    for bad in ("admin", None):
+        with Session(engine) as session, pytest.raises(IntegrityError):
+            session.execute(update(ApiToken).where(ApiToken.id == 3).values(scope=bad))
+            session.flush()
+    command.downgrade(config, str(scopes.down_revision))  # with rows that refer to the tokens
+    with engine.connect() as connection:
+        assert connection.scalar(select(sa.func.count()).select_from(tokens)) == 4
+        assert "scope" not in {c["name"] for c in inspect(connection).get_columns("api_tokens")}
     engine.dispose()

@@ -28,8 +28,8 @@ def world(app, protector):  # type: ignore[no-untyped-def]
                            pin_hash=hash_password("1234"))
         make_staff(session, protector, other, username="other", cid=other_staff_cid,
                    pin_hash=hash_password("1234"))
-        token = create_token(session, clinic, "counter 1", "test").secret
-        other_token = create_token(session, other, "other", "test").secret
+        token = create_token(session, clinic, "counter 1", "test", "agent").secret
+        other_token = create_token(session, other, "other", "test", "agent").secret
     return {"db": db, "patient": patient_cid, "staff": staff_cid, "staff_id": staff.id,
             "other_staff": other_staff_cid, "token": token, "other_token": other_token}
 
@@ -143,12 +143,13 @@ def test_correlation_ids_are_bound_to_agent_person_and_time(client, world) -> No
 
 
 def test_unlock_checks_staff_of_the_facility_and_limits_pin_attempts(client, world) -> None:  # type: ignore[no-untyped-def]
+    # not staff of this facility: the same answer as a wrong PIN (test_token_scopes.py)
     assert _unlock(client, world, staff=world["other_staff"]).get_json()["error"]["code"] == (
-        "STAFF_NOT_ALLOWED")
-    assert _unlock(client, world, staff=world["patient"]).status_code == 403
+        "UNLOCK_REFUSED")
+    assert _unlock(client, world, staff=world["patient"]).status_code == 401
     assert _unlock(client, world, pin="12a4").get_json()["error"]["code"] == "PIN_FORMAT"
     for _ in range(5):
-        assert _unlock(client, world, pin="9999").get_json()["error"]["code"] == "PIN_INVALID"
+        assert _unlock(client, world, pin="9999").get_json()["error"]["code"] == "UNLOCK_REFUSED"
     locked = _unlock(client, world)  # even the right PIN, while locked
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     with world["db"].sessionmaker() as session:

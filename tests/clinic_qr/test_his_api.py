@@ -249,7 +249,7 @@ def test_both_calls_are_described_in_openapi(client) -> None:  # type: ignore[no
                                                          "serviceCode"}
     schema = status["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) >= STATUS_KEYS
-    assert status["security"] == [{"facilityToken": []}]
+    assert status["security"] == [{"hisToken": []}]
     listing = spec["paths"]["/authencodestatus/api/codes"]["get"]
     assert {"from", "to", "page", "size"} <= {p["name"] for p in listing["parameters"]}
     assert "401" in listing["responses"]

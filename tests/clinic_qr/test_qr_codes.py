@@ -161,14 +161,14 @@ def test_only_facility_admins_rotate_keys_and_manage_tokens(staff_client, app,
     secret = page.split('id="new-token">', 1)[1].split("<", 1)[0]
     listing = admin.get("/clinic/facilities/10675/tokens").get_data(as_text=True)
     assert "HIS ward 2" in listing and secret not in listing  # shown once only
-    status = app.test_client().post("/agent/api/card-reads", json={"pid": "1"},
-                                    headers={"Authorization": f"Bearer {secret}"})
-    assert status.status_code != 401
+    # a hospital-system token (the form's default scope): it opens the HIS API
+    his_call = {"path": "/authencodestatus/api/codes",
+                "query_string": {"from": "2026-01-01", "to": "2026-01-02"},
+                "headers": {"Authorization": f"Bearer {secret}"}}
+    assert app.test_client().get(**his_call).status_code == 200
     with clinic_world.db.transaction() as session:
         from authencode.models import ApiToken
 
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "HIS ward 2"))
     assert admin.post(f"/clinic/facilities/10675/tokens/{token_id}/revoke").status_code == 302
-    revoked = app.test_client().post("/agent/api/card-reads", json={"pid": "1"},
-                                     headers={"Authorization": f"Bearer {secret}"})
-    assert revoked.status_code == 401
+    assert app.test_client().get(**his_call).status_code == 401

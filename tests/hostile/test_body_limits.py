@@ -61,7 +61,7 @@ def facility_token(app: Any, clinic_world: ClinicWorld) -> str:
     with clinic_world.db.transaction() as session:
         facility = session.scalar(select(Facility).where(Facility.hcode == "10675"))
         assert facility is not None
-        return create_token(session, facility, "big bodies", "test").secret
+        return create_token(session, facility, "big bodies", "test", "agent").secret
 
 
 JSON_ENTRY_POINTS = [

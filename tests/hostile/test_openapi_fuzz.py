@@ -53,7 +53,8 @@ def settings(settings: Settings) -> Settings:
 @dataclass
 class Credentials:
     liff: str | None = None  # Authorization header values
-    facility: str | None = None
+    his: str | None = None  # a facility API token of scope his
+    agent: str | None = None  # ... of scope agent
     agent_session: str | None = None
     known: dict[str, Any] = field(default_factory=dict)  # field name -> a value that exists
 
@@ -62,14 +63,16 @@ class Credentials:
                    for name in requirement}
         if "liffIdToken" in schemes:
             return self.liff
-        if "facilityToken" in schemes:
-            return self.facility
+        if "hisToken" in schemes:
+            return self.his
+        if "agentToken" in schemes:
+            return self.agent
         return None
 
 
 def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
-    """A registered patient's ID token, a facility API token, an unlocked agent session, and
-    the ids, CIDs and QR links that exist."""
+    """A registered patient's ID token, the facility's HIS and agent tokens, an unlocked agent
+    session, and the ids, CIDs and QR links that exist."""
     token = jwks.token(new_user_id())
     member = registered(client, token, world.adult_cid)
     with world.db.transaction() as session:
@@ -77,7 +80,8 @@ def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
         assert facility is not None
         make_staff(session, world.protector, facility, cid=STAFF_CID,
                    pin_hash=hash_password("1234"))
-        secret = create_token(session, facility, "fuzz HIS", "test").secret
+        his_secret = create_token(session, facility, "fuzz HIS", "test").secret
+        secret = create_token(session, facility, "fuzz agent", "test", "agent").secret
     facility_auth = {"Authorization": f"Bearer {secret}"}
     unlocked = client.post("/agent/api/staff-unlock", headers=facility_auth,
                            json={"staffPid": STAFF_CID, "pin": "1234"})
@@ -87,7 +91,7 @@ def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
     assert read.status_code == 200, read.json
     cid = world.adult_cid
     return Credentials(
-        liff=f"Bearer {token}", facility=f"Bearer {secret}",
+        liff=f"Bearer {token}", his=f"Bearer {his_secret}", agent=f"Bearer {secret}",
         agent_session=unlocked.json["sessionToken"],
         known={"member_id": member["id"], "cid": cid, "pid": cid, "personalId": cid,
                "staffPid": STAFF_CID, "scanned": world.poster_url(), "hcode": "10676",
@@ -176,7 +180,8 @@ def test_no_operation_errors_or_breaks_its_schema_when_signed_in(
 @pytest.mark.parametrize("authorization", [None, "Bearer x.y.z", "Basic dXNlcjpwYXNz"])
 def test_no_operation_errors_without_valid_credentials(app: Any, world: World,
                                                        authorization: str | None) -> None:
-    bad = Credentials(liff=authorization, facility=authorization, agent_session=authorization)
+    bad = Credentials(liff=authorization, his=authorization, agent=authorization,
+                      agent_session=authorization)
     failures, statuses = _fuzz_all(app, bad, (Mode.POSITIVE,), max(3, EXAMPLES // 4))
     assert not failures, "\n\n".join(failures)
     protected = {label: seen for label, seen in statuses.items()

@@ -170,6 +170,6 @@ def live_authen_server(live_server: str, live_app, protector) -> LiveAuthenServe
             cid="3100600123468",
             pin_hash=hash_password(LIVE_PIN),
         )
-        token = create_token(session, clinic, "reader agent", "test").secret
-        other_token = create_token(session, other, "reader agent", "test").secret
+        token = create_token(session, clinic, "reader agent", "test", "agent").secret
+        other_token = create_token(session, other, "reader agent", "test", "agent").secret
     return LiveAuthenServer(live_server, db, token, other_token, staff.id)

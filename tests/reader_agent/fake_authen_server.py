@@ -1,8 +1,9 @@
 """A small stand-in for the Authen Code server's agent endpoints, for the agent's tests.
 
 It keeps the rules (and the error codes and statuses) of the real server's agent API in
-``clinic_qr/agent_api.py``: the facility token is required; a confirm-save needs a staff
-session and a ``correlationId`` from a read, used once; one code per person and service.
+``clinic_qr/agent_api.py``: the facility token (of scope agent) is required; a confirm-save
+needs a staff session and a ``correlationId`` from a read, used once; one code per person and
+service.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FACILITY_TOKEN = "facility-token-for-tests"
+FACILITY_TOKEN = "facility-token-for-tests"  # of scope agent
+HIS_TOKEN = "his-token-for-tests"  # the same facility's token of scope his
 HCODE = "10670"
 # The origin of the clinic web page that the agent lets call it from a browser.
 CLINIC_ORIGIN = "https://clinic.example.org"
@@ -56,7 +58,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with self.server.lock:
             state.requests.append((method, self.path, dict(self.headers), body))
-            if self.headers.get("Authorization") != f"Bearer {FACILITY_TOKEN}":
+            if self.headers.get("Authorization") == f"Bearer {HIS_TOKEN}":
+                status, answer = _error(403, "TOKEN_SCOPE", "needs a token of scope agent")
+            elif self.headers.get("Authorization") != f"Bearer {FACILITY_TOKEN}":
                 status, answer = _error(401, "TOKEN_INVALID", "unknown facility token")
             else:
                 status, answer = self._route(method, body)
@@ -86,10 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "transDate": "20250318091502",
             }
         if method == "POST" and self.path == "/agent/api/staff-unlock":
-            if body.get("staffPid") not in state.staff_pins:
-                return _error(403, "STAFF_NOT_ALLOWED", "not active staff of this facility")
-            if state.staff_pins[body["staffPid"]] != body.get("pin"):
-                return _error(401, "PIN_INVALID", "wrong PIN")
+            # Not staff and a wrong PIN get one answer, as from the real server.
+            if state.staff_pins.get(body.get("staffPid")) != body.get("pin"):
+                return _error(401, "UNLOCK_REFUSED", "wrong PIN, or not staff of this facility")
             token = str(uuid.uuid4())
             state.sessions.add(token)
             return 200, {"sessionToken": token, "expiresAt": "2999-12-31T23:59:59+07:00"}

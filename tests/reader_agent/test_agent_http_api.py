@@ -11,7 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from fake_authen_server import CLAIM_TYPES, CLINIC_ORIGIN, HCODE
+from fake_authen_server import CLAIM_TYPES, CLINIC_ORIGIN, HCODE, HIS_TOKEN
 from pcsc_stack import require, wait_for_card
 from virtual_card import READER_NAMES, CardContent, VirtualThaiIdCard
 
@@ -283,12 +283,15 @@ def test_session_ended_by_the_server_locks_the_agent(agent, insert_card, fake_se
 def test_a_card_that_is_not_staff_cannot_unlock(agent, insert_card, fake_server) -> None:
     insert_card(VirtualThaiIdCard())
     status, _headers, body = call(agent, "POST", "/api/agent/unlock", body={"pin": "2580"})
-    assert status == 403 and set(body) >= SPRING_KEYS
+    assert status == 401 and set(body) >= SPRING_KEYS  # the server's answer to a wrong PIN
     assert call(agent, "POST", "/api/agent/unlock", body={"pin": "12a4"})[0] == 400
 
 
-def test_a_refused_facility_token_is_a_bad_gateway(agent_factory, pcscd, insert_card) -> None:
-    agent = agent_factory(api_token="revoked-token")
+@pytest.mark.parametrize("token", ["revoked-token", HIS_TOKEN])
+def test_a_refused_facility_token_is_a_bad_gateway(agent_factory, pcscd, insert_card,
+                                                   token: str) -> None:
+    """An unknown or revoked token, or one made for hospital systems: the agent's setup."""
+    agent = agent_factory(api_token=token)
     insert_card(VirtualThaiIdCard())
     status, _headers, body = call(agent, "GET", "/api/smartcard/read")
     assert status == 502 and set(body) >= SPRING_KEYS
