@@ -2,7 +2,8 @@
 
 - LIFF API (`/liff/api/...`) and clinic QR links (`/q/<token>`): per client IP, and the LIFF
   API also per LINE user once the ID token is verified (its `sub`).
-- Clinic log-in posts: per client IP (each staff account also locks after failures).
+- Clinic log-in posts: per client IP (failed log-ins are also throttled per account, address
+  and device cookie: authencode.services.login_throttle).
 - The LINE webhook limits badly signed posts per IP and throttles chatty LINE users per
   event itself (linebot_app.webhook); LINE's own signed deliveries are never refused.
 
