@@ -81,7 +81,8 @@ def log_in(session: Session, username: str, password: str, policy: LoginPolicy, 
     nonce = devices.read(device_cookie, now).get(staff.id) if staff is not None else None
     counters = _lock_counters(session, staff, nonce, address, policy, now)
     held = [row for row, _ in counters if login_throttle.is_held(row, now)]
-    stored = staff.password_hash if staff is not None and not held else _DUMMY_HASH
+    stored = (staff.password_hash if staff is not None and staff.password_hash and not held
+              else _DUMMY_HASH)
     # The hash comes before any audit entry: audit.record holds the log's lock to the end.
     right = passwords.verify_password(stored, password or "")
     actor = f"staff:{staff.id}" if staff is not None else "anonymous"
