@@ -7,11 +7,12 @@ Attempts from other browsers count against the account and against the client ad
 Past the free failures a counter is held back for a delay that doubles with each further
 failure, up to a cap (authencode.settings.LoginPolicy).
 
-A log-in locks its counter rows (``SELECT ... FOR UPDATE``) before it checks anything and
-keeps them until its transaction ends, so parallel attempts on one account or from one
-address are counted one after the other: none sees a count that another has not written.
-Rows are always locked in the order account, address (a device row alone), so two log-ins
-never wait on each other in a circle.
+A log-in that may check the password locks its counter rows (``SELECT ... FOR UPDATE``)
+before it checks anything and keeps them until its transaction ends, so parallel attempts on
+one account or from one address are counted one after the other: none sees a count that
+another has not written. Rows are always locked in the order account, address (a device row
+alone), so two log-ins never wait on each other in a circle. A try that finds a counter
+holding back is refused without taking any lock.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import secrets
 from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,6 +72,18 @@ def lock(session: Session, scope: str, key: str, policy: LoginPolicy,
                 row.failures, row.held_until = 0, None
             return row
     raise RuntimeError(f"the {scope} log-in counter kept disappearing")
+
+
+def held(session: Session, keys: list[tuple[str, str]],
+         now: dt.datetime) -> LoginThrottle | None:
+    """One of the counters that holds back now, read without a lock: refusing needs none, so
+    a flood of tries at a held-back account never queues on its row."""
+    if not keys:
+        return None
+    return session.scalar(select(LoginThrottle).where(
+        or_(*(and_(LoginThrottle.scope == scope, LoginThrottle.key == key)
+              for scope, key in keys)),
+        LoginThrottle.held_until > now).order_by(LoginThrottle.scope).limit(1))
 
 
 def is_held(row: LoginThrottle, now: dt.datetime) -> bool:

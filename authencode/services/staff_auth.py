@@ -14,7 +14,7 @@ from authencode import passwords
 from authencode.crypto import DataProtector
 from authencode.db import utcnow
 from authencode.errors import DomainError, register
-from authencode.models import LoginThrottle, PasswordReset, StaffSession, StaffUser
+from authencode.models import PasswordReset, StaffSession, StaffUser
 from authencode.passwords import hash_password
 from authencode.services import audit, login_throttle, mail
 from authencode.services.login_throttle import DeviceCookies
@@ -79,8 +79,11 @@ def log_in(session: Session, username: str, password: str, policy: LoginPolicy, 
     if staff is not None and staff.status == "pending":
         staff = None  # not an account yet: it answers as an unknown user
     nonce = devices.read(device_cookie, now).get(staff.id) if staff is not None else None
-    counters = _lock_counters(session, staff, nonce, address, policy, now)
-    held = [row for row, _ in counters if login_throttle.is_held(row, now)]
+    keys = _counter_keys(staff, nonce, address, policy)
+    held = login_throttle.held(session, [(scope, key) for scope, key, _ in keys], now)
+    counters = [] if held else [(login_throttle.lock(session, scope, key, policy, now), free)
+                                for scope, key, free in keys]
+    held = held or next((row for row, _ in counters if login_throttle.is_held(row, now)), None)
     stored = (staff.password_hash if staff is not None and staff.password_hash and not held
               else _DUMMY_HASH)
     # The hash comes before any audit entry: audit.record holds the log's lock to the end.
@@ -89,7 +92,7 @@ def log_in(session: Session, username: str, password: str, policy: LoginPolicy, 
     target = actor if staff is not None else ""
     if held:
         audit.record(session, actor, "staff.login_refused", target,
-                     {"reason": "throttled", "scope": held[0].scope})
+                     {"reason": "throttled", "scope": held.scope})
         raise DomainError(LOGIN_FAILED)
     if staff is None or not right:
         details: dict[str, object] = {} if staff is not None else {"reason": "unknown_user"}
@@ -116,26 +119,19 @@ def log_in(session: Session, username: str, password: str, policy: LoginPolicy, 
     return LoggedIn(staff, sid, devices.remember(device_cookie, staff.id, now))
 
 
-def _lock_counters(session: Session, staff: StaffUser | None, device_nonce: str | None,
-                   address: str, policy: LoginPolicy, now: dt.datetime,
-                   ) -> list[tuple[LoginThrottle, int]]:
-    """The counters this attempt is held back by and counts on, each with its free failures.
+def _counter_keys(staff: StaffUser | None, device_nonce: str | None, address: str,
+                  policy: LoginPolicy) -> list[tuple[str, str, int]]:
+    """The counters this attempt is held back by and counts on: scope, key, free failures.
 
     A browser the account knows counts on its device cookie alone; any other on the account
-    and its address (an unknown user on the address only). Locked in that order.
+    and its address (an unknown user on the address only), locked in that order.
     """
     if staff is not None and device_nonce is not None:
-        return [(login_throttle.lock(session, login_throttle.DEVICE,
-                                     login_throttle.device_key(device_nonce), policy, now),
+        return [(login_throttle.DEVICE, login_throttle.device_key(device_nonce),
                  policy.free_failures)]
-    counters = []
-    if staff is not None:
-        counters.append((login_throttle.lock(session, login_throttle.ACCOUNT, str(staff.id),
-                                             policy, now), policy.free_failures))
-    counters.append((login_throttle.lock(session, login_throttle.ADDRESS,
-                                         login_throttle.address_key(address), policy, now),
-                     policy.address_free_failures))
-    return counters
+    keys = [(login_throttle.ACCOUNT, str(staff.id), policy.free_failures)] if staff else []
+    return [*keys, (login_throttle.ADDRESS, login_throttle.address_key(address),
+                    policy.address_free_failures)]
 
 
 def session_staff(session: Session, sid: str | None, policy: LoginPolicy,
