@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -33,6 +34,33 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class LoginPolicy:
+    """Staff log-in: failures before delays, the delays, device cookies, sessions, reset links.
+
+    An account and a device cookie each get ``free_failures`` wrong passwords, a client
+    address ``address_free_failures``; every further failure holds that counter back for
+    ``first_delay``, doubled each time up to ``max_delay``. Counts are forgotten after
+    ``forget_after`` without a failure.
+    """
+
+    free_failures: int = 5
+    address_free_failures: int = 30
+    first_delay: dt.timedelta = dt.timedelta(minutes=1)
+    max_delay: dt.timedelta = dt.timedelta(hours=1)
+    forget_after: dt.timedelta = dt.timedelta(hours=24)
+    device_lifetime: dt.timedelta = dt.timedelta(days=180)
+    idle_timeout: dt.timedelta = dt.timedelta(minutes=30)
+    reset_ttl: dt.timedelta = dt.timedelta(minutes=30)
+
+    def delay(self, failures: int, free: int) -> dt.timedelta | None:
+        """How long a counter at ``failures`` (of which ``free`` cost nothing) is held back."""
+        if failures < free:
+            return None
+        doubled = self.first_delay.total_seconds() * 2.0 ** min(failures - free, 64)
+        return dt.timedelta(seconds=min(doubled, self.max_delay.total_seconds()))
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str = "production"
     database_url: str = ""
@@ -53,6 +81,7 @@ class Settings:
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
     # registration documents stored per client IP a day (0: no cap)
     upload_bytes_per_day: int = DEFAULT_UPLOAD_BYTES_PER_DAY
+    login: LoginPolicy = field(default_factory=LoginPolicy)
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -157,6 +186,7 @@ class Settings:
             metrics_token=metrics_token,
             trusted_proxies=int(proxies),
             upload_bytes_per_day=int(upload_bytes),
+            login=_login_policy(env),
             instance_path=instance_path,
             extra=_extra(env),
         )
@@ -180,6 +210,37 @@ def _extra(env: Mapping[str, str]) -> dict[str, Any]:
                                 "e.g. http://127.0.0.1:8189")
         extra["reader_agent_url"] = agent_url
     return extra
+
+
+# Log-in policy variables: (name, LoginPolicy field, unit, smallest allowed value).
+_LOGIN_VARIABLES = (
+    ("LOGIN_FREE_FAILURES", "free_failures", None, 1),
+    ("LOGIN_ADDRESS_FREE_FAILURES", "address_free_failures", None, 1),
+    ("LOGIN_DELAY_SECONDS", "first_delay", dt.timedelta(seconds=1), 1),
+    ("LOGIN_MAX_DELAY_MINUTES", "max_delay", dt.timedelta(minutes=1), 1),
+    ("LOGIN_FORGET_HOURS", "forget_after", dt.timedelta(hours=1), 1),
+    ("LOGIN_DEVICE_DAYS", "device_lifetime", dt.timedelta(days=1), 1),
+    ("SESSION_IDLE_MINUTES", "idle_timeout", dt.timedelta(minutes=1), 1),
+    ("PASSWORD_RESET_MINUTES", "reset_ttl", dt.timedelta(minutes=1), 5),
+)
+
+
+def _login_policy(env: Mapping[str, str]) -> LoginPolicy:
+    """The log-in policy: whole numbers from the environment over LoginPolicy's defaults."""
+    values: dict[str, Any] = {}
+    for name, attribute, unit, least in _LOGIN_VARIABLES:
+        raw = _optional(env, name)
+        if raw is None:
+            continue
+        if not (raw.isascii() and raw.isdigit() and least <= int(raw) <= 999_999):
+            raise SettingsError(f"{name} must be a whole number from {least} to 999999 "
+                                f"(got {raw!r})")
+        values[attribute] = int(raw) if unit is None else unit * int(raw)
+    policy = LoginPolicy(**values)
+    if policy.max_delay < policy.first_delay:
+        raise SettingsError("LOGIN_MAX_DELAY_MINUTES must not be shorter than "
+                            "LOGIN_DELAY_SECONDS")
+    return policy
 
 
 def parse_data_key(raw: str) -> bytes:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, session, url_for
+from flask import make_response, redirect, request, session, url_for
 
 from authencode.app import limits
 from authencode.app.context import db_session, services
+from authencode.app.limits import client_ip
 from authencode.cid import is_valid_cid, parse_cid
+from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.ratelimit import UPLOAD_BYTES
 from authencode.services import facilities, staff_accounts, staff_auth
 from clinic_qr.web import (
+    DEVICE_COOKIE,
     PageResult,
     begin_login,
     clinic,
+    device_cookies,
     end_login,
     mail_after_commit,
     policy,
     public,
+    remember_device,
     render,
     safe_next,
     staff,
@@ -38,16 +43,18 @@ def login() -> PageResult:
         return render("login.html", next_url=next_url, notice=notice)
     session_ = db_session()
     try:
-        account, sid = staff_auth.log_in(session_, request.form.get("username", ""),
-                                         request.form.get("password", ""), policy())
+        done = staff_auth.log_in(
+            session_, request.form.get("username", ""), request.form.get("password", ""),
+            policy(), address=client_ip(), devices=device_cookies(),
+            device_cookie=request.cookies.get(DEVICE_COOKIE))
     except DomainError as error:
         session_.commit()  # the counted failure and its audit entry outlive the refusal
         return render("login.html", error.http_status, error=error, next_url=next_url,
                       username=request.form.get("username", ""))
-    begin_login(sid)
-    if account.must_change_password:
-        return redirect(url_for("clinic.change_password"))
-    return redirect(safe_next(next_url))
+    begin_login(done.sid)
+    target = (url_for("clinic.change_password") if done.staff.must_change_password
+              else safe_next(next_url))
+    return remember_device(redirect(target), done.device_cookie)
 
 
 @clinic.post("/logout")
@@ -150,12 +157,16 @@ def reset_password(token: str) -> PageResult:
         return render("reset.html", token=token)
     f = request.form
     try:
-        staff_auth.reset_password(session_, token, f.get("new_password", ""),
-                                  f.get("confirm_password", ""))
+        account = staff_auth.reset_password(session_, token, f.get("new_password", ""),
+                                            f.get("confirm_password", ""))
     except DomainError as error:
         if error.code == staff_auth.RESET_INVALID:
             raise
         return render("reset.html", error.http_status, error=error, token=token)
-    return render("message.html", title=("ตั้งรหัสผ่านใหม่แล้ว", "Password changed"),
-                  lines=[("กรุณาเข้าสู่ระบบด้วยรหัสผ่านใหม่", "Please log in with your new password.")],
-                  login_link=True)
+    page = make_response(render(
+        "message.html", title=("ตั้งรหัสผ่านใหม่แล้ว", "Password changed"),
+        lines=[("กรุณาเข้าสู่ระบบด้วยรหัสผ่านใหม่", "Please log in with your new password.")],
+        login_link=True))
+    # The link proved the mailbox: this browser logs in past throttles others caused.
+    return remember_device(page, device_cookies().remember(
+        request.cookies.get(DEVICE_COOKIE), account.id, utcnow()))

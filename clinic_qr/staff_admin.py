@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
+from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.models import StaffUser
-from authencode.services import staff_access, staff_accounts
+from authencode.services import login_throttle, staff_access, staff_accounts
 from authencode.services.staff_access import FORBIDDEN
 from clinic_qr.web import PageResult, clinic, mail_after_commit, render, staff
 
@@ -41,8 +42,9 @@ def staff_detail(staff_id: int) -> PageResult:
     target = _target(staff_id)
     svc = services()
     document = staff_accounts.staff_document(db_session(), target)
+    held_until = login_throttle.account_held_until(db_session(), target.id, utcnow())
     return render("staff_detail.html", target=target, document=document,
-                  cid=mask_cid(svc.protector.decrypt(target.cid_enc)),
+                  cid=mask_cid(svc.protector.decrypt(target.cid_enc)), held_until=held_until,
                   roles=staff_access.assignable_roles(staff()))
 
 

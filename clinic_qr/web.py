@@ -28,12 +28,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 
 from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
 from authencode.errors import DomainError, register
 from authencode.models import StaffUser
 from authencode.services import mail, staff_access, staff_auth
+from authencode.services.login_throttle import DeviceCookies
+from authencode.settings import LoginPolicy
 from authencode.thaidate import be_date, be_datetime
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,9 @@ LOGIN_REQUIRED = register("LOGIN_REQUIRED", "unauthorized", "Please log in.",
                           "กรุณาเข้าสู่ระบบ")
 
 LANGUAGES = ("th", "en")
+DEVICE_COOKIE = "clinic_device"
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R", bound=BaseResponse)
 PageResult = ResponseReturnValue
 
 
@@ -79,8 +84,22 @@ def csrf_token() -> str:
     return str(token)
 
 
-def policy() -> staff_auth.LoginPolicy:
-    return staff_auth.LoginPolicy.from_extra(services().settings.extra)
+def policy() -> LoginPolicy:
+    """The log-in policy, read from the environment once at start-up (Settings.login)."""
+    return services().settings.login
+
+
+def device_cookies() -> DeviceCookies:
+    return DeviceCookies(services().settings.secret_key, policy().device_lifetime)
+
+
+def remember_device(response: R, value: str) -> R:
+    """Set the browser's device cookie: log-ins from it skip the throttles others caused."""
+    response.set_cookie(DEVICE_COOKIE, value, max_age=int(policy().device_lifetime
+                                                          .total_seconds()),
+                        path=url_for("clinic.home"), httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Strict")
+    return response
 
 
 def staff() -> StaffUser:

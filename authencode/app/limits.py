@@ -2,7 +2,8 @@
 
 - LIFF API (`/liff/api/...`) and clinic QR links (`/q/<token>`): per client IP, and the LIFF
   API also per LINE user once the ID token is verified (its `sub`).
-- Clinic log-in posts: per client IP (each staff account also locks after failures).
+- Clinic log-in posts: per client IP (failed log-ins are also throttled per account, address
+  and device cookie: authencode.services.login_throttle).
 - The clinic's anonymous forms: staff registration posts and password-reset requests per
   client IP here; per CID, per email address and the daily document bytes per IP where the
   page reads them (clinic_qr.auth).

@@ -11,7 +11,7 @@ from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
-from authencode.models.staff import StaffUser
+from authencode.models.staff import LoginThrottle, StaffUser
 
 __all__ = [
     "AgentSession",
@@ -28,6 +28,7 @@ __all__ = [
     "FacilityService",
     "FamilyLink",
     "LineAccount",
+    "LoginThrottle",
     "OutboxMessage",
     "PasswordReset",
     "PcuChangeRequest",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from authencode.db import Base, created_at, intpk, str_hash
@@ -41,8 +50,6 @@ class StaffUser(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
-    locked_until: Mapped[dt.datetime | None]
     # The 4-digit PIN that unlocks a reader agent together with the staff member's own card.
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
@@ -57,3 +64,26 @@ class StaffUser(Base):
     @property
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class LoginThrottle(Base):
+    """Failed log-ins counted per account, per client address and per device cookie.
+
+    ``scope`` says which: ``account`` (attempts from browsers the account does not know),
+    ``address`` or ``device``. A log-in locks its rows before checking the password, so
+    parallel attempts count one after the other. ``held_until``: refused until then.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        UniqueConstraint("scope", "key"),
+        CheckConstraint("scope IN ('account', 'address', 'device')", name="scope_known"),
+    )
+
+    id: Mapped[intpk]
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    held_until: Mapped[dt.datetime | None]
+    # Created or last failed; counts older than the policy's forget_after start again.
+    updated_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from authencode import passwords
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
 from authencode.db import utcnow
@@ -28,7 +29,7 @@ from authencode.models import (
     ServiceType,
     StaffUser,
 )
-from authencode.passwords import hash_password, verify_password
+from authencode.passwords import hash_password
 from authencode.services import audit
 from authencode.services.api_tokens import token_digest
 from authencode.services.issuance import Issued, issue_code
@@ -120,30 +121,37 @@ def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
                  raw_staff_cid: object, pin: str) -> tuple[AgentSession, str]:
     """Open an agent session until midnight for active staff of the token's facility.
 
-    Wrong PINs are counted (the caller commits even when this raises); five lock the PIN for
-    15 minutes. Raises CID_*, STAFF_NOT_ALLOWED, PIN_FORMAT, PIN_LOCKED or PIN_INVALID.
+    Wrong PINs are counted (the caller commits even when this raises); the fifth locks the
+    PIN for 15 minutes, and each wrong PIN after a lock locks it again until a right one or
+    a new PIN. The staff row is locked before the check, so parallel tries count one after
+    the other. Raises CID_*, STAFF_NOT_ALLOWED, PIN_FORMAT, PIN_LOCKED or PIN_INVALID.
     """
     cid = parse_cid(raw_staff_cid)
     pin = str(pin or "")
     _require_pin_format(pin)
     staff = session.scalar(
         select(StaffUser).where(StaffUser.cid_hash == protector.lookup_hash(cid))
+        .with_for_update().execution_options(populate_existing=True)
     )
     if (staff is None or staff.status != "active" or staff.facility_id != token.facility_id
             or not staff.pin_hash):
         raise DomainError(STAFF_NOT_ALLOWED)
     now = utcnow()
+    actor = f"staff:{staff.id}"
     if staff.pin_locked_until and staff.pin_locked_until > now:
+        audit.record(session, actor, "agent.unlock_refused", f"api_token:{token.id}",
+                     {"reason": "pin_locked"})
         raise DomainError(PIN_LOCKED, retry_after=int((staff.pin_locked_until - now)
                                                       .total_seconds()) + 1)
-    if not verify_password(staff.pin_hash, pin):
+    if not passwords.verify_password(staff.pin_hash, pin):
         staff.pin_failures += 1
         if staff.pin_failures >= PIN_MAX_FAILURES:
-            staff.pin_failures = 0
             staff.pin_locked_until = now + PIN_LOCK
-        audit.record(session, f"staff:{staff.id}", "agent.unlock_failed", f"api_token:{token.id}")
+        audit.record(session, actor, "agent.unlock_failed", f"api_token:{token.id}",
+                     {"failures": staff.pin_failures})
         raise DomainError(PIN_INVALID)
     staff.pin_failures = 0
+    staff.pin_locked_until = None
     secret = secrets.token_urlsafe(32)
     agent_session = AgentSession(
         token_hash=token_digest(secret), staff_id=staff.id,
@@ -151,7 +159,7 @@ def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
     )
     session.add(agent_session)
     session.flush()
-    audit.record(session, f"staff:{staff.id}", "agent.unlock", f"api_token:{token.id}")
+    audit.record(session, actor, "agent.unlock", f"api_token:{token.id}")
     return agent_session, secret
 
 

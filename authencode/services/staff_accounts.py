@@ -22,7 +22,7 @@ from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import Facility, StaffDocument, StaffUser
 from authencode.passwords import hash_password
-from authencode.services import audit, mail
+from authencode.services import audit, login_throttle, mail
 from authencode.services.staff_access import (
     FACILITY_ROLES,
     FORBIDDEN,
@@ -246,8 +246,6 @@ def approve(session: Session, protector: DataProtector, actor: StaffUser, target
     target.role = role
     target.password_hash = hash_password(password)
     target.must_change_password = True
-    target.failed_logins = 0
-    target.locked_until = None
     target.approved_at = utcnow()
     target.approved_by = f"staff:{actor.id}"
     facility_name = target.facility.name if target.facility else "-"
@@ -306,14 +304,16 @@ def change_role(session: Session, actor: StaffUser, target: StaffUser, role: str
 
 
 def set_active(session: Session, actor: StaffUser, target: StaffUser, active: bool) -> None:
-    """Disable an active account or enable it again (which also lifts a lock-out). Audited."""
+    """Disable an active account or enable it again (which also forgets its failed log-ins).
+
+    Audited.
+    """
     require_staff_admin(actor, target)
     if target.status == "pending":
         raise DomainError(STAFF_NOT_PENDING)
     status = "active" if active else "disabled"
-    if active:
-        target.failed_logins = 0
-        target.locked_until = None
+    if active and login_throttle.clear_account(session, target.id) and target.status == status:
+        audit.record(session, f"staff:{actor.id}", "staff.unlock", f"staff:{target.id}")
     if status != target.status:
         target.status = status
         audit.record(session, f"staff:{actor.id}", f"staff.{'enable' if active else 'disable'}",

@@ -1,31 +1,32 @@
-"""Staff sign-in: passwords (argon2id), lock-out, server-side sessions and password resets."""
+"""Staff sign-in: passwords (argon2id), throttling, server-side sessions and password resets."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from authencode import passwords
 from authencode.crypto import DataProtector
 from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import PasswordReset, StaffSession, StaffUser
-from authencode.passwords import hash_password, verify_password
-from authencode.services import audit, mail
-from authencode.thaidate import be_datetime
+from authencode.passwords import hash_password
+from authencode.services import audit, login_throttle, mail
+from authencode.services.login_throttle import DeviceCookies
+from authencode.settings import LoginPolicy
 
-LOGIN_FAILED = register("LOGIN_FAILED", "unauthorized", "Wrong username or password.",
-                        "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง")
-ACCOUNT_LOCKED = register(
-    "ACCOUNT_LOCKED", "forbidden",
-    "Too many failed log-ins: this account is locked until {until}.",
-    "เข้าสู่ระบบผิดหลายครั้งเกินกำหนด บัญชีนี้ถูกระงับชั่วคราวจนถึง {until}")
+# One answer for an unknown user, a wrong password and a throttled account alike.
+LOGIN_FAILED = register(
+    "LOGIN_FAILED", "unauthorized",
+    "Wrong username or password, or too many failed tries: wait a while, or reset your "
+    "password by email.",
+    "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง หรือลองผิดหลายครั้งเกินไป กรุณารอสักครู่ "
+    "หรือตั้งรหัสผ่านใหม่ทางอีเมล")
 ACCOUNT_DISABLED = register("ACCOUNT_DISABLED", "forbidden",
                             "This account is disabled. Please contact your administrator.",
                             "บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ")
@@ -46,76 +47,91 @@ RESET_INVALID = register(
     "ลิงก์ตั้งรหัสผ่านใหม่นี้ไม่ถูกต้อง ถูกใช้ไปแล้ว หรือหมดอายุ กรุณาขอลิงก์ใหม่")
 
 MIN_PASSWORD = 10
-# Verified when the username is unknown, so a miss costs as long as a wrong password.
+# Verified instead of the account's for an unknown user or a throttled attempt, so every
+# attempt costs one hash and none answers sooner.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
-class LoginPolicy:
-    """Configurable through Settings.extra (login_max_failures, login_lockout_minutes, …)."""
-
-    max_failures: int = 5
-    lockout: dt.timedelta = dt.timedelta(minutes=15)
-    idle_timeout: dt.timedelta = dt.timedelta(minutes=30)
-    reset_ttl: dt.timedelta = dt.timedelta(minutes=30)
-
-    @classmethod
-    def from_extra(cls, extra: Mapping[str, Any]) -> LoginPolicy:
-        def minutes(name: str, default: dt.timedelta) -> dt.timedelta:
-            return dt.timedelta(minutes=float(extra[name])) if name in extra else default
-
-        return cls(max_failures=int(extra.get("login_max_failures", cls.max_failures)),
-                   lockout=minutes("login_lockout_minutes", cls.lockout),
-                   idle_timeout=minutes("session_idle_minutes", cls.idle_timeout),
-                   reset_ttl=minutes("password_reset_minutes", cls.reset_ttl))
+class LoggedIn:
+    staff: StaffUser
+    sid: str  # the new server-side session
+    device_cookie: str  # the browser's device cookie, now naming this account
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def log_in(session: Session, username: str, password: str, policy: LoginPolicy,
-           now: dt.datetime | None = None) -> tuple[StaffUser, str]:
-    """Check the password and open a session; returns the account and the new session id.
+def log_in(session: Session, username: str, password: str, policy: LoginPolicy, *,
+           address: str, devices: DeviceCookies, device_cookie: str | None,
+           now: dt.datetime | None = None) -> LoggedIn:
+    """Check the password and open a session; the browser's device cookie gets the account.
 
-    Raises LOGIN_FAILED, ACCOUNT_LOCKED or ACCOUNT_DISABLED. A failure is counted (and the
-    caller must commit it despite the refusal); the last allowed failure locks the account.
-    Every attempt is audited.
+    Raises LOGIN_FAILED (unknown user, wrong password or throttled: one answer, and each
+    verifies exactly one password hash) or ACCOUNT_DISABLED. The counters are locked before
+    the check; a failure is counted (the caller must commit it despite the refusal). Every
+    attempt is audited.
     """
     now = now or utcnow()
     name = (username or "").strip().lower()
     staff = session.scalar(select(StaffUser).where(func.lower(StaffUser.username) == name))
-    if staff is None or staff.status == "pending":
-        verify_password(_DUMMY_HASH, password or "")
-        audit.record(session, "anonymous", "staff.login_failed", "",
-                     {"reason": "unknown_user" if staff is None else "pending"})
+    if staff is not None and staff.status == "pending":
+        staff = None  # not an account yet: it answers as an unknown user
+    nonce = devices.read(device_cookie, now).get(staff.id) if staff is not None else None
+    keys = _counter_keys(staff, nonce, address, policy)
+    held = login_throttle.held(session, [(scope, key) for scope, key, _ in keys], now)
+    counters = [] if held else [(login_throttle.lock(session, scope, key, policy, now), free)
+                                for scope, key, free in keys]
+    held = held or next((row for row, _ in counters if login_throttle.is_held(row, now)), None)
+    stored = (staff.password_hash if staff is not None and staff.password_hash and not held
+              else _DUMMY_HASH)
+    # The hash comes before any audit entry: audit.record holds the log's lock to the end.
+    right = passwords.verify_password(stored, password or "")
+    actor = f"staff:{staff.id}" if staff is not None else "anonymous"
+    target = actor if staff is not None else ""
+    if held:
+        audit.record(session, actor, "staff.login_refused", target,
+                     {"reason": "throttled", "scope": held.scope})
         raise DomainError(LOGIN_FAILED)
-    actor = f"staff:{staff.id}"
-    if staff.locked_until is not None and staff.locked_until > now:
-        audit.record(session, actor, "staff.login_refused", actor, {"reason": "locked"})
-        raise DomainError(ACCOUNT_LOCKED, until=be_datetime(staff.locked_until))
-    if not verify_password(staff.password_hash, password or ""):
-        staff.failed_logins += 1
-        if staff.failed_logins >= policy.max_failures:
-            staff.failed_logins = 0
-            staff.locked_until = now + policy.lockout
-            audit.record(session, actor, "staff.locked", actor,
-                         {"minutes": int(policy.lockout.total_seconds() // 60)})
-            raise DomainError(ACCOUNT_LOCKED, until=be_datetime(staff.locked_until))
-        audit.record(session, actor, "staff.login_failed", actor,
-                     {"failures": staff.failed_logins})
+    if staff is None or not right:
+        details: dict[str, object] = {} if staff is not None else {"reason": "unknown_user"}
+        for row, free in counters:
+            delay = login_throttle.count_failure(row, free, policy, now)
+            if row.scope != login_throttle.ADDRESS:
+                details.update(scope=row.scope, failures=row.failures)
+            if delay:
+                details[f"{row.scope}_held_seconds"] = int(delay.total_seconds())
+        audit.record(session, actor, "staff.login_failed", target, details)
         raise DomainError(LOGIN_FAILED)
     if staff.status != "active":
         audit.record(session, actor, "staff.login_refused", actor, {"reason": staff.status})
         raise DomainError(ACCOUNT_DISABLED)
-    staff.failed_logins = 0
-    staff.locked_until = None
+    for row, _ in counters:
+        if row.scope != login_throttle.ADDRESS:  # an address is forgiven only by time
+            login_throttle.clear(row, now)
+    login_throttle.purge_stale(session, policy, now)
     staff.last_login_at = now
     sid = secrets.token_urlsafe(32)
     session.add(StaffSession(sid_hash=_digest(sid), staff_id=staff.id, created_at=now,
                              last_seen_at=now))
     audit.record(session, actor, "staff.login", actor)
-    return staff, sid
+    return LoggedIn(staff, sid, devices.remember(device_cookie, staff.id, now))
+
+
+def _counter_keys(staff: StaffUser | None, device_nonce: str | None, address: str,
+                  policy: LoginPolicy) -> list[tuple[str, str, int]]:
+    """The counters this attempt is held back by and counts on: scope, key, free failures.
+
+    A browser the account knows counts on its device cookie alone; any other on the account
+    and its address (an unknown user on the address only), locked in that order.
+    """
+    if staff is not None and device_nonce is not None:
+        return [(login_throttle.DEVICE, login_throttle.device_key(device_nonce),
+                 policy.free_failures)]
+    keys = [(login_throttle.ACCOUNT, str(staff.id), policy.free_failures)] if staff else []
+    return [*keys, (login_throttle.ADDRESS, login_throttle.address_key(address),
+                    policy.address_free_failures)]
 
 
 def session_staff(session: Session, sid: str | None, policy: LoginPolicy,
@@ -168,7 +184,7 @@ def change_password(session: Session, staff: StaffUser, current: str, new: str, 
 
     Raises PASSWORD_WRONG, PASSWORD_TOO_SHORT, PASSWORD_MISMATCH or PASSWORD_SAME. Audited.
     """
-    if not verify_password(staff.password_hash, current or ""):
+    if not passwords.verify_password(staff.password_hash, current or ""):
         raise DomainError(PASSWORD_WRONG, detail="current_password")
     _check_new_password(new, confirm)
     if new == current:
@@ -232,7 +248,7 @@ def reset_for_token(session: Session, token: str, now: dt.datetime | None = None
 
 def reset_password(session: Session, token: str, new: str, confirm: str,
                    now: dt.datetime | None = None) -> StaffUser:
-    """Use a reset link once: set the password, lift a lock-out, end every session.
+    """Use a reset link once: set the password, forget the account's failures, end sessions.
 
     Raises RESET_INVALID, PASSWORD_TOO_SHORT or PASSWORD_MISMATCH. Audited.
     """
@@ -250,10 +266,9 @@ def reset_password(session: Session, token: str, new: str, confirm: str,
     session.execute(update(PasswordReset).where(
         PasswordReset.staff_id == staff.id, PasswordReset.used_at.is_(None),
     ).values(used_at=now))  # older links of the same account die with it
+    login_throttle.clear_account(session, staff.id)
     staff.password_hash = hash_password(new)
     staff.must_change_password = False
-    staff.failed_logins = 0
-    staff.locked_until = None
     _end_other_sessions(session, staff, None)
     audit.record(session, f"staff:{staff.id}", "staff.password_reset", f"staff:{staff.id}")
     return staff

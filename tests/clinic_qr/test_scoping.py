@@ -75,7 +75,7 @@ def _b_state(world: World) -> tuple[Any, ...]:
     with world.db.transaction() as session:
         staff = session.execute(select(
             StaffUser.id, StaffUser.role, StaffUser.status, StaffUser.password_hash,
-            StaffUser.locked_until).where(StaffUser.facility_id == b).order_by(StaffUser.id)).all()
+            StaffUser.pin_hash).where(StaffUser.facility_id == b).order_by(StaffUser.id)).all()
         services = session.execute(select(FacilityService.service_code, FacilityService.active)
                                    .where(FacilityService.facility_id == b)
                                    .order_by(FacilityService.service_code)).all()
