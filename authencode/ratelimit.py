@@ -41,7 +41,7 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     "ip": 1200,             # LIFF API calls and QR link opens per client IP
     "line_user": 60,        # webhook events handled per LINE user (then one polite reply)
     "bad_signature": 30,    # unsigned or badly signed webhook posts per IP
-    "login": 30,            # clinic log-in attempts per IP (accounts also lock on their own)
+    "login": 30,            # clinic log-in posts per IP (failures also throttle: login_throttle)
     # Citizen IDs looked up in the registry per LINE user an hour (registering oneself or a
     # family member, in the chat or on the LIFF pages): a family of six with typos fits; a
     # script trying CIDs to learn whose they are does not.

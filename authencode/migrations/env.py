@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import Connection, pool
 
 from authencode import models
 from authencode.db import make_engine
@@ -22,9 +24,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    given: Connection | None = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
         return
     engine = make_engine(config.attributes["url"], poolclass=pool.NullPool)
     with engine.connect() as connection:
@@ -32,15 +34,36 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it, and dropping the old copy fails while other
+        # rows refer to it: foreign keys are off while migrating (outside a transaction, or
+        # the pragma does nothing) and checked as a whole afterwards.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        broken = _sqlite_pragma(connection, "PRAGMA foreign_key_check")
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+        if broken:
+            raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> list[Any]:
+    # On the driver's own connection: SQLAlchemy would open a transaction (BEGIN IMMEDIATE,
+    # authencode.db) around it first, and these pragmas do nothing inside one.
+    if connection.in_transaction():
+        connection.commit()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return list(driver.execute(pragma).fetchall())
 
 
 if context.is_offline_mode():

@@ -19,6 +19,12 @@ from authencode.db import Base, created_at, intpk
 from authencode.models.registry import Person
 
 MAX_FAMILY_MEMBERS = 5
+# How sure we are that a LINE account may act for a person (authencode.services.link_trust):
+# pending gives no access until the person's own verified account approves; claimed rests on
+# what was typed (CID, phone, birth date matching the registry); verified was proven at a
+# clinic counter, through ThaID, by the person's own approval or by the registry office.
+LINK_LEVELS = ("pending", "claimed", "verified")
+VERIFY_METHODS = ("counter", "thaid", "approval", "registry")
 
 
 class LineAccount(Base):
@@ -75,8 +81,15 @@ class FamilyLink(Base):
         UniqueConstraint("line_account_id", "slot"),
         UniqueConstraint("line_account_id", "person_id"),
         CheckConstraint(f"slot BETWEEN 0 AND {MAX_FAMILY_MEMBERS}", name="slot_range"),
+        # A person is someone's own (slot 0) at most once among links that give access; a
+        # pending self link waits beside it until verified, which reclaims the person.
         Index("uq_family_links_self_person", "person_id", unique=True,
-              sqlite_where=text("slot = 0"), postgresql_where=text("slot = 0")),
+              sqlite_where=text("slot = 0 AND level <> 'pending'"),
+              postgresql_where=text("slot = 0 AND level <> 'pending'")),
+        CheckConstraint("level IN ('pending', 'claimed', 'verified')", name="level_known"),
+        CheckConstraint(
+            "verified_method IS NULL OR verified_method IN "
+            "('counter', 'thaid', 'approval', 'registry')", name="verified_method_known"),
     )
 
     id: Mapped[intpk]
@@ -86,6 +99,15 @@ class FamilyLink(Base):
     relation: Mapped[str] = mapped_column(String(32), default="self")
     phone: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[created_at]
+    level: Mapped[str] = mapped_column(String(16), default="claimed")
+    verified_at: Mapped[dt.datetime | None]
+    verified_method: Mapped[str | None] = mapped_column(String(16))
+    # who verified: "staff:<id>" at a counter, "line:<account id>" approving, "thaid", "cli"
+    verified_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def is_verified(self) -> bool:
+        return self.level == "verified"
 
     account: Mapped[LineAccount] = relationship(back_populates="links")
     person: Mapped[Person] = relationship()

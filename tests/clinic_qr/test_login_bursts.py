@@ -62,7 +62,7 @@ def clinic(live_server, live_app, protector) -> Clinic:  # type: ignore[no-untyp
         staff = make_staff(session, protector, facility, username="nurse", cid=cid,
                            password_hash=hash_password(PASSWORD), pin_hash=hash_password("1234"),
                            must_change_password=False)
-        tokens = [create_token(session, facility, f"counter {i}", "test").secret
+        tokens = [create_token(session, facility, f"counter {i}", "test", scope="agent").secret
                   for i in range(9)]
         return Clinic(db, staff.id, cid, staff.password_hash or "", staff.pin_hash or "", tokens)
 

@@ -1,7 +1,7 @@
 """login throttles: failed log-ins per account, address and device cookie
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 
 The account's own counter (staff_users.failed_logins, locked_until) moves into the new table,
@@ -16,7 +16,7 @@ from alembic import op
 import authencode.db
 
 revision: str = '0013'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
