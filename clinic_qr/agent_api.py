@@ -19,13 +19,16 @@ from authencode.thaidate import local, service_day
 
 agent_api = Blueprint("agent_api", __name__, url_prefix="/agent/api")
 
-# A wrong PIN and a card that is not active staff here get the same answer, so the unlock
-# cannot be used to learn which citizen IDs belong to staff.
+# A wrong PIN, a locked PIN and a card that is not active staff here get the same answer,
+# so the unlock cannot be used to learn which citizen IDs belong to staff (a PIN locks only
+# for staff, so "locked" would tell them apart).
 UNLOCK_REFUSED = register(
     "UNLOCK_REFUSED", "unauthorized",
-    "Wrong PIN, or this card is not an active staff member of this facility.",
-    "PIN ไม่ถูกต้อง หรือบัตรนี้ไม่ใช่เจ้าหน้าที่ที่ใช้งานได้ของหน่วยบริการนี้")
-_UNLOCK_REFUSALS = (agent.PIN_INVALID, agent.STAFF_NOT_ALLOWED)
+    "Wrong PIN, or this card is not an active staff member of this facility. After five "
+    "wrong PINs a staff PIN rests for 15 minutes.",
+    "PIN ไม่ถูกต้อง หรือบัตรนี้ไม่ใช่เจ้าหน้าที่ที่ใช้งานได้ของหน่วยบริการนี้ "
+    "หากกรอก PIN ผิด 5 ครั้ง จะต้องรอ 15 นาทีจึงลองใหม่ได้")
+_UNLOCK_REFUSALS = (agent.PIN_INVALID, agent.STAFF_NOT_ALLOWED, agent.PIN_LOCKED)
 
 
 @agent_api.before_request

@@ -117,6 +117,9 @@ def set_pin(session: Session, staff: StaffUser, pin: str, actor: str) -> None:
     audit.record(session, actor, "staff.set_pin", f"staff:{staff.id}")
 
 
+_STAND_IN_PIN_HASH = passwords.hash_password(secrets.token_urlsafe(16))
+
+
 def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
                  raw_staff_cid: object, pin: str) -> tuple[AgentSession, str]:
     """Open an agent session until midnight for active staff of the token's facility.
@@ -135,6 +138,9 @@ def unlock_agent(session: Session, protector: DataProtector, token: ApiToken,
     )
     if (staff is None or staff.status != "active" or staff.facility_id != token.facility_id
             or not staff.pin_hash):
+        # Costs one hash check like a wrong PIN, so the answer's timing does not tell staff
+        # from other card holders either.
+        passwords.verify_password(_STAND_IN_PIN_HASH, pin)
         raise DomainError(STAFF_NOT_ALLOWED)
     now = utcnow()
     actor = f"staff:{staff.id}"

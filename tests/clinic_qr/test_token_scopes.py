@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from authencode import passwords
 from authencode.models import ApiToken
 from authencode.models.agent import TOKEN_SCOPES
 from authencode.passwords import hash_password
@@ -116,7 +117,8 @@ def test_openapi_names_the_scope_each_api_needs(client: Any) -> None:
 
 def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(app: Any, client: Any,
                                                              scoped: dict[str, Any],
-                                                             protector: Any) -> None:
+                                                             protector: Any,
+                                                             monkeypatch: Any) -> None:
     with scoped["db"].transaction() as session:
         other = make_facility(session, hcode="10676", name="อีกแห่ง")
         other_staff = new_cid("3")
@@ -127,9 +129,22 @@ def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(app: Any, client: A
         make_staff(session, protector, facility, username="no-pin", cid=no_pin)
     secret = scoped["tokens"]["agent"]
 
+    checked: list[str] = []
+    real_verify = passwords.verify_password
+
+    def counting_verify(stored: str, given: str) -> bool:
+        checked.append(stored)
+        return real_verify(stored, given)
+
+    monkeypatch.setattr(passwords, "verify_password", counting_verify)
+
     def unlock(cid: str, pin: str) -> tuple[int, Any]:
+        checked.clear()
         response = client.post("/agent/api/staff-unlock", json={"staffPid": cid, "pin": pin},
                                headers={"Authorization": f"Bearer {secret}"})
+        # every answer costs one hash check, so its timing tells staff from others no more
+        # than its body does
+        assert len(checked) == 1, cid
         return response.status_code, response.get_json()
 
     wrong_pin = unlock(scoped["staff"], "9999")
