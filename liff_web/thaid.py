@@ -20,7 +20,6 @@ from authencode.services import thaid
 from liff_web.state import liff_state
 from linebot_app import notify
 
-
 BROWSER_COOKIE = "thaid_browser"
 
 thaid_pages = Blueprint("liff_thaid", __name__, url_prefix="/liff/thaid",
