@@ -172,7 +172,7 @@ class OpenIdClient:
                        access_token: str | None = None) -> dict[str, Any]:
         """The claims of an ID token that passes every check; raises TokenRefused."""
         allowed = self.metadata().get("id_token_signing_alg_values_supported")
-        algorithms = [a for a in (allowed or ("RS256",)) if a in SIGNING_ALGORITHMS]
+        algorithms = [a for a in (allowed or SIGNING_ALGORITHMS) if a in SIGNING_ALGORITHMS]
         registry = JWSRegistry(algorithms=algorithms)
         try:
             try:
