@@ -233,10 +233,14 @@ def verify(session: Session, protector: DataProtector, pending: Pending,
         raise DomainError(THAID_CID_MISSING)
     cid = parse_cid(str(raw))
     link = session.get(FamilyLink, pending.link_id)
+    if link is not None:
+        # Behind any other change to who acts for the person (another account reclaiming
+        # them may have removed this very link meanwhile), then read the link again.
+        link_trust.lock_person(session, link.person_id)
+        link = session.scalar(select(FamilyLink).where(FamilyLink.id == pending.link_id)
+                              .execution_options(populate_existing=True))
     if link is None or link.line_account_id != pending.account_id:
         raise DomainError("FAMILY_MEMBER_NOT_FOUND")
-    link_trust.lock_person(session, link.person_id)
-    session.refresh(link)
     if not hmac.compare_digest(protector.lookup_hash(cid), link.person.cid_hash):
         log.info("ThaID sign-in for another person refused (link %s)", link.id)
         raise DomainError(THAID_CID_MISMATCH)
