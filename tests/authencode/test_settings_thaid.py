@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from authencode.settings import Settings, SettingsError
+from tests.authencode.test_settings import PROD
 
-PROD = {"AUTHENCODE_ENV": "production", "SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
-        "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="}
 THAID = {"THAID_ISSUER": "https://imauth.example.go.th/", "THAID_CLIENT_ID": "client-1",
          "THAID_CLIENT_SECRET": "secret-1"}
 
