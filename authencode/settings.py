@@ -27,6 +27,13 @@ DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 DEV_LINE_API_PATH = "/dev/line/api"
 DEV_LINE_CHANNEL_SECRET = "development-channel-secret"  # noqa: S105 - development only
 DEV_LINE_ACCESS_TOKEN = "development-access-token"  # noqa: S105 - development only
+# Development without ThaID: the app's own development OpenID provider (liff_web.dev_thaid)
+# under this path stands in for ThaID, with these well-known client credentials.
+DEV_THAID_PATH = "/dev/thaid"
+DEV_THAID_CLIENT_ID = "dev-thaid-client"
+DEV_THAID_CLIENT_SECRET = "development-thaid-secret"  # noqa: S105 - development only
+DEFAULT_THAID_SCOPES = "openid pid"
+DEFAULT_THAID_CID_CLAIM = "pid"
 
 
 class SettingsError(Exception):
@@ -82,12 +89,33 @@ class Settings:
     # registration documents stored per client IP a day (0: no cap)
     upload_bytes_per_day: int = DEFAULT_UPLOAD_BYTES_PER_DAY
     login: LoginPolicy = field(default_factory=LoginPolicy)
+    # ThaID over OpenID Connect (authencode.services.thaid): off unless a client id and the
+    # issuer are set; endpoints not set are taken from the issuer's discovery document.
+    thaid_issuer: str | None = None
+    thaid_authorize_url: str | None = None
+    thaid_token_url: str | None = None
+    thaid_jwks_url: str | None = None
+    thaid_client_id: str | None = None
+    thaid_client_secret: str | None = None
+    thaid_scopes: str = DEFAULT_THAID_SCOPES
+    thaid_cid_claim: str = DEFAULT_THAID_CID_CLAIM
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def thaid_enabled(self) -> bool:
+        """Whether ThaID is configured (a client id and the issuer)."""
+        return bool(self.thaid_client_id and self.thaid_issuer)
+
+    @property
+    def thaid_dev_provider(self) -> bool:
+        """Whether ThaID is the app's own development provider (development only)."""
+        return (self.environment == "development"
+                and self.thaid_issuer == self.public_base_url + DEV_THAID_PATH)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -187,6 +215,7 @@ class Settings:
             trusted_proxies=int(proxies),
             upload_bytes_per_day=int(upload_bytes),
             login=_login_policy(env),
+            **_thaid(env, public_base_url, development=development, relaxed=relaxed),
             instance_path=instance_path,
             extra=_extra(env),
         )
@@ -210,6 +239,48 @@ def _extra(env: Mapping[str, str]) -> dict[str, Any]:
                                 "e.g. http://127.0.0.1:8189")
         extra["reader_agent_url"] = agent_url
     return extra
+
+
+_THAID_URLS = ("THAID_ISSUER", "THAID_AUTHORIZE_URL", "THAID_TOKEN_URL", "THAID_JWKS_URL")
+
+
+def _thaid(env: Mapping[str, str], public_base_url: str, *, development: bool,
+           relaxed: bool) -> dict[str, Any]:
+    """ThaID's settings; in development with none set, the built-in development provider."""
+    names = (*_THAID_URLS, "THAID_CLIENT_ID", "THAID_CLIENT_SECRET")
+    values = {name: _optional(env, name) for name in names}
+    if development and not any(values.values()):
+        values.update(THAID_ISSUER=public_base_url + DEV_THAID_PATH,
+                      THAID_CLIENT_ID=DEV_THAID_CLIENT_ID,
+                      THAID_CLIENT_SECRET=DEV_THAID_CLIENT_SECRET)
+    for name in _THAID_URLS:
+        url = values[name]
+        if url is None:
+            continue
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{name} must be an https:// URL")
+        if not relaxed and url.startswith("http://") and not is_loopback_url(url):
+            raise SettingsError(f"{name} must be https:// in production")
+        values[name] = url.rstrip("/") if name == "THAID_ISSUER" else url
+    if any(values.values()):
+        if not values["THAID_CLIENT_ID"]:
+            raise SettingsError("THAID_CLIENT_ID is required when ThaID is configured")
+        if not values["THAID_ISSUER"]:
+            raise SettingsError("THAID_ISSUER is required when ThaID is configured (the `iss` "
+                                "its ID tokens carry; endpoints not set are discovered there)")
+    scopes = _optional(env, "THAID_SCOPES") or DEFAULT_THAID_SCOPES
+    if "openid" not in scopes.split():
+        raise SettingsError("THAID_SCOPES must include openid (e.g. \"openid pid\")")
+    claim = _optional(env, "THAID_CID_CLAIM") or DEFAULT_THAID_CID_CLAIM
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", claim):
+        raise SettingsError("THAID_CID_CLAIM must be a claim name such as pid")
+    return {"thaid_issuer": values["THAID_ISSUER"],
+            "thaid_authorize_url": values["THAID_AUTHORIZE_URL"],
+            "thaid_token_url": values["THAID_TOKEN_URL"],
+            "thaid_jwks_url": values["THAID_JWKS_URL"],
+            "thaid_client_id": values["THAID_CLIENT_ID"],
+            "thaid_client_secret": values["THAID_CLIENT_SECRET"],
+            "thaid_scopes": " ".join(scopes.split()), "thaid_cid_claim": claim}
 
 
 # Log-in policy variables: (name, LoginPolicy field, unit, smallest allowed value).

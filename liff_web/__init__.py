@@ -20,15 +20,21 @@ def init_app(app: Flask) -> None:
     from liff_web.openapi import LIFF_OPENAPI
     from liff_web.pages import LIFF_CSP, liff_pages, qr_links
     from liff_web.state import make_state
+    from liff_web.thaid import thaid_pages
 
     state = make_state(app.extensions["authencode"].settings)
     app.extensions["liff"] = state
     app.register_blueprint(liff_pages)
     app.register_blueprint(liff_api)
     app.register_blueprint(qr_links)
+    app.register_blueprint(thaid_pages)
     if state.dev_signer is not None:
         from liff_web.devtools import dev_liff
 
         app.register_blueprint(dev_liff)
+    if app.extensions["authencode"].settings.thaid_dev_provider:
+        from liff_web.dev_thaid import register_dev_provider
+
+        register_dev_provider(app)
     register_paths(app, LIFF_OPENAPI)
     content_policy(app, "liff_pages.", LIFF_CSP)

@@ -13,7 +13,7 @@ from authencode.errors import DomainError
 from authencode.models import Facility, LineAccount
 from authencode.services import consent, line_accounts, patient_codes, pcu_change, registration
 from authencode.thaidate import service_day
-from liff_web import views
+from liff_web import thaid, views
 from liff_web.state import liff_state as state
 from linebot_app.flex import code_message, code_view
 from linebot_app.messages import consent_accepted
@@ -64,6 +64,7 @@ def me() -> Response:
         "members": members,
         "max_family": registration.MAX_FAMILY_MEMBERS,
         "relations": list(registration.RELATIONS),
+        "thaid": state().thaid is not None,
     })
 
 
@@ -125,6 +126,12 @@ def add_member() -> Response:
 def remove_member(member_id: str) -> Response:
     registration.remove_family_member(db_session(), _account(), member_id)
     return jsonify(removed=True)
+
+
+@liff_api.post("/members/<member_id>/thaid")
+def start_thaid(member_id: str) -> Response:
+    """Verify this link with ThaID: the URL to open (and a cookie binding this browser)."""
+    return thaid.start(_account(), member_id)
 
 
 @liff_api.post("/codes")

@@ -51,6 +51,11 @@ LIFF_OPENAPI: dict[str, Any] = {
     },
     "/liff/api/members/{member_id}": {"delete": _op(
         "Remove a family member", "removed", 404, parameters=[_MEMBER_ID])},
+    "/liff/api/members/{member_id}/thaid": {"post": _op(
+        "Start verifying the link with ThaID (OpenID Connect, PKCE): the URL to open in this "
+        "browser, which also gets a cookie binding the sign-in to it; 404 THAID_NOT_CONFIGURED "
+        "when ThaID is off, 403 for a guardian's link to a child under 15 (counter only)",
+        "authorization_url, expires_at", 403, 404, 409, parameters=[_MEMBER_ID])},
     "/liff/api/members/{member_id}/rights": {"get": _op(
         "Main and sub right, registered units, primary care unit changes this fiscal year",
         "rights", 404, parameters=[_MEMBER_ID])},

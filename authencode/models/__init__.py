@@ -12,6 +12,7 @@ from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
+from authencode.models.thaid import ThaidAuthorization
 
 __all__ = [
     "AgentSession",
@@ -38,6 +39,7 @@ __all__ = [
     "StaffDocument",
     "StaffSession",
     "StaffUser",
+    "ThaidAuthorization",
     "VisitEvidence",
     "WebhookEvent",
 ]

@@ -68,6 +68,7 @@
       code_for: 'เพื่อเข้ารับบริการ', at: 'หน่วยบริการ', date: 'วันที่', time: 'เวลา',
       cancelled: 'ยกเลิกแล้ว', main_right: 'สิทธิ์ที่ใช้เบิก', sub_right: 'สิทธิ์ย่อย',
       cid: 'เลขบัตร', phone: 'โทร', remove: 'ลบ', confirm_remove: 'แตะอีกครั้งเพื่อยืนยันการลบ',
+      thaid: 'ยืนยันตัวตนด้วย ThaID',
       all: 'ทั้งหมด', added: 'เพิ่มบุคคลเรียบร้อยแล้ว',
       hosp_main: 'หน่วยบริการประจำ', hosp_sub: 'หน่วยบริการปฐมภูมิ',
       hosp_main_op: 'หน่วยบริการรับส่งต่อ', checked: 'ตรวจสอบเมื่อ',
@@ -98,6 +99,7 @@
       code_for: 'For', at: 'Facility', date: 'Date', time: 'Time',
       cancelled: 'Cancelled', main_right: 'Main right', sub_right: 'Sub right',
       cid: 'ID', phone: 'Phone', remove: 'Remove', confirm_remove: 'Tap again to remove',
+      thaid: 'Verify with ThaID',
       all: 'All', added: 'The person was added.',
       hosp_main: 'Main unit', hosp_sub: 'Primary care unit', hosp_main_op: 'Referral unit',
       checked: 'Checked',
@@ -506,6 +508,23 @@
           el('div', { 'class': 'meta', text: m('phone') + ' ' + p.phone_masked })
         ]);
         var row = el('div', { 'class': 'row' }, [info]);
+        // ThaID (when the server offers it) for a link not yet verified; the server refuses
+        // a guardian's link to a child under 15 with a Thai message shown below the list.
+        if (me.thaid && p.level && p.level !== 'verified') {
+          var thaid = el('button', { type: 'button', 'class': 'btn btn-secondary btn-small',
+                                     text: m('thaid'), 'data-thaid': String(p.id) });
+          thaid.addEventListener('click', function () {
+            clearAlert($('#family-list-error'));
+            setBusy(thaid, true);
+            api('POST', '/members/' + p.id + '/thaid').then(function (data) {
+              window.location.assign(data.authorization_url);
+            }, function (err) {
+              setBusy(thaid, false);
+              showAlert($('#family-list-error'), err);
+            });
+          });
+          row.appendChild(thaid);
+        }
         if (!p.is_self) {
           var remove = el('button', { type: 'button', 'class': 'btn btn-danger btn-small', text: m('remove'),
                                       'data-remove': String(p.id) });
