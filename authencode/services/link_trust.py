@@ -40,6 +40,12 @@ LINK_NOT_VERIFIED = register(
     "LINK_NOT_VERIFIED", "forbidden",
     "Verify this link first, at a clinic counter with the person's ID card or with ThaID.",
     "กรุณายืนยันตัวตนก่อน โดยแสดงบัตรประชาชนที่จุดบริการของหน่วยบริการ หรือยืนยันผ่านแอป ThaID")
+LINK_GONE = register(
+    "LINK_GONE", "gone",
+    "This link was removed meanwhile (perhaps the person reclaimed their ID); nothing was "
+    "verified.",
+    "รายการนี้ถูกนำออกไปแล้วระหว่างดำเนินการ (เจ้าของข้อมูลอาจยืนยันตัวตนจากบัญชีอื่น) "
+    "จึงยังไม่ได้ยืนยันตัวตน")
 VERIFY_METHOD_UNKNOWN = register(
     "VERIFY_METHOD_UNKNOWN", "invalid", "Unknown way of verifying a link.",
     "ไม่รู้จักวิธียืนยันตัวตนนี้")
@@ -95,7 +101,11 @@ def verify_link(session: Session, link: FamilyLink, *, method: str, actor: str,
     if method not in VERIFY_METHODS:
         raise DomainError(VERIFY_METHOD_UNKNOWN)
     lock_person(session, link.person_id)
-    session.refresh(link)
+    # Re-read under the lock: another transaction may have verified or removed it meanwhile.
+    current = session.get(FamilyLink, link.id, populate_existing=True)
+    if current is None:
+        raise DomainError(LINK_GONE)
+    link = current
     if link.is_verified:
         return Verified(link, ())
     displaced: list[int] = []

@@ -84,3 +84,15 @@ def test_an_unknown_method_is_refused(session: Session, protector: DataProtector
         link_trust.verify_link(session, link, method="guess", actor="cli")
     assert refused.value.code == "VERIFY_METHOD_UNKNOWN"
     assert link.level == "claimed"
+
+
+def test_verifying_a_link_removed_meanwhile_changes_nothing(
+        session: Session, protector: DataProtector) -> None:
+    person = make_person(session, protector)
+    link = _link(session, _account(session, "U3"), person.id, level="pending")
+    session.delete(link)
+    session.flush()
+    with pytest.raises(DomainError) as gone:
+        link_trust.verify_link(session, link, method="counter", actor="staff:1")
+    assert gone.value.code == "LINK_GONE"
+    assert session.scalars(select(FamilyLink)).all() == []
