@@ -38,6 +38,7 @@ def member_json(session: Session, protector: DataProtector, rights: RightsLookup
     found = rights.rights_for(session, person)
     return {
         "id": link.id, "slot": link.slot, "is_self": link.slot == 0, "relation": link.relation,
+        "level": link.level,
         "name": person.full_name_th, "name_en": person_name_en(person),
         "masked_cid": person_masked_cid(protector, person),
         "phone_masked": mask_phone(link.phone),

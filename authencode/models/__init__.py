@@ -12,6 +12,7 @@ from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
+from authencode.models.verification import LinkVerification
 
 __all__ = [
     "AgentSession",
@@ -28,6 +29,7 @@ __all__ = [
     "FacilityService",
     "FamilyLink",
     "LineAccount",
+    "LinkVerification",
     "LoginThrottle",
     "OutboxMessage",
     "PasswordReset",
