@@ -85,6 +85,8 @@ def _texts() -> dict[str, str]:
     return {
         "noAgent": tr("ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ ตรวจบัตรด้วยตนเองแทนได้",
                       "No reader agent on this PC; check the card by eye instead."),
+        "noReader": tr("ไม่พบเครื่องอ่านบัตร ตรวจบัตรด้วยตนเองแทนได้",
+                       "No card reader found; check the card by eye instead."),
         "noCard": tr("ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน",
                      "No card in the reader; insert the ID card."),
         "reading": tr("กำลังอ่านบัตร…", "Reading the card…"),

@@ -3,6 +3,7 @@ scoped to the staff member's facilities; wrong codes limited per staff member an
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -127,3 +128,31 @@ def test_wrong_codes_are_limited_per_staff_member_and_per_facility(
     elsewhere.login("b-staff")  # another facility's counter is not held back
     found = elsewhere.post(VERIFY.format(hcode="10676"), {"code": code})
     assert found.status_code == 200 and "มาลี" in found.get_data(as_text=True)
+
+
+def test_a_childs_link_shows_what_to_check_and_records_the_relation(
+        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    link_id, _, _ = _patient(clinic_world, protector, "U-guardian")
+    with clinic_world.db.transaction() as session:
+        guardian = session.get(FamilyLink, link_id)
+        assert guardian is not None
+        child = make_person(session, protector, title_th="ด.ญ.", first_name_th="ขวัญข้าว",
+                            birth_year=dt.date.today().year - 6, birth_month=3, birth_day=9)
+        link = FamilyLink(line_account_id=guardian.line_account_id, person_id=child.id, slot=1,
+                          relation="child", phone="0812345678")
+        session.add(link)
+        session.flush()
+        child_link_id = link.id
+        code = counter_verify.issue_code(session, protector, link).code
+    clinic_client.login("a-staff")
+    page = clinic_client.post(VERIFY.format(hcode="10675"), {"code": code}).get_data(True)
+    assert "อายุต่ำกว่า 15 ปี" in page and "ขวัญข้าว" in page
+    assert 'id="verify-guardian"' in page and "มาลี" in page  # the guardian's card to check
+    assert "9 มี.ค." in page and 'name="relation"' in page
+    refused = _confirm(clinic_client, "10675", code, relation="")
+    assert refused.status_code == 400 and "VERIFY_RELATION_REQUIRED" in refused.get_data(True)
+    assert _confirm(clinic_client, "10675", code, relation="guardian").status_code == 200
+    with clinic_world.db.sessionmaker() as session:
+        verified = session.get(FamilyLink, child_link_id)
+        assert verified is not None and (verified.level, verified.relation) == (
+            "verified", "guardian")

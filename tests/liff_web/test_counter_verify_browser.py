@@ -80,6 +80,9 @@ def test_patient_shows_the_code_and_staff_verify_it_at_the_counter(
     assert "สมชาย" in page.inner_text("#verify-name")
     assert "xxxxx" in page.inner_text("#verify-cid")
     assert page.inner_text("#verify-relation") == "ผู้ลงทะเบียนเอง"
+    # No reader agent on this machine: the page says so, and checking by eye remains.
+    page.wait_for_selector("#agent-status[data-agent=absent]")
+    assert "reader agent" in page.inner_text("#agent-status")
     screenshot(page, "counter-verify-person")
     page.check("input[name=card_check][value=eye]")
     page.check("#eye-checked")

@@ -38,6 +38,13 @@
     }
 
     $("read-card").addEventListener("click", readCard);
+    fetch(agentUrl + "/api/smartcard/terminals", { cache: "no-store" }).then(function (r) {
+      status.setAttribute("data-agent", r.ok ? "ready" : "no-reader");
+      if (!r.ok) { tell(status, texts.noReader, "error"); }
+    }).catch(function () {
+      status.setAttribute("data-agent", "absent");
+      tell(status, texts.noAgent, "error");
+    });
   }
 
   document.addEventListener("DOMContentLoaded", setup);
