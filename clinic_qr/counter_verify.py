@@ -7,7 +7,7 @@ Wrong codes are counted per staff member and per facility (rate rules ``verify_c
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from authencode.app.context import db_session, services
 from authencode.app.limits import limiter
@@ -41,6 +41,7 @@ def _refuse_when_over(facility: Facility) -> None:
         decision = rate.hit(rule, key, cost=0)
         if limit and decision.count >= limit:
             note_rate_limited(rule)
+            g.retry_after = decision.retry_after  # the Retry-After header of the 429 page
             raise RateLimitedError(decision.retry_after, VERIFY_CODES_EXCEEDED)
 
 

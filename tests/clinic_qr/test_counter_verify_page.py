@@ -116,6 +116,7 @@ def test_wrong_codes_are_limited_per_staff_member_and_per_facility(
     # Past the staff member's limit even the right code is not looked up.
     held = clinic_client.post(VERIFY.format(hcode="10675"), {"code": code})
     assert held.status_code == 429 and "VERIFY_CODES_EXCEEDED" in held.get_data(as_text=True)
+    assert int(held.headers["Retry-After"]) > 0
     assert _confirm(clinic_client, "10675", code).status_code == 429
 
     other = ClinicClient(app.test_client())
