@@ -570,7 +570,9 @@
         setBusy(button, false);
         shown.textContent = '';
         var qr = el('div', { 'class': 'verify-qr' });
-        qr.innerHTML = data.qr_svg;  // drawn by the server from six digits
+        // An SVG document the server drew from six digits, parsed as SVG, never as HTML.
+        var svg = new DOMParser().parseFromString(data.qr_svg, 'image/svg+xml').documentElement;
+        if (svg.nodeName === 'svg') { qr.appendChild(document.importNode(svg, true)); }
         shown.appendChild(el('p', { 'class': 'code-large', text: data.code }));
         shown.appendChild(qr);
         shown.appendChild(el('p', { 'class': 'hint', text: m('verify_hint') + data.expires_at.slice(11, 16) }));
