@@ -58,6 +58,10 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     # (card read, unlock, confirm-save, latest code), so even a patient every five seconds
     # fits, with room for a few PCs sharing one token; a script walking through CIDs does not.
     "agent_token": 120,
+    # Wrong counter verification codes an hour (authencode.services.counter_verify), per staff
+    # member and per facility: typos fit; walking through the million 6-digit codes does not.
+    "verify_code_staff": 20,
+    "verify_code_facility": 60,
 }
 WINDOW_SECONDS = 60
 HOUR = 3600
@@ -68,7 +72,8 @@ UPLOAD_BYTES = "upload_bytes"
 QUOTA_RULES = frozenset({UPLOAD_BYTES})  # rules that count a cost, not requests
 RULE_WINDOWS: Mapping[str, int] = {
     "cid_lookup": HOUR, "register": HOUR, "register_cid": HOUR, "forgot": HOUR,
-    "forgot_email": HOUR, UPLOAD_BYTES: DAY,
+    "forgot_email": HOUR, "verify_code_staff": HOUR, "verify_code_facility": HOUR,
+    UPLOAD_BYTES: DAY,
 }
 UPLOAD_QUOTA_EXCEEDED = register(
     "UPLOAD_QUOTA_EXCEEDED", "rate_limited",
@@ -77,8 +82,14 @@ UPLOAD_QUOTA_EXCEEDED = register(
     "วันนี้มีการอัปโหลดเอกสารจากเครือข่ายนี้มากเกินกำหนด ระบบยังไม่ได้บันทึกข้อมูล "
     "กรุณาลองใหม่อีกครั้งในอีกประมาณ {minutes} นาที")
 # A rule whose refusal says more than "too many requests".
+VERIFY_CODES_EXCEEDED = register(
+    "VERIFY_CODES_EXCEEDED", "rate_limited",
+    "Too many wrong verification codes; please wait about {minutes} minutes.",
+    "กรอกรหัสยืนยันตัวตนผิดหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่")
 RULE_ERRORS: Mapping[str, str] = {"cid_lookup": CID_LOOKUPS_EXCEEDED,
-                                  UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED}
+                                  UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED,
+                                  "verify_code_staff": VERIFY_CODES_EXCEEDED,
+                                  "verify_code_facility": VERIFY_CODES_EXCEEDED}
 
 
 class RateLimitedError(DomainError):

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     from authencode.app.openapi import register_paths
     from clinic_qr import (  # noqa: F401 - they add routes
         auth,
+        counter_verify,
         facility_pages,
         pcu_admin,
         records,
@@ -38,3 +39,5 @@ def init_content_policy(app: Flask) -> None:
     settings = app.extensions["authencode"].settings
     content_policy(app, "clinic.visit_confirm", {"img-src": "'self' data: blob:",
                                                  "connect-src": f"'self' {agent_url(settings)}"})
+    for endpoint in ("clinic.verify_link", "clinic.verify_confirm"):  # the agent reads the card
+        content_policy(app, endpoint, {"connect-src": f"'self' {agent_url(settings)}"})

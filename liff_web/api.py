@@ -11,8 +11,16 @@ from authencode.app.context import db_session, services
 from authencode.app.limits import check
 from authencode.errors import DomainError
 from authencode.models import Facility, LineAccount
-from authencode.services import consent, line_accounts, patient_codes, pcu_change, registration
-from authencode.thaidate import service_day
+from authencode.services import (
+    consent,
+    counter_verify,
+    line_accounts,
+    patient_codes,
+    pcu_change,
+    registration,
+)
+from authencode.thaidate import local, service_day
+from clinic_qr.qr_render import render_qr_svg
 from liff_web import thaid, views
 from liff_web.state import liff_state as state
 from linebot_app.flex import code_message, code_view
@@ -197,5 +205,20 @@ def request_pcu_change() -> Response:
     link = registration.get_link(session, account, body.get("member_id"))
     row = pcu_change.request_change(session, link, body.get("hcode"))
     response = jsonify(request=views.pcu_request_json(row))
+    response.status_code = 201
+    return response
+
+
+@liff_api.post("/members/<member_id>/verification-code")
+def verification_code(member_id: str) -> Response:
+    """A one-time code (6 digits, and as a QR) to verify this link at a clinic counter."""
+    session, svc = db_session(), services()
+    account = _account()
+    consent.require_consent(account)
+    link = registration.get_link(session, account, member_id)
+    issued = counter_verify.issue_code(session, svc.protector, link)
+    response = jsonify(code=issued.code, qr_svg=render_qr_svg(issued.code),
+                       expires_at=local(issued.expires_at).isoformat(timespec="seconds"),
+                       ttl_seconds=int(counter_verify.CODE_TTL.total_seconds()))
     response.status_code = 201
     return response

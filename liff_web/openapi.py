@@ -70,6 +70,10 @@ LIFF_OPENAPI: dict[str, Any] = {
                     requestBody=_body(["member_id", "scanned"],
                                       {"member_id": _I, "scanned": _S})),
     },
+    "/liff/api/members/{member_id}/verification-code": {"post": _op(
+        "A one-time code to verify this link at a clinic counter (6 digits and a QR of them, "
+        "10 minutes, replaces the link's unused code)", "code, qr_svg, expires_at",
+        403, 404, 409, status="201", parameters=[_MEMBER_ID])},
     "/liff/api/facilities": {"get": _op(
         "Active facilities to choose a new primary care unit from", "facilities",
         parameters=[{"name": "q", "in": "query", "required": False, "schema": _S}])},

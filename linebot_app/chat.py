@@ -14,7 +14,7 @@ from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.conversations import Current
-from linebot_app import answers, chat_code, chat_family, chat_register, messages
+from linebot_app import answers, chat_code, chat_family, chat_register, chat_verify, messages
 from linebot_app.chat_messages import cancel_reply, consent_first, refusal
 from linebot_app.messages import Json
 
@@ -38,6 +38,8 @@ COMMANDS = {
     "ประวัติ": "history",
     "ประวัติการขอรหัส": "history",
     "ตรวจสอบสิทธิ": "rights",
+    "ยืนยันตัวตน": "verify",
+    "ยืนยันตัวตนที่หน่วยบริการ": "verify",
     "ยกเลิก": "cancel",
     "cancel": "cancel",
 }
@@ -103,6 +105,8 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
         return answers.history(ctx.session, ctx.protector, ctx.settings, account)
     if command == "rights":
         return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
+    if command == "verify":
+        return chat_verify.offer(ctx, account)
     raise ValueError(f"unknown chat command {command!r}")
 
 
@@ -118,4 +122,6 @@ def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -
         return chat_family.remove(ctx, account, args[0], args[1] if len(args) == 2 else None)
     if action == "history" and len(args) == 1:
         return chat_family.history_of(ctx, account, args[0])
+    if action == "verify" and len(args) == 1:
+        return chat_verify.code_for(ctx, account, args[0])
     return [messages.text(NOTHING_TO_CANCEL_TH, messages.menu_quick_reply())]

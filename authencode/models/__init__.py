@@ -13,6 +13,7 @@ from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
 from authencode.models.thaid import ThaidAuthorization
+from authencode.models.verification import LinkVerification
 
 __all__ = [
     "AgentSession",
@@ -29,6 +30,7 @@ __all__ = [
     "FacilityService",
     "FamilyLink",
     "LineAccount",
+    "LinkVerification",
     "LoginThrottle",
     "OutboxMessage",
     "PasswordReset",

@@ -28,8 +28,13 @@ from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, Person
 from authencode.models.line import LINK_LEVELS, VERIFY_METHODS
 from authencode.services import audit
+from authencode.thaidate import service_day
 
 SELF_SLOT = 0
+# A guardian's link to a child under this age is verified only where staff see the child's
+# registry record and the guardian's ID card: at a counter (or by the registry office).
+MINOR_AGE = 15
+MINOR_METHODS = ("counter", "registry")
 
 LINK_PENDING = register(
     "LINK_PENDING", "forbidden",
@@ -49,6 +54,13 @@ LINK_GONE = register(
 VERIFY_METHOD_UNKNOWN = register(
     "VERIFY_METHOD_UNKNOWN", "invalid", "Unknown way of verifying a link.",
     "ไม่รู้จักวิธียืนยันตัวตนนี้")
+
+VERIFY_METHOD_NOT_ALLOWED = register(
+    "VERIFY_METHOD_NOT_ALLOWED", "forbidden",
+    "A guardian's link to a child under 15 is verified only at a clinic counter, with the "
+    "guardian's ID card.",
+    "การเชื่อมโยงกับบุตรหลานอายุต่ำกว่า 15 ปี ยืนยันได้ที่จุดบริการของหน่วยบริการเท่านั้น "
+    "โดยผู้ปกครองแสดงบัตรประชาชนของตนเอง")
 
 # What each level may do. Pending: nothing at all.
 POSTER_QR = "poster_qr"            # a code from a printed (non-expiring) facility QR
@@ -77,6 +89,17 @@ def require(link: FamilyLink, what: str) -> None:
         raise DomainError(LINK_NOT_VERIFIED)
 
 
+def is_minor_link(link: FamilyLink, today: dt.date) -> bool:
+    """A family link (not the holder's own) to a person under MINOR_AGE on ``today``."""
+    return link.slot != SELF_SLOT and link.person.age_on(today) < MINOR_AGE
+
+
+def verification_methods_allowed(link: FamilyLink, today: dt.date) -> tuple[str, ...]:
+    """The ways this link may be verified: all of them, or for a minor's link only those
+    where staff see the child's record and the guardian's card (counter, registry office)."""
+    return MINOR_METHODS if is_minor_link(link, today) else VERIFY_METHODS
+
+
 @dataclass(frozen=True)
 class Verified:
     """The outcome of verify_link: the link, and other accounts' self links it displaced."""
@@ -96,10 +119,13 @@ def verify_link(session: Session, link: FamilyLink, *, method: str, actor: str,
 
     For a self link, other accounts' self links to the same person are removed (the person
     reclaimed their ID), and their account ids are returned so the caller can tell them.
-    Verifying a verified link again changes nothing. Raises VERIFY_METHOD_UNKNOWN.
+    Verifying a verified link again changes nothing. Raises VERIFY_METHOD_UNKNOWN, or
+    VERIFY_METHOD_NOT_ALLOWED for a minor's link by ThaID or approval.
     """
     if method not in VERIFY_METHODS:
         raise DomainError(VERIFY_METHOD_UNKNOWN)
+    if method not in verification_methods_allowed(link, service_day(now)):
+        raise DomainError(VERIFY_METHOD_NOT_ALLOWED)
     lock_person(session, link.person_id)
     # Re-read under the lock: another transaction may have verified or removed it meanwhile.
     current = session.get(FamilyLink, link.id, populate_existing=True)

@@ -254,7 +254,8 @@ _HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.writ
 @pytest.mark.parametrize("script", ["liff_web/static/liff/liff.js",
                                     "clinic_qr/static/clinic/visit.js",
                                     "clinic_qr/static/clinic/display.js",
-                                    "clinic_qr/static/clinic/slip.js"])
+                                    "clinic_qr/static/clinic/slip.js",
+                                    "clinic_qr/static/clinic/verify.js"])
 def test_page_scripts_only_ever_set_text(script: str) -> None:
     """The LIFF pages and the clinic's card-read form render names from JSON in the
     browser; they may do so only through textContent, never as markup."""

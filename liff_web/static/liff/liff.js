@@ -88,6 +88,8 @@
       network: 'ไม่สามารถเชื่อมต่อระบบได้ กรุณาตรวจสอบอินเทอร์เน็ตแล้วลองใหม่',
       sdk_missing: 'โหลดระบบ LINE (LIFF) ไม่สำเร็จ กรุณาลองใหม่อีกครั้ง',
       not_configured: 'ระบบยังไม่ได้ตั้งค่า LIFF กรุณาติดต่อผู้ดูแลระบบ',
+      verify_button: 'ยืนยันตัวตนที่หน่วยบริการ',
+      verify_hint: 'แสดงรหัสนี้พร้อมบัตรประชาชนที่จุดบริการ ใช้ได้ครั้งเดียว ถึงเวลา ',
       relation: {
         self: 'ตนเอง', spouse: 'คู่สมรส', child: 'บุตร', parent: 'บิดา/มารดา', sibling: 'พี่/น้อง',
         grandparent: 'ปู่/ย่า/ตา/ยาย', grandchild: 'หลาน', relative: 'ญาติ',
@@ -119,6 +121,8 @@
       network: 'Cannot reach the server. Check your connection and try again.',
       sdk_missing: 'Could not load LINE (LIFF). Please try again.',
       not_configured: 'LIFF is not configured. Please contact the administrator.',
+      verify_button: 'Verify at a clinic counter',
+      verify_hint: 'Show this code with the ID card at the counter; one use, valid until ',
       relation: {
         self: 'Myself', spouse: 'Spouse', child: 'Child', parent: 'Parent', sibling: 'Sibling',
         grandparent: 'Grandparent', grandchild: 'Grandchild', relative: 'Relative',
@@ -525,6 +529,8 @@
           });
           row.appendChild(thaid);
         }
+        var item = el('li', { 'data-member': String(p.id) }, [row]);
+        if (p.level && p.level !== 'verified') { item.appendChild(verifyAtCounter(p)); }
         if (!p.is_self) {
           var remove = el('button', { type: 'button', 'class': 'btn btn-danger btn-small', text: m('remove'),
                                       'data-remove': String(p.id) });
@@ -543,7 +549,7 @@
           });
           row.appendChild(remove);
         }
-        list.appendChild(el('li', { 'data-member': String(p.id) }, [row]));
+        list.appendChild(item);
       });
       var family = members.filter(function (p) { return !p.is_self; }).length;
       $('#family-count').textContent = family + '/' + me.max_family;
@@ -568,6 +574,33 @@
     rerender = draw;
     draw();
   };
+
+  // A one-time code for the clinic counter: six digits and a QR of them, for one person.
+  function verifyAtCounter(p) {
+    var box = el('div', { 'class': 'verify-counter' });
+    var button = el('button', { type: 'button', 'class': 'btn btn-small', text: m('verify_button'),
+                                'data-verify': String(p.id) });
+    var shown = el('div', { 'class': 'verify-code', hidden: 'hidden' });
+    var error = el('div', { 'class': 'alert alert-error', role: 'alert', hidden: 'hidden' });
+    button.addEventListener('click', function () {
+      clearAlert(error);
+      setBusy(button, true);
+      api('POST', '/members/' + p.id + '/verification-code').then(function (data) {
+        setBusy(button, false);
+        shown.textContent = '';
+        var qr = el('div', { 'class': 'verify-qr' });
+        // An SVG document the server drew from six digits, parsed as SVG, never as HTML.
+        var svg = new DOMParser().parseFromString(data.qr_svg, 'image/svg+xml').documentElement;
+        if (svg.nodeName === 'svg') { qr.appendChild(document.importNode(svg, true)); }
+        shown.appendChild(el('p', { 'class': 'code-large', text: data.code }));
+        shown.appendChild(qr);
+        shown.appendChild(el('p', { 'class': 'hint', text: m('verify_hint') + data.expires_at.slice(11, 16) }));
+        shown.hidden = false;
+      }, function (err) { setBusy(button, false); showAlert(error, err); });
+    });
+    [button, shown, error].forEach(function (n) { box.appendChild(n); });
+    return box;
+  }
 
   PAGES.rights = function (me) {
     var selected = String(me.self.id);
