@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from authencode.db import utcnow
+from authencode.db import MAX_ROW_ID, utcnow
 from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, LinkApproval
 from authencode.services import audit, link_trust
@@ -70,9 +70,32 @@ def open_request(session: Session, link: FamilyLink) -> LinkApproval | None:
     return session.scalar(select(LinkApproval).where(LinkApproval.link_id == link.id))
 
 
+def _locked(session: Session, approval_id: int, link_id: int,
+            person_id: int) -> tuple[LinkApproval, FamilyLink] | None:
+    """The request and its link, read again under locks taken in the order every remover
+    takes them: the person, the link row, then the request row. A removal of the link (which
+    takes the request with it) either committed before, and None is returned, or waits."""
+    link_trust.lock_person(session, person_id)
+    link = session.scalar(select(FamilyLink).where(FamilyLink.id == link_id)
+                          .with_for_update().execution_options(populate_existing=True))
+    approval = session.scalar(select(LinkApproval).where(LinkApproval.id == approval_id)
+                              .with_for_update().execution_options(populate_existing=True))
+    if link is None or approval is None:
+        return None
+    return approval, link
+
+
+def _due(session: Session, *where: ColumnElement[bool],
+         limit: int | None = None) -> list[tuple[int, int, int]]:
+    rows = session.execute(select(LinkApproval.id, LinkApproval.link_id, FamilyLink.person_id)
+                           .join(FamilyLink, FamilyLink.id == LinkApproval.link_id)
+                           .where(*where).order_by(LinkApproval.id).limit(limit)).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def _open(session: Session, approval_id: object, account: LineAccount,
-          now: dt.datetime) -> LinkApproval:
-    """The open request, locked behind any other change to its person; raises APPROVAL_GONE.
+          now: dt.datetime) -> tuple[LinkApproval, FamilyLink]:
+    """The open request and its link, locked; raises APPROVAL_GONE.
 
     Only the account asked may answer, and only while it is still the person's verified own
     account and the request has not expired.
@@ -81,51 +104,38 @@ def _open(session: Session, approval_id: object, account: LineAccount,
         wanted = int(str(approval_id))
     except ValueError:
         raise DomainError(APPROVAL_GONE) from None
-    found = session.execute(select(LinkApproval.id, FamilyLink.person_id).join(
-        FamilyLink, FamilyLink.id == LinkApproval.link_id).where(
-        LinkApproval.id == wanted)).first()
-    if found is None:
+    found = _due(session, LinkApproval.id == wanted) if 0 < wanted <= MAX_ROW_ID else []
+    locked = _locked(session, *found[0]) if found else None
+    if locked is None or locked[0].approver_account_id != account.id:
         raise DomainError(APPROVAL_GONE)
-    link_trust.lock_person(session, found.person_id)
-    # Read again after the lock: whatever committed meanwhile (a removal) is seen now.
-    approval = session.scalar(select(LinkApproval).where(LinkApproval.id == wanted)
-                              .execution_options(populate_existing=True))
-    if approval is None or approval.approver_account_id != account.id:
+    owner = link_trust.verified_self_link(session, locked[1].person_id)
+    if owner is None or owner.line_account_id != account.id or locked[0].expires_at <= now:
         raise DomainError(APPROVAL_GONE)
-    owner = link_trust.verified_self_link(session, found.person_id)
-    if owner is None or owner.line_account_id != account.id or approval.expires_at <= now:
-        raise DomainError(APPROVAL_GONE)
-    return approval
+    return locked
 
 
 def approve(session: Session, approval_id: object, by_account: LineAccount,
             now: dt.datetime | None = None) -> link_trust.Verified:
     """The person approves: the pending link becomes verified; raises APPROVAL_GONE."""
     now = now or utcnow()
-    approval = _open(session, approval_id, by_account, now)
-    link = session.get(FamilyLink, approval.link_id, populate_existing=True)
-    if link is None:  # pragma: no cover - the foreign key removes the request with the link
-        raise DomainError(APPROVAL_GONE)
+    approval, link = _open(session, approval_id, by_account, now)
     session.delete(approval)
     session.flush()
     return link_trust.verify_link(session, link, method="approval",
                                   actor=f"line:{by_account.id}", now=now)
 
 
-def _close(session: Session, approval: LinkApproval, actor: str,
+def _close(session: Session, approval: LinkApproval, link: FamilyLink, actor: str,
            action: str) -> Closed | None:
     """Remove the request and its link, unless the link was verified another way meanwhile
     (at a counter, through ThaID): then only the request goes."""
-    link = session.get(FamilyLink, approval.link_id, populate_existing=True)
-    assert link is not None
+    session.delete(approval)
     if link.level != "pending":
-        session.delete(approval)
         session.flush()
         return None
     closed = Closed(link.line_account_id, link.person_id, link.relation, link.slot)
     audit.record(session, actor, action, f"family_link:{link.id}",
                  {"person_id": link.person_id, "requester": link.line_account_id})
-    session.delete(approval)
     session.delete(link)
     session.flush()
     return closed
@@ -135,8 +145,8 @@ def decline(session: Session, approval_id: object, by_account: LineAccount,
             now: dt.datetime | None = None) -> Closed | None:
     """The person declines: the pending link is removed (None if it was verified another
     way meanwhile); raises APPROVAL_GONE."""
-    approval = _open(session, approval_id, by_account, now or utcnow())
-    return _close(session, approval, f"line:{by_account.id}", "link.approval_declined")
+    approval, link = _open(session, approval_id, by_account, now or utcnow())
+    return _close(session, approval, link, f"line:{by_account.id}", "link.approval_declined")
 
 
 def open_for(session: Session, account: LineAccount) -> list[LinkApproval]:
@@ -149,17 +159,12 @@ def expire_due(session: Session, now: dt.datetime | None = None,
                limit: int = 100) -> list[Closed]:
     """Remove the pending links whose request went unanswered past its day; audited."""
     now = now or utcnow()
-    due = session.execute(select(LinkApproval.id, FamilyLink.person_id).join(
-        FamilyLink, FamilyLink.id == LinkApproval.link_id).where(
-        LinkApproval.expires_at <= now).order_by(LinkApproval.id).limit(limit)).all()
     closed = []
-    for approval_id, person_id in due:
-        link_trust.lock_person(session, person_id)
-        approval = session.scalar(select(LinkApproval).where(LinkApproval.id == approval_id)
-                                  .execution_options(populate_existing=True))
-        if approval is None or approval.expires_at > now:
-            continue  # answered (or removed) while we waited for the lock
-        gone = _close(session, approval, "system", "link.approval_expired")
+    for found in _due(session, LinkApproval.expires_at <= now, limit=limit):
+        locked = _locked(session, *found)
+        if locked is None or locked[0].expires_at > now:
+            continue  # answered (or removed) while we waited for the locks
+        gone = _close(session, *locked, "system", "link.approval_expired")
         if gone is not None:
             closed.append(gone)
     return closed

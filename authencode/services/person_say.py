@@ -102,7 +102,7 @@ def remove_link(session: Session, account: LineAccount, link_id: object) -> Remo
     wanted = _row_id(link_id)
     link_trust.lock_person(session, own.person_id)
     link = None if wanted is None else session.scalar(
-        select(FamilyLink).where(FamilyLink.id == wanted)
+        select(FamilyLink).where(FamilyLink.id == wanted).with_for_update()
         .execution_options(populate_existing=True))
     if link is None or link.person_id != own.person_id or link.id == own.id:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
@@ -133,7 +133,7 @@ def not_me(session: Session, account: LineAccount, *, other_account_id: object =
     actor = f"line:{account.id}"
     link = session.scalar(select(FamilyLink).where(
         FamilyLink.person_id == own.person_id, FamilyLink.line_account_id == other)
-        .execution_options(populate_existing=True))
+        .with_for_update().execution_options(populate_existing=True))
     removed = None if link is None else _remove(session, own, link, actor, "link.not_me")
     codes = list(session.scalars(select(AuthenCode).where(
         AuthenCode.person_id == own.person_id, AuthenCode.line_account_id == other,
