@@ -65,7 +65,9 @@ def decide_approval(approval_id: str) -> Response:
     session, account = db_session(), _account()
     decision = str(body.get("decision") or "")
     if decision == "approve":
-        link_approvals.approve(session, approval_id, account)
+        outcome = link_approvals.approve(session, approval_id, account)
+        # Approving another account as oneself moves the person there: both are told.
+        notify.self_link_reclaimed(session, outcome.link, outcome.displaced_account_ids)
     elif decision == "decline":
         closed = link_approvals.decline(session, approval_id, account)
         if closed is not None:

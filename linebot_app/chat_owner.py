@@ -50,8 +50,15 @@ def linked_by(ctx: EventContext, account: LineAccount) -> list[Json]:
             n=n, account=notify.OTHER_ACCOUNT_TH, relation=notify.relation_th(link),
             level=notify.LEVELS_TH.get(link.level, link.level), since=notify.since_th(link)))
     lines.append(LINKED_BY_FOOTER_TH.format(url=page))
-    buttons = [messages.postback(_unlink_label(n), PB_UNLINK.format(link_id=link.id))
-               for n, link in enumerate(links[:MAX_UNLINK_BUTTONS], start=1)]
+    # Open requests can be answered here too (the request's own quick replies go away as
+    # soon as another message arrives).
+    asked = {a.link_id: a.id for a in link_approvals.open_for(ctx.session, account)}
+    buttons = [messages.postback(f"อนุมัติรายการที่ {n}",
+                                 notify.PB_APPROVE.format(approval_id=asked[link.id]))
+               for n, link in enumerate(links, start=1) if link.id in asked]
+    buttons += [messages.postback(_unlink_label(n), PB_UNLINK.format(link_id=link.id))
+                for n, link in enumerate(links, start=1)]
+    buttons = buttons[:MAX_UNLINK_BUTTONS]
     return [messages.text("\n".join(lines), messages.quick_replies(
         *buttons, messages.ask("ครอบครัว")))]
 
@@ -60,7 +67,9 @@ def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -
     """``own:...`` postbacks; raises DomainError (answered as a Thai refusal)."""
     action, args = (parts[0], parts[1:]) if parts else ("", [])
     if action == "approve" and len(args) == 1:
-        link_approvals.approve(ctx.session, args[0], account, now=ctx.now())
+        outcome = link_approvals.approve(ctx.session, args[0], account, now=ctx.now())
+        # Approving another account as oneself moves the person there: both are told.
+        notify.self_link_reclaimed(ctx.session, outcome.link, outcome.displaced_account_ids)
         return [messages.text(APPROVED_TH, messages.quick_replies(
             messages.ask(notify.LINKED_BY_COMMAND)))]
     if action == "decline" and len(args) == 1:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.errors import DomainError
-from authencode.models import AuditEntry, AuthenCode, FamilyLink, LinkApproval
+from authencode.models import AuditEntry, AuthenCode, FamilyLink, LinkApproval, OutboxMessage
 from authencode.services import consent, line_accounts, link_trust
 from authencode.services.people import find_person
 from linebot_app import notify
@@ -254,6 +254,7 @@ def test_who_has_linked_me_and_removing_one(chat: ChatUser, world: World, db: Da
     assert "ยังไม่ยืนยันตัวตน" in lines[1] and "ตั้งแต่" in lines[1]
     assert str(dt.date.today().year + 543) in lines[1]
     assert "รออนุมัติจากท่าน" in lines[2]
+    assert "อนุมัติรายการที่ 2" in quick_reply_labels(listing)  # the request, answerable here
 
     [confirm] = chat.choose(listing, "ยกเลิกรายการที่ 1")
     assert confirm["type"] == "template"
@@ -303,3 +304,27 @@ def test_reclaiming_tells_both_and_shows_the_codes_asked_through_the_removed_lin
         row = session.scalar(select(AuthenCode))
         assert row is not None and row.disputed_at is not None
 
+
+
+def test_approving_another_account_as_oneself_moves_the_person_there(
+        chat: ChatUser, world: World, db: Database, protector: DataProtector) -> None:
+    owner_id = _owner(chat, world, db)
+    new_phone = ChatUser(chat.client, db, new_user_id())
+    link_id = _other_link(db, protector, new_phone.user_id, world.adult_cid, level="pending",
+                          slot=0, relation="self")
+    [ask] = chat.last()
+    assert "เป็นบัญชีของท่านเอง" in ask["text"]
+    chat.choose(ask, "อนุมัติ")
+    link = _link(db, link_id)
+    assert link is not None and link.level == "verified" and link.slot == 0
+    with db.sessionmaker() as session:
+        assert session.scalar(select(FamilyLink).where(
+            FamilyLink.line_account_id == owner_id)) is None
+    [moved] = new_phone.last()
+    assert "บัญชี LINE นี้เป็นบัญชีของท่าน" in moved["text"]
+    with db.sessionmaker() as session:
+        told = [m["text"] for row in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.recipient == chat.user_id, OutboxMessage.kind == "push"))
+            for m in row.payload["messages"]]
+    assert "ยกเลิกการลงทะเบียนของบัญชีนี้" in told[-1]
+    assert "link.displaced" in _actions(db)
