@@ -114,8 +114,9 @@ def not_me(session: Session, account: LineAccount, *, other_account_id: object =
     """"This was not me" about the account that linked the holder or asked for a code.
 
     That account's link to the holder goes, and every code it asked for in the holder's
-    name is flagged for the facility's review (once); audited. Raises the refusals of
-    own_verified_link, then CODE_NOT_FOUND or FAMILY_MEMBER_NOT_FOUND.
+    name is flagged for the facility's review (once); audited. Saying it again finds nothing
+    more to do. Raises the refusals of own_verified_link, then CODE_NOT_FOUND or
+    FAMILY_MEMBER_NOT_FOUND (no other account named).
     """
     own = own_verified_link(session, account)
     link_trust.lock_person(session, own.person_id)
@@ -138,8 +139,6 @@ def not_me(session: Session, account: LineAccount, *, other_account_id: object =
     codes = list(session.scalars(select(AuthenCode).where(
         AuthenCode.person_id == own.person_id, AuthenCode.line_account_id == other,
         AuthenCode.disputed_at.is_(None)).order_by(AuthenCode.id)))
-    if removed is None and not codes and code_id is None:
-        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
     moment = now or utcnow()
     for code in codes:
         code.disputed_at = moment

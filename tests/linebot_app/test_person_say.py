@@ -179,6 +179,8 @@ def test_a_new_link_notice_and_this_was_not_me(chat: ChatUser, world: World, db:
     [done] = chat.choose(notice, "ไม่ใช่ฉัน")
     assert "ยกเลิกการเชื่อมโยง" in done["text"]
     assert _link(db, link_id) is None
+    [again] = chat.choose(notice, "ไม่ใช่ฉัน")
+    assert "ไม่มีรายการที่ต้องดำเนินการเพิ่ม" in again["text"]
     assert "link.not_me" in _actions(db)
 
 

@@ -59,6 +59,7 @@
     'pcu.title': 'Change primary care unit (by yourself)',
     'pcu.search': 'Find a facility (name or 5-digit code)',
     'pcu.submit': 'Send the change request',
+    'family.linked_by': 'Other LINE accounts linked to you',
     'linked.title': 'LINE accounts linked to you',
     'linked.hint': 'Other LINE accounts that added you to get visit codes for you. You may remove any of them.',
     'linked.codes': 'Codes asked for in your name through other LINE accounts',
