@@ -11,9 +11,10 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from authencode.models import AuthenCode, FamilyLink
-from authencode.services import issuance, line_accounts, link_trust
+from authencode.services import issuance, line_accounts
 from authencode.services.people import find_person
 from tests.liff_web.conftest import JwksServer, World, new_user_id
+from tests.liff_web.test_linked_by import _verify_self
 from tests.liff_web.test_pages_browser import _open, _ready, _registered
 
 pytestmark = pytest.mark.usefixtures("live_server")
@@ -26,12 +27,8 @@ def test_the_person_disputes_a_code_and_removes_a_link(
     token = jwks.token(owner)
     _registered(live_server, token, live_world.adult_cid)
     db, protector = live_world.db, live_world.protector
+    _verify_self(db, owner)
     with db.transaction() as session:
-        account, _ = line_accounts.get_or_create_account(session, owner)
-        own = session.scalar(select(FamilyLink).where(
-            FamilyLink.line_account_id == account.id, FamilyLink.slot == 0))
-        assert own is not None
-        link_trust.verify_link(session, own, method="counter", actor="staff:1")
         person = find_person(session, protector, live_world.adult_cid)
         assert person is not None
         for user_id, relation in ((new_user_id(), "sibling"), (new_user_id(), "child")):
