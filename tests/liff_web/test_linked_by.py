@@ -174,3 +174,21 @@ def test_approving_declining_and_removing_from_the_page(
     me = client.get("/liff/api/me", headers=bearer(token)).json["self"]
     assert client.delete(f"/liff/api/linked-by/{me['id']}",
                          headers=bearer(token)).status_code == 404
+
+
+def test_odd_ids_are_refused_cleanly(client: Any, app: Any, jwks: JwksServer,
+                                     world: World) -> None:
+    db = app.extensions["authencode"].db
+    owner = new_user_id()
+    token = jwks.token(owner)
+    registered(client, token, world.adult_cid)
+    _verify_self(db, owner)
+    for odd in ("abc", "-1", "0", str(2**40), "1.5"):
+        removed = client.delete(f"/liff/api/linked-by/{odd}", headers=bearer(token))
+        assert removed.status_code == 404, (odd, removed.json)
+        decided = client.post(f"/liff/api/approvals/{odd}", headers=bearer(token),
+                              json={"decision": "approve"})
+        assert decided.json["error"]["code"] == "APPROVAL_GONE", odd
+    for odd in ("abc", -1, 2**40, 1.5, True, None, [1]):
+        not_me = client.post("/liff/api/not-me", headers=bearer(token), json={"code_id": odd})
+        assert not_me.status_code == 404, (odd, not_me.json)
