@@ -143,8 +143,7 @@ def link_added(session: Session, link: FamilyLink) -> None:
     name = owner.person.full_name_th
     since = be_datetime(link.created_at)
     if link.level == "pending":
-        if link_approvals.open_request(session, link) is not None:
-            return  # asked already (the same registration repeated)
+        # Opens the request, or finds the one registration opened: asked (again) either way.
         approval = link_approvals.request_approval(session, link)
         if approval is None:
             return
