@@ -17,12 +17,12 @@ from authencode.models import Facility, Person
 from authencode.ratelimit import VERIFY_CODES_EXCEEDED, RateLimitedError
 from authencode.services import counter_verify, registration
 from authencode.services.people import person_masked_cid
+from authencode.services.registration import RELATION_LABELS_TH
 from authencode.thaidate import BE_OFFSET, MONTHS_SHORT, service_day
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import agent_url
 from clinic_qr.web import PageResult, clinic, render, staff, tr
 from linebot_app import notify
-from linebot_app.chat_register import RELATION_LABELS_TH
 
 # A wrong, expired or used code counts as a guess; a mistyped length does not.
 _GUESSES = (counter_verify.VERIFY_CODE_UNKNOWN, counter_verify.VERIFY_CODE_EXPIRED,
@@ -137,6 +137,6 @@ def verify_confirm(hcode: str) -> PageResult:
         except DomainError:
             return _page(facility, error=error, code=code)
         return _page(facility, case=case, error=error, code=code)
-    notify.link_verified(session, services().protector, result.case.link,
+    notify.link_verified(session, result.case.link, method="counter",
                          displaced=result.verified.displaced_account_ids)
     return _page(facility, case=result.case, done=True)

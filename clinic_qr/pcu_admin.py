@@ -11,20 +11,13 @@ from flask import redirect, request, url_for
 
 from authencode.app.context import db_session, services
 from authencode.errors import DomainError
-from authencode.models import LineAccount, PcuChangeRequest
 from authencode.services import pcu_change, staff_access
 from authencode.services.people import person_masked_cid
 from authencode.services.staff_access import FORBIDDEN
 from clinic_qr.web import PageResult, clinic, render, staff
-from linebot_app import messages
-from linebot_app.outbox import enqueue_push
+from linebot_app import notify
 
 MAX_NOTE = 500
-APPROVED_TH = ("คำขอเปลี่ยนหน่วยบริการประจำของ {name} ได้รับการอนุมัติแล้วค่ะ\n"
-               "หน่วยบริการประจำใหม่: {unit}")
-REJECTED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ไม่ได้รับการอนุมัติค่ะ"
-REASON_TH = "\nเหตุผล: {note}"
-ASK_AGAIN_TH = "\nสอบถามเพิ่มเติมได้ที่สายด่วน 1330"
 
 
 def _require_registry_office() -> None:
@@ -58,24 +51,6 @@ def _decide(request_id: int, *, approve: bool) -> PageResult:
     note = " ".join(request.form.get("note", "").split())[:MAX_NOTE]
     row = pcu_change.decide(db_session(), request_id, staff_id=staff().id, approve=approve,
                             note=note)
-    _tell_the_patient(row)
+    notify.pcu_decided(db_session(), row)  # to the LINE account that asked
     return redirect(url_for("clinic.pcu_changes", decided=row.id))
 
-
-def _tell_the_patient(row: PcuChangeRequest) -> None:
-    """A push to the LINE account that asked (sent only while it follows the account)."""
-    if row.line_account_id is None:
-        return
-    account = db_session().get(LineAccount, row.line_account_id)
-    if account is None:
-        return
-    name = row.person.full_name_th
-    if row.status == "approved":
-        unit = pcu_change.facility_names(db_session(), [row]).get(row.to_hcode, "")
-        body = APPROVED_TH.format(name=name, unit=f"{row.to_hcode} {unit}".strip())
-    else:
-        body = REJECTED_TH.format(name=name)
-        if row.decision_note:
-            body += REASON_TH.format(note=row.decision_note)
-        body += ASK_AGAIN_TH
-    enqueue_push(db_session(), account.line_user_id, [messages.text(body)])

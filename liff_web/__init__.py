@@ -4,7 +4,8 @@ LINE Developers console: a LIFF app on the LINE Login channel (LINE_LOGIN_CHANNE
 endpoint URL `{PUBLIC_BASE_URL}/liff`, scopes `openid` and `profile`, size Full, and the
 "Scan QR" feature on (liff.scanCodeV2). Its id is LIFF_ID; `https://liff.line.me/{LIFF_ID}/x`
 then opens `/liff/x`. Pages: /liff/ (request a code), consent, register, family, history,
-rights; the clinic QR `/q/<token>` leads into the request page with the token.
+rights, linked-by (who has linked me); the clinic QR `/q/<token>` leads into the request
+page with the token.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ def init_app(app: Flask) -> None:
     """Register the LIFF pages, their JSON API and its OpenAPI paths on the application."""
     from authencode.app.openapi import register_paths
     from authencode.app.security_headers import content_policy
+    from liff_web import api_owner  # noqa: F401 - its routes join liff_api
     from liff_web.api import liff_api
     from liff_web.openapi import LIFF_OPENAPI
     from liff_web.pages import LIFF_CSP, liff_pages, qr_links

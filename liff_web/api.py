@@ -23,9 +23,7 @@ from authencode.thaidate import local, service_day
 from clinic_qr.qr_render import render_qr_svg
 from liff_web import thaid, views
 from liff_web.state import liff_state as state
-from linebot_app.flex import code_message, code_view
-from linebot_app.messages import consent_accepted
-from linebot_app.outbox import enqueue_push
+from linebot_app import notify
 
 liff_api = Blueprint("liff_api", __name__, url_prefix="/liff/api")
 
@@ -93,8 +91,7 @@ def decide_consent() -> Response:
     if decision == "accept":
         consent.accept(db_session(), account, version, channel="liff")
         # The confirmation in the chat also switches the rich menu to the member menu.
-        enqueue_push(db_session(), account.line_user_id,
-                     consent_accepted(services().settings), sync_rich_menu=True)
+        notify.consent_given(db_session(), services().settings, account)
     elif decision == "decline":
         consent.decline(db_session(), account, version, channel="liff")
     else:
@@ -109,6 +106,7 @@ def register_self() -> Response:
     session, svc = db_session(), services()
     link = registration.register_self(session, svc.protector, _account(), body.get("cid"),
                                       body.get("phone"), state().policy)
+    notify.link_added(session, link)  # the person's own verified account is told or asked
     return jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
 
 
@@ -125,6 +123,7 @@ def add_member() -> Response:
     link = registration.add_family_member(session, svc.protector, _account(), body.get("cid"),
                                           body.get("phone"), body.get("relation"),
                                           state().policy)
+    notify.link_added(session, link)  # the person's own verified account is told or asked
     response = jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
     response.status_code = 201
     return response
@@ -148,14 +147,14 @@ def request_code() -> Response:
     body = _body()
     session, svc = db_session(), services()
     account = _account()
-    issued, _link = patient_codes.request_by_qr(
+    issued, link = patient_codes.request_by_qr(
         session, svc.protector, account, body.get("member_id"), str(body.get("scanned") or ""),
         state().policy)
     code = issued.code
     if issued.created:
         # Queued in this request's transaction: the push exists exactly when the code does.
-        enqueue_push(session, account.line_user_id,
-                     [code_message(code_view(svc.protector, code))])
+        notify.code_issued(session, svc.protector, account, code)
+        notify.code_for_person(session, code, link)  # the person told, if not this account
     response = jsonify(code=views.code_json(svc.protector, code), created=issued.created)
     response.status_code = 201 if issued.created else 200
     return response

@@ -77,6 +77,23 @@ LIFF_OPENAPI: dict[str, Any] = {
     "/liff/api/facilities": {"get": _op(
         "Active facilities to choose a new primary care unit from", "facilities",
         parameters=[{"name": "q", "in": "query", "required": False, "schema": _S}])},
+    "/liff/api/linked-by": {"get": _op(
+        "The holder's own say (verified own account only): other accounts' links to them "
+        "(relation, level, since) and the codes those accounts asked for in their name",
+        "links, codes", 403)},
+    "/liff/api/linked-by/{link_id}": {"delete": _op(
+        "Remove another account's link to the holder (audited)", "removed", 403, 404,
+        parameters=[{"name": "link_id", "in": "path", "required": True, "schema": _S}])},
+    "/liff/api/not-me": {"post": _op(
+        "This was not me: the account that asked for the code loses its link to the holder "
+        "and its codes in their name are flagged for the facility's review", "flagged",
+        400, 403, 404, requestBody=_body(["code_id"], {"code_id": _I}))},
+    "/liff/api/approvals/{approval_id}": {"post": _op(
+        "Approve (verifies the pending link) or decline (removes it) a request to link the "
+        "holder", "decision", 400, 403, 404,
+        parameters=[{"name": "approval_id", "in": "path", "required": True, "schema": _S}],
+        requestBody=_body(["decision"], {"decision": {"type": "string",
+                                                      "enum": ["approve", "decline"]}}))},
     "/liff/api/pcu-changes": {"post": _op(
         "Request a new primary care unit (at most 4 changes per fiscal year)", "request",
         400, 403, 404, 409, 422, status="201",

@@ -41,6 +41,7 @@ PAGES = {
     "family": "liff/family.html",
     "history": "liff/history.html",
     "rights": "liff/rights.html",
+    "linked_by": "liff/linked_by.html",
 }
 
 
@@ -95,6 +96,12 @@ def history() -> str:
 @liff_pages.get("/rights")
 def rights() -> str:
     return _render("rights")
+
+
+@liff_pages.get("/linked-by")
+def linked_by() -> str:
+    """Who has linked the holder, and codes asked for in their name (verified own only)."""
+    return _render("linked_by")
 
 
 @qr_links.get("/q/<path:token>")

@@ -75,9 +75,8 @@ def callback() -> Response:
         result = thaid.verify(session, svc.protector, pending, claims,
                               cid_claim=svc.settings.thaid_cid_claim)
         link = result.link
-        notify.thaid_link_verified(session, link.account, link.person.full_name_th,
-                                   reclaimed=bool(result.displaced_account_ids))
-        notify.thaid_self_link_reclaimed(session, result.displaced_account_ids)
+        notify.link_verified(session, link, method="thaid",
+                             displaced=result.displaced_account_ids)
     except DomainError as error:
         return _page(error.http_status, error=error)
     return _page(200, name=link.person.full_name_th,

@@ -14,7 +14,15 @@ from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.conversations import Current
-from linebot_app import answers, chat_code, chat_family, chat_register, chat_verify, messages
+from linebot_app import (
+    answers,
+    chat_code,
+    chat_family,
+    chat_owner,
+    chat_register,
+    chat_verify,
+    messages,
+)
 from linebot_app.chat_messages import cancel_reply, consent_first, refusal
 from linebot_app.messages import Json
 
@@ -40,6 +48,9 @@ COMMANDS = {
     "ตรวจสอบสิทธิ": "rights",
     "ยืนยันตัวตน": "verify",
     "ยืนยันตัวตนที่หน่วยบริการ": "verify",
+    "ใครเชื่อมโยงฉัน": "linked_by",
+    "ผู้ที่เพิ่มฉัน": "linked_by",
+    "ใครเพิ่มฉัน": "linked_by",
     "ยกเลิก": "cancel",
     "cancel": "cancel",
 }
@@ -107,6 +118,8 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
         return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
     if command == "verify":
         return chat_verify.offer(ctx, account)
+    if command == "linked_by":
+        return chat_owner.linked_by(ctx, account)
     raise ValueError(f"unknown chat command {command!r}")
 
 

@@ -20,7 +20,7 @@ from authencode.models import Facility, LineAccount, ServiceType
 from authencode.services import patient_codes, qr_tokens, registration
 from authencode.services.consent import require_consent
 from authencode.settings import Settings
-from linebot_app import messages
+from linebot_app import messages, notify
 from linebot_app.chat_messages import with_cancel
 from linebot_app.flex import code_message, code_view
 from linebot_app.messages import Json
@@ -90,8 +90,10 @@ def on_link(ctx: EventContext, account: LineAccount, scanned: str) -> list[Json]
 
 def issue(ctx: EventContext, account: LineAccount, link_id: str, token: str) -> list[Json]:
     """Today's code for the chosen person (the same one on a repeat); raises DomainError."""
-    issued, _link = patient_codes.request_by_qr(ctx.session, ctx.protector, account, link_id,
-                                                token, ctx.bot.policy, now=ctx.now())
+    issued, link = patient_codes.request_by_qr(ctx.session, ctx.protector, account, link_id,
+                                               token, ctx.bot.policy, now=ctx.now())
+    if issued.created:  # told to the person if this account is not their own
+        notify.code_for_person(ctx.session, issued.code, link)
     note = ISSUED_TH if issued.created else REPEATED_TH
     return [code_message(code_view(ctx.protector, issued.code)),
             messages.text(note, messages.quick_replies(

@@ -11,9 +11,9 @@ from authencode.models import FamilyLink, LineAccount
 from authencode.phone import mask_phone
 from authencode.services import registration
 from authencode.services.people import person_masked_cid
+from authencode.services.registration import RELATION_LABELS_TH
 from linebot_app import answers, messages
 from linebot_app.chat_messages import REGISTER_FIRST_TH, REGISTER_LABEL, with_cancel
-from linebot_app.chat_register import RELATION_LABELS_TH
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:

@@ -20,8 +20,9 @@ from authencode.phone import mask_phone, parse_mobile
 from authencode.services import conversations, registration
 from authencode.services.conversations import Conversation
 from authencode.services.people import person_masked_cid
+from authencode.services.registration import RELATION_LABELS_TH
 from authencode.thaidate import service_day
-from linebot_app import messages
+from linebot_app import messages, notify
 from linebot_app.chat_messages import REGISTER_LABEL, prompt, refusal
 from linebot_app.messages import Json
 
@@ -33,17 +34,6 @@ FAMILY_ADD = "family_add"
 CID, PHONE, RELATION = "cid", "phone", "relation"
 
 # The LIFF pages' Thai names of the relations (liff.js), in the core's order.
-RELATION_LABELS_TH = {
-    "spouse": "คู่สมรส",
-    "child": "บุตร",
-    "parent": "บิดา/มารดา",
-    "sibling": "พี่/น้อง",
-    "grandparent": "ปู่/ย่า/ตา/ยาย",
-    "grandchild": "หลาน",
-    "relative": "ญาติ",
-    "guardian": "ผู้อยู่ในความปกครอง",
-    "other": "อื่น ๆ",
-}
 RELATION_CHOICES: tuple[MessageAction, ...] = tuple(
     messages.ask(label) for label in RELATION_LABELS_TH.values())
 
@@ -195,6 +185,7 @@ def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversat
     link = registration.register_self(ctx.session, ctx.protector, account,
                                       conversation.data.get("cid"), phone, ctx.bot.policy,
                                       service_day(ctx.now()))
+    notify.link_added(ctx.session, link)  # the person's own verified account is told or asked
     conversations.finish(ctx.session, conversation)
     return [messages.text(REGISTERED_TH.format(
         name=link.person.full_name_th, masked=person_masked_cid(ctx.protector, link.person),
@@ -232,6 +223,7 @@ def _family_relation(ctx: EventContext, account: LineAccount, conversation: Conv
     link = registration.add_family_member(
         ctx.session, ctx.protector, account, conversation.data.get("cid"),
         conversation.data.get("phone"), relation, ctx.bot.policy)
+    notify.link_added(ctx.session, link)  # the person's own verified account is told or asked
     conversations.finish(ctx.session, conversation)
     count = sum(1 for other in registration.links_of(ctx.session, account)
                 if other.slot != registration.SELF_SLOT)

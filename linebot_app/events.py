@@ -25,7 +25,7 @@ from authencode.ratelimit import RateLimiter
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
-from linebot_app import assistant, chat, messages
+from linebot_app import assistant, chat, chat_owner, messages
 from linebot_app.chat_messages import refusal
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_reply
@@ -172,6 +172,8 @@ def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list
         return _menu_answer(ctx, account, parts[1])
     if parts[0] == "chat":
         return chat.handle_postback(ctx, account, parts[1:])
+    if parts[0] == "own":
+        return chat_owner.handle_postback(ctx, account, parts[1:])
     log.info("unknown postback ignored (account %s)", account.id)
     return assistant.answer("unknown")
 

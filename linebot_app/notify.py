@@ -1,85 +1,271 @@
-"""Telling a patient something in LINE: the one module every front end goes through.
+"""The one way any front end tells a patient something in LINE: queued pushes in the outbox.
 
-Each function queues its message in the outbox, in the caller's transaction, so the message
-exists exactly when the change it reports was committed. Functions are grouped by the part
-of the product that sends them.
+The LIFF API, the clinic app and the bot call these functions inside the transaction of the
+effect they report, so a push exists exactly when its effect does (the worker sends it after
+the commit). `liff_web` and `clinic_qr` import nothing else of the bot.
+
+Grouped by the part of the product that tells: keep new functions under their part's comment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
-from authencode.models import FamilyLink, LineAccount
-from authencode.services.people import person_masked_cid
+from authencode.models import AuthenCode, FamilyLink, LineAccount, PcuChangeRequest
+from authencode.services import link_approvals, link_trust, pcu_change, person_say
+from authencode.settings import Settings
+from authencode.thaidate import be_date, be_datetime, local
 from linebot_app import messages
+from linebot_app.flex import MAX_ALT_TEXT, MAX_BUBBLES, code_message, code_view
+from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_push
 
 
-def _line_user_ids(session: Session, account_ids: Iterable[int]) -> list[str]:
-    wanted = list(account_ids)
-    if not wanted:
-        return []
-    return list(session.scalars(select(LineAccount.line_user_id).where(
-        LineAccount.id.in_(wanted), LineAccount.status == "active")))
+def _push(session: Session, account_id: int, out: list[Json]) -> None:
+    account = session.get(LineAccount, account_id)
+    if account is not None:
+        enqueue_push(session, account.line_user_id, out)
 
 
-# --- ThaID verification (issue 17, point 2) ------------------------------------------------
+# --- Consent, codes and primary care unit decisions (the LIFF API and the clinic app) -------
 
-def thaid_link_verified(session: Session, account: LineAccount, person_name: str, *,
-                        reclaimed: bool) -> None:
-    """Tell the account that ThaID verified its link to the person (and, for a reclaimed
-    self link, that the other account's registration was removed)."""
-    text = f"ยืนยันตัวตนของ {person_name} ด้วย ThaID เรียบร้อยแล้ว ใช้บริการได้ครบทุกเมนู"
-    if reclaimed:
-        text += ("\nบัญชี LINE อื่นที่เคยลงทะเบียนด้วยเลขประจำตัวประชาชนของท่านถูกยกเลิกแล้ว "
-                 "หากมีการขอรหัสที่ท่านไม่ได้ขอ กรุณาตรวจสอบในหน้าประวัติ")
-    enqueue_push(session, account.line_user_id, [messages.text(text)])
+def consent_given(session: Session, settings: Settings, account: LineAccount) -> None:
+    """The confirmation of consent given on a LIFF page; it also switches the rich menu to
+    the member menu before it arrives."""
+    enqueue_push(session, account.line_user_id, messages.consent_accepted(settings),
+                 sync_rich_menu=True)
 
 
-def thaid_self_link_reclaimed(session: Session, displaced_account_ids: Iterable[int]) -> None:
-    """Tell each account whose self link was removed because the person proved with ThaID,
-    from another LINE account, that the citizen ID is theirs."""
-    text = ("เจ้าของเลขประจำตัวประชาชนที่ท่านลงทะเบียนไว้ได้ยืนยันตัวตนด้วย ThaID จากบัญชี LINE อื่น "
-            "การลงทะเบียนของท่านด้วยเลขนี้จึงถูกยกเลิก หากเลขนี้เป็นของท่านจริง "
-            "กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการพร้อมบัตรประชาชน")
-    for line_user_id in _line_user_ids(session, displaced_account_ids):
-        enqueue_push(session, line_user_id, [messages.text(text)])
+def code_issued(session: Session, protector: DataProtector, account: LineAccount,
+                code: AuthenCode) -> None:
+    """A code issued on a LIFF page, also kept in the requesting account's chat."""
+    enqueue_push(session, account.line_user_id, [code_message(code_view(protector, code))])
 
 
-def _push(session: Session, account_ids: Iterable[int], body: str) -> None:
-    ids = list(account_ids)
-    if not ids:
+PCU_APPROVED_TH = ("คำขอเปลี่ยนหน่วยบริการประจำของ {name} ได้รับการอนุมัติแล้วค่ะ\n"
+                   "หน่วยบริการประจำใหม่: {unit}")
+PCU_REJECTED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ไม่ได้รับการอนุมัติค่ะ"
+PCU_REASON_TH = "\nเหตุผล: {note}"
+PCU_ASK_AGAIN_TH = "\nสอบถามเพิ่มเติมได้ที่สายด่วน 1330"
+
+
+def pcu_decided(session: Session, row: PcuChangeRequest) -> None:
+    """The registry office's decision, to the LINE account that asked (if it still exists)."""
+    if row.line_account_id is None:
         return
-    for line_user_id in session.scalars(select(LineAccount.line_user_id).where(
-            LineAccount.id.in_(ids)).order_by(LineAccount.id)):
-        enqueue_push(session, line_user_id, [messages.text(body)])
+    name = row.person.full_name_th
+    if row.status == "approved":
+        unit = pcu_change.facility_names(session, [row]).get(row.to_hcode, "")
+        body = PCU_APPROVED_TH.format(name=name, unit=f"{row.to_hcode} {unit}".strip())
+    else:
+        body = PCU_REJECTED_TH.format(name=name)
+        if row.decision_note:
+            body += PCU_REASON_TH.format(note=row.decision_note)
+        body += PCU_ASK_AGAIN_TH
+    _push(session, row.line_account_id, [messages.text(body)])
 
 
-# --- issue 17: verification at the clinic counter ------------------------------------------
+# --- Issue 17, the person's own say: approvals, notices, "this was not me", reclaiming -------
+# Sent to the person's *verified* own account only (link_trust.verified_self_link): a merely
+# claimed self link may be the impostor. The postbacks are answered by linebot_app.chat_owner.
 
-LINK_VERIFIED_TH = ("ยืนยันตัวตนของ {name} ที่หน่วยบริการเรียบร้อยแล้วค่ะ\n"
-                    "ตั้งแต่นี้ขอรหัสด้วย QR ทุกแบบ ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้")
-SELF_LINK_RECLAIMED_TH = (
-    "เจ้าของเลขประจำตัวประชาชน {masked} ได้ยืนยันตัวตนด้วยบัตรประชาชนจากบัญชี LINE อื่นแล้ว "
-    "การลงทะเบียนเลขนี้ในบัญชีนี้จึงถูกยกเลิกค่ะ\n"
-    "หากท่านเป็นเจ้าของบัตรจริง กรุณาแสดงบัตรประชาชนที่จุดบริการของหน่วยบริการเพื่อยืนยันตัวตน")
+PB_APPROVE = "own:approve:{approval_id}"
+PB_DECLINE = "own:decline:{approval_id}"
+PB_NOT_ME_ACCOUNT = "own:notme:a:{account_id}"
+PB_NOT_ME_CODE = "own:notme:c:{code_id}"
+LINKED_BY_COMMAND = "ใครเชื่อมโยงฉัน"
+NOT_ME_LABEL = "ไม่ใช่ฉัน"
+
+RELATIONS_TH = {
+    "self": "ตัวท่านเอง (ผู้ลงทะเบียน)", "spouse": "คู่สมรส", "child": "บุตร",
+    "parent": "บิดา/มารดา", "sibling": "พี่/น้อง", "grandparent": "ปู่/ย่า/ตา/ยาย",
+    "grandchild": "หลาน", "relative": "ญาติ", "guardian": "ผู้อยู่ในความปกครอง",
+    "other": "อื่น ๆ",
+}
+LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน",
+             "verified": "ยืนยันตัวตนแล้ว"}
+OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
+
+APPROVAL_ASK_TH = (
+    "มีบัญชี LINE อื่นขอเพิ่มท่าน ({name}) เป็น \"{relation}\" เพื่อขอรหัสเข้ารับบริการแทนท่าน\n"
+    "เมื่อ {since}\n"
+    "หากท่านรู้จักและอนุญาต กด \"อนุมัติ\" หากไม่ใช่ กด \"ไม่อนุมัติ\"\n"
+    "คำขอนี้หมดอายุใน 24 ชั่วโมง หากไม่ตอบ ระบบจะยกเลิกคำขอให้")
+APPROVAL_ASK_SELF_TH = (
+    "มีบัญชี LINE อื่นขอลงทะเบียนด้วยเลขประจำตัวประชาชนของท่าน ({name}) เป็นบัญชีของท่านเอง\n"
+    "เมื่อ {since}\n"
+    "หากท่านย้ายไปใช้บัญชี LINE ใหม่ กด \"อนุมัติ\" (บัญชีนี้จะไม่เป็นบัญชีของท่านอีกต่อไป) "
+    "หากไม่ใช่ท่าน กด \"ไม่อนุมัติ\"\nคำขอนี้หมดอายุใน 24 ชั่วโมง")
+NEW_LINK_TH = (
+    "แจ้งเพื่อทราบ: {account} ได้เพิ่มท่าน ({name}) เป็น \"{relation}\" เมื่อ {since}\n"
+    "ระดับ: {level}\n"
+    "หากท่านไม่รู้จักหรือไม่ได้อนุญาต กด \"ไม่ใช่ฉัน\" ระบบจะยกเลิกการเชื่อมโยงนี้")
+CODE_FOR_YOU_TH = (
+    "แจ้งเพื่อทราบ: มีการขอรหัสเข้ารับบริการในชื่อของท่านผ่าน{account}\n"
+    "หากท่านหรือผู้ดูแลไม่ได้ขอรหัสนี้ กด \"ไม่ใช่ฉัน\" ระบบจะยกเลิกการเชื่อมโยงของบัญชีนั้น "
+    "และแจ้งหน่วยบริการให้ตรวจสอบรหัสนี้")
+REQUEST_ENDED_TH = (
+    "คำขอเพิ่มบุคคล ({relation}) ไม่ได้รับการอนุมัติจากเจ้าของข้อมูล{why} "
+    "จึงยกเลิกรายการนี้แล้วค่ะ หากเป็นบุคคลในครอบครัวของท่าน "
+    "กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการ")
+RECLAIMED_TH = (
+    "ยืนยันตัวตนเรียบร้อยแล้ว บัญชี LINE นี้เป็นบัญชีของท่าน ({name})\n"
+    "บัญชี LINE อื่น {count} บัญชีที่เคยลงทะเบียนด้วยเลขประจำตัวประชาชนของท่านถูกยกเลิกแล้ว")
+RECLAIMED_CODES_TH = (
+    "รหัสเข้ารับบริการที่ขอผ่านบัญชีที่ถูกยกเลิก {count} รายการล่าสุดอยู่ด้านล่าง "
+    "หากรายการใดท่านไม่ได้ขอ กด \"ไม่ใช่ฉัน\" เพื่อแจ้งหน่วยบริการให้ตรวจสอบ")
+DISPLACED_TH = (
+    "เจ้าของเลขประจำตัวประชาชนที่บัญชี LINE นี้เคยลงทะเบียนไว้ ได้ยืนยันตัวตนจากบัญชี LINE "
+    "ของตนแล้ว จึงยกเลิกการลงทะเบียนของบัญชีนี้\n"
+    "หากท่านคือเจ้าของเลขดังกล่าว กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการด้วยบัตรประชาชน "
+    "หรือผ่านแอป ThaID")
 
 
-def link_verified(session: Session, protector: DataProtector, link: FamilyLink, *,
-                  displaced: Iterable[int] = ()) -> None:
-    """Tell the account that its link is verified, and any account whose self link to the same
-    person the verification removed (self_link_reclaimed)."""
-    _push(session, [link.line_account_id],
-          LINK_VERIFIED_TH.format(name=link.person.full_name_th))
-    self_link_reclaimed(session, protector, link, displaced)
+def relation_th(link: FamilyLink) -> str:
+    return RELATIONS_TH.get(link.relation, link.relation)
 
 
-def self_link_reclaimed(session: Session, protector: DataProtector, link: FamilyLink,
-                        account_ids: Iterable[int]) -> None:
-    """Tell accounts that lost their self link: the person proved to be someone else's."""
-    _push(session, account_ids, SELF_LINK_RECLAIMED_TH.format(
-        masked=person_masked_cid(protector, link.person)))
+def _owner_of(session: Session, link: FamilyLink) -> FamilyLink | None:
+    """The person's verified own link, unless it is the account that made ``link``."""
+    owner = link_trust.verified_self_link(session, link.person_id)
+    if owner is None or owner.line_account_id == link.line_account_id:
+        return None
+    return owner
+
+
+def link_added(session: Session, link: FamilyLink) -> None:
+    """A new link to a person: a pending one asks the person's verified own account to
+    approve it (24 hours); any other is told to that account with "this was not me"."""
+    owner = _owner_of(session, link)
+    if owner is None:
+        return
+    name = owner.person.full_name_th
+    since = be_datetime(link.created_at)
+    if link.level == "pending":
+        # Opens the request, or finds the one registration opened: asked (again) either way.
+        approval = link_approvals.request_approval(session, link)
+        if approval is None:
+            return
+        ask = APPROVAL_ASK_SELF_TH if link.slot == link_trust.SELF_SLOT else APPROVAL_ASK_TH
+        body = ask.format(name=name, relation=relation_th(link), since=since)
+        _push(session, owner.line_account_id, [messages.text(body, messages.quick_replies(
+            messages.postback("อนุมัติ", PB_APPROVE.format(approval_id=approval.id)),
+            messages.postback("ไม่อนุมัติ", PB_DECLINE.format(approval_id=approval.id)),
+            messages.ask(LINKED_BY_COMMAND)))])
+        return
+    body = NEW_LINK_TH.format(account=OTHER_ACCOUNT_TH, name=name, relation=relation_th(link),
+                              since=since, level=LEVELS_TH.get(link.level, link.level))
+    _push(session, owner.line_account_id, [messages.text(body, messages.quick_replies(
+        messages.postback(NOT_ME_LABEL,
+                          PB_NOT_ME_ACCOUNT.format(account_id=link.line_account_id),
+                          f"{NOT_ME_LABEL}: ยกเลิกการเชื่อมโยงนี้"),
+        messages.ask(LINKED_BY_COMMAND)))])
+
+
+def approval_ended(session: Session, closed: link_approvals.Closed, *, expired: bool) -> None:
+    """Tell the account whose pending link was declined or expired that it is gone."""
+    why = " ภายใน 24 ชั่วโมง" if expired else ""
+    relation = RELATIONS_TH.get(closed.relation, closed.relation)
+    _push(session, closed.requester_account_id,
+          [messages.text(REQUEST_ENDED_TH.format(relation=relation, why=why))])
+
+
+def _not_me_bubble(code: AuthenCode) -> Json:
+    """One code asked for through another account, with its "this was not me" button."""
+    def row(label: str, value: str) -> Json:
+        return {"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
+            {"type": "text", "text": label, "size": "sm", "color": "#6b7280", "flex": 2},
+            {"type": "text", "text": value or "-", "size": "sm", "color": "#111827",
+             "flex": 5, "wrap": True}]}
+    status = "ถูกยกเลิกแล้ว" if code.status != "active" else "ใช้งานได้"
+    if code.disputed_at is not None:
+        status += " (แจ้งว่าไม่ได้ขอแล้ว)"
+    return {"type": "bubble", "size": "mega", "body": {
+        "type": "box", "layout": "vertical", "spacing": "md", "contents": [
+            {"type": "text", "text": "รหัสที่ขอผ่านบัญชี LINE อื่น", "size": "sm",
+             "weight": "bold", "color": "#b45309"},
+            {"type": "text", "text": code.code, "size": "xl", "weight": "bold",
+             "color": "#111827"},
+            {"type": "separator"},
+            row("หน่วยบริการ", f"{code.facility.name} ({code.facility.hcode})"),
+            row("บริการ", code.service.name_th),
+            row("วันเวลา", be_datetime(code.service_at)),
+            row("สถานะ", status)]},
+        "footer": {"type": "box", "layout": "vertical", "contents": [{
+            "type": "button", "style": "secondary", "height": "sm",
+            "action": messages.postback(
+                NOT_ME_LABEL, PB_NOT_ME_CODE.format(code_id=code.id),
+                f"{NOT_ME_LABEL}: ไม่ได้ขอรหัส {code.code}").to_dict()}]}}
+
+
+def not_me_carousel(codes: list[AuthenCode]) -> Json:
+    """Codes asked for through other accounts, newest first, each with "this was not me"."""
+    shown = codes[:MAX_BUBBLES]
+    alt = "รหัสที่ขอผ่านบัญชี LINE อื่น: " + ", ".join(c.code for c in shown)
+    return {"type": "flex", "altText": alt[:MAX_ALT_TEXT],
+            "contents": {"type": "carousel", "contents": [_not_me_bubble(c) for c in shown]}}
+
+
+def code_for_person(session: Session, code: AuthenCode, link: FamilyLink) -> None:
+    """A code newly issued through another account is told to the person's verified own
+    account, with "this was not me"."""
+    owner = _owner_of(session, link)
+    if owner is None:
+        return
+    _push(session, owner.line_account_id, [
+        messages.text(CODE_FOR_YOU_TH.format(account=OTHER_ACCOUNT_TH)),
+        not_me_carousel([code])])
+
+
+def self_link_reclaimed(session: Session, verified_link: FamilyLink,
+                        displaced_account_ids: tuple[int, ...] | list[int]) -> None:
+    """A verified self link displaced other accounts' self links: tell both sides, and show
+    the person the codes asked for through the removed links, each with "this was not me"."""
+    if not displaced_account_ids:
+        return
+    name = verified_link.person.full_name_th
+    out = [messages.text(RECLAIMED_TH.format(name=name, count=len(displaced_account_ids)))]
+    codes = person_say.codes_requested_by(session, verified_link.person_id,
+                                          list(displaced_account_ids))
+    if codes:
+        out += [messages.text(RECLAIMED_CODES_TH.format(count=len(codes))),
+                not_me_carousel(codes)]
+    _push(session, verified_link.line_account_id, out)
+    for account_id in displaced_account_ids:
+        _push(session, account_id, [messages.text(DISPLACED_TH)])
+
+
+def not_me_done(result: person_say.NotMe) -> str:
+    """What "this was not me" did, in Thai (the chat's answer and the LIFF page's)."""
+    parts = []
+    if result.removed is not None:
+        parts.append("ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว")
+    if result.flagged:
+        parts.append(f"แจ้งหน่วยบริการให้ตรวจสอบรหัส {len(result.flagged)} รายการแล้ว: "
+                     + ", ".join(c.code for c in result.flagged))
+    return "บันทึกแล้วค่ะ " + (" และ".join(parts) if parts else "ไม่มีรายการที่ต้องดำเนินการเพิ่ม")
+
+
+def since_th(link: FamilyLink) -> str:
+    """The day a link was made, in the Buddhist era (Bangkok time)."""
+    return be_date(local(link.created_at).date())
+
+
+# --- Issue 17, verification: at a clinic counter or through ThaID ---------------------------
+
+LINK_VERIFIED_TH = {
+    "counter": "ยืนยันตัวตนของ {name} ที่หน่วยบริการเรียบร้อยแล้วค่ะ",
+    "thaid": "ยืนยันตัวตนของ {name} ด้วย ThaID เรียบร้อยแล้วค่ะ",
+}
+LINK_VERIFIED_NOW_TH = "\nตั้งแต่นี้ขอรหัสด้วย QR ทุกแบบ ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้"
+
+
+def link_verified(session: Session, link: FamilyLink, *, method: str,
+                  displaced: tuple[int, ...] | list[int] = ()) -> None:
+    """Tell the account that its link is verified; when the link reclaimed the person from
+    other accounts, tell them too and show the person what was asked through them."""
+    intro = LINK_VERIFIED_TH.get(method, LINK_VERIFIED_TH["counter"])
+    _push(session, link.line_account_id, [messages.text(
+        intro.format(name=link.person.full_name_th) + LINK_VERIFIED_NOW_TH)])
+    self_link_reclaimed(session, link, displaced)

@@ -2,7 +2,8 @@
 
 It delivers both kinds of outbox rows: LINE replies and pushes (OutboxSender) and staff
 emails (authencode.services.mail, through SMTP_URL; logged in development without one).
-It also deletes chat dialogues nobody came back to (their answers hold CIDs).
+It also deletes chat dialogues nobody came back to (their answers hold CIDs), and pending
+links whose approval request went unanswered for a day.
 
 Run with ``python -m linebot_app.worker``; configuration comes from the environment only.
 """
@@ -20,8 +21,9 @@ from typing import Protocol
 from authencode import redaction
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
-from authencode.services import conversations, mail
+from authencode.services import conversations, link_approvals, mail
 from authencode.settings import Settings, SettingsError
+from linebot_app import notify
 from linebot_app.sender import OutboxSender
 
 log = logging.getLogger("linebot_app.worker")
@@ -49,8 +51,8 @@ class EmailJob:
                                       log_only=self.settings.environment == "development")
 
 
-class ConversationPurgeJob:
-    """Expired chat dialogues, deleted about once a minute."""
+class PeriodicJob:
+    """A sweep run about once every EVERY, whatever the poll rate."""
 
     EVERY = dt.timedelta(minutes=1)
 
@@ -64,11 +66,35 @@ class ConversationPurgeJob:
         if self._next is not None and now < self._next:
             return 0
         self._next = now + self.EVERY
+        return self.sweep(now)
+
+    def sweep(self, now: dt.datetime) -> int:
+        raise NotImplementedError
+
+
+class ConversationPurgeJob(PeriodicJob):
+    """Expired chat dialogues, deleted about once a minute."""
+
+    def sweep(self, now: dt.datetime) -> int:
         with self.db.transaction() as session:
             purged = conversations.purge_expired(session, now)
         if purged:
             log.info("purged %d expired chat dialogue(s)", purged)
         return purged
+
+
+class ApprovalExpiryJob(PeriodicJob):
+    """Pending links whose approval request went unanswered for a day, removed about once a
+    minute; the account that asked is told."""
+
+    def sweep(self, now: dt.datetime) -> int:
+        with self.db.transaction() as session:
+            closed = link_approvals.expire_due(session, now)
+            for gone in closed:
+                notify.approval_ended(session, gone, expired=True)
+        if closed:
+            log.info("removed %d pending link(s) nobody approved", len(closed))
+        return len(closed)
 
 
 class Jobs:
@@ -107,7 +133,8 @@ def main() -> int:
         redaction.install(keep_whole_allowed=settings.environment == "development")
         db = Database(settings.database_url)
         sender = OutboxSender(db, settings)
-        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db))
+        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db),
+                    ApprovalExpiryJob(db))
     except (SettingsError, ValueError) as exc:
         log.error("%s", exc)
         return 2

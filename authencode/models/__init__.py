@@ -2,6 +2,7 @@
 
 from authencode.db import Base
 from authencode.models.agent import AgentSession, ApiToken, CardRead
+from authencode.models.approvals import LinkApproval
 from authencode.models.clinic import PasswordReset, StaffDocument, StaffSession
 from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.conversation import ChatConversation
@@ -30,6 +31,7 @@ __all__ = [
     "FacilityService",
     "FamilyLink",
     "LineAccount",
+    "LinkApproval",
     "LinkVerification",
     "LoginThrottle",
     "OutboxMessage",

@@ -87,6 +87,9 @@ class AuthenCode(Base):
     cancelled_at: Mapped[dt.datetime | None]
     cancelled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The person, from their own verified LINE account, said they did not ask for this code
+    # (it was requested through another account): shown on the records page for review.
+    disputed_at: Mapped[dt.datetime | None]
 
     person: Mapped[Person] = relationship()
     facility: Mapped[Facility] = relationship()

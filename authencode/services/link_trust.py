@@ -73,7 +73,7 @@ _CAN: dict[str, frozenset[str]] = {
     "claimed": frozenset({DISPLAY_QR}),
     "verified": frozenset({DISPLAY_QR, POSTER_QR, FULL_HISTORY, RIGHTS_DETAIL, PCU_CHANGE}),
 }
-assert set(_CAN) == set(LINK_LEVELS)  # noqa: S101 - a table kept in step with the model
+assert set(_CAN) == set(LINK_LEVELS)
 
 
 def can(link: FamilyLink, what: str) -> bool:

@@ -22,7 +22,7 @@ from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, Person
 from authencode.models.line import MAX_FAMILY_MEMBERS
 from authencode.phone import parse_mobile
-from authencode.services import audit
+from authencode.services import audit, link_trust
 from authencode.services.consent import require_consent
 from authencode.services.line_accounts import lock_account
 from authencode.services.people import find_person
@@ -34,6 +34,18 @@ MIN_SELF_AGE = 15
 DEFAULT_ELIGIBLE_RIGHTS: frozenset[str | None] = frozenset({"UCS", "WEL", "DIS", None})
 RELATIONS = ("spouse", "child", "parent", "sibling", "grandparent", "grandchild", "relative",
              "guardian", "other")
+# Thai labels of the relations, for the chat, the pages and the counter.
+RELATION_LABELS_TH = {
+    "spouse": "คู่สมรส",
+    "child": "บุตร",
+    "parent": "บิดา/มารดา",
+    "sibling": "พี่/น้อง",
+    "grandparent": "ปู่/ย่า/ตา/ยาย",
+    "grandchild": "หลาน",
+    "relative": "ญาติ",
+    "guardian": "ผู้อยู่ในความปกครอง",
+    "other": "อื่น ๆ",
+}
 
 AGE_TOO_YOUNG = register(
     "AGE_TOO_YOUNG", "unprocessable",
@@ -297,6 +309,12 @@ def remove_family_member(session: Session, account: LineAccount, link_id: object
     """Unlink a family member (not the holder); raises FAMILY_MEMBER_NOT_FOUND."""
     link = get_link(session, account, link_id)
     if link.slot == SELF_SLOT:
+        raise DomainError(FAMILY_MEMBER_NOT_FOUND)
+    # Queue behind an approval or removal of the person's links (the order they lock in),
+    # then make sure the link is still there.
+    link_trust.lock_person(session, link.person_id)
+    if session.scalar(select(FamilyLink.id).where(FamilyLink.id == link.id)
+                      .with_for_update()) is None:
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
     audit.record(session, f"line:{account.id}", "line.remove_family",
                  f"family_link:{link.id}", {"person_id": link.person_id, "slot": link.slot})

@@ -92,6 +92,8 @@ class CodeSummary:
     an: str | None
     cancelled_at: dt.datetime | None
     cancel_reason: str | None
+    # the person said, from their own verified LINE account, they did not ask for it
+    disputed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ _SUMMARY_QUERY = (
            Facility.hcode, Facility.name, AuthenCode.service_code, ServiceType.name_th,
            AuthenCode.channel, AuthenCode.verify_method, AuthenCode.service_at,
            AuthenCode.recorded_at, AuthenCode.status, AuthenCode.hn, AuthenCode.an,
-           AuthenCode.cancelled_at, AuthenCode.cancel_reason)
+           AuthenCode.cancelled_at, AuthenCode.cancel_reason, AuthenCode.disputed_at)
     .join(Person, Person.id == AuthenCode.person_id)
     .join(Facility, Facility.id == AuthenCode.facility_id)
     .join(ServiceType, ServiceType.code == AuthenCode.service_code)
@@ -208,6 +210,7 @@ def search_codes(session: Session, protector: DataProtector, f: CodeFilter, *, p
             service_name=r.name_th, channel=r.channel, verify_method=r.verify_method,
             service_at=r.service_at, recorded_at=r.recorded_at, status=r.status, hn=r.hn,
             an=r.an, cancelled_at=r.cancelled_at, cancel_reason=r.cancel_reason,
+            disputed_at=r.disputed_at,
         ))
     return Page(items=items, total=total, page=page, size=size)
 

@@ -93,7 +93,8 @@ def test_a_pending_self_link_verified_reclaims_and_both_accounts_are_told(
         row = session.scalar(select(LinkVerification))
         assert row is not None and row.facility_id == clinic_world.ids["b_facility"]
     assert any("ยืนยันตัวตนของ" in text for text in _pushes(clinic_world, "U-owner"))
-    assert any("ถูกยกเลิก" in text for text in _pushes(clinic_world, "U-first"))
+    assert any("ยกเลิกการลงทะเบียนของบัญชีนี้" in text
+               for text in _pushes(clinic_world, "U-first"))
 
 
 def test_the_page_is_scoped_to_the_staff_members_facilities(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -211,7 +212,7 @@ def test_openapi_describes_every_liff_route(client: Any, app: Any) -> None:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/liff/api/"):
             continue
-        path = rule.rule.replace("<member_id>", "{member_id}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         assert path in spec["paths"], path
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             operation = spec["paths"][path][method.lower()]

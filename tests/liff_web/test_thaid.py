@@ -152,7 +152,9 @@ def test_self_link_reclaimed_through_thaid(client: Any, jwks: JwksServer, world:
     assert link_level(world, squatted["id"]) is None
     assert client.get("/liff/api/me", headers=bearer(impostor)).json["self"] is None
     texts = [p.payload["messages"][0]["text"] for p in pushes(world)]
-    assert len(texts) == 2 and any("ถูกยกเลิก" in t for t in texts)
+    # the owner: verified, and the other account's registration removed; the other account told
+    assert len(texts) == 3 and any("ThaID" in t for t in texts)
+    assert any("ยกเลิกการลงทะเบียนของบัญชีนี้" in t for t in texts)
 
 
 Tweak = Callable[[dict[str, Any]], dict[str, Any]]

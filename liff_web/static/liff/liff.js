@@ -58,7 +58,12 @@
     'rights.title': 'Check rights',
     'pcu.title': 'Change primary care unit (by yourself)',
     'pcu.search': 'Find a facility (name or 5-digit code)',
-    'pcu.submit': 'Send the change request'
+    'pcu.submit': 'Send the change request',
+    'family.linked_by': 'Other LINE accounts linked to you',
+    'linked.title': 'LINE accounts linked to you',
+    'linked.hint': 'Other LINE accounts that added you to get visit codes for you. You may remove any of them.',
+    'linked.codes': 'Codes asked for in your name through other LINE accounts',
+    'linked.codes_hint': 'If you did not ask for a code, tap "This was not me": that account loses its link to you and the facility is asked to review the code.'
   };
 
   // Text made by the script, in both languages.
@@ -674,6 +679,90 @@
     rerender = function () { drawPeople(); drawRights(); drawFacilities(); };
     drawPeople();
     return Promise.all([loadRights(), search()]);
+  };
+
+  // --- the person's own say (issue 17): who has linked me, "this was not me" -----------
+  PAGES.linked_by = function () {
+    var T = {
+      th: { other: 'บัญชี LINE อื่น', since: 'ตั้งแต่', approve: 'อนุมัติ', decline: 'ไม่อนุมัติ',
+            unlink: 'ยกเลิกการเชื่อมโยง', confirm: 'แตะอีกครั้งเพื่อยืนยัน', not_me: 'ไม่ใช่ฉัน',
+            disputed: 'แจ้งว่าไม่ได้ขอแล้ว', nobody: 'ยังไม่มีบัญชี LINE อื่นเชื่อมโยงกับท่าน',
+            level: { pending: 'รออนุมัติจากท่าน', claimed: 'ยังไม่ยืนยันตัวตน', verified: 'ยืนยันตัวตนแล้ว' } },
+      en: { other: 'Another LINE account', since: 'since', approve: 'Approve', decline: 'Decline',
+            unlink: 'Remove link', confirm: 'Tap again to confirm', not_me: 'This was not me',
+            disputed: 'Reported as not requested', nobody: 'No other LINE account has linked you.',
+            level: { pending: 'Waiting for your approval', claimed: 'Not verified', verified: 'Verified' } }
+    };
+    var data = { links: [], codes: [] };
+    function t(key) { return T[lang][key]; }
+    function confirmed(button) {
+      if (button.dataset.confirm === '1') { return true; }
+      button.dataset.confirm = '1';
+      button.textContent = t('confirm');
+      return false;
+    }
+    function act(button, call) {
+      clearAlert($('#linked-error'));
+      setBusy(button, true);
+      return call().then(load, function (err) { setBusy(button, false); showAlert($('#linked-error'), err); });
+    }
+    function drawLinks() {
+      var list = $('#linked-list');
+      list.textContent = '';
+      if (!data.links.length) { list.appendChild(el('li', { 'class': 'empty', text: t('nobody') })); }
+      data.links.forEach(function (l) {
+        var row = el('div', { 'class': 'row' }, [el('div', {}, [
+          el('div', { 'class': 'name', text: t('other') }),
+          el('div', { 'class': 'meta', text: relationLabel(l.relation) + ' · ' + t('level')[l.level] + ' · ' +
+                                             t('since') + ' ' + l.since_be })
+        ])]);
+        if (l.approval_id) {
+          ['approve', 'decline'].forEach(function (decision) {
+            var b = el('button', { type: 'button', 'class': 'btn btn-small ' +
+                                   (decision === 'approve' ? 'btn-primary' : 'btn-secondary'),
+                                   text: t(decision), 'data-decide': decision });
+            b.addEventListener('click', function () {
+              act(b, function () { return api('POST', '/approvals/' + l.approval_id, { decision: decision }); });
+            });
+            row.appendChild(b);
+          });
+        }
+        var remove = el('button', { type: 'button', 'class': 'btn btn-danger btn-small', text: t('unlink'),
+                                    'data-unlink': String(l.id) });
+        remove.addEventListener('click', function () {
+          if (confirmed(remove)) { act(remove, function () { return api('DELETE', '/linked-by/' + l.id); }); }
+        });
+        row.appendChild(remove);
+        list.appendChild(el('li', { 'data-link': String(l.id), 'data-level': l.level }, [row]));
+      });
+    }
+    function drawCodes() {
+      var list = $('#other-codes');
+      renderCodes(list, data.codes);
+      list.querySelectorAll('li[data-code]').forEach(function (item, i) {
+        var c = data.codes[i];
+        if (c.disputed) { item.appendChild(el('div', { 'class': 'badge', text: t('disputed') })); return; }
+        var b = el('button', { type: 'button', 'class': 'btn btn-danger btn-small', text: t('not_me'),
+                               'data-not-me': String(c.id) });
+        b.addEventListener('click', function () {
+          if (!confirmed(b)) { return; }
+          act(b, function () {
+            return api('POST', '/not-me', { code_id: c.id }).then(function (r) {
+              var box = $('#not-me-result');
+              box.textContent = r.message_th;
+              box.hidden = false;
+            });
+          });
+        });
+        item.appendChild(b);
+      });
+    }
+    function draw() { drawLinks(); drawCodes(); }
+    function load() {
+      return api('GET', '/linked-by').then(function (d) { data = d; draw(); });
+    }
+    rerender = draw;
+    return load();
   };
 
   // --- start --------------------------------------------------------------------------
