@@ -102,7 +102,8 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
     if command == "history":
         return answers.history(ctx.session, ctx.protector, ctx.settings, account)
     if command == "rights":
-        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
+        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account,
+                              ctx.bot.policy)
     raise ValueError(f"unknown chat command {command!r}")
 
 

@@ -12,6 +12,8 @@ from authencode.crypto import DataProtector
 from authencode.models import Facility, FacilityService, Person, StaffUser
 
 _serial = itertools.count(1)
+# The birth date of every person made here, so tests can register them (it must match).
+_BIRTH_DATES: dict[str, tuple[int, int | None, int | None]] = {}
 
 
 def new_cid(prefix: str = "1") -> str:
@@ -45,10 +47,20 @@ def make_person(session: Session, protector: DataProtector, cid: str | None = No
         "sub_right": "89",
     }
     values.update(fields)
+    _BIRTH_DATES[cid] = (values["birth_year"], values["birth_month"], values["birth_day"])
     person = Person(cid_hash=protector.lookup_hash(cid), cid_enc=protector.encrypt(cid), **values)
     session.add(person)
     session.flush()
     return person
+
+
+def birth_date(cid: str, *, be: bool = False) -> str:
+    """The birth date of a person made by make_person, as a patient types it: ISO in the
+    Common Era, or (``be``) 17/05/2533 as in the chat."""
+    year, month, day = _BIRTH_DATES.get(cid, (1990, 5, 17))
+    if be:
+        return f"{day or 0:02d}/{month or 0:02d}/{year + 543}"
+    return f"{year:04d}-{month or 0:02d}-{day or 0:02d}"
 
 
 def make_staff(session: Session, protector: DataProtector, facility: Facility | None,
