@@ -7,13 +7,14 @@ from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.conversation import ChatConversation
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
-from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
+from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
 
 __all__ = [
+    "AccountNotice",
     "AgentSession",
     "ApiToken",
     "AuditEntry",
