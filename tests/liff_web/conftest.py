@@ -257,9 +257,12 @@ def consented(client: Any, token: str) -> None:
     assert response.status_code == 200, response.json
 
 
-def registered(client: Any, token: str, cid: str, phone: str = "0812345678") -> dict[str, Any]:
+def registered(client: Any, token: str, cid: str, phone: str = "0812345678",
+               birth: str | None = None) -> dict[str, Any]:
+    """Consent and register oneself (with the person's birth date unless ``birth``)."""
     consented(client, token)
     response = client.post("/liff/api/register", headers=bearer(token),
-                           json={"cid": cid, "phone": phone, "birthDate": birth_date(cid)})
+                           json={"cid": cid, "phone": phone,
+                                 "birthDate": birth or birth_date(cid)})
     assert response.status_code == 200, response.json
     return response.json["member"]  # type: ignore[no-any-return]
