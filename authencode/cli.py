@@ -255,7 +255,7 @@ def links() -> None:
 @links.command("verify-csv")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def links_verify_csv(path: str) -> None:
-    """Verify the links the registry office checked offline (CSV columns cid,line_user_id)."""
+    """Verify links the registry office checked offline (CSV: cid, line_user_id or phone)."""
     from authencode.services.link_registry import verify_csv
     from authencode.services.registry_import import open_csv
 
