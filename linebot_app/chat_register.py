@@ -127,6 +127,9 @@ def _start(ctx: EventContext, account: LineAccount, flow: str, body: str) -> lis
 def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
     """Ask for the holder's CID, unless the account is registered already."""
     existing = registration.self_link(ctx.session, account)
+    if existing is not None and existing.level == "pending":  # waits for proof: no name
+        conversations.finish_all(ctx.session, account)
+        return _self_pending()
     if existing is not None:
         conversations.finish_all(ctx.session, account)
         return [messages.text(ALREADY_REGISTERED_TH.format(
@@ -135,6 +138,12 @@ def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
             messages.quick_replies(messages.ask("เพิ่มสมาชิก"), messages.ask("ครอบครัว"),
                                    messages.ask("ขอรหัส")))]
     return _start(ctx, account, REGISTER, f"{ASK_SELF_CID_TH}\n({SELF_TERMS_TH})")
+
+
+def _self_pending() -> list[Json]:
+    """The holder's own ID is another LINE account's: how to move it here (no hotline)."""
+    return [messages.text(registration.SELF_PENDING_TH, messages.quick_replies(
+        messages.ask("ครอบครัว"), messages.ask("วิธีลงทะเบียน")))]
 
 
 def start_family_add(ctx: EventContext, account: LineAccount) -> list[Json]:
@@ -239,8 +248,7 @@ def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversat
                                       service_day(ctx.now()))
     conversations.finish(ctx.session, conversation)
     if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
-        return [messages.text(registration.SELF_PENDING_TH, messages.quick_replies(
-            messages.ask("ครอบครัว"), messages.ask("วิธีลงทะเบียน")))]
+        return _self_pending()
     body = REGISTERED_TH.format(
         name=link.person.full_name_th, masked=person_masked_cid(ctx.protector, link.person),
         phone=mask_phone(link.phone))

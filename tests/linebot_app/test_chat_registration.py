@@ -115,6 +115,8 @@ def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: World,
     [pending] = chat.say("0812345678")
     assert pending["text"] == SELF_PENDING_TH and "1330" not in pending["text"]
     assert sorted(link.level for link in _links(db)) == ["claimed", "pending"]
+    [again] = chat.say("ลงทะเบียน")  # no name of the person while it waits
+    assert again["text"] == SELF_PENDING_TH
 
 
 def test_consent_comes_first(chat: ChatUser, world: World, db: Database) -> None:
