@@ -80,9 +80,11 @@ def test_a_stranger_who_knows_a_verified_persons_id_gets_nothing(
     assert (member["level"], member["level_th"]) == ("pending", "รอการอนุมัติ")
     assert member["name"] is None and member["name_en"] is None
     assert member["eligible"] is None and member["main_right"] is None
-    listed = client.get("/liff/api/me", headers=bearer(stranger)).get_data(as_text=True)
-    assert "สมชาย" not in listed and "Somchai" not in listed and "UCS" not in listed.split(
-        '"self"')[0]
+    me_now = client.get("/liff/api/me", headers=bearer(stranger))
+    listed = me_now.get_data(as_text=True)
+    assert "สมชาย" not in listed and "Somchai" not in listed
+    [shown] = [m for m in me_now.json["members"] if m["level"] == "pending"]
+    assert shown["masked_cid"].endswith(world.adult_cid[-1]) and "UCS" not in str(shown)
 
     # No code, no history, no rights.
     refused = client.get(f"/liff/api/codes?member_id={member['id']}", headers=bearer(stranger))
