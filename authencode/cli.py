@@ -234,6 +234,42 @@ def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
                f"{len(report.deleted)} old menu(s) deleted")
 
 
+@line_group.command("announce-levels")
+def line_announce_levels() -> None:
+    """Tell each account once (recorded) what link levels mean and how to verify."""
+    # Like richmenu deploy: the message is the bot's, imported only when this command runs.
+    from linebot_app.notify import announce_levels
+
+    settings = _settings()
+    with _unit_of_work(settings) as session:
+        queued = announce_levels(session, settings)
+    click.echo(f"announcement queued for {queued} account(s); "
+               "accounts already told were skipped")
+
+
+@main.group()
+def links() -> None:
+    """Who may act for whom: the links between LINE accounts and persons."""
+
+
+@links.command("verify-csv")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def links_verify_csv(path: str) -> None:
+    """Verify links the registry office checked offline (CSV: cid, line_user_id or phone)."""
+    from authencode.services.link_registry import verify_csv
+    from authencode.services.registry_import import open_csv
+
+    settings = _settings()
+    with _unit_of_work(settings) as session, open_csv(path) as stream:
+        report = verify_csv(session, DataProtector(settings.data_key), stream)
+    for error in report.errors:
+        click.echo(f"{path}:{error} (nothing changed)", err=True)
+    click.echo(f"verified {report.verified}, already verified {report.already}, "
+               f"errors {len(report.errors)}, other self links removed {report.displaced}")
+    if report.errors:
+        sys.exit(1)
+
+
 @main.group()
 def outbox() -> None:
     """Replies, pushes and emails waiting to be sent, and those given up on."""

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from authencode.app.context import db_session, services
 from authencode.app.limits import check
 from authencode.errors import DomainError
-from authencode.models import Facility, LineAccount
+from authencode.models import Facility, FamilyLink, LineAccount
 from authencode.services import (
     consent,
     counter_verify,
     line_accounts,
+    link_trust,
     patient_codes,
     pcu_change,
     registration,
@@ -52,10 +53,17 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _members(account: LineAccount) -> list[dict[str, Any]]:
+def _member(link: FamilyLink) -> dict[str, Any]:
+    """One linked person, as much as the link's level allows (a pending link: almost nothing)."""
     session, svc = db_session(), services()
-    return [views.member_json(session, svc.protector, svc.rights, link)
-            for link in registration.links_of(session, account)]
+    view = None
+    if link_trust.can(link, link_trust.ELIGIBILITY):
+        view = registration.rights_view(session, svc.rights, state().policy, link)
+    return views.member_json(svc.protector, link, view)
+
+
+def _members(account: LineAccount) -> list[dict[str, Any]]:
+    return [_member(link) for link in registration.links_of(db_session(), account)]
 
 
 @liff_api.get("/me")
@@ -103,11 +111,16 @@ def decide_consent() -> Response:
 def register_self() -> Response:
     body = _body()
     _cid_lookup()
-    session, svc = db_session(), services()
-    link = registration.register_self(session, svc.protector, _account(), body.get("cid"),
-                                      body.get("phone"), state().policy)
+    session = db_session()
+    link = registration.register_self(session, services().protector, _account(),
+                                      body.get("cid"), body.get("phone"), body.get("birthDate"),
+                                      state().policy)
     notify.link_added(session, link)  # the person's own verified account is told or asked
-    return jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
+    answer: dict[str, Any] = {"member": _member(link)}
+    if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
+        answer["notice"] = {"code": "SELF_PENDING", "message": registration.SELF_PENDING_EN,
+                            "message_th": registration.SELF_PENDING_TH}
+    return jsonify(answer)
 
 
 @liff_api.get("/members")
@@ -119,12 +132,12 @@ def list_members() -> Response:
 def add_member() -> Response:
     body = _body()
     _cid_lookup()
-    session, svc = db_session(), services()
-    link = registration.add_family_member(session, svc.protector, _account(), body.get("cid"),
-                                          body.get("phone"), body.get("relation"),
+    link = registration.add_family_member(db_session(), services().protector, _account(),
+                                          body.get("cid"), body.get("phone"),
+                                          body.get("birthDate"), body.get("relation"),
                                           state().policy)
-    notify.link_added(session, link)  # the person's own verified account is told or asked
-    response = jsonify(member=views.member_json(session, svc.protector, svc.rights, link))
+    notify.link_added(db_session(), link)  # the person's own verified account is told or asked
+    response = jsonify(member=_member(link))
     response.status_code = 201
     return response
 
@@ -167,7 +180,9 @@ def list_codes() -> Response:
     account = _account()
     person_id = None
     if request.args.get("member_id"):
-        person_id = registration.get_link(session, account, request.args["member_id"]).person_id
+        link = registration.get_link(session, account, request.args["member_id"])
+        link_trust.require(link, link_trust.OWN_HISTORY)
+        person_id = link.person_id
     today = patient_codes.codes_for_account(
         session, account, person_id=person_id, day=service_day())
     history = patient_codes.codes_for_account(session, account, person_id=person_id)
@@ -177,15 +192,20 @@ def list_codes() -> Response:
 
 @liff_api.get("/members/<member_id>/rights")
 def member_rights(member_id: str) -> Response:
-    """Main and sub right, registered units, and the unit changes used this fiscal year."""
+    """Main and sub right, registered units, and the unit changes used this fiscal year;
+    through an unverified link only whether the right allows the service."""
     session, svc = db_session(), services()
     link = registration.get_link(session, _account(), member_id)
+    view = registration.rights_view(session, svc.rights, state().policy, link)
+    if view.detail is None:
+        return jsonify(views.eligibility_json(svc.protector, link, view))
     status = pcu_change.status_for(session, link.person)
     names = {}
     if status.pending is not None:
         names = dict(session.execute(select(Facility.hcode, Facility.name).where(
             Facility.hcode == status.pending.to_hcode)).all())
-    return jsonify(views.rights_json(session, svc.protector, svc.rights, link, status, names))
+    return jsonify(views.rights_json(svc.protector, link, view.detail, status, names,
+                                     view.eligible))
 
 
 @liff_api.get("/facilities")

@@ -26,6 +26,12 @@ def _op(summary: str, ok: str, *errors: int, status: str = "200", also_ok: str |
             "responses": {**oks, **error_responses(*sorted({*errors, *_AUTH_ERRORS}))}}
 
 
+_BIRTH_DATE: dict[str, Any] = {
+    "type": "string", "example": "2533-05-17",
+    "description": "Birth date as YYYY-MM-DD, the year in the Buddhist era (above 2400) or "
+                   "the Common Era; DD/MM/YYYY is accepted too. 00 for an unknown month or "
+                   "day. It must match the registry; a mismatch answers 404 PERSON_NOT_FOUND, "
+                   "as an unknown CID does."}
 _MEMBER_ID = {"name": "member_id", "in": "path", "required": True, "schema": _S}
 
 LIFF_OPENAPI: dict[str, Any] = {
@@ -39,15 +45,21 @@ LIFF_OPENAPI: dict[str, Any] = {
                         "version": _S})),
     },
     "/liff/api/register": {"post": _op(
-        "Register the account holder: CID and mobile (registry match, age >= 15, eligible "
-        "main right; a CID already someone's own account is refused)", "member",
-        400, 403, 404, 409, 422, requestBody=_body(["cid", "phone"], {"cid": _S, "phone": _S}))},
+        "Register the account holder: CID, birth date and mobile (registry match, age >= 15, "
+        "eligible main right). The link is claimed (level), or pending with a `notice` "
+        "when the CID is another LINE account's own: verifying at a counter or with ThaID "
+        "moves it here", "member (with level), notice when pending",
+        400, 403, 404, 409, 422, requestBody=_body(
+            ["cid", "phone", "birthDate"], {"cid": _S, "phone": _S, "birthDate": _BIRTH_DATE}))},
     "/liff/api/members": {
-        "get": _op("The persons the account acts for (CIDs and phones masked)", "members"),
-        "post": _op("Add a family member (at most five per account)", "member", 400, 403, 404,
+        "get": _op("The persons the account acts for (CIDs and phones masked), each with its "
+                   "level: pending, claimed or verified", "members"),
+        "post": _op("Add a family member (at most five per account): claimed, or pending "
+                    "(no access) when the person is another LINE account's verified own",
+                    "member", 400, 403, 404,
                     409, 422, status="201", requestBody=_body(
-                        ["cid", "phone", "relation"], {"cid": _S, "phone": _S,
-                                                       "relation": _S})),
+                        ["cid", "phone", "birthDate", "relation"],
+                        {"cid": _S, "phone": _S, "birthDate": _BIRTH_DATE, "relation": _S})),
     },
     "/liff/api/members/{member_id}": {"delete": _op(
         "Remove a family member", "removed", 404, parameters=[_MEMBER_ID])},
@@ -57,11 +69,13 @@ LIFF_OPENAPI: dict[str, Any] = {
         "when ThaID is off, 403 for a guardian's link to a child under 15 (counter only)",
         "authorization_url, expires_at", 403, 404, 409, parameters=[_MEMBER_ID])},
     "/liff/api/members/{member_id}/rights": {"get": _op(
-        "Main and sub right, registered units, primary care unit changes this fiscal year",
-        "rights", 404, parameters=[_MEMBER_ID])},
+        "Main and sub right, registered units, primary care unit changes this fiscal year "
+        "(verified links; claimed: only `eligible`, `detail` false; pending: 403)",
+        "rights", 403, 404, parameters=[_MEMBER_ID])},
     "/liff/api/codes": {
-        "get": _op("Today's codes and the history of the account's persons",
-                   "today, history", 404, parameters=[
+        "get": _op("Today's codes and the history of the account's persons: the codes this "
+                   "account requested, and every code of a person it holds a verified link to",
+                   "today, history", 403, 404, parameters=[
                        {"name": "member_id", "in": "query", "required": False,
                         "schema": _S}]),
         "post": _op("Scanned clinic QR: issue (or return) today's code for a linked person; "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from authencode.crypto import DataProtector
 from authencode.models import AuthenCode, Facility, FamilyLink, PcuChangeRequest, Person
 from authencode.phone import mask_phone
+from authencode.services import link_trust
 from authencode.services.pcu_change import PcuStatus, current_unit
-from authencode.services.people import RightRef, RightsLookup, UnitRef, person_masked_cid
+from authencode.services.people import RightRef, Rights, UnitRef, person_masked_cid
+from authencode.services.registration import RightsView
 from authencode.thaidate import BE_OFFSET, be_date, be_datetime, local
 
 Json = dict[str, Any]
@@ -32,17 +32,29 @@ def person_name_en(person: Person) -> str:
     return person.full_name_en or person.full_name_th
 
 
-def member_json(session: Session, protector: DataProtector, rights: RightsLookup,
-                link: FamilyLink) -> Json:
+def level_json(link: FamilyLink) -> Json:
+    """The link's level, its Thai name and what it means (how to verify)."""
+    return {"level": link.level, "level_th": link_trust.LEVEL_TH[link.level],
+            "level_en": link_trust.LEVEL_EN[link.level],
+            "level_note_th": link_trust.level_note_th(link)}
+
+
+def member_json(protector: DataProtector, link: FamilyLink, view: RightsView | None) -> Json:
+    """A linked person as the link's level allows: a pending link shows only the masked CID;
+    an unverified one whether the right allows the service, not which right it is."""
     person = link.person
-    found = rights.rights_for(session, person)
+    detail = view.detail if view else None
+    visible = view is not None
     return {
         "id": link.id, "slot": link.slot, "is_self": link.slot == 0, "relation": link.relation,
-        "level": link.level,
-        "name": person.full_name_th, "name_en": person_name_en(person),
+        **level_json(link),
+        "name": person.full_name_th if visible else None,
+        "name_en": person_name_en(person) if visible else None,
         "masked_cid": person_masked_cid(protector, person),
         "phone_masked": mask_phone(link.phone),
-        "main_right": right_json(found.main), "sub_right": right_json(found.sub),
+        "eligible": view.eligible if view else None,
+        "main_right": right_json(detail.main) if detail else None,
+        "sub_right": right_json(detail.sub) if detail else None,
     }
 
 
@@ -69,15 +81,24 @@ def pcu_request_json(row: PcuChangeRequest) -> Json:
             "decided_at_be": be_datetime(row.decided_at) if row.decided_at else None}
 
 
-def rights_json(session: Session, protector: DataProtector, rights: RightsLookup,
-                link: FamilyLink, pcu: PcuStatus, facility_names: dict[str, str]) -> Json:
+def eligibility_json(protector: DataProtector, link: FamilyLink, view: RightsView) -> Json:
+    """The rights answer of an unverified link: eligible or not, and how to see more."""
     person = link.person
-    found = rights.rights_for(session, person)
+    return {"member_id": link.id, "name": person.full_name_th,
+            "name_en": person_name_en(person), **level_json(link),
+            "masked_cid": person_masked_cid(protector, person), "eligible": view.eligible,
+            "detail": False}
+
+
+def rights_json(protector: DataProtector, link: FamilyLink, found: Rights, pcu: PcuStatus,
+                facility_names: dict[str, str], eligible: bool) -> Json:
+    person = link.person
     pending = pcu_request_json(pcu.pending) if pcu.pending else None
     if pending is not None:
         pending["to_hname"] = facility_names.get(pending["to_hcode"], "")
     return {
         "member_id": link.id, "name": person.full_name_th, "name_en": person_name_en(person),
+        **level_json(link), "eligible": eligible, "detail": True,
         "masked_cid": person_masked_cid(protector, person),
         "main_right": right_json(found.main), "sub_right": right_json(found.sub),
         "hosp_main": unit_json(found.hosp_main), "hosp_sub": unit_json(found.hosp_sub),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from linebot.v3.messaging import QuickReply
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
-from authencode.models import AuthenCode, FamilyLink, LineAccount
-from authencode.services.patient_codes import codes_for_account
+from authencode.models import FamilyLink, LineAccount
+from authencode.services import link_trust
+from authencode.services.patient_codes import codes_for_account, count_for_account
 from authencode.services.people import RightsLookup, UnitRef, person_masked_cid
+from authencode.services.registration import RegistrationPolicy, rights_view
 from authencode.settings import Settings
 from authencode.thaidate import be_datetime
 from linebot_app import messages
@@ -45,18 +47,19 @@ def history(session: Session, protector: DataProtector, settings: Settings,
     if not links:
         return not_registered(settings)
     person_id = link.person_id if link is not None else None
+    if link is not None:
+        link_trust.require(link, link_trust.OWN_HISTORY)
     whose = f" ของ {link.person.full_name_th}" if link is not None else ""
     codes = codes_for_account(session, account, person_id=person_id, limit=MAX_BUBBLES)
     if not codes:
         return messages.link_to(
             settings, f"ยังไม่มีประวัติการขอรหัสเข้ารับบริการ{whose}\n"
             "เมื่อถึงหน่วยบริการ กดเมนู \"ขอรหัสเข้ารับบริการ\" แล้วสแกน QR Code", "/request")
-    linked = select(FamilyLink.person_id).where(FamilyLink.line_account_id == account.id)
-    if person_id is not None:
-        linked = linked.where(FamilyLink.person_id == person_id)
-    total = session.scalar(select(func.count()).select_from(AuthenCode)
-                           .where(AuthenCode.person_id.in_(linked))) or 0
+    total = count_for_account(session, account, person_id)
     intro = f"ประวัติการขอรหัสเข้ารับบริการ{whose} {len(codes)} รายการล่าสุด"
+    if any(not link_trust.can(each, link_trust.FULL_HISTORY) for each in links
+           if link is None or each.id == link.id):
+        intro += "\n(บุคคลที่ยังไม่ยืนยันตัวตน แสดงเฉพาะรหัสที่ขอจากบัญชี LINE นี้)"
     if total > len(codes):
         intro += f" (จากทั้งหมด {total} รายการ ดูทั้งหมดได้ที่ลิงก์นี้)\n" \
                  f"{messages.liff_url(settings, '/history')}"
@@ -69,9 +72,10 @@ def _history_quick_reply(links: list[FamilyLink]) -> QuickReply:
     """One person's history per button when there are several; else the question menu."""
     if len(links) < 2:
         return messages.menu_quick_reply()
+    shown = [link for link in links if link_trust.can(link, link_trust.OWN_HISTORY)]
     each = [messages.postback(f"ประวัติ {link.person.first_name_th}"[:messages.MAX_LABEL_CHARS],
                               f"chat:history:{link.id}", f"ประวัติของ {link.person.full_name_th}")
-            for link in links[:messages.MAX_QUICK_REPLY_ITEMS - 1]]
+            for link in shown[:messages.MAX_QUICK_REPLY_ITEMS - 1]]
     return messages.quick_replies(*each, messages.ask("ประวัติทั้งหมด", "ประวัติ"))
 
 
@@ -80,8 +84,10 @@ def _unit(unit: UnitRef | None) -> str:
 
 
 def rights(session: Session, protector: DataProtector, lookup: RightsLookup,
-           settings: Settings, account: LineAccount) -> list[Json]:
-    """Main and sub-right, and registered units, of each linked person (one text)."""
+           settings: Settings, account: LineAccount, policy: RegistrationPolicy) -> list[Json]:
+    """Main and sub-right, and registered units, of each linked person (one text); of a
+    person linked unverified only whether the right allows the service, of a pending one
+    nothing."""
     links = _links(session, account)
     if not links:
         return not_registered(settings)
@@ -89,10 +95,22 @@ def rights(session: Session, protector: DataProtector, lookup: RightsLookup,
     checked_at = None
     for link in links:
         person = link.person
-        found = lookup.rights_for(session, person)
+        masked = person_masked_cid(protector, person)
+        level = link_trust.LEVEL_TH[link.level]
+        if not link_trust.can(link, link_trust.ELIGIBILITY):
+            blocks.append(f"{masked}\n{level}: {link_trust.PENDING_TH}")
+            continue
+        view = rights_view(session, lookup, policy, link)
+        found = view.detail
+        if found is None:
+            eligible = ("มีสิทธิใช้บริการนี้" if view.eligible
+                        else "สิทธิที่บันทึกไว้ไม่ใช่สิทธิสำหรับบริการนี้")
+            blocks.append(f"{person.full_name_th} ({masked})\n{level}\n"
+                          f"การใช้บริการ: {eligible}\n{link_trust.HOW_TO_VERIFY_TH}")
+            continue
         checked_at = found.checked_at
         blocks.append("\n".join((
-            f"{person.full_name_th} ({person_masked_cid(protector, person)})",
+            f"{person.full_name_th} ({masked})", level,
             f"สิทธิหลัก: {found.main.display_th}",
             f"สิทธิย่อย: {found.sub.display_th if found.sub else '-'}",
             f"หน่วยบริการประจำ: {_unit(found.hosp_main)}",

@@ -115,7 +115,8 @@ def run_command(ctx: EventContext, account: LineAccount, command: str) -> list[J
     if command == "history":
         return answers.history(ctx.session, ctx.protector, ctx.settings, account)
     if command == "rights":
-        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account)
+        return answers.rights(ctx.session, ctx.protector, ctx.rights, ctx.settings, account,
+                              ctx.bot.policy)
     if command == "verify":
         return chat_verify.offer(ctx, account)
     if command == "linked_by":

@@ -17,7 +17,7 @@ from linebot.v3.messaging import URIAction
 
 from authencode.errors import DomainError
 from authencode.models import Facility, LineAccount, ServiceType
-from authencode.services import patient_codes, qr_tokens, registration
+from authencode.services import link_trust, patient_codes, qr_tokens, registration
 from authencode.services.consent import require_consent
 from authencode.settings import Settings
 from linebot_app import messages, notify
@@ -73,6 +73,8 @@ def on_link(ctx: EventContext, account: LineAccount, scanned: str) -> list[Json]
     if not any(link.slot == registration.SELF_SLOT for link in links):
         raise DomainError(registration.SELF_REGISTRATION_REQUIRED)
     token = qr_tokens.extract_token(scanned)
+    usable = [link for link in links if link_trust.can(link, link_trust.DISPLAY_QR)]
+    links = usable or links  # none usable: the first one's refusal says why
     if len(links) == 1:
         return issue(ctx, account, str(links[0].id), token)  # which checks the token
     claim = qr_tokens.verify(ctx.session, ctx.protector, token, now=ctx.now())

@@ -9,7 +9,7 @@ from linebot.v3.messaging import ConfirmTemplate, MessageAction, PostbackAction,
 from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount
 from authencode.phone import mask_phone
-from authencode.services import registration
+from authencode.services import link_trust, registration
 from authencode.services.people import person_masked_cid
 from authencode.services.registration import RELATION_LABELS_TH
 from linebot_app import answers, messages
@@ -46,9 +46,15 @@ def family_list(ctx: EventContext, account: LineAccount) -> list[Json]:
     family = [link for link in links if link.slot != registration.SELF_SLOT]
     lines = [FAMILY_TITLE_TH.format(count=len(family), max=registration.MAX_FAMILY_MEMBERS)]
     for n, link in enumerate(links, start=1):
-        lines.append(f"{n}. {link.person.full_name_th} ({_relation(link)})\n"
-                     f"   เลขประจำตัวประชาชน {person_masked_cid(ctx.protector, link.person)} "
-                     f"โทร {mask_phone(link.phone)}")
+        masked = person_masked_cid(ctx.protector, link.person)
+        name = masked if link.level == "pending" else link.person.full_name_th
+        lines.append(f"{n}. {name} ({_relation(link)})\n"
+                     f"   เลขประจำตัวประชาชน {masked} โทร {mask_phone(link.phone)}\n"
+                     f"   {link_trust.LEVEL_TH[link.level]}")
+    if any(link.level == "claimed" for link in links):
+        lines.append(link_trust.level_note_th(next(x for x in links if x.level == "claimed")))
+    if any(link.level == "pending" for link in links):
+        lines.append(f"{link_trust.LEVEL_TH['pending']}: {link_trust.PENDING_TH}")
     lines.append(FAMILY_FOOTER_TH.format(url=messages.liff_url(ctx.settings, "/family")))
     actions: list[MessageAction] = []
     if len(family) < registration.MAX_FAMILY_MEMBERS:

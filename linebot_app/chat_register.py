@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from linebot.v3.messaging import MessageAction, QuickReply
 
+from authencode.birthdate import parse_birth_date
 from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError
-from authencode.models import LineAccount
+from authencode.models import FamilyLink, LineAccount
 from authencode.phone import mask_phone, parse_mobile
-from authencode.services import conversations, registration
+from authencode.services import conversations, link_trust, registration
 from authencode.services.conversations import Conversation
 from authencode.services.people import person_masked_cid
 from authencode.services.registration import RELATION_LABELS_TH
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 REGISTER = "register"
 FAMILY_ADD = "family_add"
-CID, PHONE, RELATION = "cid", "phone", "relation"
+CID, BIRTH, PHONE, RELATION = "cid", "birth", "phone", "relation"
 
 # The LIFF pages' Thai names of the relations (liff.js), in the core's order.
 RELATION_CHOICES: tuple[MessageAction, ...] = tuple(
@@ -41,27 +42,36 @@ RELATION_CHOICES: tuple[MessageAction, ...] = tuple(
 _RELATION_OF = {label: code for code, label in RELATION_LABELS_TH.items()} | {
     code: code for code in registration.RELATIONS}
 
-# Refusals about the CID itself: the user may type another one at the same step.
-_CID_RETRY = {"CID_REQUIRED", "CID_NOT_DIGITS", "CID_LENGTH", "CID_CHECK_DIGIT",
-              "PERSON_NOT_FOUND", "PERSON_DECEASED", "AGE_TOO_YOUNG", "RIGHT_NOT_ELIGIBLE",
-              "FAMILY_ALREADY_LINKED", "CID_ALREADY_REGISTERED"}
+# Refusals about the typed person (asked with the birth date, never before it): the user may
+# type another CID.
+_PERSON_RETRY = {"PERSON_NOT_FOUND", "PERSON_DECEASED", "AGE_TOO_YOUNG", "RIGHT_NOT_ELIGIBLE",
+                 "FAMILY_ALREADY_LINKED"}
+_BIRTH_RETRY = {"BIRTH_DATE_REQUIRED", "BIRTH_DATE_INVALID"}
 _PHONE_RETRY = {"PHONE_REQUIRED", "PHONE_INVALID"}
 
 SELF_TERMS_TH = ("ผู้ลงทะเบียนด้วยตนเองต้องมีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง "
                  "และอายุ 15 ปีบริบูรณ์ขึ้นไป")
-ASK_SELF_CID_TH = "ลงทะเบียนในแชท (ขั้นตอนที่ 1/2)\nกรุณาพิมพ์เลขประจำตัวประชาชน 13 หลักของท่าน"
+ASK_SELF_CID_TH = "ลงทะเบียนในแชท (ขั้นตอนที่ 1/3)\nกรุณาพิมพ์เลขประจำตัวประชาชน 13 หลักของท่าน"
 ASK_FAMILY_CID_TH = (
-    "เพิ่มสมาชิกในครอบครัว (ขั้นตอนที่ 1/3)\n"
+    "เพิ่มสมาชิกในครอบครัว (ขั้นตอนที่ 1/4)\n"
     "กรุณาพิมพ์เลขประจำตัวประชาชน 13 หลักของบุคคลที่ต้องการเพิ่ม")
 ASK_CID_AGAIN_TH = "กรุณาพิมพ์เลขประจำตัวประชาชน 13 หลักอีกครั้ง หรือกด \"ยกเลิก\""
+ASK_SELF_BIRTH_TH = (
+    "เลขประจำตัวประชาชน {masked}\n"
+    "(ขั้นตอนที่ 2/3) กรุณาพิมพ์วันเดือนปีเกิดของท่าน (วัน/เดือน/ปี พ.ศ.) เช่น 17/05/2533")
+ASK_FAMILY_BIRTH_TH = (
+    "เลขประจำตัวประชาชน {masked}\n"
+    "(ขั้นตอนที่ 2/4) กรุณาพิมพ์วันเดือนปีเกิดของบุคคลนี้ (วัน/เดือน/ปี พ.ศ.) เช่น 17/05/2533")
+ASK_BIRTH_AGAIN_TH = ("กรุณาพิมพ์วันเดือนปีเกิดอีกครั้ง (วัน/เดือน/ปี พ.ศ.) เช่น 17/05/2533 "
+                      "หรือกด \"ยกเลิก\"")
 ASK_SELF_PHONE_TH = (
     "เลขประจำตัวประชาชน {masked}\n"
-    "(ขั้นตอนที่ 2/2) กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักของท่าน เช่น 0812345678")
+    "(ขั้นตอนที่ 3/3) กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักของท่าน เช่น 0812345678")
 ASK_FAMILY_PHONE_TH = (
     "เลขประจำตัวประชาชน {masked}\n"
-    "(ขั้นตอนที่ 2/3) กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักของบุคคลนี้ หรือของผู้ปกครอง")
+    "(ขั้นตอนที่ 3/4) กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักของบุคคลนี้ หรือของผู้ปกครอง")
 ASK_PHONE_AGAIN_TH = "กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักอีกครั้ง หรือกด \"ยกเลิก\""
-ASK_RELATION_TH = "(ขั้นตอนที่ 3/3) บุคคลนี้เกี่ยวข้องกับท่านอย่างไร กรุณาเลือกจากปุ่มด้านล่าง"
+ASK_RELATION_TH = "(ขั้นตอนที่ 4/4) บุคคลนี้เกี่ยวข้องกับท่านอย่างไร กรุณาเลือกจากปุ่มด้านล่าง"
 TIMEOUT_NOTE_TH = ("พิมพ์ \"ยกเลิก\" ได้ทุกขั้นตอน หากไม่มีการตอบกลับเกิน {minutes} นาที "
                    "ข้อมูลที่พิมพ์ไว้จะถูกลบ")
 REGISTERED_TH = (
@@ -75,6 +85,11 @@ ALREADY_REGISTERED_TH = (
 FAMILY_ADDED_TH = (
     "เพิ่มบุคคลในครอบครัวเรียบร้อยแล้วค่ะ\n{name} ({relation})\nเลขประจำตัวประชาชน {masked}\n"
     "สมาชิกในครอบครัว {count}/{max} คน")
+FAMILY_PENDING_TH = (
+    "บันทึกคำขอเพิ่มบุคคลแล้วค่ะ\nเลขประจำตัวประชาชน {masked}\n"
+    "บุคคลนี้ยืนยันตัวตนกับบัญชี LINE ของตนเองแล้ว {note}\n"
+    "สมาชิกในครอบครัว {count}/{max} คน")
+LEVEL_LINE_TH = "ระดับการยืนยัน: {level}\n{note}"
 EXPIRED_TH = {
     REGISTER: "การลงทะเบียนหมดเวลาแล้ว เนื่องจากไม่มีการตอบกลับเกิน {minutes} นาที "
               "ข้อมูลที่พิมพ์ไว้ถูกลบแล้ว\nพิมพ์ \"ลงทะเบียน\" เพื่อเริ่มใหม่",
@@ -102,6 +117,9 @@ def _start(ctx: EventContext, account: LineAccount, flow: str, body: str) -> lis
 def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
     """Ask for the holder's CID, unless the account is registered already."""
     existing = registration.self_link(ctx.session, account)
+    if existing is not None and existing.level == "pending":  # waits for proof: no name
+        conversations.finish_all(ctx.session, account)
+        return _self_pending()
     if existing is not None:
         conversations.finish_all(ctx.session, account)
         return [messages.text(ALREADY_REGISTERED_TH.format(
@@ -110,6 +128,12 @@ def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
             messages.quick_replies(messages.ask("เพิ่มสมาชิก"), messages.ask("ครอบครัว"),
                                    messages.ask("ขอรหัส")))]
     return _start(ctx, account, REGISTER, f"{ASK_SELF_CID_TH}\n({SELF_TERMS_TH})")
+
+
+def _self_pending() -> list[Json]:
+    """The holder's own ID is another LINE account's: how to move it here (no hotline)."""
+    return [messages.text(registration.SELF_PENDING_TH, messages.quick_replies(
+        messages.ask("ครอบครัว"), messages.ask("วิธีลงทะเบียน")))]
 
 
 def start_family_add(ctx: EventContext, account: LineAccount) -> list[Json]:
@@ -151,29 +175,55 @@ def _advance(ctx: EventContext, conversation: Conversation, step: str, **answers
                           ctx.bot.conversation_ttl, **answers)
 
 
-def _cid_answer(ctx: EventContext, account: LineAccount, conversation: Conversation, text: str,
-                check: Callable[[], object], ask_phone: str) -> list[Json]:
-    """A typed CID: refused politely (asked again) or kept, and the phone asked for.
+def _cid_answer(ctx: EventContext, conversation: Conversation, text: str,
+                ask_birth: str) -> list[Json]:
+    """A typed CID: only its form is checked here (nothing is said about the person before
+    the birth date matches), then the birth date is asked for."""
+    try:
+        cid = parse_cid(text)
+    except DomainError as error:
+        return _again(ctx, conversation, error, ASK_CID_AGAIN_TH)
+    _advance(ctx, conversation, BIRTH, cid=cid)
+    return prompt(ask_birth.format(masked=mask_cid(cid)))
+
+
+def _birth_answer(ctx: EventContext, account: LineAccount, conversation: Conversation,
+                  text: str, check: Callable[[str, str], object],
+                  ask_phone: str) -> list[Json]:
+    """A typed birth date: with the kept CID, the registry is asked; a mismatch answers as
+    an unknown CID does and asks for the CID again.
 
     Each counts against the account's hourly ``cid_lookup`` limit, as on the LIFF pages;
     past it the dialogue ends with how long to wait (CID_LOOKUPS_EXCEEDED)."""
-    ctx.count("cid_lookup", account.line_user_id)
     try:
-        check()
+        birth = parse_birth_date(text).iso()
     except DomainError as error:
-        if error.code in _CID_RETRY:
-            return _again(ctx, conversation, error, ASK_CID_AGAIN_TH)
+        return _again(ctx, conversation, error, ASK_BIRTH_AGAIN_TH)
+    ctx.count("cid_lookup", account.line_user_id)
+    cid = conversation.data.get("cid", "")
+    try:
+        check(cid, birth)
+    except DomainError as error:
+        if error.code in _PERSON_RETRY:
+            _advance(ctx, conversation, CID)
+            return prompt(f"{error.message_th}\n{ASK_CID_AGAIN_TH}")
         raise
-    cid = parse_cid(text)
-    _advance(ctx, conversation, PHONE, cid=cid)
+    _advance(ctx, conversation, PHONE, birth=birth)
     return prompt(ask_phone.format(masked=mask_cid(cid)))
 
 
 def _self_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
               text: str) -> list[Json]:
-    return _cid_answer(ctx, account, conversation, text, lambda: registration.check_self_candidate(
-        ctx.session, ctx.protector, account, text, ctx.bot.policy, service_day(ctx.now())),
-        ASK_SELF_PHONE_TH)
+    return _cid_answer(ctx, conversation, text, ASK_SELF_BIRTH_TH)
+
+
+def _self_birth(ctx: EventContext, account: LineAccount, conversation: Conversation,
+                text: str) -> list[Json]:
+    return _birth_answer(ctx, account, conversation, text,
+                         lambda cid, birth: registration.check_self_candidate(
+                             ctx.session, ctx.protector, account, cid, birth, ctx.bot.policy,
+                             service_day(ctx.now())),
+                         ASK_SELF_PHONE_TH)
 
 
 def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversation,
@@ -183,23 +233,39 @@ def _self_phone(ctx: EventContext, account: LineAccount, conversation: Conversat
     except DomainError as error:
         return _again(ctx, conversation, error, ASK_PHONE_AGAIN_TH)
     link = registration.register_self(ctx.session, ctx.protector, account,
-                                      conversation.data.get("cid"), phone, ctx.bot.policy,
+                                      conversation.data.get("cid"), phone,
+                                      conversation.data.get("birth"), ctx.bot.policy,
                                       service_day(ctx.now()))
     notify.link_added(ctx.session, link)  # the person's own verified account is told or asked
     conversations.finish(ctx.session, conversation)
-    return [messages.text(REGISTERED_TH.format(
+    if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
+        return _self_pending()
+    body = REGISTERED_TH.format(
         name=link.person.full_name_th, masked=person_masked_cid(ctx.protector, link.person),
-        phone=mask_phone(link.phone)),
-        messages.quick_replies(messages.ask("ขอรหัส"), messages.ask("เพิ่มสมาชิก"),
-                               messages.ask("ตรวจสอบสิทธิ")))]
+        phone=mask_phone(link.phone))
+    return [messages.text(f"{body}\n\n{level_lines(link)}",
+                          messages.quick_replies(messages.ask("ขอรหัส"),
+                                                 messages.ask("เพิ่มสมาชิก"),
+                                                 messages.ask("ตรวจสอบสิทธิ")))]
+
+
+def level_lines(link: FamilyLink) -> str:
+    """The link's level in Thai and, unless verified, what it allows and how to verify."""
+    return LEVEL_LINE_TH.format(level=link_trust.LEVEL_TH[link.level],
+                                note=link_trust.level_note_th(link)).rstrip()
 
 
 def _family_cid(ctx: EventContext, account: LineAccount, conversation: Conversation,
                 text: str) -> list[Json]:
-    return _cid_answer(ctx, account, conversation, text,
-                       lambda: registration.check_family_candidate(
-                           ctx.session, ctx.protector, account, text, ctx.bot.policy),
-                       ASK_FAMILY_PHONE_TH)
+    return _cid_answer(ctx, conversation, text, ASK_FAMILY_BIRTH_TH)
+
+
+def _family_birth(ctx: EventContext, account: LineAccount, conversation: Conversation,
+                  text: str) -> list[Json]:
+    return _birth_answer(ctx, account, conversation, text,
+                         lambda cid, birth: registration.check_family_candidate(
+                             ctx.session, ctx.protector, account, cid, birth, ctx.bot.policy),
+                         ASK_FAMILY_PHONE_TH)
 
 
 def _family_phone(ctx: EventContext, account: LineAccount, conversation: Conversation,
@@ -222,16 +288,21 @@ def _family_relation(ctx: EventContext, account: LineAccount, conversation: Conv
                       ASK_RELATION_TH, *RELATION_CHOICES)
     link = registration.add_family_member(
         ctx.session, ctx.protector, account, conversation.data.get("cid"),
-        conversation.data.get("phone"), relation, ctx.bot.policy)
+        conversation.data.get("phone"), conversation.data.get("birth"), relation,
+        ctx.bot.policy)
     notify.link_added(ctx.session, link)  # the person's own verified account is told or asked
     conversations.finish(ctx.session, conversation)
     count = sum(1 for other in registration.links_of(ctx.session, account)
                 if other.slot != registration.SELF_SLOT)
-    return [messages.text(FAMILY_ADDED_TH.format(
+    masked = person_masked_cid(ctx.protector, link.person)
+    if link.level == "pending":  # no name, nothing: the person's own account decides
+        return [messages.text(FAMILY_PENDING_TH.format(
+            masked=masked, note=link_trust.PENDING_TH, count=count,
+            max=registration.MAX_FAMILY_MEMBERS), _after_family_quick_reply(count))]
+    body = FAMILY_ADDED_TH.format(
         name=link.person.full_name_th, relation=RELATION_LABELS_TH[relation],
-        masked=person_masked_cid(ctx.protector, link.person), count=count,
-        max=registration.MAX_FAMILY_MEMBERS),
-        _after_family_quick_reply(count))]
+        masked=masked, count=count, max=registration.MAX_FAMILY_MEMBERS)
+    return [messages.text(f"{body}\n\n{level_lines(link)}", _after_family_quick_reply(count))]
 
 
 def _after_family_quick_reply(count: int) -> QuickReply:
@@ -244,8 +315,10 @@ def _after_family_quick_reply(count: int) -> QuickReply:
 Step = Callable[["EventContext", LineAccount, Conversation, str], list[Json]]
 _STEPS: dict[tuple[str, str], Step] = {
     (REGISTER, CID): _self_cid,
+    (REGISTER, BIRTH): _self_birth,
     (REGISTER, PHONE): _self_phone,
     (FAMILY_ADD, CID): _family_cid,
+    (FAMILY_ADD, BIRTH): _family_birth,
     (FAMILY_ADD, PHONE): _family_phone,
     (FAMILY_ADD, RELATION): _family_relation,
 }

@@ -8,7 +8,7 @@ from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.conversation import ChatConversation
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
-from authencode.models.line import ConsentRecord, FamilyLink, LineAccount
+from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
@@ -17,6 +17,7 @@ from authencode.models.thaid import ThaidAuthorization
 from authencode.models.verification import LinkVerification
 
 __all__ = [
+    "AccountNotice",
     "AgentSession",
     "ApiToken",
     "AuditEntry",

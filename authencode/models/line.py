@@ -111,3 +111,15 @@ class FamilyLink(Base):
 
     account: Mapped[LineAccount] = relationship(back_populates="links")
     person: Mapped[Person] = relationship()
+
+
+class AccountNotice(Base):
+    """A one-time message an account was sent (e.g. "levels" announcing verified links):
+    the primary key makes sending it again a no-op, also when two runs overlap."""
+
+    __tablename__ = "account_notices"
+
+    line_account_id: Mapped[int] = mapped_column(
+        ForeignKey("line_accounts.id", ondelete="CASCADE"), primary_key=True)
+    notice: Mapped[str] = mapped_column(String(32), primary_key=True)
+    queued_at: Mapped[created_at]

@@ -61,6 +61,29 @@ VERIFY_METHOD_NOT_ALLOWED = register(
     "guardian's ID card.",
     "การเชื่อมโยงกับบุตรหลานอายุต่ำกว่า 15 ปี ยืนยันได้ที่จุดบริการของหน่วยบริการเท่านั้น "
     "โดยผู้ปกครองแสดงบัตรประชาชนของตนเอง")
+# How each level is named to patients, and how to move up (LIFF pages and chat alike).
+LEVEL_TH = {"pending": "รอการอนุมัติ", "claimed": "ยังไม่ยืนยันตัวตน",
+            "verified": "ยืนยันตัวตนแล้ว"}
+LEVEL_EN = {"pending": "Waiting for approval", "claimed": "Not verified",
+            "verified": "Verified"}
+HOW_TO_VERIFY_TH = (
+    "ยืนยันตัวตนได้โดยแสดงบัตรประจำตัวประชาชนของบุคคลนี้ที่จุดบริการของหน่วยบริการ "
+    "หรือยืนยันผ่านแอป ThaID เมื่อยืนยันแล้วจะขอรหัสด้วย QR Code ทุกแบบ "
+    "ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้")
+PENDING_TH = ("รอให้เจ้าของข้อมูลอนุมัติจากบัญชี LINE ของตนเอง "
+              "ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้")
+CLAIMED_LIMITS_TH = ("ก่อนยืนยันตัวตน ขอรหัสได้เฉพาะ QR Code บนหน้าจอที่จุดบริการ "
+                     "เห็นเฉพาะรหัสที่ขอจากบัญชีนี้ และเห็นสิทธิเพียงว่าใช้บริการได้หรือไม่")
+
+
+def level_note_th(link: FamilyLink) -> str:
+    """What the level means for the patient and how to verify, in one Thai paragraph."""
+    if link.level == "pending":
+        return PENDING_TH
+    if link.level == "claimed":
+        return f"{CLAIMED_LIMITS_TH}\n{HOW_TO_VERIFY_TH}"
+    return ""
+
 
 # What each level may do. Pending: nothing at all.
 POSTER_QR = "poster_qr"            # a code from a printed (non-expiring) facility QR
@@ -68,17 +91,25 @@ DISPLAY_QR = "display_qr"          # a code from the counter's rotating display 
 FULL_HISTORY = "full_history"      # the person's codes from every channel and account
 RIGHTS_DETAIL = "rights_detail"    # right names, units, dates (claimed: eligible or not)
 PCU_CHANGE = "pcu_change"          # ask to move the primary care unit
+OWN_HISTORY = "own_history"        # the codes this account itself asked for
+ELIGIBILITY = "eligibility"        # whether the person's right allows the service
 _CAN: dict[str, frozenset[str]] = {
     "pending": frozenset(),
-    "claimed": frozenset({DISPLAY_QR}),
-    "verified": frozenset({DISPLAY_QR, POSTER_QR, FULL_HISTORY, RIGHTS_DETAIL, PCU_CHANGE}),
+    "claimed": frozenset({DISPLAY_QR, OWN_HISTORY, ELIGIBILITY}),
+    "verified": frozenset({DISPLAY_QR, POSTER_QR, OWN_HISTORY, FULL_HISTORY, ELIGIBILITY,
+                           RIGHTS_DETAIL, PCU_CHANGE}),
 }
-assert set(_CAN) == set(LINK_LEVELS)
+assert set(_CAN) == set(LINK_LEVELS)  # a table kept in step with the model
 
 
 def can(link: FamilyLink, what: str) -> bool:
     """Whether the link's level allows ``what`` (one of the capability names above)."""
     return what in _CAN[link.level]
+
+
+def levels_allowing(what: str) -> tuple[str, ...]:
+    """The levels whose links may do ``what`` (for queries over many links)."""
+    return tuple(level for level in LINK_LEVELS if what in _CAN[level])
 
 
 def require(link: FamilyLink, what: str) -> None:

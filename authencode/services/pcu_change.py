@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import Facility, FamilyLink, PcuChangeRequest, Person
-from authencode.services import audit
+from authencode.services import audit, link_trust
 from authencode.thaidate import service_day
 
 MAX_CHANGES_PER_YEAR = 4
@@ -91,9 +91,10 @@ def request_change(session: Session, link: FamilyLink, to_hcode: object,
                    now: dt.datetime | None = None) -> PcuChangeRequest:
     """Ask for a new primary care unit for a linked person.
 
-    Raises FACILITY_NOT_FOUND, FACILITY_INACTIVE, PCU_SAME_UNIT, PCU_CHANGE_PENDING or
-    PCU_CHANGE_LIMIT.
+    Only through a verified link. Raises LINK_PENDING, LINK_NOT_VERIFIED, FACILITY_NOT_FOUND,
+    FACILITY_INACTIVE, PCU_SAME_UNIT, PCU_CHANGE_PENDING or PCU_CHANGE_LIMIT.
     """
+    link_trust.require(link, link_trust.PCU_CHANGE)
     hcode = str(to_hcode or "").strip()
     facility = session.scalar(select(Facility).where(Facility.hcode == hcode)) if hcode else None
     if facility is None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from authencode.birthdate import parse_birth_date
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
 from authencode.db import MAX_ROW_ID
@@ -25,7 +26,7 @@ from authencode.phone import parse_mobile
 from authencode.services import audit, link_trust
 from authencode.services.consent import require_consent
 from authencode.services.line_accounts import lock_account
-from authencode.services.people import find_person
+from authencode.services.people import Rights, RightsLookup, find_person
 from authencode.thaidate import service_day
 
 SELF_SLOT = 0
@@ -57,12 +58,17 @@ RIGHT_NOT_ELIGIBLE = register(
     "record; the main right on record is {right}.",
     "บริการนี้สำหรับผู้มีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง "
     "(สิทธิหลักที่บันทึกไว้: {right})")
-CID_ALREADY_REGISTERED = register(
-    "CID_ALREADY_REGISTERED", "conflict",
-    "This citizen ID is already registered by another LINE account. If it is yours, "
-    "please call the NHSO hotline 1330.",
-    "เลขประจำตัวประชาชนนี้ได้ลงทะเบียนกับบัญชี LINE อื่นแล้ว หากเป็นเลขของท่าน "
-    "กรุณาติดต่อสายด่วน สปสช. 1330")
+# Not an error: registering oneself when another LINE account holds the ID as its own gives
+# a pending self link, and this is what the holder is told.
+SELF_PENDING_TH = (
+    "เลขประจำตัวประชาชนนี้ได้ลงทะเบียนไว้กับบัญชี LINE อื่นแล้ว "
+    "หากเป็นเลขของท่าน กรุณายืนยันตัวตนโดยแสดงบัตรประจำตัวประชาชนที่จุดบริการของหน่วยบริการ "
+    "หรือยืนยันผ่านแอป ThaID แล้วการลงทะเบียนจะย้ายมาอยู่กับบัญชี LINE นี้ "
+    "ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้")
+SELF_PENDING_EN = (
+    "This citizen ID is registered from another LINE account. If it is yours, verify at a "
+    "clinic counter with your ID card or with ThaID and the registration moves to this "
+    "account; until then nothing can be done for this person from here.")
 SELF_ALREADY_REGISTERED = register(
     "SELF_ALREADY_REGISTERED", "conflict",
     "This LINE account is already registered with another citizen ID.",
@@ -163,9 +169,17 @@ def acting_link(session: Session, account: LineAccount, link_id: object) -> Fami
     return link
 
 
-def _registry_person(session: Session, protector: DataProtector, raw_cid: object) -> Person:
-    person = find_person(session, protector, parse_cid(raw_cid))
-    if person is None:
+def _registry_person(session: Session, protector: DataProtector, raw_cid: object,
+                     raw_birth_date: object) -> Person:
+    """The person of a typed CID and birth date, before anything else is said about them.
+
+    A birth date that does not match the registry gets the answer of an unknown CID, so
+    whoever types an ID learns nothing (right, age, death, links) without knowing the date.
+    """
+    cid = parse_cid(raw_cid)
+    birth = parse_birth_date(raw_birth_date)
+    person = find_person(session, protector, cid)
+    if person is None or not birth.matches(person):
         raise DomainError("PERSON_NOT_FOUND")
     if person.deceased:
         raise DomainError("PERSON_DECEASED")
@@ -173,17 +187,18 @@ def _registry_person(session: Session, protector: DataProtector, raw_cid: object
 
 
 def check_self_candidate(session: Session, protector: DataProtector, account: LineAccount,
-                         raw_cid: object, policy: RegistrationPolicy,
+                         raw_cid: object, raw_birth_date: object, policy: RegistrationPolicy,
                          today: dt.date | None = None) -> Person:
-    """The registry person of a CID the holder gives as their own, if it may be registered.
+    """The registry person of a CID and birth date the holder gives as their own.
 
-    Every check of register_self that needs no phone, so a chat can refuse a CID before
-    asking for the phone. Raises CONSENT_REQUIRED, CID_*, PERSON_NOT_FOUND, PERSON_DECEASED,
-    AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE, SELF_ALREADY_REGISTERED, FAMILY_ALREADY_LINKED or
-    CID_ALREADY_REGISTERED.
+    Every check of register_self that needs no phone, so a chat can refuse before asking for
+    the phone. Raises CONSENT_REQUIRED, CID_*, BIRTH_DATE_*, PERSON_NOT_FOUND (also for a
+    birth date that does not match), PERSON_DECEASED, AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE,
+    SELF_ALREADY_REGISTERED or FAMILY_ALREADY_LINKED. Another account holding the person as
+    its own is no refusal: register_self then gives a pending link.
     """
     require_consent(account)
-    person = _registry_person(session, protector, raw_cid)
+    person = _registry_person(session, protector, raw_cid, raw_birth_date)
     today = today or service_day()
     if person.age_on(today) < policy.min_self_age:
         raise DomainError(AGE_TOO_YOUNG, min_age=policy.min_self_age)
@@ -195,22 +210,29 @@ def check_self_candidate(session: Session, protector: DataProtector, account: Li
         return person
     if _link_for(session, account, person) is not None:
         raise DomainError(FAMILY_ALREADY_LINKED)
-    if session.scalar(select(FamilyLink.id).where(
-            FamilyLink.person_id == person.id, FamilyLink.slot == SELF_SLOT)) is not None:
-        raise DomainError(CID_ALREADY_REGISTERED)
     return person
 
 
+def _held_as_self(session: Session, person: Person) -> bool:
+    """Whether another account holds the person as its own through a link that gives access."""
+    return session.scalar(select(FamilyLink.id).where(
+        FamilyLink.person_id == person.id, FamilyLink.slot == SELF_SLOT,
+        FamilyLink.level != "pending")) is not None
+
+
 def register_self(session: Session, protector: DataProtector, account: LineAccount,
-                  raw_cid: object, raw_phone: object, policy: RegistrationPolicy,
-                  today: dt.date | None = None) -> FamilyLink:
+                  raw_cid: object, raw_phone: object, raw_birth_date: object,
+                  policy: RegistrationPolicy, today: dt.date | None = None) -> FamilyLink:
     """Link the account holder's own CID and mobile (again: updates the mobile).
 
-    Raises CONSENT_REQUIRED, CID_*, PHONE_*, PERSON_NOT_FOUND, PERSON_DECEASED,
-    AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE, SELF_ALREADY_REGISTERED, FAMILY_ALREADY_LINKED or
-    CID_ALREADY_REGISTERED (the CID is another account's own; enforced by the database).
+    The link is *claimed*; it is *pending* when another account already holds the person as
+    its own (claimed or verified): verifying it at a counter or with ThaID then moves the
+    person here (link_trust.verify_link). Raises CONSENT_REQUIRED, CID_*, BIRTH_DATE_*,
+    PHONE_*, PERSON_NOT_FOUND, PERSON_DECEASED, AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE,
+    SELF_ALREADY_REGISTERED or FAMILY_ALREADY_LINKED.
     """
-    person = check_self_candidate(session, protector, account, raw_cid, policy, today)
+    person = check_self_candidate(session, protector, account, raw_cid, raw_birth_date,
+                                  policy, today)
     phone = parse_mobile(raw_phone)
 
     existing = self_link(session, account)
@@ -220,15 +242,21 @@ def register_self(session: Session, protector: DataProtector, account: LineAccou
         return existing
     if _link_for(session, account, person) is not None:
         raise DomainError(FAMILY_ALREADY_LINKED)
-    link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=SELF_SLOT,
-                      relation="self", phone=phone)
-    try:
-        with session.begin_nested():
-            session.add(link)
-    except IntegrityError:
-        raise DomainError(CID_ALREADY_REGISTERED) from None
+    link_trust.lock_person(session, person.id)
+    link = None
+    for level in ("pending",) if _held_as_self(session, person) else ("claimed", "pending"):
+        try:  # claimed loses to another account's self link committed meanwhile: wait then
+            with session.begin_nested():
+                link = FamilyLink(line_account_id=account.id, person_id=person.id,
+                                  slot=SELF_SLOT, relation="self", phone=phone, level=level)
+                session.add(link)
+            break
+        except IntegrityError:
+            link = None
+    if link is None:  # this account registered someone in a concurrent request
+        raise DomainError(SELF_ALREADY_REGISTERED)
     audit.record(session, f"line:{account.id}", "line.register_self",
-                 f"family_link:{link.id}", {"person_id": person.id})
+                 f"family_link:{link.id}", {"person_id": person.id, "level": link.level})
     return link
 
 
@@ -249,15 +277,16 @@ def check_can_add_family(session: Session, account: LineAccount) -> None:
 
 
 def check_family_candidate(session: Session, protector: DataProtector, account: LineAccount,
-                           raw_cid: object, policy: RegistrationPolicy) -> Person:
-    """The registry person of a CID given for a family member, if they may be added.
+                           raw_cid: object, raw_birth_date: object,
+                           policy: RegistrationPolicy) -> Person:
+    """The registry person of a CID and birth date given for a family member, if addable.
 
     The checks of add_family_member that need no phone or relation. Raises the refusals of
-    check_can_add_family, CID_*, PERSON_NOT_FOUND, PERSON_DECEASED, RIGHT_NOT_ELIGIBLE or
-    FAMILY_ALREADY_LINKED.
+    check_can_add_family, CID_*, BIRTH_DATE_*, PERSON_NOT_FOUND (also for a birth date that
+    does not match), PERSON_DECEASED, RIGHT_NOT_ELIGIBLE or FAMILY_ALREADY_LINKED.
     """
     check_can_add_family(session, account)
-    person = _registry_person(session, protector, raw_cid)
+    person = _registry_person(session, protector, raw_cid, raw_birth_date)
     policy.check_right(person)
     if _link_for(session, account, person) is not None:
         raise DomainError(FAMILY_ALREADY_LINKED)
@@ -265,25 +294,29 @@ def check_family_candidate(session: Session, protector: DataProtector, account: 
 
 
 def add_family_member(session: Session, protector: DataProtector, account: LineAccount,
-                      raw_cid: object, raw_phone: object, relation: object,
-                      policy: RegistrationPolicy) -> FamilyLink:
+                      raw_cid: object, raw_phone: object, raw_birth_date: object,
+                      relation: object, policy: RegistrationPolicy) -> FamilyLink:
     """Link a family member in the first free slot (1-5).
 
-    Raises CONSENT_REQUIRED, SELF_REGISTRATION_REQUIRED, RELATION_INVALID, CID_*, PHONE_*,
-    PERSON_NOT_FOUND, PERSON_DECEASED, RIGHT_NOT_ELIGIBLE, FAMILY_ALREADY_LINKED or
-    FAMILY_FULL. The account row lock queues concurrent adds; the slot constraints are the
-    last word if anything else slips through.
+    The link is *claimed*, or *pending* (no access at all) when the person is the verified
+    own account of another LINE user, whose approval it then waits for. Raises
+    CONSENT_REQUIRED, SELF_REGISTRATION_REQUIRED, RELATION_INVALID, CID_*, BIRTH_DATE_*,
+    PHONE_*, PERSON_NOT_FOUND (also for a birth date that does not match), PERSON_DECEASED,
+    RIGHT_NOT_ELIGIBLE, FAMILY_ALREADY_LINKED or FAMILY_FULL. The account row lock queues
+    concurrent adds; the slot constraints are the last word if anything else slips through.
     """
     require_consent(account)
     relation_code = str(relation or "").strip().lower()
     if relation_code not in RELATIONS:
         raise DomainError(RELATION_INVALID)
-    person = _registry_person(session, protector, raw_cid)
+    person = _registry_person(session, protector, raw_cid, raw_birth_date)
     phone = parse_mobile(raw_phone)
     policy.check_right(person)
     lock_account(session, account)
     if self_link(session, account) is None:
         raise DomainError(SELF_REGISTRATION_REQUIRED)
+    link_trust.lock_person(session, person.id)  # queue behind a verification of the person
+    level = "claimed" if link_trust.verified_self_link(session, person.id) is None else "pending"
     for _ in range(MAX_FAMILY_MEMBERS):
         if _link_for(session, account, person) is not None:
             raise DomainError(FAMILY_ALREADY_LINKED)
@@ -293,14 +326,15 @@ def add_family_member(session: Session, protector: DataProtector, account: LineA
         if not free:
             raise DomainError(FAMILY_FULL)
         link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=free[0],
-                          relation=relation_code, phone=phone)
+                          relation=relation_code, phone=phone, level=level)
         try:
             with session.begin_nested():
                 session.add(link)
         except IntegrityError:
             continue  # another request took the slot (or the person) first: look again
         audit.record(session, f"line:{account.id}", "line.add_family",
-                     f"family_link:{link.id}", {"person_id": person.id, "slot": link.slot})
+                     f"family_link:{link.id}",
+                     {"person_id": person.id, "slot": link.slot, "level": level})
         return link
     raise DomainError(FAMILY_FULL)
 
@@ -320,3 +354,22 @@ def remove_family_member(session: Session, account: LineAccount, link_id: object
                  f"family_link:{link.id}", {"person_id": link.person_id, "slot": link.slot})
     session.delete(link)
     session.flush()
+
+
+@dataclass(frozen=True)
+class RightsView:
+    """What a link may see of a person's rights: eligible or not, and detail if verified."""
+
+    eligible: bool
+    detail: Rights | None
+
+
+def rights_view(session: Session, lookup: RightsLookup, policy: RegistrationPolicy,
+                link: FamilyLink) -> RightsView:
+    """The person's rights as the link's level allows; raises LINK_PENDING."""
+    link_trust.require(link, link_trust.ELIGIBILITY)
+    person = link.person
+    eligible = (person.main_right or None) in policy.eligible_rights
+    if not link_trust.can(link, link_trust.RIGHTS_DETAIL):
+        return RightsView(eligible, None)
+    return RightsView(eligible, lookup.rights_for(session, person))

@@ -17,7 +17,7 @@ from linebot_app.messages import PB_CONSENT_ACCEPT
 from tests.authencode.test_ratelimit import _app, _limited_settings, sqlite_only
 from tests.liff_web.conftest import JwksServer, bearer, build_world, consented, new_user_id
 from tests.linebot_app.conftest import post, postback, text, webhook
-from tests.support.factories import new_cid
+from tests.support.factories import birth_date, new_cid
 
 
 @pytest.fixture
@@ -41,10 +41,12 @@ def test_liff_registration_past_the_limit_is_429_with_how_long_to_wait(
     consented(client, token)
     for _ in range(2):  # CIDs nobody has: each one looked up
         response = client.post("/liff/api/register", headers=bearer(token),
-                               json={"cid": new_cid(), "phone": "0812345678"})
+                               json={"cid": new_cid(), "phone": "0812345678",
+                                     "birthDate": "2533-05-17"})
         assert response.json["error"]["code"] == "PERSON_NOT_FOUND"
     # Now even the right CID is not looked up, on either form.
-    right = {"cid": limited.world.adult_cid, "phone": "0812345678"}
+    right = {"cid": limited.world.adult_cid, "phone": "0812345678",
+             "birthDate": birth_date(limited.world.adult_cid)}
     for path, body in (("/liff/api/register", right),
                        ("/liff/api/members", {**right, "relation": "spouse"})):
         refused = client.post(path, headers=bearer(token), json=body)
@@ -73,13 +75,16 @@ def test_chat_registration_past_the_limit_ends_the_dialogue_with_how_long_to_wai
         limited: Any) -> None:
     client = limited.test_client()
     user = "U" + "e" * 32
+    adult = limited.world.adult_cid
     said = [postback(PB_CONSENT_ACCEPT, user), text("ลงทะเบียน", user),
-            text(new_cid(), user), text(new_cid(), user), text(limited.world.adult_cid, user)]
+            text(new_cid(), user), text("17/05/2533", user),
+            text(new_cid(), user), text("17/05/2533", user),
+            text(adult, user), text(birth_date(adult, be=True), user)]
     for event in said:
         assert post(client, webhook(event)).status_code == 200
-    answers = _replies(limited, user)[2:]
-    assert all("ไม่พบเลขประจำตัวประชาชนนี้" in answer for answer in answers[:2])
-    assert "กรอกเลขประจำตัวประชาชนหลายครั้งเกินไป" in answers[2] and "นาที" in answers[2]
+    answers = _replies(limited, user)[2:]  # the registry is asked with each birth date
+    assert all("ไม่พบเลขประจำตัวประชาชนนี้" in answer for answer in answers[1:4:2])
+    assert "กรอกเลขประจำตัวประชาชนหลายครั้งเกินไป" in answers[5] and "นาที" in answers[5]
     # The dialogue is over: a CID typed now is not taken as an answer.
     post(client, webhook(text(limited.world.adult_cid, user)))
     assert _replies(limited, user)[-1] == CID_WITHOUT_DIALOGUE_TH

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from authencode.crypto import DataProtector
 from authencode.db import Database
-from authencode.services import consent, line_accounts, qr_tokens, registration
+from authencode.services import consent, line_accounts, link_trust, qr_tokens, registration
 from tests.liff_web.conftest import JwksServer
 from tests.support.factories import cid_from_number, make_facility, make_person
 
@@ -64,7 +64,10 @@ def seed(url: str, persons: int, public_base_url: str) -> Seeded:
                     account, _ = line_accounts.follow(session, user_id(n))
                     consent.accept(session, account, consent.CONSENT_VERSION, channel="liff")
                     link = registration.register_self(session, protector, account, cid,
-                                                      f"08{n:08d}", policy)
+                                                      f"08{n:08d}", f"{1950 + n % 50}-05-17",
+                                                      policy)
+                    # the workload scans posters: the registry office verified everyone
+                    link_trust.verify_link(session, link, method="registry", actor="cli")
                     seeded.users.append((account.line_user_id, link.id))
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))

@@ -12,10 +12,10 @@ from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.models import AuditEntry, OutboxMessage, PcuChangeRequest, Person
 from authencode.passwords import hash_password
-from authencode.services import consent, line_accounts, pcu_change
-from authencode.services.registration import RegistrationPolicy, register_self
+from authencode.services import consent, line_accounts, link_trust, pcu_change
+from authencode.services.registration import RegistrationPolicy
 from tests.clinic_qr.conftest import PASSWORD, ClinicClient, World
-from tests.support.factories import make_person, make_staff, new_cid
+from tests.support.factories import make_person, make_staff, new_cid, register_self
 
 USER = "U" + "f" * 32
 
@@ -39,6 +39,7 @@ def _asked(db: Database, protector: DataProtector, to_hcode: str = "10676") -> A
         consent.accept(session, account, consent.CONSENT_VERSION)
         link = register_self(session, protector, account, cid, "0812345678",
                              RegistrationPolicy())
+        link_trust.verify_link(session, link, method="registry", actor="cli")
         row = pcu_change.request_change(session, link, to_hcode)
         return Asked(row.id, person.id, cid)
 

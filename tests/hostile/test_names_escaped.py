@@ -202,12 +202,13 @@ def test_exports_keep_names_as_inert_text(clinic_client: ClinicClient,
 
 def test_the_liff_api_and_the_pushed_flex_message_carry_names_as_text(
         client: Any, jwks: JwksServer, world: LiffWorld, protector: Any) -> None:
-    cid, _person = _hostile_person(world.db, protector)
+    cid, person = _hostile_person(world.db, protector)
     token = jwks.token(new_user_id())
-    member = registered(client, token, cid)
+    member = registered(client, token, cid, birth=f"{person.birth_year}-"
+                        f"{person.birth_month or 0:02d}-{person.birth_day or 0:02d}")
     assert member["name"] == f"{FORMULA}{SCRIPT} {IMG}"
     response = client.post("/liff/api/codes", headers=bearer(token),
-                           json={"member_id": member["id"], "scanned": world.poster_url()})
+                           json={"member_id": member["id"], "scanned": world.display_url()})
     assert response.status_code == 201
     assert response.mimetype == "application/json"
     assert response.json["code"]["person_name"] == member["name"]

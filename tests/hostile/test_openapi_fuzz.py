@@ -73,8 +73,10 @@ class Credentials:
 def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
     """A registered patient's ID token, the facility's HIS and agent tokens, an unlocked agent
     session, and the ids, CIDs and QR links that exist."""
-    token = jwks.token(new_user_id())
+    user = new_user_id()
+    token = jwks.token(user)
     member = registered(client, token, world.adult_cid)
+    world.verify(user)  # everything open to it, posters and unit changes included
     with world.db.transaction() as session:
         facility = session.get(Facility, world.facility_id)
         assert facility is not None

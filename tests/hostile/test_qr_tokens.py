@@ -190,8 +190,10 @@ def test_forged_expired_cross_facility_and_revoked_qrs_issue_nothing(
 
 def test_a_replayed_poster_gives_the_same_code_not_an_error(client: Any, jwks: JwksServer,
                                                             world: World) -> None:
-    token = jwks.token(new_user_id())
+    user = new_user_id()
+    token = jwks.token(user)
     member = registered(client, token, world.adult_cid)
+    world.verify(user)  # posters need a verified link
     poster = world.poster_url()
     first = _scan(client, token, member["id"], poster)
     again = _scan(client, token, member["id"], poster)

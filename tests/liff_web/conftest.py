@@ -26,7 +26,8 @@ from authencode.db import Database
 from authencode.models import Facility
 from authencode.services import consent, qr_tokens
 from authencode.settings import Settings
-from tests.support.factories import make_facility, make_person, new_cid
+from tests.support.factories import birth_date, make_facility, make_person, new_cid
+from tests.support.links import verify_links
 
 CHANNEL_ID = "1657000000"
 ISSUER = "https://access.line.me"
@@ -179,6 +180,18 @@ class World:
             token = qr_tokens.sign_poster(session, self.protector, facility, service)
         return qr_tokens.qr_url(self.public_base_url, token)
 
+    def display_url(self, service: str = "PG0060001") -> str:
+        """The counter screen's rotating QR, as it shows now."""
+        with self.db.transaction() as session:
+            facility = session.get(Facility, self.facility_id)
+            assert facility is not None
+            token, _ = qr_tokens.sign_display(session, self.protector, facility, service)
+        return qr_tokens.qr_url(self.public_base_url, token)
+
+    def verify(self, line_user_id: str, person_id: int | None = None) -> int:
+        """Verify the account's links as the registry office would (tests/support/links)."""
+        return verify_links(self.db, line_user_id, person_id=person_id)
+
     def expired_display_url(self, service: str = "PG0060001") -> str:
         with self.db.transaction() as session:
             facility = session.get(Facility, self.facility_id)
@@ -244,9 +257,12 @@ def consented(client: Any, token: str) -> None:
     assert response.status_code == 200, response.json
 
 
-def registered(client: Any, token: str, cid: str, phone: str = "0812345678") -> dict[str, Any]:
+def registered(client: Any, token: str, cid: str, phone: str = "0812345678",
+               birth: str | None = None) -> dict[str, Any]:
+    """Consent and register oneself (with the person's birth date unless ``birth``)."""
     consented(client, token)
     response = client.post("/liff/api/register", headers=bearer(token),
-                           json={"cid": cid, "phone": phone})
+                           json={"cid": cid, "phone": phone,
+                                 "birthDate": birth or birth_date(cid)})
     assert response.status_code == 200, response.json
     return response.json["member"]  # type: ignore[no-any-return]

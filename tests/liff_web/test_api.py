@@ -10,6 +10,7 @@ from sqlalchemy import select
 from authencode.models import AuthenCode, OutboxMessage
 from authencode.services import consent
 from tests.liff_web.conftest import JwksServer, World, bearer, consented, new_user_id, registered
+from tests.support.factories import birth_date
 
 
 def _outbox(world: World, *, with_consent: bool = False) -> list[OutboxMessage]:
@@ -49,7 +50,10 @@ def test_register_self_answers_masked_data(client: Any, jwks: JwksServer, world:
     assert member["masked_cid"] == f"{world.adult_cid[0]}-{world.adult_cid[1:5]}-xxxxx-" \
                                    f"{world.adult_cid[10:12]}-{world.adult_cid[12]}"
     assert member["phone_masked"] == "081-xxx-5678"
-    assert member["main_right"]["display_th"].startswith("(UCS)")
+    # Typed, not proven: whether the right allows the service, not which right it is.
+    assert (member["level"], member["level_th"]) == ("claimed", "ยังไม่ยืนยันตัวตน")
+    assert member["eligible"] is True and member["main_right"] is None
+    assert "ThaID" in member["level_note_th"]
     me = client.get("/liff/api/me", headers=bearer(token)).json
     assert me["self"]["id"] == member["id"] and me["max_family"] == 5
     body = client.get("/liff/api/me", headers=bearer(token)).get_data(as_text=True)
@@ -59,11 +63,16 @@ def test_register_self_answers_masked_data(client: Any, jwks: JwksServer, world:
 def test_registration_refusals_are_clear(client: Any, jwks: JwksServer, world: World) -> None:
     token = jwks.token(new_user_id())
     consented(client, token)
+    def form(cid: str, phone: str = "0812345678") -> dict[str, str]:
+        return {"cid": cid, "phone": phone, "birthDate": birth_date(cid)}
+
     cases = [
-        ({"cid": "1234567890123", "phone": "0812345678"}, 400, "CID_CHECK_DIGIT"),
-        ({"cid": world.teen_cid, "phone": "0812345678"}, 422, "AGE_TOO_YOUNG"),
-        ({"cid": world.officer_cid, "phone": "0812345678"}, 422, "RIGHT_NOT_ELIGIBLE"),
-        ({"cid": world.adult_cid, "phone": "12345"}, 400, "PHONE_INVALID"),
+        (form("1234567890123"), 400, "CID_CHECK_DIGIT"),
+        (form(world.teen_cid), 422, "AGE_TOO_YOUNG"),
+        (form(world.officer_cid), 422, "RIGHT_NOT_ELIGIBLE"),
+        (form(world.adult_cid, "12345"), 400, "PHONE_INVALID"),
+        ({"cid": world.adult_cid, "phone": "0812345678"}, 400, "BIRTH_DATE_REQUIRED"),
+        ({**form(world.adult_cid), "birthDate": "31/02/2533"}, 400, "BIRTH_DATE_INVALID"),
     ]
     for body, status, code in cases:
         response = client.post("/liff/api/register", headers=bearer(token), json=body)
@@ -73,11 +82,13 @@ def test_registration_refusals_are_clear(client: Any, jwks: JwksServer, world: W
     garbage = client.post("/liff/api/register", headers=bearer(token), data="not json",
                           content_type="application/json")
     assert garbage.status_code == 400 and garbage.json["error"]["code"] == "BAD_REQUEST"
-    # Someone else's own CID.
+    # Someone else's own CID: a pending link, and how to move it here.
     registered(client, jwks.token(new_user_id()), world.spouse_cid)
-    taken = client.post("/liff/api/register", headers=bearer(token),
-                        json={"cid": world.spouse_cid, "phone": "0812345678"})
-    assert taken.status_code == 409 and taken.json["error"]["code"] == "CID_ALREADY_REGISTERED"
+    taken = client.post("/liff/api/register", headers=bearer(token), json=form(world.spouse_cid))
+    assert taken.status_code == 200 and taken.json["member"]["level"] == "pending"
+    assert taken.json["member"]["name"] is None and taken.json["member"]["eligible"] is None
+    notice = taken.json["notice"]["message_th"]
+    assert "บัญชี LINE อื่น" in notice and "ThaID" in notice and "1330" not in notice
 
 
 def test_family_add_list_remove(client: Any, jwks: JwksServer, world: World) -> None:
@@ -86,12 +97,14 @@ def test_family_add_list_remove(client: Any, jwks: JwksServer, world: World) -> 
     added = []
     for cid in [world.child_cid, *world.family_cids[:4]]:
         response = client.post("/liff/api/members", headers=bearer(token),
-                               json={"cid": cid, "phone": "0898765432", "relation": "child"})
+                               json={"cid": cid, "phone": "0898765432", "relation": "child",
+                                     "birthDate": birth_date(cid)})
         assert response.status_code == 201, response.json
         added.append(response.json["member"])
     sixth = client.post("/liff/api/members", headers=bearer(token),
                         json={"cid": world.family_cids[5], "phone": "0898765432",
-                              "relation": "relative"})
+                              "relation": "relative",
+                              "birthDate": birth_date(world.family_cids[5])})
     assert sixth.status_code == 409 and sixth.json["error"]["code"] == "FAMILY_FULL"
     listed = client.get("/liff/api/members", headers=bearer(token)).json["members"]
     assert [m["slot"] for m in listed] == [0, 1, 2, 3, 4, 5]
@@ -99,7 +112,8 @@ def test_family_add_list_remove(client: Any, jwks: JwksServer, world: World) -> 
     assert gone.status_code == 200
     again = client.post("/liff/api/members", headers=bearer(token),
                         json={"cid": world.family_cids[5], "phone": "0898765432",
-                              "relation": "relative"})
+                              "relation": "relative",
+                              "birthDate": birth_date(world.family_cids[5])})
     assert again.status_code == 201 and again.json["member"]["slot"] == 1
     # Another account cannot touch these members.
     stranger = jwks.token(new_user_id())
@@ -114,6 +128,7 @@ def test_scan_issues_one_code_a_day_and_pushes_it_once(client: Any, jwks: JwksSe
     user = new_user_id()
     token = jwks.token(user)
     me = registered(client, token, world.adult_cid)
+    world.verify(user)  # a poster needs a verified link
     url = world.poster_url()
     first = client.post("/liff/api/codes", headers=bearer(token),
                         json={"member_id": me["id"], "scanned": url})
@@ -147,9 +162,9 @@ def test_a_family_member_gets_their_own_code(client: Any, jwks: JwksServer,
     token = jwks.token(new_user_id())
     me = registered(client, token, world.adult_cid)
     child = client.post("/liff/api/members", headers=bearer(token),
-                        json={"cid": world.child_cid, "phone": "0898765432",
-                              "relation": "child"}).json["member"]
-    url = world.poster_url("PG0090001")
+                        json={"cid": world.child_cid, "phone": "0898765432", "relation": "child",
+                              "birthDate": birth_date(world.child_cid)}).json["member"]
+    url = world.display_url("PG0090001")  # claimed links: the counter's rotating QR
     mine = client.post("/liff/api/codes", headers=bearer(token),
                        json={"member_id": me["id"], "scanned": url}).json["code"]
     theirs = client.post("/liff/api/codes", headers=bearer(token),
@@ -186,9 +201,18 @@ def test_bad_qr_codes_are_refused_in_thai(client: Any, jwks: JwksServer, world: 
 
 def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer,
                                             world: World) -> None:
-    token = jwks.token(new_user_id())
+    user = new_user_id()
+    token = jwks.token(user)
     me = registered(client, token, world.adult_cid)
+    claimed = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
+    assert claimed["detail"] is False and claimed["eligible"] is True
+    assert "main_right" not in claimed and "hosp_sub" not in claimed
+    refused = client.post("/liff/api/pcu-changes", headers=bearer(token),
+                          json={"member_id": me["id"], "hcode": "10676"})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "LINK_NOT_VERIFIED"
+    world.verify(user)
     rights = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
+    assert rights["level"] == "verified" and rights["detail"] is True
     assert rights["main_right"]["code"] == "UCS" and rights["sub_right"]["code"] == "89"
     assert rights["hosp_sub"] == {"hcode": "10675", "hname": "รพ.สต.บ้านทดสอบ"}
     assert rights["hosp_main"]["hcode"] == "10676"

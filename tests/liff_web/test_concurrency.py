@@ -1,4 +1,5 @@
-"""Twenty "add family member" calls at once for one account: never more than five members.
+"""Twenty "add family member" calls at once for one account: never more than five members;
+ten accounts registering the same ID as their own at once: one claims it, the others wait.
 
 Real HTTP requests to the live server on PostgreSQL, each in its own thread and its own
 server-side transaction; the limit holds because the database enforces it.
@@ -19,6 +20,7 @@ from authencode.models import FamilyLink, LineAccount
 from authencode.services import consent
 from authencode.settings import Settings
 from tests.liff_web.conftest import JwksServer, World, new_user_id
+from tests.support.factories import birth_date
 
 CALLS = 20
 
@@ -48,14 +50,16 @@ def test_twenty_concurrent_adds_never_exceed_five(live_server: str, live_world: 
     token = jwks.token(user)
     assert _call(live_server, token, "/consent", {"decision": "accept",
                                                   "version": consent.CONSENT_VERSION})[0] == 200
-    assert _call(live_server, token, "/register", {"cid": live_world.adult_cid,
-                                                   "phone": "0812345678"})[0] == 200
+    assert _call(live_server, token, "/register", {
+        "cid": live_world.adult_cid, "phone": "0812345678",
+        "birthDate": birth_date(live_world.adult_cid)})[0] == 200
     start = Barrier(CALLS)
 
     def add(cid: str) -> tuple[int, dict]:
         start.wait(timeout=30)
         return _call(live_server, token, "/members",
-                     {"cid": cid, "phone": "0898765432", "relation": "relative"})
+                     {"cid": cid, "phone": "0898765432", "relation": "relative",
+                      "birthDate": birth_date(cid)})
 
     with ThreadPoolExecutor(max_workers=CALLS) as pool:
         results = list(pool.map(add, live_world.family_cids[:CALLS]))
@@ -72,3 +76,28 @@ def test_twenty_concurrent_adds_never_exceed_five(live_server: str, live_world: 
         total = session.scalar(select(func.count()).select_from(FamilyLink))
     assert slots == [0, 1, 2, 3, 4, 5]
     assert total == 6
+
+
+def test_ten_accounts_registering_one_id_as_their_own_at_once(
+        live_server: str, live_world: World, jwks: JwksServer) -> None:
+    tokens = [jwks.token(new_user_id()) for _ in range(10)]
+    for token in tokens:
+        assert _call(live_server, token, "/consent", {
+            "decision": "accept", "version": consent.CONSENT_VERSION})[0] == 200
+    start = Barrier(len(tokens))
+    cid = live_world.spouse_cid
+
+    def register(token: str) -> tuple[int, dict]:
+        start.wait(timeout=30)
+        return _call(live_server, token, "/register", {
+            "cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)})
+
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        results = list(pool.map(register, tokens))
+    assert [status for status, _ in results] == [200] * 10, results
+    levels = sorted(body["member"]["level"] for _, body in results)
+    assert levels == ["claimed"] + ["pending"] * 9
+    assert sum("notice" in body for _, body in results) == 9
+    with live_world.session() as session:
+        stored = sorted(session.scalars(select(FamilyLink.level).where(FamilyLink.slot == 0)))
+    assert stored == levels

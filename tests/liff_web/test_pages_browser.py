@@ -13,6 +13,7 @@ import pytest
 
 from authencode.services import consent
 from tests.liff_web.conftest import JwksServer, World, new_user_id
+from tests.support.factories import birth_date
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -47,14 +48,16 @@ def _scan(page: Any, scanned: str) -> None:
 def _registered(base: str, token: str, cid: str) -> None:
     _api(base, token, "POST", "/consent", {"decision": "accept",
                                            "version": consent.CONSENT_VERSION})
-    _api(base, token, "POST", "/register", {"cid": cid, "phone": "0812345678"})
+    _api(base, token, "POST", "/register", {"cid": cid, "phone": "0812345678",
+                                            "birthDate": birth_date(cid)})
 
 
 def test_consent_register_family_scan_history(mobile_page: Any, live_server: str,
                                               live_world: World, jwks: JwksServer,
                                               screenshot: Any) -> None:
     page = mobile_page
-    _open(page, f"{live_server}/liff/", jwks.token(new_user_id()))
+    user = new_user_id()
+    _open(page, f"{live_server}/liff/", jwks.token(user))
     _ready(page, "/liff/consent")
     assert "ข้อตกลงในการให้ความยินยอม" in page.inner_text("h1")
     assert "1330" in page.inner_text("#consent-text")
@@ -65,6 +68,7 @@ def test_consent_register_family_scan_history(mobile_page: Any, live_server: str
     screenshot(page, "02-register")
 
     page.fill("#cid", "1-2345-67890-12-3")
+    page.fill("#birth-date", "17/05/2533")
     page.fill("#phone", "0812345678")
     page.click("#register-form button[type=submit]")
     error = page.locator("#register-form .form-error")
@@ -74,29 +78,42 @@ def test_consent_register_family_scan_history(mobile_page: Any, live_server: str
     screenshot(page, "03-register-bad-cid")
 
     page.fill("#cid", live_world.adult_cid)
+    page.fill("#birth-date", "01/01/2500")  # a wrong birth date: as if the CID were unknown
     page.fill("#phone", "081-234-5678")
+    page.click("#register-form button[type=submit]")
+    page.wait_for_selector("#register-form .form-error[data-code='PERSON_NOT_FOUND']")
+    page.fill("#birth-date", birth_date(live_world.adult_cid, be=True))
     page.click("#register-form button[type=submit]")
     _ready(page, "/liff/request")
     assert "สมชาย" in page.inner_text("#people")
-    assert "(UCS)" in page.inner_text("#person-rights")
+    # Typed, not proven: the level, how to verify, and only whether the right is eligible.
+    assert "ยังไม่ยืนยันตัวตน" in page.inner_text("#person-rights")
+    assert "มีสิทธิใช้บริการนี้" in page.inner_text("#person-rights")
+    assert "(UCS)" not in page.inner_text("#person-rights")
+    assert "ThaID" in page.inner_text(".level-note")
     assert live_world.adult_cid not in page.content()
     screenshot(page, "04-request")
 
     page.click("nav.tabbar a[href='/liff/family']")
     _ready(page, "/liff/family")
     page.fill("#member-cid", live_world.child_cid)
+    page.fill("#member-birth-date", birth_date(live_world.child_cid, be=True))
     page.fill("#member-phone", "0898765432")
     page.select_option("#member-relation", "child")
     page.click("#family-form button[type=submit]")
     page.wait_for_selector("#member-list li:nth-child(2)")
     assert "ภูมิ" in page.inner_text("#member-list")
+    assert page.locator("#member-list .level[data-level='claimed']").count() == 2
     assert page.inner_text("#family-count") == "1/5"
     assert "089-xxx-5432" in page.inner_text("#member-list")
     screenshot(page, "05-family")
 
     page.click("nav.tabbar a[href='/liff/request']")
     _ready(page, "/liff/request")
-    _scan(page, live_world.poster_url())
+    _scan(page, live_world.poster_url())  # a poster needs a verified link
+    page.wait_for_selector("#request-error[data-code='LINK_NOT_VERIFIED']")
+    display = live_world.display_url()  # the counter's rotating QR is fine
+    _scan(page, display)
     page.wait_for_selector("#result:not([hidden])")
     code = page.inner_text("#code-value")
     assert re.fullmatch(r"PP\d{10}", code)
@@ -107,7 +124,7 @@ def test_consent_register_family_scan_history(mobile_page: Any, live_server: str
     page.wait_for_selector(f"#today-list li[data-code='{code}']")
     screenshot(page, "06-code")
 
-    _scan(page, live_world.poster_url())
+    _scan(page, display)
     page.wait_for_selector("#code-again:not([hidden])")
     assert page.inner_text("#code-value") == code
 
@@ -124,6 +141,11 @@ def test_consent_register_family_scan_history(mobile_page: Any, live_server: str
     page.click("#lang-switch")
 
     page.click("nav.tabbar a[href='/liff/rights']")
+    _ready(page, "/liff/rights")
+    page.wait_for_selector("#rights-detail dd[data-field='eligible']")
+    assert page.locator("#pcu-form").is_hidden()
+    live_world.verify(user)  # e.g. at a clinic counter
+    page.reload()
     _ready(page, "/liff/rights")
     page.wait_for_selector("#rights-detail dd[data-field='main_right']")
     assert "(UCS)" in page.inner_text("#rights-detail")
@@ -159,7 +181,8 @@ def test_a_sixth_family_member_is_refused(mobile_page: Any, live_server: str,
     _registered(live_server, token, live_world.adult_cid)
     for cid in live_world.family_cids[:5]:
         _api(live_server, token, "POST", "/members",
-             {"cid": cid, "phone": "0898765432", "relation": "relative"})
+             {"cid": cid, "phone": "0898765432", "relation": "relative",
+              "birthDate": birth_date(cid)})
     page = mobile_page
     _open(page, f"{live_server}/liff/family", token)
     _ready(page)
@@ -171,6 +194,7 @@ def test_a_sixth_family_member_is_refused(mobile_page: Any, live_server: str,
     page.evaluate("document.querySelectorAll('#family-form [disabled]')"
                   ".forEach(n => { n.disabled = false; })")
     page.fill("#member-cid", live_world.family_cids[5])
+    page.fill("#member-birth-date", birth_date(live_world.family_cids[5], be=True))
     page.fill("#member-phone", "0898765432")
     page.select_option("#member-relation", "relative")
     page.click("#family-form button[type=submit]")
@@ -210,7 +234,7 @@ def test_the_camera_link_leads_to_a_code(mobile_page: Any, live_server: str,
     token = jwks.token(new_user_id())
     _registered(live_server, token, live_world.adult_cid)
     page = mobile_page
-    _open(page, live_world.poster_url("PG0090001"), token)  # {PUBLIC_BASE_URL}/q/<token>
+    _open(page, live_world.display_url("PG0090001"), token)  # {PUBLIC_BASE_URL}/q/<token>
     _ready(page, "/liff/request?qr=")
     assert page.locator("#qr-pending").is_visible()
     screenshot(page, "camera-link")

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
-from authencode.services import consent, line_accounts, pcu_change
-from authencode.services.registration import RegistrationPolicy, register_self
-from tests.support.factories import make_facility, make_person, make_staff, new_cid
+from authencode.services import consent, line_accounts, link_trust, pcu_change
+from authencode.services.registration import RegistrationPolicy
+from tests.support.factories import make_facility, make_person, make_staff, new_cid, register_self
 
 BKK = dt.timezone(dt.timedelta(hours=7))
 
@@ -30,7 +30,8 @@ def _linked(session: Session, protector: DataProtector):  # type: ignore[no-unty
     make_person(session, protector, cid, hosp_main="10676", hosp_sub="10675")
     account, _ = line_accounts.get_or_create_account(session, "U" + "e" * 32)
     consent.accept(session, account, consent.CONSENT_VERSION)
-    return register_self(session, protector, account, cid, "0812345678", RegistrationPolicy())
+    link = register_self(session, protector, account, cid, "0812345678", RegistrationPolicy())
+    return link_trust.verify_link(session, link, method="registry", actor="cli").link
 
 
 def test_four_changes_a_fiscal_year(session: Session, protector: DataProtector) -> None:

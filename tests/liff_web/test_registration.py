@@ -11,15 +11,13 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import AuditEntry, FamilyLink, LineAccount
-from authencode.services import consent, line_accounts
+from authencode.services import consent, line_accounts, link_trust
 from authencode.services.registration import (
     RegistrationPolicy,
-    add_family_member,
     links_of,
-    register_self,
     remove_family_member,
 )
-from tests.support.factories import make_person, new_cid
+from tests.support.factories import add_family_member, make_person, new_cid, register_self
 
 POLICY = RegistrationPolicy()
 TODAY = dt.date(2026, 11, 22)
@@ -111,15 +109,24 @@ def test_policy_is_configurable() -> None:
 
 
 def test_a_cid_is_someones_own_account_once(session: Session, protector: DataProtector) -> None:
+    """A second account registering the same ID as its own waits, pending, for proof."""
     cid = new_cid()
     make_person(session, protector, cid)
-    register_self(session, protector, _account(session, "U" + "a" * 32), cid, "0812345678",
-                  POLICY, TODAY)
-    with pytest.raises(DomainError) as excinfo:
-        register_self(session, protector, _account(session, "U" + "b" * 32), cid,
-                      "0899999999", POLICY, TODAY)
-    assert _code(excinfo) == "CID_ALREADY_REGISTERED"
-    assert "1330" in excinfo.value.message_th
+    first = register_self(session, protector, _account(session, "U" + "a" * 32), cid,
+                          "0812345678", POLICY, TODAY)
+    second = register_self(session, protector, _account(session, "U" + "b" * 32), cid,
+                           "0899999999", POLICY, TODAY)
+    assert (first.level, second.level) == ("claimed", "pending")
+    # Also when the first is verified (which removed the waiting second): pending again.
+    link_trust.verify_link(session, first, method="registry", actor="cli")
+    assert session.get(FamilyLink, second.id) is None
+    third = register_self(session, protector, _account(session, "U" + "c" * 32), cid,
+                          "0899999998", POLICY, TODAY)
+    assert third.level == "pending"
+    # Verifying a pending self link moves the person to that account.
+    moved = link_trust.verify_link(session, third, method="counter", actor="staff:1")
+    assert moved.link.level == "verified"
+    assert moved.displaced_account_ids == (first.line_account_id,)
 
 
 def test_an_account_registers_one_self(session: Session, protector: DataProtector) -> None:

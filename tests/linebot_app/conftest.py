@@ -21,6 +21,7 @@ from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.liff_web.conftest import World, build_world
+from tests.support.factories import birth_date
 from tests.support.fake_line import FakeLineServer
 
 USER_ID = "U" + "a" * 32
@@ -198,6 +199,7 @@ class ChatUser:
     def register(self, cid: str, phone: str = "0812345678") -> None:
         self.say("ลงทะเบียน")
         self.say(cid)
+        self.say(birth_date(cid, be=True))
         [done] = self.say(phone)
         assert done["text"].startswith("ลงทะเบียนเรียบร้อยแล้ว"), done["text"]
 

@@ -40,7 +40,7 @@ def _link_family(db: Database, protector: DataProtector, codes_each: int,
         for slot, person in enumerate((me, child)):
             session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=slot,
                                    relation="self" if slot == 0 else "child",
-                                   phone="0812345678"))
+                                   phone="0812345678", level="verified"))
         for person in (me, child, stranger):
             for day in range(codes_each):
                 code = issue_code(session, person, hcode="10675", service_code="PG0060001",

@@ -19,6 +19,7 @@ from tests.linebot_app.conftest import (
     quick_reply_action,
     quick_reply_labels,
 )
+from tests.support.factories import birth_date
 from tests.support.fake_line import FakeLineServer
 
 
@@ -41,7 +42,12 @@ def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: World, db: Dat
                                            fake_line: FakeLineServer) -> None:
     chat.consent()
     chat.register(world.adult_cid)
-    link = world.poster_url()
+    # A typed (claimed) registration: not with a poster, which works from a photo at home...
+    [refused] = chat.say(world.poster_url())
+    assert DomainError("LINK_NOT_VERIFIED").message_th in refused["text"]
+    assert _codes(db) == 0
+    # ...but with the counter's rotating QR, where staff see the person.
+    link = world.display_url()
     flex, note = chat.say(link)
     code = _code_of(flex)
     assert code.startswith("PP") and len(code) == 12
@@ -70,10 +76,11 @@ def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: W
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")
     chat.say(world.child_cid)
+    chat.say(birth_date(world.child_cid, be=True))
     [relation] = chat.say("0898765432")
     chat.choose(relation, "บุตร")
 
-    [choose] = chat.say(world.poster_url("PG0090001"))
+    [choose] = chat.say(world.display_url("PG0090001"))
     assert "รพ.สต.บ้านทดสอบ (10675)" in choose["text"]
     assert quick_reply_labels(choose) == ["นายสมชาย ใจดี", "ด.ช.ภูมิ ใจดี", "ยกเลิก"]
     assert all(len(quick_reply_action(choose, label).get("data", "")) <= 300

@@ -17,6 +17,7 @@ from tests.linebot_app.conftest import (
     quick_reply_labels,
     wrong_check_digit,
 )
+from tests.support.factories import birth_date
 
 
 def _th(code: str) -> str:
@@ -34,6 +35,7 @@ def _add(chat: ChatUser, cid: str, relation: str = "บุตร",
          phone: str = "0898765432") -> dict[str, Any]:
     chat.say("เพิ่มสมาชิก")
     chat.say(cid)
+    chat.say(birth_date(cid, be=True))
     [ask_relation] = chat.say(phone)
     [done] = chat.choose(ask_relation, relation)
     return done
@@ -46,9 +48,11 @@ def test_add_a_family_member(chat: ChatUser, world: World, db: Database) -> None
     assert "เลขประจำตัวประชาชน 13 หลัก" in ask["text"] and "ยกเลิก" in quick_reply_labels(ask)
     [wrong] = chat.say(wrong_check_digit(world.child_cid))
     assert _th("CID_CHECK_DIGIT") in wrong["text"]
-    [ask_phone] = chat.say(world.child_cid)
-    assert mask_cid(world.child_cid) in ask_phone["text"]
-    assert world.child_cid not in ask_phone["text"]
+    [ask_birth] = chat.say(world.child_cid)
+    assert mask_cid(world.child_cid) in ask_birth["text"]
+    assert world.child_cid not in ask_birth["text"] and "วันเดือนปีเกิด" in ask_birth["text"]
+    [ask_phone] = chat.say(birth_date(world.child_cid, be=True))
+    assert "เบอร์โทรศัพท์มือถือ" in ask_phone["text"]
     [ask_relation] = chat.say("0898765432")
     labels = quick_reply_labels(ask_relation)
     assert labels[:3] == ["คู่สมรส", "บุตร", "บิดา/มารดา"] and labels[-1] == "ยกเลิก"
@@ -67,6 +71,7 @@ def test_add_a_family_member(chat: ChatUser, world: World, db: Database) -> None
     assert "สมชาย ใจดี" in listing["text"] and "ภูมิ ใจดี (บุตร)" in listing["text"]
     assert mask_cid(world.child_cid) in listing["text"]
     assert world.child_cid not in listing["text"] and "089-xxx-5432" in listing["text"]
+    assert "ยังไม่ยืนยันตัวตน" in listing["text"] and "ThaID" in listing["text"]
     assert {"เพิ่มสมาชิก", "ลบสมาชิก"} <= set(quick_reply_labels(listing))
 
 
@@ -84,7 +89,8 @@ def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: World,
     chat.consent()
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")
-    [again] = chat.say(world.adult_cid)  # the holder is on the list already
+    chat.say(world.adult_cid)
+    [again] = chat.say(birth_date(world.adult_cid, be=True))  # the holder is listed already
     assert _th("FAMILY_ALREADY_LINKED") in again["text"]
     chat.say("ยกเลิก")
     for cid in world.family_cids[:5]:

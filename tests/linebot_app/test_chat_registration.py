@@ -12,6 +12,7 @@ from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink, LineAccount
 from authencode.services.consent import CONSENT_TEXT_TH
+from authencode.services.registration import SELF_PENDING_TH
 from linebot_app.sender import OutboxSender
 from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import (
@@ -21,7 +22,7 @@ from tests.linebot_app.conftest import (
     quick_reply_labels,
     wrong_check_digit,
 )
-from tests.support.factories import make_person, new_cid
+from tests.support.factories import birth_date, make_person, new_cid
 from tests.support.fake_line import FakeLineServer
 
 
@@ -52,8 +53,12 @@ def test_register_with_a_wrong_check_digit_then_the_right_one(
     assert _th("CID_CHECK_DIGIT") in wrong["text"]
     assert "อีกครั้ง" in wrong["text"] and "ยกเลิก" in quick_reply_labels(wrong)
 
-    [ask_phone] = chat.say(world.adult_cid)
-    assert mask_cid(world.adult_cid) in ask_phone["text"]
+    [ask_birth] = chat.say(world.adult_cid)
+    assert mask_cid(world.adult_cid) in ask_birth["text"]
+    assert "วันเดือนปีเกิด" in ask_birth["text"] and "2533" in ask_birth["text"]
+    [bad_birth] = chat.say("31/02/2533")
+    assert _th("BIRTH_DATE_INVALID") in bad_birth["text"]
+    [ask_phone] = chat.say(birth_date(world.adult_cid, be=True))  # as Thai users type it
     assert "เบอร์โทรศัพท์มือถือ" in ask_phone["text"]
 
     [bad_phone] = chat.say("02-123-4567")
@@ -63,6 +68,7 @@ def test_register_with_a_wrong_check_digit_then_the_right_one(
     [done] = chat.say("081-234-5678")
     assert done["text"].startswith("ลงทะเบียนเรียบร้อยแล้ว")
     assert "สมชาย ใจดี" in done["text"] and "081-xxx-5678" in done["text"]
+    assert "ยังไม่ยืนยันตัวตน" in done["text"] and "ThaID" in done["text"]
     [link] = _links(db)
     assert (link.slot, link.relation, link.phone) == (0, "self", "0812345678")
     assert _conversations(db) == []  # the typed answers are gone with the dialogue
@@ -79,25 +85,38 @@ def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: World,
                                              db: Database, protector: Any) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
-    cases = {
-        "12345": _th("CID_LENGTH"),
-        "abcdefghijklm": _th("CID_NOT_DIGITS"),
-        new_cid(): _th("PERSON_NOT_FOUND"),
-        world.teen_cid: _th("AGE_TOO_YOUNG", min_age=15),
-        world.officer_cid: _th("RIGHT_NOT_ELIGIBLE", right="OFC"),
-    }
-    for typed, expected in cases.items():
+    for typed, expected in {"12345": _th("CID_LENGTH"),
+                            "abcdefghijklm": _th("CID_NOT_DIGITS")}.items():
         [answer] = chat.say(typed)
         assert expected in answer["text"], typed
-    # A CID that is already another LINE account's own.
+    # Nothing is said about a person before their birth date matches: a wrong one gets
+    # the answer of an unknown CID, and the CID is asked for again.
+    wrong_birth = "01/01/2500"
+    cases = {
+        (new_cid(), wrong_birth): _th("PERSON_NOT_FOUND"),
+        (world.teen_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
+        (world.officer_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
+        (world.teen_cid, birth_date(world.teen_cid, be=True)): _th("AGE_TOO_YOUNG", min_age=15),
+        (world.officer_cid, birth_date(world.officer_cid, be=True)):
+            _th("RIGHT_NOT_ELIGIBLE", right="OFC"),
+    }
+    for (cid, birth), expected in cases.items():
+        [ask_birth] = chat.say(cid)
+        assert "วันเดือนปีเกิด" in ask_birth["text"], cid
+        [answer] = chat.say(birth)
+        assert expected in answer["text"], (cid, birth)
+        assert "เลขประจำตัวประชาชน 13 หลักอีกครั้ง" in answer["text"]
+    # A CID that is already another LINE account's own: a pending link, and how to move it.
     other = ChatUser(chat.client, db, "U" + "b" * 32)
     other.consent()
     other.register(world.spouse_cid)
-    [taken] = chat.say(world.spouse_cid)
-    assert _th("CID_ALREADY_REGISTERED") in taken["text"]
-    # Still at the CID step: the right CID goes on to the phone.
-    [ask_phone] = chat.say(world.adult_cid)
-    assert "เบอร์โทรศัพท์มือถือ" in ask_phone["text"]
+    chat.say(world.spouse_cid)
+    chat.say(birth_date(world.spouse_cid, be=True))
+    [pending] = chat.say("0812345678")
+    assert pending["text"] == SELF_PENDING_TH and "1330" not in pending["text"]
+    assert sorted(link.level for link in _links(db)) == ["claimed", "pending"]
+    [again] = chat.say("ลงทะเบียน")  # no name of the person while it waits
+    assert again["text"] == SELF_PENDING_TH
 
 
 def test_consent_comes_first(chat: ChatUser, world: World, db: Database) -> None:
@@ -133,10 +152,12 @@ def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: World,
     chat.consent()
     chat.say("ลงทะเบียน")
     chat.say(world.adult_cid)
+    chat.say(birth_date(world.adult_cid, be=True))
     [row] = _conversations(db)
     assert (row.flow, row.step) == ("register", "phone")
     assert row.data_enc is not None
     assert world.adult_cid.encode() not in row.data_enc
+    assert birth_date(world.adult_cid).encode() not in row.data_enc
 
 
 def test_the_dialogue_expires_after_minutes_of_silence(
@@ -145,6 +166,8 @@ def test_the_dialogue_expires_after_minutes_of_silence(
     chat.say("ลงทะเบียน")
     chat_clock.advance(4 * 60)
     chat.say(world.adult_cid)  # an answer starts the silence again
+    chat_clock.advance(4 * 60)
+    chat.say(birth_date(world.adult_cid, be=True))
     chat_clock.advance(4 * 60)
     [ask] = chat.say("12")
     assert _th("PHONE_INVALID") in ask["text"]
@@ -205,6 +228,7 @@ def test_registry_person_made_here_can_register(chat: ChatUser, db: Database,
     chat.consent()
     chat.say("ลงทะเบียน")
     chat.say(f"{cid[0]}-{cid[1:5]}-{cid[5:10]}-{cid[10:12]}-{cid[12]}")
+    chat.say("๑๗/๐๕/๒๕๓๓")  # Thai digits, Buddhist era
     [done] = chat.say("+66812345678")
     assert "มานี" in done["text"]
 
@@ -217,9 +241,10 @@ def test_a_new_command_replaces_the_open_dialogue(chat: ChatUser, world: World,
     chat.say(world.child_cid)
     [listing] = chat.say("ครอบครัว")  # a command in between leaves the dialogue open
     assert "สมชาย ใจดี" in listing["text"]
+    chat.say(birth_date(world.child_cid, be=True))
     [ask_relation] = chat.say("0898765432")
     assert "บุตร" in quick_reply_labels(ask_relation)
     [ask_cid] = chat.say("เพิ่มสมาชิก")  # starting again starts from the first step
-    assert "ขั้นตอนที่ 1/3" in ask_cid["text"]
+    assert "ขั้นตอนที่ 1/4" in ask_cid["text"]
     [row] = _conversations(db)
     assert (row.flow, row.step) == ("family_add", "cid")

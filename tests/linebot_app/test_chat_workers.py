@@ -18,6 +18,7 @@ from authencode.services import conversations
 from authencode.settings import Settings
 from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import USER_ID, ChatUser, post, text, webhook
+from tests.support.factories import birth_date
 
 
 def _new_app(settings: Settings) -> Any:
@@ -48,11 +49,13 @@ def test_consecutive_messages_on_two_workers_and_a_restart(
     one.consent()
     two.say("ลงทะเบียน")
     one.say(world.adult_cid)
-    [registered] = two.say("0812345678")
+    two.say(birth_date(world.adult_cid, be=True))
+    [registered] = one.say("0812345678")
     assert registered["text"].startswith("ลงทะเบียนเรียบร้อยแล้ว")
 
     one.say("เพิ่มสมาชิก")
     two.say(world.child_cid)
+    one.say(birth_date(world.child_cid, be=True))
     # The second worker restarts between two answers: nothing was kept in its memory.
     second_app.extensions["authencode"].db.dispose()
     restarted = _new_app(settings)
@@ -98,7 +101,7 @@ def _stored_cid(db: Database, protector: DataProtector) -> str:
         assert account is not None
         current = conversations.lock_current(session, protector, account, utcnow())
         assert current.conversation is not None
-        assert (current.conversation.flow, current.conversation.step) == ("family_add", "phone")
+        assert (current.conversation.flow, current.conversation.step) == ("family_add", "birth")
         return current.conversation.data["cid"]
 
 
@@ -113,10 +116,10 @@ def test_two_answers_at_once_are_applied_one_after_the_other(
         one.say("เพิ่มสมาชิก")
         first, second = world.family_cids[2 * round_], world.family_cids[2 * round_ + 1]
         _at_once(clients, [first, second])
-        # One CID was taken at the CID step; the other then reached the phone step.
+        # One CID was taken at the CID step; the other then reached the birth date step.
         replies = _last_texts(db, 2)
-        asked = [r for r in replies if "ขั้นตอนที่ 2/3" in r]
-        refused = [r for r in replies if DomainError("PHONE_INVALID").message_th in r]
+        asked = [r for r in replies if "ขั้นตอนที่ 2/4" in r]
+        refused = [r for r in replies if DomainError("BIRTH_DATE_INVALID").message_th in r]
         assert len(asked) == 1 and len(refused) == 1, replies
         kept = _stored_cid(db, protector)
         assert kept in (first, second) and mask_cid(kept) in asked[0]
@@ -129,6 +132,7 @@ def test_the_last_answer_sent_twice_at_once_registers_once(
     one.consent()
     one.say("ลงทะเบียน")
     one.say(world.adult_cid)
+    one.say(birth_date(world.adult_cid, be=True))
     _at_once([app.test_client(), second_app.test_client()], ["0812345678", "0812345678"])
     replies = _last_texts(db, 2)
     assert sum(r.startswith("ลงทะเบียนเรียบร้อยแล้ว") for r in replies) == 1, replies

@@ -86,7 +86,7 @@ def _link_self(db: Database, user_id: str) -> None:
         person = make_person(session, protector, first_name_th="สมชาย", last_name_th="ใจดี",
                              hosp_main="10675")
         session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=0,
-                               relation="self", phone="0812345678"))
+                               relation="self", phone="0812345678", level="verified"))
 
 
 def test_follow_consent_menu_and_a_question(page: Page, live_server: str, live_app: Any,

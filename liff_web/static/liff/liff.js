@@ -27,7 +27,8 @@
       'code at the clinic counter with your ID card.',
     'consent.hotline': 'Questions: NHSO hotline 1330 (24 hours)',
     'consent.reread': 'Read the consent again',
-    'register.title': 'Register', 'register.hint': 'Enter your own citizen ID and mobile number.',
+    'register.title': 'Register',
+    'register.hint': 'Enter your own citizen ID, birth date and mobile number.',
     'register.billing': 'Used for claims: please enter it correctly',
     'register.submit': 'Register', 'register.terms': 'Terms of use',
     'register.term_right': 'You hold universal coverage (UCS) rights or no right on record',
@@ -35,6 +36,8 @@
     'register.term_self': 'Register with your own citizen ID first; then add up to 5 family members',
     'field.cid': 'Citizen ID (13 digits)', 'field.phone': 'Mobile number',
     'field.phone_placeholder': 'Your mobile number', 'field.relation': 'Relation',
+    'field.birth_date': 'Birth date (day/month/year, Buddhist era)',
+    'field.birth_date_placeholder': 'e.g. 17/05/2533',
     'request.who': 'Who is the patient?', 'request.add_other': '+ Add another person',
     'request.qr_ready': 'The clinic QR code was received. Tap below to get the code.',
     'request.use_qr': 'Get a code with this QR code',
@@ -75,6 +78,8 @@
       cid: 'เลขบัตร', phone: 'โทร', remove: 'ลบ', confirm_remove: 'แตะอีกครั้งเพื่อยืนยันการลบ',
       thaid: 'ยืนยันตัวตนด้วย ThaID',
       all: 'ทั้งหมด', added: 'เพิ่มบุคคลเรียบร้อยแล้ว',
+      level: 'ระดับการยืนยัน', eligible: 'การใช้บริการ',
+      eligible_yes: 'มีสิทธิใช้บริการนี้', eligible_no: 'สิทธิที่บันทึกไว้ไม่ใช่สิทธิสำหรับบริการนี้',
       hosp_main: 'หน่วยบริการประจำ', hosp_sub: 'หน่วยบริการปฐมภูมิ',
       hosp_main_op: 'หน่วยบริการรับส่งต่อ', checked: 'ตรวจสอบเมื่อ',
       quota: function (r) {
@@ -108,6 +113,8 @@
       cid: 'ID', phone: 'Phone', remove: 'Remove', confirm_remove: 'Tap again to remove',
       thaid: 'Verify with ThaID',
       all: 'All', added: 'The person was added.',
+      level: 'Verification', eligible: 'Service',
+      eligible_yes: 'Eligible for this service', eligible_no: 'Not eligible for this service',
       hosp_main: 'Main unit', hosp_sub: 'Primary care unit', hosp_main_op: 'Referral unit',
       checked: 'Checked',
       quota: function (r) {
@@ -290,16 +297,33 @@
   }
 
   // --- shared pieces ------------------------------------------------------------------
-  function personName(p) { return lang === 'en' ? (p.name_en || p.name) : p.name; }
+  function personName(p) {
+    return (lang === 'en' ? (p.name_en || p.name) : p.name) || p.masked_cid || '';
+  }
+  function levelText(p) { return lang === 'en' ? p.level_en : p.level_th; }
+  // Under the chips: the chosen person's level and, unless verified, how to verify.
+  function showLevel(container, p) {
+    var note = container.parentNode.querySelector('.level-note');
+    if (!note) {
+      note = el('p', { 'class': 'level-note alert alert-info', role: 'status' });
+      container.parentNode.insertBefore(note, container.nextSibling);
+    }
+    note.hidden = !p;
+    if (!p) { return; }
+    note.setAttribute('data-level', p.level);
+    note.textContent = levelText(p) + (p.level_note_th ? '\n' + p.level_note_th : '');
+  }
   function relationLabel(code) { return m('relation')[code] || code; }
   function rightText(r) { return r ? (lang === 'en' ? r.display_en : r.display_th) : '-'; }
 
   function renderPeople(container, members, selected, onChange, withAll) {
     container.textContent = '';
     var options = members.map(function (p) {
-      return { id: String(p.id), label: personName(p) + (p.is_self ? ' (' + m('self') + ')' : '') };
+      return { id: String(p.id), label: personName(p) + (p.is_self ? ' (' + m('self') + ')' : '') +
+               (p.level === 'verified' ? '' : ' · ' + levelText(p)) };
     });
     if (withAll) { options.unshift({ id: '', label: m('all') }); }
+    function level(id) { showLevel(container, members.find(function (p) { return String(p.id) === id; })); }
     options.forEach(function (opt) {
       var chip = el('button', {
         type: 'button', 'class': 'chip', role: 'radio', 'data-member': opt.id,
@@ -308,10 +332,12 @@
       chip.addEventListener('click', function () {
         container.querySelectorAll('.chip').forEach(function (c) { c.setAttribute('aria-checked', 'false'); });
         chip.setAttribute('aria-checked', 'true');
+        level(opt.id);
         onChange(opt.id);
       });
       container.appendChild(chip);
     });
+    level(String(selected));
   }
 
   function splitBe(text) {
@@ -403,8 +429,19 @@
       event.preventDefault();
       var values = formValues(form);
       submitForm($('.form-error', form), $('button[type=submit]', form), function () {
-        return api('POST', '/register', { cid: values.cid, phone: values.phone });
-      }).then(function (result) { if (result) { go('request'); } });
+        return api('POST', '/register', { cid: values.cid, phone: values.phone,
+                                          birthDate: values.birthDate });
+      }).then(function (result) {
+        if (!result) { return; }
+        if (result.notice) {  // the ID is another LINE account's own: how to reclaim it
+          var notice = $('#register-notice');
+          notice.textContent = lang === 'en' ? result.notice.message : result.notice.message_th;
+          notice.hidden = false;
+          form.querySelectorAll('input, button').forEach(function (n) { n.disabled = true; });
+          return;
+        }
+        go('request');
+      });
     });
   };
 
@@ -418,11 +455,15 @@
 
     function drawRights() {
       var person = members.find(function (p) { return String(p.id) === selected; });
-      facts($('#person-rights'), [
-        [m('main_right'), rightText(person.main_right), 'main_right'],
-        [m('sub_right'), rightText(person.sub_right), 'sub_right'],
-        [m('cid'), person.masked_cid, 'masked_cid']
-      ]);
+      var rows = [[m('level'), levelText(person), 'level']];
+      if (person.main_right) {
+        rows.push([m('main_right'), rightText(person.main_right), 'main_right'],
+                  [m('sub_right'), rightText(person.sub_right), 'sub_right']);
+      } else if (person.eligible !== null) {
+        rows.push([m('eligible'), person.eligible ? m('eligible_yes') : m('eligible_no'), 'eligible']);
+      }
+      rows.push([m('cid'), person.masked_cid, 'masked_cid']);
+      facts($('#person-rights'), rows);
     }
     function drawPeople() {
       renderPeople($('#people'), members, selected, function (id) { selected = id; drawRights(); });
@@ -496,6 +537,10 @@
       return api('GET', '/codes' + query).then(function (data) {
         renderCodes($('#today-list'), data.today);
         renderCodes($('#history-list'), data.history);
+      }, function (err) {  // a pending link shows no codes at all
+        if (!(err instanceof ApiError)) { throw err; }
+        renderCodes($('#today-list'), []);
+        renderCodes($('#history-list'), []);
       });
     }
     function draw() { renderPeople($('#people'), me.members, selected, function (id) { selected = id; load(); }, true); }
@@ -514,7 +559,9 @@
         var info = el('div', {}, [
           el('div', { 'class': 'name', text: personName(p) }),
           el('div', { 'class': 'meta', text: relationLabel(p.relation) + ' · ' + m('cid') + ' ' + p.masked_cid }),
-          el('div', { 'class': 'meta', text: m('phone') + ' ' + p.phone_masked })
+          el('div', { 'class': 'meta', text: m('phone') + ' ' + p.phone_masked }),
+          el('div', { 'class': 'level', 'data-level': p.level, text: levelText(p) }),
+          p.level_note_th ? el('div', { 'class': 'meta level-note', text: p.level_note_th }) : null
         ]);
         var row = el('div', { 'class': 'row' }, [info]);
         // ThaID (when the server offers it) for a link not yet verified; the server refuses
@@ -569,7 +616,8 @@
       event.preventDefault();
       var values = formValues(form);
       submitForm($('.form-error', form), $('button[type=submit]', form), function () {
-        return api('POST', '/members', { cid: values.cid, phone: values.phone, relation: values.relation });
+        return api('POST', '/members', { cid: values.cid, phone: values.phone,
+                                         birthDate: values.birthDate, relation: values.relation });
       }).then(function (result) {
         if (!result) { return; }
         form.reset();
@@ -617,7 +665,19 @@
       if (!current) { return; }
       var r = current;
       function unit(u) { return u ? u.hcode + ' ' + u.hname : '-'; }
+      form.hidden = !r.detail;
+      $('#pcu-quota').hidden = !r.detail;
+      if (!r.detail) {  // an unverified link sees only whether the right allows the service
+        facts($('#rights-detail'), [
+          [m('level'), levelText(r), 'level'],
+          [m('eligible'), r.eligible ? m('eligible_yes') : m('eligible_no'), 'eligible'],
+          [m('cid'), r.masked_cid, 'masked_cid']
+        ]);
+        $('#pcu-pending').hidden = true;
+        return;
+      }
       facts($('#rights-detail'), [
+        [m('level'), levelText(r), 'level'],
         [m('main_right'), rightText(r.main_right), 'main_right'],
         [m('sub_right'), rightText(r.sub_right), 'sub_right'],
         [m('hosp_main'), unit(r.hosp_main), 'hosp_main'],
@@ -635,11 +695,17 @@
     }
     function loadRights() {
       $('#rights-loading').hidden = false;
+      clearAlert($('#rights-error'));
       return api('GET', '/members/' + selected + '/rights').then(function (data) {
         $('#rights-loading').hidden = true;
         current = data;
         drawRights();
-      }, function (err) { $('#rights-loading').hidden = true; throw err; });
+      }, function (err) {  // e.g. a pending link: say why, keep the page usable
+        $('#rights-loading').hidden = true;
+        current = null;
+        $('#rights-detail').textContent = '';
+        showAlert($('#rights-error'), err);
+      });
     }
     function drawFacilities() {
       var list = $('#facility-list');
