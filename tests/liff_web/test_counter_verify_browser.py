@@ -16,7 +16,7 @@ from authencode.passwords import hash_password
 from authencode.services import consent
 from tests.clinic_qr.conftest import decode_qr, svg_to_image
 from tests.liff_web.conftest import JwksServer, World, new_user_id
-from tests.support.factories import make_staff
+from tests.support.factories import birth_date, make_staff
 
 PASSWORD = "counter-password-1"
 
@@ -49,7 +49,8 @@ def test_patient_shows_the_code_and_staff_verify_it_at_the_counter(
     _api(live_server, token, "POST", "/consent", {"decision": "accept",
                                                   "version": consent.CONSENT_VERSION})
     member = _api(live_server, token, "POST", "/register",
-                  {"cid": live_world.adult_cid, "phone": "0812345678"})["member"]
+                  {"cid": live_world.adult_cid, "birthDate": birth_date(live_world.adult_cid),
+                   "phone": "0812345678"})["member"]
     assert member["level"] == "claimed"
 
     # The patient's family page: a code for the unverified person, as digits and a QR.

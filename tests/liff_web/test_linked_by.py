@@ -17,7 +17,7 @@ from authencode.services.people import find_person
 from linebot_app import notify
 from tests.clinic_qr.conftest import PASSWORD, ClinicClient
 from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
-from tests.support.factories import make_staff
+from tests.support.factories import birth_date, make_staff
 
 
 def _verify_self(db: Database, user_id: str) -> None:
@@ -63,7 +63,8 @@ def test_the_attack_is_told_and_undone_by_the_person(
     registered(client, stranger_token, world.spouse_cid)
 
     added = client.post("/liff/api/members", headers=bearer(stranger_token),
-                        json={"cid": world.adult_cid, "phone": "0898765432",
+                        json={"cid": world.adult_cid, "birthDate": birth_date(world.adult_cid),
+                              "phone": "0898765432",
                               "relation": "child"})
     assert added.status_code == 201, added.json
     told = _pushes_to(db, owner)[-1]

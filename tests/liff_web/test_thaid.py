@@ -24,6 +24,7 @@ from authencode.models import AuditEntry, FamilyLink, OutboxMessage, ThaidAuthor
 from authencode.settings import Settings
 from liff_web.dev_thaid import DevOpenIdProvider
 from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
+from tests.support.factories import birth_date
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, local_provider
 
 CALLBACK = "http://127.0.0.1:5000/liff/thaid/callback"
@@ -90,7 +91,8 @@ def pushes(world: World) -> list[OutboxMessage]:
 
 def family(client: Any, token: str, cid: str, relation: str = "spouse") -> dict[str, Any]:
     response = client.post("/liff/api/members", headers=bearer(token),
-                           json={"cid": cid, "phone": "0898765432", "relation": relation})
+                           json={"cid": cid, "birthDate": birth_date(cid),
+                                 "phone": "0898765432", "relation": relation})
     assert response.status_code == 201, response.json
     return response.json["member"]  # type: ignore[no-any-return]
 

@@ -17,6 +17,7 @@ from authencode.services import consent
 from authencode.settings import Settings
 from liff_web.dev_thaid import DevOpenIdProvider
 from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id
+from tests.support.factories import birth_date
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, local_provider
 
 
@@ -85,9 +86,11 @@ def test_one_sign_in_is_used_once(live_server: str, live_world: World,
                                   jwks: JwksServer) -> None:
     browser = _browser(live_server, jwks.token(new_user_id()))
     me = browser.post(f"{live_server}/liff/api/register", timeout=10, json={
-        "cid": live_world.adult_cid, "phone": "0812345678"}).json()["member"]
+        "cid": live_world.adult_cid, "birthDate": birth_date(live_world.adult_cid),
+        "phone": "0812345678"}).json()["member"]
     link_id = browser.post(f"{live_server}/liff/api/members", timeout=10, json={
-        "cid": live_world.spouse_cid, "phone": "0898765432",
+        "cid": live_world.spouse_cid, "birthDate": birth_date(live_world.spouse_cid),
+        "phone": "0898765432",
         "relation": "spouse"}).json()["member"]["id"]
     assert me["level"] == "claimed"
     url = _callback(live_server, browser, link_id, live_world.spouse_cid)
@@ -98,7 +101,8 @@ def test_two_accounts_reclaiming_one_person_at_once(live_server: str, live_world
                                                     jwks: JwksServer) -> None:
     squatter = _browser(live_server, jwks.token(new_user_id()))
     assert squatter.post(f"{live_server}/liff/api/register", timeout=10, json={
-        "cid": live_world.adult_cid, "phone": "0812345678"}).status_code == 200
+        "cid": live_world.adult_cid, "birthDate": birth_date(live_world.adult_cid),
+        "phone": "0812345678"}).status_code == 200
     racers = []
     for _ in range(2):
         user_id = new_user_id()

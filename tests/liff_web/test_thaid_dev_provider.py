@@ -24,6 +24,7 @@ from authencode.services import consent
 from authencode.settings import Settings
 from tests.conftest import TEST_DATA_KEY
 from tests.liff_web.conftest import World, build_world
+from tests.support.factories import birth_date
 from tests.support.live_server import free_port, serve
 
 
@@ -73,9 +74,12 @@ def test_newcomer_verifies_a_family_link_with_the_dev_provider(
     token, user_id = user["id_token"], user["user_id"]
     api = f"{base}/liff/api"
     _call(f"{api}/consent", {"decision": "accept", "version": consent.CONSENT_VERSION}, token)
-    _call(f"{api}/register", {"cid": dev_server.adult_cid, "phone": "0812345678"}, token)
-    spouse = _call(f"{api}/members", {"cid": dev_server.spouse_cid, "phone": "0898765432",
-                                      "relation": "spouse"}, token)["member"]
+    adult, spouse_cid = dev_server.adult_cid, dev_server.spouse_cid
+    _call(f"{api}/register", {"cid": adult, "birthDate": birth_date(adult),
+                              "phone": "0812345678"}, token)
+    spouse = _call(f"{api}/members", {"cid": spouse_cid, "birthDate": birth_date(spouse_cid),
+                                      "phone": "0898765432", "relation": "spouse"},
+                   token)["member"]
 
     page.goto(f"{base}/liff/family?dev_user={user_id}")
     page.wait_for_selector("body[data-ready='true']")

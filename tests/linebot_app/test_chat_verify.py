@@ -15,6 +15,7 @@ from authencode.models import FamilyLink
 from authencode.services import counter_verify
 from tests.liff_web.conftest import World
 from tests.linebot_app.conftest import ChatUser, quick_reply_labels
+from tests.support.factories import birth_date
 
 _CODE = re.compile(r"รหัสยืนยันตัวตนของ .+: (\d{6})")
 
@@ -50,6 +51,7 @@ def test_with_several_unverified_people_the_chat_asks_whose(chat: ChatUser, worl
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")
     chat.say(world.child_cid)
+    chat.say(birth_date(world.child_cid, be=True))
     [ask_relation] = chat.say("0898765432")
     chat.choose(ask_relation, "บุตร")
     [choose] = chat.say("ยืนยันตัวตน")

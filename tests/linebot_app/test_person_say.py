@@ -277,7 +277,7 @@ def test_reclaiming_tells_both_and_shows_the_codes_asked_through_the_removed_lin
     impostor = ChatUser(chat.client, db, new_user_id())
     impostor.consent()
     impostor.register(world.adult_cid)
-    impostor.say(world.poster_url())  # a code in the person's name, from the impostor
+    impostor.say(world.display_url())  # a code in the person's name, from the impostor
 
     chat.consent()
     with db.transaction() as session:
