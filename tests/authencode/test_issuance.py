@@ -20,7 +20,7 @@ from tests.support.factories import make_facility, make_person, make_staff
 CODE = re.compile(r"PP\d{10}")
 
 
-def _issue(session: Session, person, **kw):  # type: ignore[no-untyped-def]
+def _issue(session: Session, person, **kw):
     args = {"hcode": "10675", "service_code": "PG0060001", "phones": "0812345678",
             "channel": "line"}
     args.update(kw)

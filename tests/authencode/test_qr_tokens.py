@@ -13,7 +13,7 @@ from authencode.services import audit, qr_tokens
 from tests.support.factories import make_facility
 
 
-def _code(call) -> str:  # type: ignore[no-untyped-def]
+def _code(call) -> str:
     with pytest.raises(DomainError) as info:
         call()
     return info.value.code

@@ -138,7 +138,7 @@ def check_codes(engine: Any, fake: FakeLineServer, since: dt.datetime) -> list[s
             f"code pushes handed to LINE in all (warm-up included): {pushes:,}"]
 
 
-class TimedDeliveries(list):  # type: ignore[type-arg]
+class TimedDeliveries(list):
     """The fake LINE API's delivery list, each entry stamped with the time it was received."""
 
     def append(self, item: Any) -> None:

@@ -54,7 +54,7 @@ class Clinic:
 
 
 @pytest.fixture
-def clinic(live_server, live_app, protector) -> Clinic:  # type: ignore[no-untyped-def]
+def clinic(live_server, live_app, protector) -> Clinic:
     db = live_app.extensions["authencode"].db
     cid = new_cid("3")
     with db.transaction() as session:
@@ -154,7 +154,7 @@ def _account_failures(db: Any, staff_id: int) -> int:
         return row.failures if row is not None else 0
 
 
-def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"wrong-password-{i}" for i in range(19)] + [PASSWORD]
     browsers = [Browser(live_server) for _ in sent]
     for browser in browsers:
@@ -177,7 +177,7 @@ def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified
         "staff.login_refused")
 
 
-def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verified) -> None:
     owner = Browser(live_server)
     owner.open_login()
     assert owner.log_in("nurse", PASSWORD)[0] == 302  # now carries the device cookie
@@ -207,7 +207,7 @@ def _unlock(base: str, token: str, cid: str, pin: str) -> tuple[int, dict[str, A
         return error.code, json.loads(error.read())
 
 
-def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"{i:04d}" for i in range(8)] + ["1234"]
     results = _burst([lambda p=p, t=t: _unlock(live_server, t, clinic.staff_cid, p)
                       for p, t in zip(sent, clinic.tokens, strict=True)])

@@ -94,7 +94,7 @@ def family(client: Any, token: str, cid: str, relation: str = "spouse") -> dict[
                            json={"cid": cid, "birthDate": birth_date(cid),
                                  "phone": "0898765432", "relation": relation})
     assert response.status_code == 201, response.json
-    return response.json["member"]  # type: ignore[no-any-return]
+    return response.json["member"]
 
 
 def test_family_link_verified_through_thaid(client: Any, jwks: JwksServer, world: World,
