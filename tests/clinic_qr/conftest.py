@@ -151,7 +151,7 @@ def pdf_images(pdf: bytes) -> list[Image.Image]:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
-    images = []
+    images: list[Image.Image] = []
     for match in _PDF_OBJECT.finditer(pdf):
         head = match.group(1)
         if b"/Subtype /Image" not in head or match.group(2) != b"stream\n":

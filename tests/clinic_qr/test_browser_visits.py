@@ -152,6 +152,7 @@ def test_search_edit_cancel_history_report_and_downloads(
     with counter.db.transaction() as session:
         from authencode.services.people import find_person
         patient = find_person(session, protector, counter.patient_cid)
+        assert patient is not None
         first = issuance.issue_code(session, patient, hcode=HCODE, service_code="PG0060001",
                                     phones="0812345678", channel="cid_photo",
                                     now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).code.code

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from threading import Barrier, Lock
 from typing import Any
 
@@ -159,8 +160,8 @@ def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified
     browsers = [Browser(live_server) for _ in sent]
     for browser in browsers:
         browser.open_login()
-    results = _burst([lambda b=b, p=p: b.log_in("nurse", p) for b, p in zip(browsers, sent,
-                                                                            strict=True)])
+    results = _burst([partial(b.log_in, "nurse", p) for b, p in zip(browsers, sent,
+                                                                     strict=True)])
 
     statuses = [status for status, _ in results]
     assert set(statuses[:19]) == {401}  # a wrong password never gets in
@@ -185,7 +186,7 @@ def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verifi
     attackers = [Browser(live_server) for _ in range(15)]
     for browser in attackers:
         browser.open_login()
-    calls: list[Callable[[], Any]] = [lambda b=b: b.log_in("nurse", "wrong-password")
+    calls: list[Callable[[], Any]] = [partial(b.log_in, "nurse", "wrong-password")
                                       for b in attackers]
     results = _burst([*calls, lambda: owner.log_in("nurse", PASSWORD)])
 
@@ -209,7 +210,7 @@ def _unlock(base: str, token: str, cid: str, pin: str) -> tuple[int, dict[str, A
 
 def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"{i:04d}" for i in range(8)] + ["1234"]
-    results = _burst([lambda p=p, t=t: _unlock(live_server, t, clinic.staff_cid, p)
+    results = _burst([partial(_unlock, live_server, t, clinic.staff_cid, p)
                       for p, t in zip(sent, clinic.tokens, strict=True)])
 
     codes = [body.get("error", {}).get("code") for _, body in results]

@@ -194,7 +194,7 @@ def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:
     from authencode.services import agent
 
     with world.db.transaction() as session:
-        token = session.get(ApiToken, world.ids[f"{facility}_token"])
+        token = session.get_one(ApiToken, world.ids[f"{facility}_token"])
         return agent.record_card_read(session, protector, token, cid, "ACS ACR39U").read \
             .correlation_id
 

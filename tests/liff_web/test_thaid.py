@@ -283,7 +283,7 @@ def test_flow_is_off_when_not_configured(jwks: JwksServer, world: World,
     app = create_app(settings.with_overrides(thaid_issuer=None, thaid_client_id=None,
                                              thaid_client_secret=None))
     try:
-        client = app.test_client()
+        client: Any = app.test_client()
         token = jwks.token(new_user_id())
         me = registered(client, token, world.adult_cid)
         assert client.get("/liff/api/me", headers=bearer(token)).json["thaid"] is False

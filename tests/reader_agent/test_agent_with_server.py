@@ -173,6 +173,7 @@ def test_another_facilitys_token_gets_nothing_of_this_clinic(
         from tests.conftest import TEST_DATA_KEY
 
         person = find_person(session, DataProtector(TEST_DATA_KEY), PATIENT_CID)
+        assert person is not None
         issue_code(
             session,
             person,
