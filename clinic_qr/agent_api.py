@@ -47,7 +47,7 @@ def _json_body() -> dict[str, Any]:
 
 
 def _token() -> ApiToken:
-    return g.api_token  # type: ignore[no-any-return]
+    return g.api_token
 
 
 def _unit(unit: UnitRef | None) -> dict[str, str] | None:

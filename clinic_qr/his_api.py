@@ -68,7 +68,7 @@ def _authenticate() -> None:
 
 
 def _token() -> ApiToken:
-    return g.api_token  # type: ignore[no-any-return]
+    return g.api_token
 
 
 def _parse_date(raw: str | None) -> dt.date | None:

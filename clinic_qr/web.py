@@ -104,7 +104,7 @@ def remember_device(response: R, value: str) -> R:
 
 def staff() -> StaffUser:
     """The signed-in account (views behind the login check only)."""
-    return g.clinic_staff  # type: ignore[no-any-return]
+    return g.clinic_staff
 
 
 def actor() -> str:

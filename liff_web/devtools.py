@@ -62,7 +62,7 @@ class DevSigner:
 
 
 def _signer() -> DevSigner:
-    return current_app.extensions["liff"].dev_signer  # type: ignore[no-any-return]
+    return current_app.extensions["liff"].dev_signer
 
 
 @dev_liff.get("/jwks.json")

@@ -25,7 +25,7 @@ THAID_CALLBACK_PATH = "/liff/thaid/callback"
 
 
 def liff_state() -> LiffState:
-    return current_app.extensions["liff"]  # type: ignore[no-any-return]
+    return current_app.extensions["liff"]
 
 
 def dev_login_enabled(settings: Settings) -> bool:

@@ -54,7 +54,7 @@ class DevLineStore:
 
 
 def store(app: Flask | None = None) -> DevLineStore:
-    return (app or current_app).extensions["dev_line"]  # type: ignore[no-any-return]
+    return (app or current_app).extensions["dev_line"]
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:

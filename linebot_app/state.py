@@ -39,5 +39,5 @@ def init_state(app: Flask, settings: Settings) -> None:
 def bot_state(settings: Settings) -> BotState:
     """The application's state; outside an application (a script), one made from settings."""
     if has_app_context() and EXTENSION in current_app.extensions:
-        return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+        return current_app.extensions[EXTENSION]
     return make_state(settings)

@@ -165,7 +165,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings):  # type: ignore[no-untyped-def]
+def app(settings: Settings):
     from authencode.app import create_app
 
     app = create_app(settings)
@@ -175,7 +175,7 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
@@ -208,7 +208,7 @@ def live_settings(pg_url: str, tmp_path: Path, live_port: int) -> Settings:
 
 
 @pytest.fixture
-def live_app(live_settings: Settings):  # type: ignore[no-untyped-def]
+def live_app(live_settings: Settings):
     from authencode.app import create_app
 
     app = create_app(live_settings)
@@ -217,14 +217,14 @@ def live_app(live_settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def live_server(live_app, live_port: int) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_server(live_app, live_port: int) -> Iterator[str]:
     """The real application over HTTP; yields its base URL (equal to PUBLIC_BASE_URL)."""
     with serve(live_app, live_port) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     """Headless Debian chromium driven by Playwright (no browser download)."""
     executable = chromium_path()
     if executable is None:
@@ -238,7 +238,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
+def page(browser):
     """A desktop-sized page (the clinic web app), Thai locale."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
                                   timezone_id="Asia/Bangkok", accept_downloads=True)
@@ -249,7 +249,7 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def mobile_page(browser):  # type: ignore[no-untyped-def]
+def mobile_page(browser):
     """A 360 px wide phone page (LIFF), Thai locale."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
                                   has_touch=True, device_scale_factor=2, locale="th-TH",
@@ -260,7 +260,7 @@ def mobile_page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def _without_csp_violations(page):  # type: ignore[no-untyped-def]
+def _without_csp_violations(page):
     """Yield the page; fail the test if the browser reported a Content-Security-Policy
     violation meanwhile (a page whose script or style the policy blocks is broken). A test
     that provokes one on purpose empties ``page.csp_violations``."""
@@ -272,9 +272,9 @@ def _without_csp_violations(page):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def screenshot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def screenshot(request: pytest.FixtureRequest):
     """screenshot(page, "label") saves a full-page PNG under .cache/test-artifacts/<test>/."""
-    def take(page, label: str) -> Path:  # type: ignore[no-untyped-def]
+    def take(page, label: str) -> Path:
         path = artifact_path(request.node.name, label)
         page.screenshot(path=str(path), full_page=True)
         return path

@@ -59,11 +59,11 @@ def init_services(app: Flask, settings: Settings) -> None:
 
 
 def services() -> Services:
-    return current_app.extensions["authencode"]  # type: ignore[no-any-return]
+    return current_app.extensions["authencode"]
 
 
 def db_session() -> Session:
     """The request's session; its transaction commits after a successful response."""
     if "db_session" not in g:
         g.db_session = services().db.sessionmaker()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session

@@ -31,7 +31,7 @@ _TOO_LARGE = "authencode.body_too_large"
 class RowIdConverter(IntegerConverter):
     """`<int:...>` that matches only ids a row can have."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 

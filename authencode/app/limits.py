@@ -65,7 +65,7 @@ def register_user_limit(app: Flask) -> None:
 
 
 def limiter() -> RateLimiter:
-    return current_app.extensions["ratelimit"]  # type: ignore[no-any-return]
+    return current_app.extensions["ratelimit"]
 
 
 def check(rule: str, key: str, cost: int = 1) -> None:

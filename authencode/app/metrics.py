@@ -51,7 +51,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         multiproc = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         if multiproc:
-            prometheus_multiprocess.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+            prometheus_multiprocess.MultiProcessCollector(self.registry)
         # In multiprocess mode the values live in files that the collector above sums up;
         # registering them here as well would count this process twice.
         own = None if multiproc else self.registry

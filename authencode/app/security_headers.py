@@ -31,7 +31,7 @@ DEFAULT_CSP: Policy = {
 }
 
 
-class _PerBlueprintTalisman(Talisman):  # type: ignore[misc]
+class _PerBlueprintTalisman(Talisman):
     """Talisman whose per-view options come from this app's own table."""
 
     def __init__(self, app: Flask, **kwargs: Any) -> None:

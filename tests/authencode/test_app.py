@@ -18,7 +18,7 @@ from tests.support.postgres import free_port
 from tests.support.procfile import procfile_command
 
 
-def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_ready_and_index(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json()["status"] == "ready"
     index = client.get("/")
@@ -30,7 +30,7 @@ def test_health_ready_and_index(client) -> None:  # type: ignore[no-untyped-def]
     assert __version__ not in page and "production" not in page and "test" not in page
 
 
-def test_unknown_api_path_answers_the_json_error_format(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_api_path_answers_the_json_error_format(client) -> None:
     response = client.get("/liff/api/nothing-here")
     assert response.status_code == 404
     error = response.get_json()["error"]
@@ -121,7 +121,7 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str
     assert len(lines) == 1 and named in lines[0], result.stderr
 
 
-def test_openapi_describes_the_json_apis(client) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_describes_the_json_apis(client) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     for path in ("/readyz", "/agent/api/card-reads", "/agent/api/confirm-save",

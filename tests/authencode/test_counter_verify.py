@@ -64,7 +64,7 @@ def _code_of(error: pytest.ExceptionInfo[DomainError]) -> str:
 
 
 @pytest.fixture
-def clinic(session: Session, protector: DataProtector):  # type: ignore[no-untyped-def]
+def clinic(session: Session, protector: DataProtector):
     facility = make_facility(session, "10675")
     other = make_facility(session, "10676", "โรงพยาบาลอื่น")
     staff = make_staff(session, protector, facility)
@@ -73,7 +73,7 @@ def clinic(session: Session, protector: DataProtector):  # type: ignore[no-untyp
 
 
 def test_a_code_verifies_its_link_once_by_eye(session: Session, protector: DataProtector,
-                                              clinic) -> None:  # type: ignore[no-untyped-def]
+                                              clinic) -> None:
     facility, staff, _, _ = clinic
     person = make_person(session, protector)
     link = _link(session, _account(session, "U1"), person.id)
@@ -112,7 +112,7 @@ def test_a_code_verifies_its_link_once_by_eye(session: Session, protector: DataP
 
 
 def test_a_new_code_replaces_the_unused_one_and_codes_expire(
-        session: Session, protector: DataProtector, clinic) -> None:  # type: ignore[no-untyped-def]
+        session: Session, protector: DataProtector, clinic) -> None:
     facility, staff, _, _ = clinic
     link = _link(session, _account(session, "U1"), make_person(session, protector).id)
     first = counter_verify.issue_code(session, protector, link)
@@ -134,7 +134,7 @@ def test_a_new_code_replaces_the_unused_one_and_codes_expire(
 
 
 def test_the_card_read_must_be_the_persons_and_three_refusals_withdraw_the_code(
-        session: Session, protector: DataProtector, clinic) -> None:  # type: ignore[no-untyped-def]
+        session: Session, protector: DataProtector, clinic) -> None:
     facility, staff, _, _ = clinic
     cid = new_cid()
     person = make_person(session, protector, cid, first_name_th="มาลี")
@@ -165,7 +165,7 @@ def test_the_card_read_must_be_the_persons_and_three_refusals_withdraw_the_code(
 
 
 def test_another_facilitys_staff_may_verify_and_the_record_says_which(
-        session: Session, protector: DataProtector, clinic) -> None:  # type: ignore[no-untyped-def]
+        session: Session, protector: DataProtector, clinic) -> None:
     facility, _, other, other_staff = clinic
     cid = new_cid()
     link = _link(session, _account(session, "U1"), make_person(session, protector, cid).id)
@@ -187,7 +187,7 @@ def test_another_facilitys_staff_may_verify_and_the_record_says_which(
 
 
 def test_a_minors_link_is_verified_only_at_the_counter_with_the_guardians_card(
-        session: Session, protector: DataProtector, clinic) -> None:  # type: ignore[no-untyped-def]
+        session: Session, protector: DataProtector, clinic) -> None:
     facility, staff, _, _ = clinic
     today = service_day()
     guardian_cid = new_cid()
@@ -229,7 +229,7 @@ def test_a_minors_link_is_verified_only_at_the_counter_with_the_guardians_card(
 
 
 def test_verifying_a_pending_self_link_reclaims_the_person(
-        session: Session, protector: DataProtector, clinic) -> None:  # type: ignore[no-untyped-def]
+        session: Session, protector: DataProtector, clinic) -> None:
     facility, staff, _, _ = clinic
     person = make_person(session, protector)
     first = _account(session, "U-first")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,8 +21,8 @@ from tests.support.factories import make_facility, make_person, make_staff
 CODE = re.compile(r"PP\d{10}")
 
 
-def _issue(session: Session, person, **kw):  # type: ignore[no-untyped-def]
-    args = {"hcode": "10675", "service_code": "PG0060001", "phones": "0812345678",
+def _issue(session: Session, person, **kw):
+    args: dict[str, Any] = {"hcode": "10675", "service_code": "PG0060001", "phones": "0812345678",
             "channel": "line"}
     args.update(kw)
     return issue_code(session, person, **args)

@@ -85,14 +85,15 @@ def test_an_approval_racing_a_removal_ends_consistent(pg: Database, protector: D
         start = threading.Barrier(2)
 
         def approve(session: Session, approval_id: int = approval_id) -> object:
-            owner = session.get(LineAccount, owner_id)
+            owner = session.get_one(LineAccount, owner_id)
             return link_approvals.approve(session, approval_id, owner)
 
         def remove(session: Session, link_id: int = link_id) -> object:
             if remover == "requester":
-                requester = session.get(LineAccount, requester_id)
-                return remove_family_member(session, requester, link_id)
-            owner = session.get(LineAccount, owner_id)
+                requester = session.get_one(LineAccount, requester_id)
+                remove_family_member(session, requester, link_id)
+                return None
+            owner = session.get_one(LineAccount, owner_id)
             return person_say.remove_link(session, owner, link_id)
 
         with ThreadPoolExecutor(max_workers=2) as pool:

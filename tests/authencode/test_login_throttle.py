@@ -86,13 +86,13 @@ def test_the_migration_keeps_an_account_held_back(db_url: str) -> None:
     ids = []
     with engine.begin() as conn:
         for n, lock in ((1, until), (2, None)):  # held back; never failed
-            ids.append(conn.execute(insert(staff).values(
+            ids.append(conn.execute(insert(staff).returning(staff.c.id).values(
                 cid_hash=f"{n}" * 64, cid_enc=b"x", username=f"user{n}",
                 email="a@clinic.example", first_name="ก", last_name="ข", employee_code="",
                 affiliation="", unit="", position="", address="", role="staff",
                 status="active", must_change_password=False, failed_logins=0,
                 locked_until=stored(lock), created_at=stored(utcnow()),
-            )).inserted_primary_key[0])
+            )).scalar_one())
     command.upgrade(config, "head")
     with Session(engine) as session:
         rows = session.execute(select(LoginThrottle.scope, LoginThrottle.key,

@@ -13,7 +13,7 @@ from authencode.services import audit, qr_tokens
 from tests.support.factories import make_facility
 
 
-def _code(call) -> str:  # type: ignore[no-untyped-def]
+def _code(call) -> str:
     with pytest.raises(DomainError) as info:
         call()
     return info.value.code
@@ -38,7 +38,8 @@ def test_one_key_per_facility_until_rotated(session, protector) -> None:
     assert qr_tokens.ensure_key(session, protector, facility).id == first.id
     rotated = qr_tokens.rotate_key(session, protector, facility, actor="staff:1")
     assert rotated.id != first.id and first.revoked_at is not None
-    assert qr_tokens.current_key(session, facility).id == rotated.id
+    current = qr_tokens.current_key(session, facility)
+    assert current is not None and current.id == rotated.id
     assert audit.verify(session).ok
 
 
@@ -75,6 +76,7 @@ def test_token_of_another_facility_key_is_forged(session, protector) -> None:
     # A token signed with A's kid but B's secret does not verify either.
     key_a = qr_tokens.ensure_key(session, protector, a)
     key_b = qr_tokens.current_key(session, b)
+    assert key_b is not None
     crossed = token_b.replace("1.10676.", "1.10675.").replace(f".{key_b.kid}.", f".{key_a.kid}.")
     assert _code(lambda: qr_tokens.verify(session, protector, crossed)) == "QR_FORGED"
 
@@ -129,7 +131,7 @@ def test_concurrent_first_uses_share_one_key(pg_url: str, protector) -> None:
 
     def first_use() -> None:
         with db.transaction() as session:
-            facility = session.get(Facility, facility_id)
+            facility = session.get_one(Facility, facility_id)
             barrier.wait()
             kids.append(qr_tokens.ensure_key(session, protector, facility).kid)
 
@@ -141,7 +143,7 @@ def test_concurrent_first_uses_share_one_key(pg_url: str, protector) -> None:
     with db.transaction() as session:
         live = session.scalar(select(func.count()).select_from(FacilityKey)
                               .where(FacilityKey.revoked_at.is_(None)))
-        rotated = qr_tokens.rotate_key(session, protector, session.get(Facility, facility_id),
+        rotated = qr_tokens.rotate_key(session, protector, session.get_one(Facility, facility_id),
                                        actor="staff:1")
     db.dispose()
     assert len(kids) == 8 and len(set(kids)) == 1 and live == 1

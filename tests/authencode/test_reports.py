@@ -79,7 +79,7 @@ def _codes(session: Session, protector: DataProtector, f: CodeFilter) -> list[st
     return [i.code for i in reports.search_codes(session, protector, f, size=100).items]
 
 
-def test_a_report_is_always_scoped_to_facilities(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_report_is_always_scoped_to_facilities(session, protector, world) -> None:
     with pytest.raises(DomainError) as refused:
         reports.search_codes(session, protector, CodeFilter(facility_ids=()))
     assert refused.value.code == "REPORT_SCOPE_REQUIRED"
@@ -95,7 +95,7 @@ def test_a_report_is_always_scoped_to_facilities(session, protector, world) -> N
     assert sum(c.count for c in chart) == 1
 
 
-def test_filters_narrow_the_report(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_filters_narrow_the_report(session, protector, world) -> None:
     scope = (world.clinic_id,)
     c = world.codes
     assert set(_codes(session, protector, CodeFilter(scope, DAY1, DAY1))) == {
@@ -127,7 +127,7 @@ def test_filters_narrow_the_report(session, protector, world) -> None:  # type: 
     (CodeFilter((1,), channel="fax"), "REPORT_FILTER_INVALID"),
     (CodeFilter((1,), status="deleted"), "REPORT_FILTER_INVALID"),
 ])
-def test_bad_filters_are_refused_in_thai_and_english(session, protector, f, code) -> None:  # type: ignore[no-untyped-def]
+def test_bad_filters_are_refused_in_thai_and_english(session, protector, f, code) -> None:
     with pytest.raises(DomainError) as refused:
         reports.search_codes(session, protector, f)
     assert refused.value.code == code
@@ -136,7 +136,7 @@ def test_bad_filters_are_refused_in_thai_and_english(session, protector, f, code
         list(report_exports.iter_export_rows(session, protector, f))
 
 
-def test_pages_count_and_mask(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_pages_count_and_mask(session, protector, world) -> None:
     scope = CodeFilter((world.clinic_id,))
     first = reports.search_codes(session, protector, scope, page=1, size=2)
     assert (first.total, first.pages, len(first.items)) == (5, 3, 2)
@@ -162,7 +162,7 @@ def test_pages_count_and_mask(session, protector, world) -> None:  # type: ignor
         assert refused.value.code == "PAGE_INVALID"
 
 
-def test_daily_counts_by_service_and_channel(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_daily_counts_by_service_and_channel(session, protector, world) -> None:
     counts = reports.daily_counts(session, protector, CodeFilter((world.clinic_id,), DAY1, DAY2))
     assert [(c.day, c.service_code, c.channel, c.count) for c in counts] == [
         (DAY1, "PG0060001", "line", 1), (DAY1, "PG0060001", "smartcard", 1),
@@ -213,7 +213,7 @@ def _check_rows(rows: list[list[str]], world: World) -> None:
     assert by_code[world.codes["d2_kiosk"]][20] == "ผู้รับบริการ (ตู้ Kiosk)"
 
 
-def test_export_rows_and_csv_with_bom(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_export_rows_and_csv_with_bom(session, protector, world) -> None:
     f = CodeFilter((world.clinic_id,), DAY1, DAY2)
     # A small batch makes the export fetch in several round trips.
     rows = list(report_exports.iter_export_rows(session, protector, f, batch=2))
@@ -231,7 +231,7 @@ def test_export_rows_and_csv_with_bom(session, protector, world) -> None:  # typ
     assert by_code[world.codes["d2_cancelled"]][23] == "'=บันทึกซ้ำ"
 
 
-def test_xlsx_export_opens_with_thai_text(session, protector, world) -> None:  # type: ignore[no-untyped-def]
+def test_xlsx_export_opens_with_thai_text(session, protector, world) -> None:
     f = CodeFilter((world.clinic_id,), DAY1, DAY2)
     target = io.BytesIO()
     report_exports.write_xlsx(report_exports.iter_export_rows(session, protector, f), target)

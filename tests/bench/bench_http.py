@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -74,7 +74,7 @@ from tests.bench.workload import (  # noqa: E402
     write_lines,
 )
 from tests.liff_web.conftest import CHANNEL_ID, JwksServer  # noqa: E402
-from tests.support.fake_line import FakeLineServer  # noqa: E402
+from tests.support.fake_line import Delivery, FakeLineServer  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 from tests.support.procfile import web_command  # noqa: E402
 
@@ -94,10 +94,10 @@ def wait_outbox_drained(engine: Any, timeout: float = 120) -> float:
 def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str, float]:
     """Outbox rows written since ``since``: time from the row to the fake LINE API's receipt."""
     received: dict[str, float] = {}
-    for at, delivery in fake.state.delivered:  # type: ignore[misc]
+    for stamp, delivery in TimedDeliveries.of(fake):
         key = delivery.reply_token if delivery.kind == "reply" else delivery.retry_key
         if key is not None:
-            received.setdefault(key, at)
+            received.setdefault(key, stamp)
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT kind, reply_token, retry_key, created_at, status FROM outbox "
@@ -132,17 +132,22 @@ def check_codes(engine: Any, fake: FakeLineServer, since: dt.datetime) -> list[s
             "HAVING count(*) > 1) AS d"))
         codes = conn.scalar(text("SELECT count(*) FROM authen_codes WHERE recorded_at >= :s"),
                             {"s": since})
-    pushes = sum(1 for _at, d in fake.state.delivered if d.kind == "push")  # type: ignore[misc]
+    pushes = sum(1 for _at, d in TimedDeliveries.of(fake) if d.kind == "push")
     return [f"{codes:,} codes issued in the measured run; duplicate code numbers: {same_code}; "
             f"persons with two active codes for one visit: {same_visit}",
             f"code pushes handed to LINE in all (warm-up included): {pushes:,}"]
 
 
-class TimedDeliveries(list):  # type: ignore[type-arg]
+class TimedDeliveries(list):
     """The fake LINE API's delivery list, each entry stamped with the time it was received."""
 
     def append(self, item: Any) -> None:
         super().append((time.time(), item))
+
+    @staticmethod
+    def of(fake: FakeLineServer) -> list[tuple[float, Delivery]]:
+        """The fake's deliveries with their stamps (run() put a TimedDeliveries in place)."""
+        return cast("list[tuple[float, Delivery]]", fake.state.delivered)
 
 
 # --- the run ---------------------------------------------------------------------------------

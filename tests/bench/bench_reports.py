@@ -78,7 +78,7 @@ def load(database: Database, protector: DataProtector, codes: int, persons: int)
     raw = database.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        with cursor.copy(  # type: ignore[attr-defined]
+        with cursor.copy(
             "COPY persons (id, cid_hash, cid_enc, title_th, first_name_th, middle_name_th, "
             "last_name_th, title_en, first_name_en, middle_name_en, last_name_en, sex, "
             "birth_year, birth_month, birth_day, nation_code, main_right, sub_right, "

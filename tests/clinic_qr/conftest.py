@@ -64,7 +64,7 @@ class ClinicClient:
 
 
 @pytest.fixture
-def clinic_client(client) -> ClinicClient:  # type: ignore[no-untyped-def]
+def clinic_client(client) -> ClinicClient:
     return ClinicClient(client)
 
 
@@ -77,7 +77,7 @@ class World:
 
 
 @pytest.fixture
-def clinic_world(app, protector) -> World:  # type: ignore[no-untyped-def]
+def clinic_world(app, protector) -> World:
     """Facility A (10675) and B (10676), each with an admin, a staff member, a pending
     registration and an API token; plus a system admin."""
     db = app.extensions["authencode"].db
@@ -104,7 +104,7 @@ def clinic_world(app, protector) -> World:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def mail_live_server(live_settings, live_port, smtp_server) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
+def mail_live_server(live_settings, live_port, smtp_server) -> Iterator[tuple[str, Any]]:
     """The real app over HTTP (PostgreSQL) that sends its mail to the local SMTP server."""
     from authencode.app import create_app
 
@@ -151,7 +151,7 @@ def pdf_images(pdf: bytes) -> list[Image.Image]:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
-    images = []
+    images: list[Image.Image] = []
     for match in _PDF_OBJECT.finditer(pdf):
         head = match.group(1)
         if b"/Subtype /Image" not in head or match.group(2) != b"stream\n":

@@ -34,7 +34,7 @@ def _registration(cid: str, username: str = "somsri", **changes: object) -> dict
 
 
 def _register(cc: ClinicClient, form: dict[str, object], document: bytes | None = None,
-              filename: str = "card.png"):  # type: ignore[no-untyped-def]
+              filename: str = "card.png"):
     cc.get("/clinic/register")
     data = dict(form, csrf_token=cc.csrf)
     if document is not None:
@@ -46,13 +46,13 @@ def _register(cc: ClinicClient, form: dict[str, object], document: bytes | None 
                           content_type=f"multipart/form-data; boundary={boundary}")
 
 
-def _audit_actions(db) -> list[str]:  # type: ignore[no-untyped-def]
+def _audit_actions(db) -> list[str]:
     with db.transaction() as session:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
 def test_registration_is_stored_pending_with_its_encrypted_document(
-        clinic_client, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+        clinic_client, clinic_world, protector) -> None:
     cid = new_cid("1")
     document = png_bytes()
     response = _register(clinic_client, _registration(cid), document)
@@ -73,7 +73,7 @@ def test_registration_is_stored_pending_with_its_encrypted_document(
 
 
 def test_duplicate_cid_is_refused_with_adm007_and_the_form_kept(
-        clinic_client, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        clinic_client, clinic_world) -> None:
     cid = new_cid("1")
     assert _register(clinic_client, _registration(cid), png_bytes()).status_code == 200
     again = _register(clinic_client, _registration(cid, username="another", first_name="ซ้ำ"),
@@ -97,7 +97,7 @@ def test_duplicate_cid_is_refused_with_adm007_and_the_form_kept(
     (b"%PDF-1.4\n" + b"0" * 2_200_000, "huge.pdf", 413, "BODY_TOO_LARGE"),
 ])
 def test_documents_are_checked_by_content_and_size(
-        clinic_client, clinic_world, document, filename, status, code) -> None:  # type: ignore[no-untyped-def]
+        clinic_client, clinic_world, document, filename, status, code) -> None:
     response = _register(clinic_client, _registration(new_cid("1")), document, filename)
     assert response.status_code == status
     assert f'data-code="{code}"' in response.get_data(as_text=True)
@@ -105,14 +105,14 @@ def test_documents_are_checked_by_content_and_size(
         assert session.scalar(select(StaffUser.id).where(StaffUser.username == "somsri")) is None
 
 
-def test_pdf_and_jpeg_documents_are_accepted(clinic_client, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_pdf_and_jpeg_documents_are_accepted(clinic_client, clinic_world) -> None:
     assert _register(clinic_client, _registration(new_cid("1")), b"%PDF-1.7\n%\xe2\xe3\n",
                      "letter.pdf").status_code == 200
     assert _register(clinic_client, _registration(new_cid("1"), username="jpeg"),
                      b"\xff\xd8\xff\xe0" + b"\0" * 64, "card.jpg").status_code == 200
 
 
-def test_bad_fields_get_a_thai_and_english_message(clinic_client, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_bad_fields_get_a_thai_and_english_message(clinic_client, clinic_world) -> None:
     bad_cid = _register(clinic_client, _registration("1234567890123"), png_bytes())
     assert bad_cid.status_code == 400
     assert "หลักตรวจสอบไม่ตรง" in bad_cid.get_data(as_text=True)
@@ -125,13 +125,13 @@ def test_bad_fields_get_a_thai_and_english_message(clinic_client, clinic_world) 
         as_text=True)
 
 
-def _pending_id(db, username: str = "somsri") -> int:  # type: ignore[no-untyped-def]
+def _pending_id(db, username: str = "somsri") -> int:
     with db.transaction() as session:
         return session.scalar(select(StaffUser.id).where(StaffUser.username == username))
 
 
 def test_approval_emails_an_initial_password_that_must_be_changed(
-        app, clinic_client, clinic_world, protector, smtp_server) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_client, clinic_world, protector, smtp_server) -> None:
     _register(clinic_client, _registration(new_cid("1")), png_bytes())
     new_id = _pending_id(clinic_world.db)
     admin = ClinicClient(app.test_client())
@@ -179,7 +179,7 @@ def test_approval_emails_an_initial_password_that_must_be_changed(
 
 
 def test_reject_removes_the_registration_so_the_person_may_register_again(
-        app, clinic_client, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_client, clinic_world) -> None:
     cid = new_cid("1")
     _register(clinic_client, _registration(cid), png_bytes())
     admin = ClinicClient(app.test_client())
@@ -190,7 +190,7 @@ def test_reject_removes_the_registration_so_the_person_may_register_again(
 
 
 def test_documents_are_only_for_admins_of_the_same_facility(
-        app, clinic_client, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_client, clinic_world) -> None:
     document = png_bytes(64)
     _register(clinic_client, _registration(new_cid("1")), document)
     new_id = _pending_id(clinic_world.db)
@@ -210,7 +210,7 @@ def test_documents_are_only_for_admins_of_the_same_facility(
 
 
 def test_roles_change_within_what_the_admin_may_grant_and_are_audited(
-        app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world) -> None:
     admin = ClinicClient(app.test_client())
     admin.login("a-admin")
     target = clinic_world.ids["a-staff"]
@@ -227,7 +227,7 @@ def test_roles_change_within_what_the_admin_may_grant_and_are_audited(
 
 
 def test_disabled_accounts_cannot_log_in_and_lose_their_session(
-        app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world) -> None:
     user = ClinicClient(app.test_client())
     user.login("a-staff")
     assert user.get("/clinic/").status_code == 200
@@ -239,7 +239,7 @@ def test_disabled_accounts_cannot_log_in_and_lose_their_session(
     assert again.status_code == 403 and "ACCOUNT_DISABLED" in again.get_data(as_text=True)
 
 
-def test_unknown_users_fail_like_wrong_passwords(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_users_fail_like_wrong_passwords(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     unknown = cc.login("nobody", "whatever-password")
     wrong = cc.login("a-staff", "whatever-password")
@@ -248,7 +248,7 @@ def test_unknown_users_fail_like_wrong_passwords(app, clinic_world) -> None:  # 
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
-def test_posts_without_the_right_csrf_token_are_refused(app, clinic_world, token) -> None:  # type: ignore[no-untyped-def]
+def test_posts_without_the_right_csrf_token_are_refused(app, clinic_world, token) -> None:
     cc = ClinicClient(app.test_client())
     data = {} if token is None else {"csrf_token": token}
     login = cc.post("/clinic/login", {"username": "a-admin", "password": PASSWORD, **data},
@@ -261,7 +261,7 @@ def test_posts_without_the_right_csrf_token_are_refused(app, clinic_world, token
     assert "qr_key.revoke" not in _audit_actions(clinic_world.db)
 
 
-def test_login_gives_a_fresh_session_and_secure_cookie_flags(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_login_gives_a_fresh_session_and_secure_cookie_flags(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.get("/clinic/login")
     before = cc.csrf
@@ -272,7 +272,7 @@ def test_login_gives_a_fresh_session_and_secure_cookie_flags(app, clinic_world) 
     assert cc.csrf and cc.csrf != before
 
 
-def test_cookies_are_secure_behind_https(settings) -> None:  # type: ignore[no-untyped-def]
+def test_cookies_are_secure_behind_https(settings) -> None:
     from authencode.app import create_app
 
     app = create_app(settings.with_overrides(public_base_url="https://authen.example"))
@@ -282,7 +282,7 @@ def test_cookies_are_secure_behind_https(settings) -> None:  # type: ignore[no-u
     app.extensions["authencode"].db.dispose()
 
 
-def test_idle_sessions_expire_and_logout_ends_a_copied_cookie(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_idle_sessions_expire_and_logout_ends_a_copied_cookie(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.login("a-staff")
     assert cc.get("/clinic/").status_code == 200
@@ -300,13 +300,13 @@ def test_idle_sessions_expire_and_logout_ends_a_copied_cookie(app, clinic_world)
     assert cc.get("/clinic/").status_code == 302
 
 
-def _reset_link(db, protector, smtp_server, address: str) -> str:  # type: ignore[no-untyped-def]
+def _reset_link(db, protector, smtp_server, address: str) -> str:
     assert mail.deliver_due_email(db, smtp_server.url, protector) >= 1
     body = smtp_server.sink.wait_for(address).get_content()
     return re.search(r"http://\S+/clinic/reset/\S+", body).group(0)  # type: ignore[union-attr]
 
 
-def test_forgot_password_never_tells_whether_an_email_exists(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_forgot_password_never_tells_whether_an_email_exists(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.get("/clinic/forgot")
     known = cc.post("/clinic/forgot", {"email": "a-staff@clinic.example"})
@@ -320,7 +320,7 @@ def test_forgot_password_never_tells_whether_an_email_exists(app, clinic_world) 
     assert recipients == ["a-staff@clinic.example"]
 
 
-def test_reset_link_works_once_and_expires(app, clinic_world, protector, smtp_server) -> None:  # type: ignore[no-untyped-def]
+def test_reset_link_works_once_and_expires(app, clinic_world, protector, smtp_server) -> None:
     cc = ClinicClient(app.test_client())
     cc.get("/clinic/forgot")
     cc.post("/clinic/forgot", {"email": "a-staff@clinic.example"})

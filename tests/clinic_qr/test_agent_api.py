@@ -17,7 +17,7 @@ from tests.support.factories import make_facility, make_person, make_staff, new_
 
 
 @pytest.fixture
-def world(app, protector):  # type: ignore[no-untyped-def]
+def world(app, protector):
     db = app.extensions["authencode"].db
     with db.transaction() as session:
         clinic = make_facility(session)
@@ -41,19 +41,19 @@ def _auth(token: str, session_token: str | None = None) -> dict[str, str]:
     return headers
 
 
-def _read(client, world, token=None):  # type: ignore[no-untyped-def]
+def _read(client, world, token=None):
     response = client.post("/agent/api/card-reads", headers=_auth(token or world["token"]),
                            json={"pid": world["patient"], "terminalName": "Virtual PCD 00 00"})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 
-def _unlock(client, world, pin="1234", staff=None):  # type: ignore[no-untyped-def]
+def _unlock(client, world, pin="1234", staff=None):
     return client.post("/agent/api/staff-unlock", headers=_auth(world["token"]),
                        json={"staffPid": staff or world["staff"], "pin": pin})
 
 
-def test_card_read_answers_rights_services_and_a_correlation_id(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_card_read_answers_rights_services_and_a_correlation_id(client, world) -> None:
     body = _read(client, world)
     assert body["mainInscl"] == "(UCS) สิทธิหลักประกันสุขภาพแห่งชาติ"
     assert body["subInscl"] == "(89) ช่วงอายุ 12-59 ปี"
@@ -62,7 +62,7 @@ def test_card_read_answers_rights_services_and_a_correlation_id(client, world) -
     assert len(body["correlationId"]) == 36
 
 
-def test_tokens_are_required_and_revocable(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_are_required_and_revocable(client, world) -> None:
     missing = client.post("/agent/api/card-reads", json={"pid": world["patient"]})
     assert missing.status_code == 401
     assert missing.get_json()["error"]["code"] == "TOKEN_MISSING"
@@ -80,7 +80,7 @@ def test_tokens_are_required_and_revocable(client, world) -> None:  # type: igno
                        json={"pid": world["patient"]}).status_code == 401
 
 
-def test_confirm_needs_an_unlocked_agent_then_issues_a_smartcard_code(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_confirm_needs_an_unlocked_agent_then_issues_a_smartcard_code(client, world) -> None:
     read = _read(client, world)
     payload = {"pid": world["patient"], "claimType": "PG0060001", "mobile": "0812345678",
                "correlationId": read["correlationId"], "hn": "HN42"}
@@ -118,7 +118,7 @@ def test_confirm_needs_an_unlocked_agent_then_issues_a_smartcard_code(client, wo
                                                                    world["staff_id"])
 
 
-def test_correlation_ids_are_bound_to_agent_person_and_time(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_correlation_ids_are_bound_to_agent_person_and_time(client, world) -> None:
     session_token = _unlock(client, world).get_json()["sessionToken"]
     headers = _auth(world["token"], session_token)
     base = {"pid": world["patient"], "claimType": "PG0060001", "mobile": "0812345678"}
@@ -142,7 +142,7 @@ def test_correlation_ids_are_bound_to_agent_person_and_time(client, world) -> No
     assert response.get_json()["error"]["message_th"]
 
 
-def test_unlock_checks_staff_of_the_facility_and_limits_pin_attempts(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_unlock_checks_staff_of_the_facility_and_limits_pin_attempts(client, world) -> None:
     # not staff of this facility: the same answer as a wrong PIN (test_token_scopes.py)
     assert _unlock(client, world, staff=world["other_staff"]).get_json()["error"]["code"] == (
         "UNLOCK_REFUSED")
@@ -161,7 +161,7 @@ def test_unlock_checks_staff_of_the_facility_and_limits_pin_attempts(client, wor
     assert actions.count("agent.unlock_failed") == 5
 
 
-def test_bad_bodies_get_clear_errors(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_bad_bodies_get_clear_errors(client, world) -> None:
     for body in (None, "not json", [1, 2]):
         response = client.post("/agent/api/card-reads", headers=_auth(world["token"]),
                                data=body if isinstance(body, str) else None,

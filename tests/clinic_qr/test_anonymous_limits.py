@@ -34,19 +34,19 @@ def live_settings(live_settings: Settings) -> Settings:
     return live_settings.with_overrides(upload_bytes_per_day=2_500_000)
 
 
-def _stored(db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _stored(db) -> tuple[int, int]:
     with db.transaction() as session:
         return (session.scalar(select(func.count()).select_from(StaffUser)) or 0,
                 session.scalar(select(func.count()).select_from(StaffDocument)) or 0)
 
 
-def _code(response) -> str:  # type: ignore[no-untyped-def]
+def _code(response) -> str:
     found = re.search(r'data-code="([A-Z0-9_]+)"', response.get_data(as_text=True))
     return found.group(1) if found else ""
 
 
 def test_adm007_only_for_an_otherwise_valid_form(clinic_client, clinic_world, protector,
-                                                 ) -> None:  # type: ignore[no-untyped-def]
+                                                 ) -> None:
     staff_cid = new_cid("3")
     with clinic_world.db.transaction() as session:
         make_staff(session, protector, None, username="existing", cid=staff_cid)
@@ -65,7 +65,7 @@ def test_adm007_only_for_an_otherwise_valid_form(clinic_client, clinic_world, pr
 
 
 def test_registration_is_limited_per_cid_with_the_error_page(clinic_client,
-                                                             clinic_world) -> None:  # type: ignore[no-untyped-def]
+                                                             clinic_world) -> None:
     cid = new_cid("1")
     before = _stored(clinic_world.db)
     for attempt in range(DEFAULT_LIMITS["register_cid"]):  # corrections count too
@@ -81,7 +81,7 @@ def test_registration_is_limited_per_cid_with_the_error_page(clinic_client,
 
 
 def test_stored_document_bytes_are_capped_per_address_a_day(clinic_client,
-                                                           clinic_world) -> None:  # type: ignore[no-untyped-def]
+                                                           clinic_world) -> None:
     before_users, before_documents = _stored(clinic_world.db)
     for name in ("one", "two"):
         assert _register(clinic_client, _registration(new_cid("1"), username=name),
@@ -100,7 +100,7 @@ def test_stored_document_bytes_are_capped_per_address_a_day(clinic_client,
                      small).status_code == 200
 
 
-def test_reset_mails_are_limited_per_email_with_the_same_answer(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_reset_mails_are_limited_per_email_with_the_same_answer(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.get("/clinic/forgot")
     pages = [cc.post("/clinic/forgot", {"email": "A-Staff@clinic.example "}) for _ in range(3)]
@@ -118,7 +118,7 @@ def test_reset_mails_are_limited_per_email_with_the_same_answer(app, clinic_worl
 
 
 def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str,
-                                                    protector) -> None:  # type: ignore[no-untyped-def]
+                                                    protector) -> None:
     """The review's 15 requests in a row, in parallel, against PostgreSQL: default limits."""
     with live_app.extensions["authencode"].db.transaction() as session:
         make_staff(session, protector, make_facility(session), username="victim")
@@ -141,7 +141,7 @@ def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str,
 
 
 def test_a_burst_of_registrations_stores_documents_up_to_the_cap(live_app, live_server: str,
-                                                                 ) -> None:  # type: ignore[no-untyped-def]
+                                                                 ) -> None:
     """The review's parallel registrations with large documents, against PostgreSQL."""
     with live_app.extensions["authencode"].db.transaction() as session:
         make_facility(session, hcode="10675")

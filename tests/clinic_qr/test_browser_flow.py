@@ -14,7 +14,7 @@ from tests.clinic_qr.conftest import PASSWORD, decode_qr, pdf_images, png_bytes
 from tests.support.factories import make_facility, make_staff, new_cid
 
 
-def _fill_registration(page, cid: str, username: str, document: Path) -> None:  # type: ignore[no-untyped-def]
+def _fill_registration(page, cid: str, username: str, document: Path) -> None:
     page.fill("input[name=cid]", cid)
     page.fill("input[name=first_name]", "มาลัย")
     page.fill("input[name=last_name]", "รู้เที่ยง")
@@ -32,20 +32,20 @@ def _fill_registration(page, cid: str, username: str, document: Path) -> None:  
     page.set_input_files("input[name=document]", str(document))
 
 
-def _log_in(page, base: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+def _log_in(page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/clinic/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
 
 
-def _log_out(page) -> None:  # type: ignore[no-untyped-def]
+def _log_out(page) -> None:
     page.click("header button.link")
     page.wait_for_url("**/clinic/login")
 
 
 def test_register_approve_email_first_login_and_download_qr(
-        mail_live_server, smtp_server, page, screenshot, protector, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        mail_live_server, smtp_server, page, screenshot, protector, tmp_path) -> None:
     base, app = mail_live_server
     page.set_default_timeout(30_000)  # a loaded CI machine hashes passwords slowly
     db = app.extensions["authencode"].db
@@ -135,7 +135,7 @@ def test_register_approve_email_first_login_and_download_qr(
 
 
 def test_counter_display_shows_a_fresh_expiring_qr(live_server, live_app, page, screenshot,
-                                                   protector) -> None:  # type: ignore[no-untyped-def]
+                                                   protector) -> None:
     page.set_default_timeout(30_000)
     db = live_app.extensions["authencode"].db
     with db.transaction() as session:

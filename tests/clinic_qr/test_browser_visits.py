@@ -38,7 +38,7 @@ class Counter:
 
 
 @pytest.fixture
-def counter(live_server, live_app, protector) -> Counter:  # type: ignore[no-untyped-def]
+def counter(live_server, live_app, protector) -> Counter:
     """A clinic with a counter staff member, two patients, and 23 LINE codes today."""
     db = live_app.extensions["authencode"].db
     now = dt.datetime.now(dt.UTC)
@@ -63,7 +63,7 @@ def counter(live_server, live_app, protector) -> Counter:  # type: ignore[no-unt
     return Counter(live_server, db, *ids)
 
 
-def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
+def _log_in(page, base: str) -> None:
     page.goto(f"{base}/clinic/login")
     page.fill("input[name=username]", "counter")
     page.fill("input[name=password]", PASSWORD)
@@ -71,7 +71,7 @@ def _log_in(page, base: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(f"{base}/clinic/")
 
 
-def _code(db, code: str) -> AuthenCode:  # type: ignore[no-untyped-def]
+def _code(db, code: str) -> AuthenCode:
     with db.sessionmaker() as session:
         found = session.scalar(select(AuthenCode).where(AuthenCode.code == code))
         assert found is not None
@@ -80,7 +80,7 @@ def _code(db, code: str) -> AuthenCode:  # type: ignore[no-untyped-def]
 
 
 def test_confirm_by_webcam_photo_and_by_certified_cid_then_print(
-        counter, page, screenshot, protector) -> None:  # type: ignore[no-untyped-def]
+        counter, page, screenshot, protector) -> None:
     page.set_default_timeout(30_000)
     base = counter.base
     _log_in(page, base)
@@ -132,7 +132,7 @@ def test_confirm_by_webcam_photo_and_by_certified_cid_then_print(
     assert page.inner_text(".code-large").strip() == newborn_code.code
 
 
-def _confirm_certified(page, counter: Counter) -> None:  # type: ignore[no-untyped-def]
+def _confirm_certified(page, counter: Counter) -> None:
     """The newborn, certified by the patient (a parent), at the counter page."""
     page.goto(f"{counter.base}/clinic/facilities/{HCODE}/visit")
     page.check("input[name=method][value=certified_pid]")
@@ -146,12 +146,13 @@ def _confirm_certified(page, counter: Counter) -> None:  # type: ignore[no-untyp
 
 
 def test_search_edit_cancel_history_report_and_downloads(
-        counter, page, screenshot, protector, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        counter, page, screenshot, protector, tmp_path) -> None:
     page.set_default_timeout(30_000)
     base = counter.base
     with counter.db.transaction() as session:
         from authencode.services.people import find_person
         patient = find_person(session, protector, counter.patient_cid)
+        assert patient is not None
         first = issuance.issue_code(session, patient, hcode=HCODE, service_code="PG0060001",
                                     phones="0812345678", channel="cid_photo",
                                     now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).code.code
@@ -242,7 +243,7 @@ def test_search_edit_cancel_history_report_and_downloads(
     assert any("ผู้รับบริการ" in str(cell) for row in values[1:] for cell in row)
 
 
-def test_a_cid_that_is_not_registered_is_explained_in_the_page(counter, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_cid_that_is_not_registered_is_explained_in_the_page(counter, page) -> None:
     page.set_default_timeout(30_000)
     _log_in(page, counter.base)
     page.goto(f"{counter.base}/clinic/facilities/{HCODE}/visit")

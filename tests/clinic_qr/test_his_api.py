@@ -28,7 +28,7 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def world(app, protector) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(app, protector) -> dict[str, Any]:
     db = app.extensions["authencode"].db
     cids = {"patient": new_cid(), "nocode": new_cid(), "cancelled": new_cid()}
     with db.transaction() as session:
@@ -59,16 +59,16 @@ def world(app, protector) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "other_token": other_token}
 
 
-def _get(client, url: str, token: str | None, **params: str):  # type: ignore[no-untyped-def]
+def _get(client, url: str, token: str | None, **params: str):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.get(url, query_string=params, headers=headers)
 
 
-def _check(client, world, **params: str):  # type: ignore[no-untyped-def]
+def _check(client, world, **params: str):
     return _get(client, URL, world["token"], **params)
 
 
-def test_found_answers_the_nhso_fields(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_found_answers_the_nhso_fields(client, world) -> None:
     cid = world["cids"]["patient"]
     response = _check(client, world, personalId=cid, serviceDate="2026-03-01",
                       serviceCode="PG0060001")
@@ -94,7 +94,7 @@ def test_found_answers_the_nhso_fields(client, world) -> None:  # type: ignore[n
     }]
 
 
-def test_without_a_service_code_every_service_of_the_day_is_listed(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_service_code_every_service_of_the_day_is_listed(client, world) -> None:
     body = _check(client, world, personalId=world["cids"]["patient"],
                   serviceDate="2026-03-01").get_json()
     assert body["statusAuthen"] is True
@@ -103,7 +103,7 @@ def test_without_a_service_code_every_service_of_the_day_is_listed(client, world
 
 
 @pytest.mark.parametrize("who", ["nocode", "cancelled", "unregistered"])
-def test_not_found_is_200_with_status_false_and_no_personal_details(client, world, who) -> None:  # type: ignore[no-untyped-def]
+def test_not_found_is_200_with_status_false_and_no_personal_details(client, world, who) -> None:
     cid = world["cids"].get(who) or new_cid()
     response = _check(client, world, personalId=cid, serviceDate="2026-03-01",
                       serviceCode="PG0060001")
@@ -117,13 +117,13 @@ def test_not_found_is_200_with_status_false_and_no_personal_details(client, worl
     assert body["serviceHistories"] == []
 
 
-def test_another_day_is_not_found(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_another_day_is_not_found(client, world) -> None:
     body = _check(client, world, personalId=world["cids"]["patient"],
                   serviceDate="2026-02-28").get_json()
     assert (body["statusAuthen"], body["statusMessage"]) == (False, "ไม่พบข้อมูลการ authen")
 
 
-def test_not_found_for_this_service(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_not_found_for_this_service(client, world) -> None:
     response = _check(client, world, personalId=world["cids"]["patient"],
                       serviceDate="2026-03-01", serviceCode="PG0150001")
     assert response.status_code == 200
@@ -151,7 +151,7 @@ def test_not_found_for_this_service(client, world) -> None:  # type: ignore[no-u
     ({"personalId": "1101700207030", "serviceDate": "2026-03-01", "serviceCode": "PG9999999"},
      "SERVICE_CODE_UNKNOWN", "ไม่พบรหัสบริการ (serviceCode) นี้ในระบบ"),
 ])
-def test_malformed_questions_are_400_with_the_thai_status_message(  # type: ignore[no-untyped-def]
+def test_malformed_questions_are_400_with_the_thai_status_message(
         client, world, params, code, message) -> None:
     response = _check(client, world, **params)
     assert response.status_code == 400
@@ -162,7 +162,7 @@ def test_malformed_questions_are_400_with_the_thai_status_message(  # type: igno
     assert body["error"]["message_th"] == message and body["error"]["message"]
 
 
-def test_tokens_are_required_valid_and_not_revoked(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_are_required_valid_and_not_revoked(client, world) -> None:
     params = {"personalId": world["cids"]["patient"], "serviceDate": "2026-03-01"}
     missing = _get(client, URL, None, **params)
     assert missing.status_code == 401
@@ -184,7 +184,7 @@ def test_tokens_are_required_valid_and_not_revoked(client, world) -> None:  # ty
     assert revoked.get_json()["error"]["code"] == "TOKEN_INVALID"
 
 
-def test_a_facility_sees_only_its_own_codes(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_facility_sees_only_its_own_codes(client, world) -> None:
     body = _get(client, URL, world["other_token"], personalId=world["cids"]["patient"],
                 serviceDate="2026-03-01").get_json()
     assert body["statusAuthen"] is True
@@ -195,7 +195,7 @@ def test_a_facility_sees_only_its_own_codes(client, world) -> None:  # type: ign
     assert listed["hcode"] == "10676" and listed["total"] == 1
 
 
-def test_codes_list_pages_a_date_range_oldest_first(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_codes_list_pages_a_date_range_oldest_first(client, world) -> None:
     range_ = {"from": "2026-03-01", "to": "2026-03-02"}
     body = _get(client, LIST_URL, world["token"], **range_).get_json()
     assert (body["hcode"], body["from"], body["to"]) == ("10675", "2026-03-01", "2026-03-02")
@@ -235,14 +235,14 @@ def test_codes_list_pages_a_date_range_oldest_first(client, world) -> None:  # t
     ({"from": "2026-03-01", "to": "2026-03-01", "size": "ten"}, "PAGE_INVALID"),
     ({"from": "2026-03-01", "to": "2026-03-01", "status": "gone"}, "REPORT_FILTER_INVALID"),
 ])
-def test_codes_list_refuses_bad_parameters(client, world, params, code) -> None:  # type: ignore[no-untyped-def]
+def test_codes_list_refuses_bad_parameters(client, world, params, code) -> None:
     response = _get(client, LIST_URL, world["token"], **params)
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == code and error["message"] and error["message_th"]
 
 
-def test_both_calls_are_described_in_openapi(client) -> None:  # type: ignore[no-untyped-def]
+def test_both_calls_are_described_in_openapi(client) -> None:
     spec = client.get("/openapi.json").get_json()
     status = spec["paths"]["/authencodestatus/api/check-authen-status"]["get"]
     assert {p["name"] for p in status["parameters"]} == {"personalId", "serviceDate",

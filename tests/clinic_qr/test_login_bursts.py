@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from threading import Barrier, Lock
 from typing import Any
 
@@ -54,7 +55,7 @@ class Clinic:
 
 
 @pytest.fixture
-def clinic(live_server, live_app, protector) -> Clinic:  # type: ignore[no-untyped-def]
+def clinic(live_server, live_app, protector) -> Clinic:
     db = live_app.extensions["authencode"].db
     cid = new_cid("3")
     with db.transaction() as session:
@@ -154,13 +155,13 @@ def _account_failures(db: Any, staff_id: int) -> int:
         return row.failures if row is not None else 0
 
 
-def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"wrong-password-{i}" for i in range(19)] + [PASSWORD]
     browsers = [Browser(live_server) for _ in sent]
     for browser in browsers:
         browser.open_login()
-    results = _burst([lambda b=b, p=p: b.log_in("nurse", p) for b, p in zip(browsers, sent,
-                                                                            strict=True)])
+    results = _burst([partial(b.log_in, "nurse", p) for b, p in zip(browsers, sent,
+                                                                     strict=True)])
 
     statuses = [status for status, _ in results]
     assert set(statuses[:19]) == {401}  # a wrong password never gets in
@@ -177,7 +178,7 @@ def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified
         "staff.login_refused")
 
 
-def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verified) -> None:
     owner = Browser(live_server)
     owner.open_login()
     assert owner.log_in("nurse", PASSWORD)[0] == 302  # now carries the device cookie
@@ -185,7 +186,7 @@ def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verifi
     attackers = [Browser(live_server) for _ in range(15)]
     for browser in attackers:
         browser.open_login()
-    calls: list[Callable[[], Any]] = [lambda b=b: b.log_in("nurse", "wrong-password")
+    calls: list[Callable[[], Any]] = [partial(b.log_in, "nurse", "wrong-password")
                                       for b in attackers]
     results = _burst([*calls, lambda: owner.log_in("nurse", PASSWORD)])
 
@@ -207,9 +208,9 @@ def _unlock(base: str, token: str, cid: str, pin: str) -> tuple[int, dict[str, A
         return error.code, json.loads(error.read())
 
 
-def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"{i:04d}" for i in range(8)] + ["1234"]
-    results = _burst([lambda p=p, t=t: _unlock(live_server, t, clinic.staff_cid, p)
+    results = _burst([partial(_unlock, live_server, t, clinic.staff_cid, p)
                       for p, t in zip(sent, clinic.tokens, strict=True)])
 
     codes = [body.get("error", {}).get("code") for _, body in results]

@@ -75,7 +75,7 @@ def _failed(response: Any) -> bool:
 
 
 def test_failures_from_unknown_browsers_hold_the_account_back_longer_each_time(
-        app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world) -> None:
     attacker = _browser(app, ATTACKER)
     account = str(clinic_world.ids["a-staff"])
     for _ in range(POLICY.free_failures):
@@ -101,7 +101,7 @@ def test_failures_from_unknown_browsers_hold_the_account_back_longer_each_time(
 
 
 def test_a_browser_that_logged_in_before_is_not_held_back_by_others(
-        app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world) -> None:
     owner = _browser(app)
     first = owner.login("a-staff")
     assert first.status_code == 302
@@ -130,7 +130,7 @@ def test_a_browser_that_logged_in_before_is_not_held_back_by_others(
     assert refused == ["account"] * 3 + ["device"]
 
 
-def test_the_device_cookie_is_secure_behind_https(app, clinic_world, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_device_cookie_is_secure_behind_https(app, clinic_world, settings) -> None:
     from authencode.app import create_app
 
     https = create_app(settings.with_overrides(public_base_url="https://authen.example"))
@@ -148,7 +148,7 @@ def _page(response: Any, username: str) -> str:
 
 
 def test_unknown_user_wrong_password_and_throttled_get_one_answer_and_one_hash(
-        app, clinic_world, hashes) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world, hashes) -> None:
     attempts = [("nobody", "some-password-1"), ("a-pending", PASSWORD),
                 *[("a-staff", "wrong-password")] * POLICY.free_failures,
                 ("a-staff", PASSWORD),              # held back: the account
@@ -174,7 +174,7 @@ def test_unknown_user_wrong_password_and_throttled_get_one_answer_and_one_hash(
 
 
 def test_reset_by_email_lets_the_owner_in_while_held_back(
-        app, clinic_world, protector, smtp_server) -> None:  # type: ignore[no-untyped-def]
+        app, clinic_world, protector, smtp_server) -> None:
     attacker = _browser(app)  # the owner's own address (one clinic behind one router)
     for _ in range(POLICY.free_failures):
         assert _failed(attacker.login("a-staff", "wrong-password"))
@@ -199,7 +199,7 @@ def test_reset_by_email_lets_the_owner_in_while_held_back(
     assert _browser(app, ATTACKER).login("a-staff", "brand-new-pass-1").status_code == 302
 
 
-def test_an_administrator_sees_and_lifts_the_hold(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_sees_and_lifts_the_hold(app, clinic_world) -> None:
     attacker = _browser(app, ATTACKER)
     for _ in range(POLICY.free_failures):
         assert _failed(attacker.login("a-staff", "wrong-password"))

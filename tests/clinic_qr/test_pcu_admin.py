@@ -66,8 +66,8 @@ def test_the_registry_office_approves_and_the_patient_is_told(
     done = clinic_client.post(f"/clinic/pcu-changes/{asked.request_id}/approve")
     assert done.status_code == 302
     with db.sessionmaker() as session:
-        assert session.get(Person, asked.person_id).hosp_sub == "10676"
-        row = session.get(PcuChangeRequest, asked.request_id)
+        assert session.get_one(Person, asked.person_id).hosp_sub == "10676"
+        row = session.get_one(PcuChangeRequest, asked.request_id)
         assert row.status == "approved" and row.decided_by_staff_id is not None
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "pcu.approved")
                                 ).one()
@@ -91,8 +91,8 @@ def test_a_rejection_keeps_the_unit_and_its_reason_is_escaped_and_sent(
     assert clinic_client.post(f"/clinic/pcu-changes/{asked.request_id}/reject",
                               {"note": reason}).status_code == 302
     with db.sessionmaker() as session:
-        assert session.get(Person, asked.person_id).hosp_sub == "10675"
-        assert session.get(PcuChangeRequest, asked.request_id).decision_note == reason
+        assert session.get_one(Person, asked.person_id).hosp_sub == "10675"
+        assert session.get_one(PcuChangeRequest, asked.request_id).decision_note == reason
     html = clinic_client.get("/clinic/pcu-changes").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     [told] = _pushes(db)
@@ -112,7 +112,7 @@ def test_only_the_registry_office_and_the_system_admin_decide(
     assert clinic_client.post(
         f"/clinic/pcu-changes/{asked.request_id}/approve").status_code == 403
     with db.sessionmaker() as session:
-        assert session.get(PcuChangeRequest, asked.request_id).status == "pending"
+        assert session.get_one(PcuChangeRequest, asked.request_id).status == "pending"
     root = ClinicClient(clinic_client.client.application.test_client())
     root.login("root")
     assert root.get("/clinic/pcu-changes").status_code == 200

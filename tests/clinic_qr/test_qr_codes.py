@@ -17,26 +17,26 @@ from tests.clinic_qr.conftest import ClinicClient, decode_qr, pdf_images, svg_to
 BASE = "http://127.0.0.1:5000/q/"
 
 
-def _verify(db, protector, scanned: str, now: dt.datetime | None = None):  # type: ignore[no-untyped-def]
+def _verify(db, protector, scanned: str, now: dt.datetime | None = None):
     with db.transaction() as session:
         return qr_tokens.verify(session, protector, scanned, now=now)
 
 
-def _refusal(db, protector, scanned: str, now: dt.datetime | None = None) -> DomainError:  # type: ignore[no-untyped-def]
+def _refusal(db, protector, scanned: str, now: dt.datetime | None = None) -> DomainError:
     with pytest.raises(DomainError) as info:
         _verify(db, protector, scanned, now)
     return info.value
 
 
 @pytest.fixture
-def staff_client(app, clinic_world) -> ClinicClient:  # type: ignore[no-untyped-def]
+def staff_client(app, clinic_world) -> ClinicClient:
     cc = ClinicClient(app.test_client())
     cc.login("a-staff")
     return cc
 
 
 def test_png_decodes_to_a_poster_link_the_server_accepts(staff_client, clinic_world,
-                                                          protector) -> None:  # type: ignore[no-untyped-def]
+                                                          protector) -> None:
     response = staff_client.get("/clinic/facilities/10675/qr/PG0060001.png")
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert 'filename="qr-10675-PG0060001.png"' in response.headers["Content-Disposition"]
@@ -49,7 +49,7 @@ def test_png_decodes_to_a_poster_link_the_server_accepts(staff_client, clinic_wo
     assert decode_qr(Image.open(io.BytesIO(again.data))) == link
 
 
-def test_svg_is_labelled_in_thai_and_decodes(staff_client, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+def test_svg_is_labelled_in_thai_and_decodes(staff_client, clinic_world, protector) -> None:
     response = staff_client.get("/clinic/facilities/10675/qr/PG0090001.svg")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_svg_is_labelled_in_thai_and_decodes(staff_client, clinic_world, protect
 
 
 def test_poster_pdf_has_one_a4_page_per_picked_service(staff_client, clinic_world,
-                                                        protector) -> None:  # type: ignore[no-untyped-def]
+                                                        protector) -> None:
     response = staff_client.get(
         "/clinic/facilities/10675/poster.pdf?service=PG0060001&service=PG0090001")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -72,7 +72,7 @@ def test_poster_pdf_has_one_a4_page_per_picked_service(staff_client, clinic_worl
         "PG0060001", "PG0090001"]
 
 
-def test_qr_page_shows_one_qr_per_picked_service(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_qr_page_shows_one_qr_per_picked_service(staff_client) -> None:
     page = staff_client.get("/clinic/facilities/10675/qr?service=PG0090001").get_data(
         as_text=True)
     assert page.count('class="qr-card"') == 1 and 'data-service="PG0090001"' in page
@@ -80,14 +80,14 @@ def test_qr_page_shows_one_qr_per_picked_service(staff_client) -> None:  # type:
     assert everything.count('class="qr-card"') == 2
 
 
-def test_services_not_offered_get_no_qr(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_services_not_offered_get_no_qr(staff_client) -> None:
     response = staff_client.get("/clinic/facilities/10675/qr/PG0130001.png")
     assert response.status_code == 422
     assert "หน่วยบริการนี้ไม่ได้เปิดให้บริการประเภทนี้" in response.get_data(as_text=True)
 
 
 def test_forged_and_tampered_tokens_are_refused(staff_client, clinic_world, protector,
-                                                app) -> None:  # type: ignore[no-untyped-def]
+                                                app) -> None:
     link = decode_qr(Image.open(io.BytesIO(
         staff_client.get("/clinic/facilities/10675/qr/PG0060001.png").data)))
     token = link.rsplit("/", 1)[1]
@@ -113,7 +113,7 @@ def test_forged_and_tampered_tokens_are_refused(staff_client, clinic_world, prot
         "QR_MALFORMED")
 
 
-def test_display_tokens_refresh_and_expire(staff_client, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+def test_display_tokens_refresh_and_expire(staff_client, clinic_world, protector) -> None:
     page = staff_client.get("/clinic/facilities/10675/display/PG0060001")
     assert page.status_code == 200
     assert 'data-refresh="30"' in page.get_data(as_text=True)
@@ -129,7 +129,7 @@ def test_display_tokens_refresh_and_expire(staff_client, clinic_world, protector
     assert refused.code == "QR_EXPIRED" and "หมดอายุ" in refused.message_th
 
 
-def test_rotating_the_key_revokes_old_posters(app, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+def test_rotating_the_key_revokes_old_posters(app, clinic_world, protector) -> None:
     admin = ClinicClient(app.test_client())
     admin.login("a-admin")
     old = decode_qr(Image.open(io.BytesIO(
@@ -150,7 +150,7 @@ def test_rotating_the_key_revokes_old_posters(app, clinic_world, protector) -> N
 
 
 def test_only_facility_admins_rotate_keys_and_manage_tokens(staff_client, app,
-                                                            clinic_world) -> None:  # type: ignore[no-untyped-def]
+                                                            clinic_world) -> None:
     assert staff_client.post("/clinic/facilities/10675/keys/rotate").status_code == 403
     assert staff_client.get("/clinic/facilities/10675/tokens").status_code == 403
     admin = ClinicClient(app.test_client())

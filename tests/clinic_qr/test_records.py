@@ -34,7 +34,7 @@ class Book:
 
 
 @pytest.fixture
-def book(clinic_world: World, protector) -> Book:  # type: ignore[no-untyped-def]
+def book(clinic_world: World, protector) -> Book:
     """Twelve codes today at facility A (LINE and smart card, two services), one yesterday,
     and one at facility B."""
     now = dt.datetime.now(dt.UTC)
@@ -58,7 +58,7 @@ def book(clinic_world: World, protector) -> Book:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def staff_client(app, clinic_world) -> ClinicClient:  # type: ignore[no-untyped-def]
+def staff_client(app, clinic_world) -> ClinicClient:
     cc = ClinicClient(app.test_client())
     cc.login("a-staff")
     cc.get(RECORDS)
@@ -69,7 +69,7 @@ def _shown(page: str) -> list[str]:
     return re.findall(r'<tr data-code="(\w+)"', page)
 
 
-def test_search_defaults_to_today_newest_first_with_paging(staff_client, book) -> None:  # type: ignore[no-untyped-def]
+def test_search_defaults_to_today_newest_first_with_paging(staff_client, book) -> None:
     page = staff_client.get(RECORDS).get_data(as_text=True)
     assert "1 - 10 จากทั้งหมด 12 รายการ" in page
     assert _shown(page) == list(reversed(book.codes[2:12]))
@@ -87,7 +87,7 @@ def test_search_defaults_to_today_newest_first_with_paging(staff_client, book) -
     ({"channel": "smartcard", "size": "25"}, [9, 6, 3, 0]),
     ({"status": "cancelled"}, []),
 ])
-def test_search_filters(staff_client, book, query, expected) -> None:  # type: ignore[no-untyped-def]
+def test_search_filters(staff_client, book, query, expected) -> None:
     yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
     resolved = {k: v.replace("YESTERDAY", yesterday) for k, v in query.items()}
     if "cid" in resolved:
@@ -98,7 +98,7 @@ def test_search_filters(staff_client, book, query, expected) -> None:  # type: i
     assert _shown(page) == [book.codes[i] for i in expected]
 
 
-def test_bad_filters_are_explained_in_thai(staff_client, book) -> None:  # type: ignore[no-untyped-def]
+def test_bad_filters_are_explained_in_thai(staff_client, book) -> None:
     bad_cid = staff_client.get(RECORDS, query_string={"cid": "123"})
     assert bad_cid.status_code == 400
     assert "เลขประจำตัวประชาชนต้องมี 13 หลัก" in bad_cid.get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_bad_filters_are_explained_in_thai(staff_client, book) -> None:  # type:
     assert "วันที่เริ่มต้นต้องไม่อยู่หลังวันที่สิ้นสุด" in backwards.get_data(as_text=True)
 
 
-def test_edit_needs_a_reason_and_is_audited(staff_client, book, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_edit_needs_a_reason_and_is_audited(staff_client, book, clinic_world) -> None:
     url = f"{RECORDS}/{book.ids[1]}"
     form = {"service": "PG0060001", "phones": "0811111111, 0922222222", "hn": "HN-77",
             "an": ""}
@@ -127,12 +127,12 @@ def test_edit_needs_a_reason_and_is_audited(staff_client, book, clinic_world) ->
         assert "0811111111" not in str(entry.details)  # phones are masked in the audit log
 
 
-def test_cancel_needs_a_reason(staff_client, book, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_needs_a_reason(staff_client, book, clinic_world) -> None:
     url = f"{RECORDS}/{book.ids[2]}"
     refused = staff_client.post(f"{url}/cancel", {"cancel_reason": "  "})
     assert refused.status_code == 400
     with clinic_world.db.transaction() as session:
-        assert session.get(AuthenCode, book.ids[2]).status == "active"  # type: ignore[union-attr]
+        assert session.get(AuthenCode, book.ids[2]).status == "active"
     done = staff_client.post(f"{url}/cancel", {"cancel_reason": "บันทึกผิดคน"})
     assert done.status_code == 302
     page = staff_client.get(done.headers["Location"]).get_data(as_text=True)
@@ -145,7 +145,7 @@ def test_cancel_needs_a_reason(staff_client, book, clinic_world) -> None:  # typ
     assert again.status_code == 409
 
 
-def test_report_shows_paging_and_daily_counts(staff_client, book) -> None:  # type: ignore[no-untyped-def]
+def test_report_shows_paging_and_daily_counts(staff_client, book) -> None:
     page = staff_client.get(REPORT, query_string={
         "date_from": (TODAY - dt.timedelta(days=1)).isoformat(),
         "date_to": TODAY.isoformat()}).get_data(as_text=True)
@@ -156,7 +156,7 @@ def test_report_shows_paging_and_daily_counts(staff_client, book) -> None:  # ty
     assert row is not None and row.groups() == ("1", "4")  # i = 12 yesterday; 0, 3, 6, 9 today
 
 
-def test_csv_download_has_a_bom_thai_and_the_columns_in_order(staff_client, book) -> None:  # type: ignore[no-untyped-def]
+def test_csv_download_has_a_bom_thai_and_the_columns_in_order(staff_client, book) -> None:
     response = staff_client.get(f"{REPORT}.csv", query_string={"channel": "smartcard"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
@@ -170,17 +170,17 @@ def test_csv_download_has_a_bom_thai_and_the_columns_in_order(staff_client, book
     assert book.b_code not in body.decode("utf-8-sig")
 
 
-def test_xlsx_download_opens_with_thai_text(staff_client, book) -> None:  # type: ignore[no-untyped-def]
+def test_xlsx_download_opens_with_thai_text(staff_client, book) -> None:
     response = staff_client.get(f"{REPORT}.xlsx", query_string={"service": "PG0090001"})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
-    rows = [list(r) for r in sheet.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert tuple(rows[0]) == EXPORT_HEADERS
     assert [r[9] for r in rows[1:]] == [book.codes[i] for i in (0, 4, 8)]
     assert rows[1][12] and "ผู้ป่วย0" in str(rows[1][3])
 
 
-def test_staff_of_facility_b_see_none_of_as_records(app, book) -> None:  # type: ignore[no-untyped-def]
+def test_staff_of_facility_b_see_none_of_as_records(app, book) -> None:
     b = ClinicClient(app.test_client())
     b.login("b-staff")
     own = b.get("/clinic/facilities/10676/records").get_data(as_text=True)

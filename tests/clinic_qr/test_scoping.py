@@ -35,7 +35,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def clinic_world(clinic_world: World, protector) -> World:  # type: ignore[no-untyped-def]
+def clinic_world(clinic_world: World, protector) -> World:
     """The shared world plus one visit confirmed with a photo at each facility."""
     with clinic_world.db.transaction() as session:
         for side, hcode in (("a", clinic_world.a_hcode), ("b", clinic_world.b_hcode)):
@@ -49,12 +49,12 @@ def clinic_world(clinic_world: World, protector) -> World:  # type: ignore[no-un
     return clinic_world
 
 
-def _clinic_rules(app) -> list[Any]:  # type: ignore[no-untyped-def]
+def _clinic_rules(app) -> list[Any]:
     return [r for r in app.url_map.iter_rules()
             if r.endpoint.startswith("clinic.") and r.endpoint not in PUBLIC]
 
 
-def _url(rule, values: dict[str, Any]) -> str:  # type: ignore[no-untyped-def]
+def _url(rule, values: dict[str, Any]) -> str:
     path = rule.rule
     for name in rule.arguments:
         path = path.replace(f"<int:{name}>", str(values[name])).replace(
@@ -97,7 +97,7 @@ FORM = {"role": "facility_admin", "active": "0", "name": "taken over", "service"
         "phones": "0899999999", "hn": "HN1", "method": "cid_photo", "cid": "1101700207030"}
 
 
-def test_every_clinic_route_is_tried(app) -> None:  # type: ignore[no-untyped-def]
+def test_every_clinic_route_is_tried(app) -> None:
     endpoints = {r.endpoint for r in _clinic_rules(app)}
     # a guard that the url_map walk below really sees the staff routes
     assert {"clinic.qr_png", "clinic.qr_rotate", "clinic.staff_approve",
@@ -106,7 +106,7 @@ def test_every_clinic_route_is_tried(app) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize("username", ["a-admin", "a-staff"])
-def test_facility_a_cannot_see_or_change_facility_b(app, clinic_world, username) -> None:  # type: ignore[no-untyped-def]
+def test_facility_a_cannot_see_or_change_facility_b(app, clinic_world, username) -> None:
     world = clinic_world
     before = _b_state(world)
     b_markers = ("10676", "รพ.ปลายทาง", "b-admin", "b-staff", "b-pending", "b HIS")
@@ -130,7 +130,7 @@ def test_facility_a_cannot_see_or_change_facility_b(app, clinic_world, username)
     assert leaks == []
 
 
-def test_the_same_routes_work_for_facility_a_itself(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_routes_work_for_facility_a_itself(app, clinic_world) -> None:
     """The control: the refusals above come from scoping, not from broken URLs."""
     cc = ClinicClient(app.test_client())
     cc.login("a-admin")
@@ -149,7 +149,7 @@ def test_the_same_routes_work_for_facility_a_itself(app, clinic_world) -> None: 
     assert failures == []
 
 
-def test_system_admins_see_every_facility(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_system_admins_see_every_facility(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.login("root")
     listing = cc.get("/clinic/facilities").get_data(as_text=True)
@@ -159,7 +159,7 @@ def test_system_admins_see_every_facility(app, clinic_world) -> None:  # type: i
     assert 'data-username="a-pending"' in queue and 'data-username="b-pending"' in queue
 
 
-def test_only_system_admins_create_facilities(app, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_only_system_admins_create_facilities(app, clinic_world) -> None:
     admin = ClinicClient(app.test_client())
     admin.login("a-admin")
     assert admin.post("/clinic/facilities", {"hcode": "10999", "name": "ใหม่"}).status_code == 403

@@ -35,7 +35,7 @@ def _needed_scope(path: str) -> str | None:
 def _api_calls(app: Any, cid: str) -> list[tuple[str, str, str]]:
     """(method, URL, scope it needs) of every facility-token API route in the URL map."""
     adapter = app.url_map.bind("localhost")
-    calls = []
+    calls: list[tuple[str, str, str]] = []
     for rule in app.url_map.iter_rules():
         scope = _needed_scope(rule.rule)
         if scope is None:

@@ -26,7 +26,7 @@ class Patient:
 
 
 @pytest.fixture
-def patient(clinic_world: World, protector) -> Patient:  # type: ignore[no-untyped-def]
+def patient(clinic_world: World, protector) -> Patient:
     with clinic_world.db.transaction() as session:
         person = make_person(session, protector, first_name_th="สมหญิง", last_name_th="ใจดี")
         cid = protector.decrypt(person.cid_enc)
@@ -34,7 +34,7 @@ def patient(clinic_world: World, protector) -> Patient:  # type: ignore[no-untyp
 
 
 @pytest.fixture
-def staff_client(app, clinic_world) -> ClinicClient:  # type: ignore[no-untyped-def]
+def staff_client(app, clinic_world) -> ClinicClient:
     cc = ClinicClient(app.test_client())
     cc.login("a-staff")
     cc.get(VISIT)
@@ -62,7 +62,7 @@ def _stored(world: World) -> tuple[int, int]:
                 session.scalar(select(func.count()).select_from(VisitEvidence)) or 0)
 
 
-def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:  # type: ignore[no-untyped-def]
+def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:
     page = staff_client.get(VISIT, query_string={"cid": patient.cid}).get_data(as_text=True)
     details = re.search(r'<dl class="details" id="person">.*?</dl>', page, re.S).group(0)  # type: ignore[union-attr]
     assert mask_cid(patient.cid) in details and "สมหญิง" in details
@@ -73,7 +73,7 @@ def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:
 
 
 def test_confirm_by_cid_and_photo_shows_the_code_and_a_printable_slip(
-        staff_client, patient, clinic_world, app, protector) -> None:  # type: ignore[no-untyped-def]
+        staff_client, patient, clinic_world, app, protector) -> None:
     saved = staff_client.post(VISIT, _photo_form(patient.cid, jpeg_bytes()),
                               content_type="multipart/form-data")
     assert saved.status_code == 302
@@ -102,7 +102,7 @@ def test_confirm_by_cid_and_photo_shows_the_code_and_a_printable_slip(
 
 
 def test_confirm_by_certified_pid_records_the_certifier(
-        staff_client, patient, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+        staff_client, patient, clinic_world, protector) -> None:
     saved = staff_client.post(VISIT, {
         "method": "certified_pid", "cid": patient.cid, "phones": "0812345678",
         "service": "PG0090001", "certifier_cid": patient.guardian_cid, "relation": "parent"})
@@ -124,7 +124,7 @@ def test_confirm_by_certified_pid_records_the_certifier(
     assert patient.guardian_cid not in record
 
 
-def test_same_day_repeat_shows_the_existing_code(staff_client, patient, clinic_world) -> None:  # type: ignore[no-untyped-def]
+def test_same_day_repeat_shows_the_existing_code(staff_client, patient, clinic_world) -> None:
     first = staff_client.post(VISIT, _photo_form(patient.cid, png_bytes()))
     again = staff_client.post(VISIT, _photo_form(patient.cid, jpeg_bytes()))
     assert first.status_code == again.status_code == 302
@@ -154,7 +154,7 @@ def test_same_day_repeat_shows_the_existing_code(staff_client, patient, clinic_w
      "กรุณาเลือกความเกี่ยวข้องของผู้รับรอง"),
 ])
 def test_bad_input_is_refused_in_thai_and_nothing_is_stored(
-        staff_client, patient, clinic_world, change, message) -> None:  # type: ignore[no-untyped-def]
+        staff_client, patient, clinic_world, change, message) -> None:
     change = dict(change)
     photo = change.pop("photo", jpeg_bytes())
     for key, value in change.items():
@@ -180,7 +180,7 @@ def test_a_photo_over_the_limit_is_refused_before_it_is_read() -> None:
     assert info.value.message_th == "รูปถ่ายมีขนาดใหญ่เกินไป (ไม่เกิน 1.5 MB)"
 
 
-def test_only_the_facilitys_services_are_offered(staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_facilitys_services_are_offered(staff_client) -> None:
     page = staff_client.get(VISIT).get_data(as_text=True)
     offered = set(re.findall(r'<option value="(PG\d+)"', page))
     assert offered == {"PG0060001", "PG0090001"}
@@ -188,13 +188,13 @@ def test_only_the_facilitys_services_are_offered(staff_client) -> None:  # type:
 
 # --- the smart-card way: the reader agent's card read, saved by the page ---------------------
 
-def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:  # type: ignore[no-untyped-def]
+def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:
     """What the reader agent beside the page does: report a card read, get its id."""
     from authencode.models import ApiToken
     from authencode.services import agent
 
     with world.db.transaction() as session:
-        token = session.get(ApiToken, world.ids[f"{facility}_token"])
+        token = session.get_one(ApiToken, world.ids[f"{facility}_token"])
         return agent.record_card_read(session, protector, token, cid, "ACS ACR39U").read \
             .correlation_id
 
@@ -205,7 +205,7 @@ def _card_form(cid: str, correlation_id: str) -> dict[str, object]:
 
 
 def test_confirm_by_smart_card_uses_the_agents_card_read_once(
-        staff_client, patient, clinic_world, protector) -> None:  # type: ignore[no-untyped-def]
+        staff_client, patient, clinic_world, protector) -> None:
     from authencode.models import CardRead
 
     read_id = _card_read(clinic_world, protector, patient.cid)
@@ -226,7 +226,7 @@ def test_confirm_by_smart_card_uses_the_agents_card_read_once(
 
 @pytest.mark.parametrize("case", ["no read", "another person", "another facility", "made up"])
 def test_smart_card_save_needs_this_facilitys_read_of_this_person(
-        staff_client, patient, clinic_world, protector, case) -> None:  # type: ignore[no-untyped-def]
+        staff_client, patient, clinic_world, protector, case) -> None:
     with clinic_world.db.transaction() as session:
         other = make_person(session, protector)
         other_cid = protector.decrypt(other.cid_enc)
@@ -242,7 +242,7 @@ def test_smart_card_save_needs_this_facilitys_read_of_this_person(
     assert _stored(clinic_world) == (0, 0)
 
 
-def test_the_counter_page_may_call_the_configured_reader_agent(app, staff_client) -> None:  # type: ignore[no-untyped-def]
+def test_the_counter_page_may_call_the_configured_reader_agent(app, staff_client) -> None:
     page = staff_client.get(VISIT)
     csp = page.headers["Content-Security-Policy"]
     assert "connect-src 'self' http://127.0.0.1:8189" in csp

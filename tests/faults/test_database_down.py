@@ -97,6 +97,7 @@ def _stored(db: Database) -> tuple[set[str], Counter[str]]:
                 select(OutboxMessage.reply_token, func.count())
                 .where(OutboxMessage.reply_token.is_not(None))
                 .group_by(OutboxMessage.reply_token)):
+            assert token is not None
             replies[token] = count
     return ids, replies
 

@@ -265,4 +265,4 @@ def registered(client: Any, token: str, cid: str, phone: str = "0812345678",
                            json={"cid": cid, "phone": phone,
                                  "birthDate": birth or birth_date(cid)})
     assert response.status_code == 200, response.json
-    return response.json["member"]  # type: ignore[no-any-return]
+    return response.json["member"]

@@ -190,6 +190,6 @@ def test_odd_ids_are_refused_cleanly(client: Any, app: Any, jwks: JwksServer,
         decided = client.post(f"/liff/api/approvals/{odd}", headers=bearer(token),
                               json={"decision": "approve"})
         assert decided.json["error"]["code"] == "APPROVAL_GONE", odd
-    for odd in ("abc", -1, 2**40, 1.5, True, None, [1]):
-        not_me = client.post("/liff/api/not-me", headers=bearer(token), json={"code_id": odd})
-        assert not_me.status_code == 404, (odd, not_me.json)
+    for bad in ("abc", -1, 2**40, 1.5, True, None, [1]):
+        not_me = client.post("/liff/api/not-me", headers=bearer(token), json={"code_id": bad})
+        assert not_me.status_code == 404, (bad, not_me.json)

@@ -22,7 +22,7 @@ def test_fiscal_year_runs_october_to_september() -> None:
     assert pcu_change.fiscal_year(dt.date(2027, 1, 15)) == 2027
 
 
-def _linked(session: Session, protector: DataProtector):  # type: ignore[no-untyped-def]
+def _linked(session: Session, protector: DataProtector):
     for hcode in ("10675", "10676", "10677", "10678", "10679", "10680"):
         make_facility(session, hcode, f"หน่วยบริการ {hcode}")
     make_facility(session, "10690", "ปิดแล้ว", active=False)

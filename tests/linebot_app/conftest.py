@@ -37,7 +37,7 @@ def settings(settings: Settings, fake_line: FakeLineServer) -> Settings:
 
 @pytest.fixture
 def db(app: Any) -> Database:
-    return app.extensions["authencode"].db  # type: ignore[no-any-return]
+    return app.extensions["authencode"].db
 
 
 class Clock:
@@ -209,7 +209,7 @@ class ChatUser:
                                  .where(OutboxMessage.recipient == self.user_id)
                                  .order_by(OutboxMessage.id.desc()).limit(1))
             assert row is not None
-            return row.payload["messages"]  # type: ignore[no-any-return]
+            return row.payload["messages"]
 
 
 def quick_reply_labels(message: dict[str, Any]) -> list[str]:
@@ -221,7 +221,7 @@ def quick_reply_action(message: dict[str, Any], label: str) -> dict[str, Any]:
     actions += message.get("template", {}).get("actions", [])
     for action in actions:
         if action["label"] == label:
-            return action  # type: ignore[no-any-return]
+            return action
     raise AssertionError(f"no button {label!r} in {[a['label'] for a in actions]}")
 
 

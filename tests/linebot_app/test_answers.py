@@ -21,7 +21,7 @@ NOW = dt.datetime(2026, 11, 20, 3, 15, tzinfo=dt.UTC)  # 10:15 in Bangkok
 
 
 def _last(db: Database) -> list[dict[str, Any]]:
-    return outbox(db)[-1].payload["messages"]  # type: ignore[no-any-return]
+    return outbox(db)[-1].payload["messages"]
 
 
 def _link_family(db: Database, protector: DataProtector, codes_each: int,

@@ -49,7 +49,7 @@ def _records(db: Database) -> list[tuple[str, str]]:
 
 
 def _last_messages(db: Database) -> list[dict[str, Any]]:
-    return outbox(db)[-1].payload["messages"]  # type: ignore[no-any-return]
+    return outbox(db)[-1].payload["messages"]
 
 
 def test_follow_sends_welcome_and_consent_through_the_worker(

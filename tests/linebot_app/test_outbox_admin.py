@@ -23,7 +23,9 @@ from tests.support.fake_line import FakeLineServer
 def _push(db: Database, body: str) -> int:
     with db.transaction() as session:
         enqueue_push(session, USER_ID, [messages.text(body)])
-        return session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc())).first()
+        newest = session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc())).first()
+        assert newest is not None
+        return newest
 
 
 def _cli(settings: Settings, tmp_path: Path, *args: str) -> Result:

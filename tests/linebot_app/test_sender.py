@@ -28,7 +28,9 @@ from tests.support.fake_line import FakeLineServer
 def _push(db: Database, body: str = "ทดสอบ") -> OutboxMessage:
     with db.transaction() as session:
         enqueue_push(session, USER_ID, [messages.text(body)])
-        return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+        newest = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+        assert newest is not None
+        return newest
 
 
 def _keys(fake_line: FakeLineServer, path: str = "/v2/bot/message/push") -> list[str | None]:

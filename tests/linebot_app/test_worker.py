@@ -20,7 +20,7 @@ class Broken:
 def test_one_batch_sends_line_messages_and_email(db: Database, settings: Settings,
                                                  sender: OutboxSender,
                                                  fake_line: FakeLineServer,
-                                                 smtp_server) -> None:  # type: ignore[no-untyped-def]
+                                                 smtp_server) -> None:
     from authencode.services import mail
 
     settings = settings.with_overrides(smtp_url=smtp_server.url)

@@ -33,7 +33,7 @@ def bench(reads: int) -> None:
     """Print one line per card style."""
     reader = ThaiIdCardReader()
     for label, options in STYLES.items():
-        card = VirtualThaiIdCard(**options)  # type: ignore[arg-type]
+        card = VirtualThaiIdCard(**options)
         card.insert(0)
         try:
             wait_for_card(READER_NAMES[0], present=True)

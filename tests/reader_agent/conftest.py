@@ -131,7 +131,7 @@ class LiveAuthenServer:
 
 
 @pytest.fixture
-def live_authen_server(live_server: str, live_app, protector) -> LiveAuthenServer:  # type: ignore[no-untyped-def]
+def live_authen_server(live_server: str, live_app, protector) -> LiveAuthenServer:
     """Seed the live server: the clinic (its services, staff with PIN, token), a patient
     whose CID is the virtual card's, and another facility with its own staff and token.
 

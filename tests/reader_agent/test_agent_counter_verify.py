@@ -30,15 +30,15 @@ def agent_port() -> int:
 
 
 @pytest.fixture
-def live_settings(live_settings, agent_port):  # type: ignore[no-untyped-def]
+def live_settings(live_settings, agent_port):
     """The live server's counter pages point at the agent this test starts."""
     return live_settings.with_overrides(
         extra={**live_settings.extra, "reader_agent_url": f"http://127.0.0.1:{agent_port}"})
 
 
-def _link_with_code(server: LiveAuthenServer, protector, user: str,  # type: ignore[no-untyped-def]
+def _link_with_code(server: LiveAuthenServer, protector, user: str,
                     person_id: int | None = None) -> tuple[int, str]:
-    with server.db.transaction() as session:  # type: ignore[attr-defined]
+    with server.db.transaction() as session:
         if person_id is None:
             person_id = make_person(session, protector, first_name_th="สมศรี").id
         account = LineAccount(line_user_id=user, consent_version="1")
@@ -51,8 +51,8 @@ def _link_with_code(server: LiveAuthenServer, protector, user: str,  # type: ign
         return link.id, counter_verify.issue_code(session, protector, link).code
 
 
-def _log_in(page, server: LiveAuthenServer) -> None:  # type: ignore[no-untyped-def]
-    with server.db.transaction() as session:  # type: ignore[attr-defined]
+def _log_in(page, server: LiveAuthenServer) -> None:
+    with server.db.transaction() as session:
         staff = session.get(StaffUser, server.staff_id)
         staff.password_hash = hash_password(PASSWORD)
         staff.must_change_password = False
@@ -64,7 +64,7 @@ def _log_in(page, server: LiveAuthenServer) -> None:  # type: ignore[no-untyped-
     page.wait_for_url(f"{server.url}/clinic/")
 
 
-def _look_up_and_read(page, server: LiveAuthenServer, code: str) -> None:  # type: ignore[no-untyped-def]
+def _look_up_and_read(page, server: LiveAuthenServer, code: str) -> None:
     page.goto(f"{server.url}/clinic/facilities/{LIVE_HCODE}/verify")
     page.fill("#verify-code", code)
     page.click("#lookup-code button[type=submit]")
@@ -76,7 +76,7 @@ def _look_up_and_read(page, server: LiveAuthenServer, code: str) -> None:  # typ
     page.click("#confirm-verify button[type=submit]")
 
 
-def test_the_persons_card_read_by_the_agent_verifies_and_another_card_is_refused(  # type: ignore[no-untyped-def]
+def test_the_persons_card_read_by_the_agent_verifies_and_another_card_is_refused(
         live_authen_server, agent_factory, agent_port, pcscd, insert_card, page, protector,
         screenshot) -> None:
     server = live_authen_server
@@ -94,13 +94,13 @@ def test_the_persons_card_read_by_the_agent_verifies_and_another_card_is_refused
     assert "สมศรี" in page.inner_text(".error")
     screenshot(page, "card-mismatch")
 
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         person_id = session.scalar(select(Person.id).where(
             Person.cid_hash == protector.lookup_hash(CARD_CID)))
     link_id, code = _link_with_code(server, protector, "U-owner", person_id)
     _look_up_and_read(page, server, code)
     page.wait_for_selector("#verified")
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         link = session.get(FamilyLink, link_id)
         assert link is not None and (link.level, link.verified_by) == (
             "verified", f"staff:{server.staff_id}")

@@ -98,7 +98,7 @@ def _card_reads(fake_server: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("page_host", "site"), [("127.0.0.2", "cross-site"), ("127.0.0.1", "same-site")]
 )
-def test_another_sites_page_cannot_make_the_agent_read_the_card(  # type: ignore[no-untyped-def]
+def test_another_sites_page_cannot_make_the_agent_read_the_card(
         agent_factory, pcscd, insert_card, fake_server, page, page_server, caplog,
         page_host, site) -> None:
     agent = agent_factory()  # allows only the clinic's https origin
@@ -123,7 +123,7 @@ def test_another_sites_page_cannot_make_the_agent_read_the_card(  # type: ignore
     assert len(refused) == 3 and all('" 403 ' in line for line in refused), refused
 
 
-def test_an_allowed_origin_and_plain_software_still_read_the_card(  # type: ignore[no-untyped-def]
+def test_an_allowed_origin_and_plain_software_still_read_the_card(
         agent_factory, pcscd, insert_card, fake_server, page, page_server) -> None:
     clinic = page_server("127.0.0.2")
     agent = agent_factory(allowed_origins=(clinic.origin,))

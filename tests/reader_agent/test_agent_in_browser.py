@@ -29,7 +29,7 @@ def agent_port() -> int:
 
 
 @pytest.fixture
-def live_settings(live_settings, agent_port):  # type: ignore[no-untyped-def]
+def live_settings(live_settings, agent_port):
     """The live server's counter page points at the agent this test starts."""
     return live_settings.with_overrides(
         extra={**live_settings.extra, "reader_agent_url": f"http://127.0.0.1:{agent_port}"})
@@ -46,8 +46,8 @@ def _face_jpeg() -> bytes:
     return out.getvalue()
 
 
-def _log_in(page, server: LiveAuthenServer) -> None:  # type: ignore[no-untyped-def]
-    with server.db.transaction() as session:  # type: ignore[attr-defined]
+def _log_in(page, server: LiveAuthenServer) -> None:
+    with server.db.transaction() as session:
         staff = session.get(StaffUser, server.staff_id)
         staff.password_hash = hash_password(PASSWORD)
         staff.must_change_password = False
@@ -59,7 +59,7 @@ def _log_in(page, server: LiveAuthenServer) -> None:  # type: ignore[no-untyped-
     page.wait_for_url(f"{server.url}/clinic/")
 
 
-def test_the_counter_page_reads_the_card_through_the_agent_and_saves(  # type: ignore[no-untyped-def]
+def test_the_counter_page_reads_the_card_through_the_agent_and_saves(
         live_authen_server, agent_factory, agent_port, pcscd, insert_card, page,
         screenshot) -> None:
     server = live_authen_server
@@ -99,7 +99,7 @@ def test_the_counter_page_reads_the_card_through_the_agent_and_saves(  # type: i
     page.click("#confirm button[type=submit]")
     page.wait_for_selector(".code-large")
     shown = page.inner_text(".code-large").strip()
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         [code] = session.scalars(select(AuthenCode)).all()
         read = session.scalar(select(CardRead).where(CardRead.correlation_id == correlation))
         assert (code.code, code.channel, code.service_code) == (shown, "smartcard", "PG0150001")

@@ -27,14 +27,14 @@ STAFF_CID = "3100600123450"
 OTHER_STAFF_CID = "3100600123468"
 
 
-def _swap_card(insert_card, old: VirtualThaiIdCard, new: CardContent) -> VirtualThaiIdCard:  # type: ignore[no-untyped-def]
+def _swap_card(insert_card, old: VirtualThaiIdCard, new: CardContent) -> VirtualThaiIdCard:
     """Take ``old`` out of the first reader and put a card with ``new`` in."""
     old.remove()
     wait_for_card(READER_NAMES[0], present=False)
     return insert_card(VirtualThaiIdCard(new))
 
 
-def _unlock(agent, insert_card, card: VirtualThaiIdCard, staff_cid: str, pin: str):  # type: ignore[no-untyped-def]
+def _unlock(agent, insert_card, card: VirtualThaiIdCard, staff_cid: str, pin: str):
     """The staff member's own card in, the PIN, the card out again; the card left in."""
     staff_card = _swap_card(insert_card, card, CardContent(cid=staff_cid, name_th="นาง#ใจดี##มีสุข"))
     answer = call(agent, "POST", "/api/agent/unlock", body={"pin": pin})
@@ -42,16 +42,16 @@ def _unlock(agent, insert_card, card: VirtualThaiIdCard, staff_cid: str, pin: st
 
 
 def _codes(server: LiveAuthenServer) -> list[AuthenCode]:
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         return list(session.scalars(select(AuthenCode).order_by(AuthenCode.id)))
 
 
 def _card_read(server: LiveAuthenServer, correlation_id: str) -> CardRead | None:
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         return session.scalar(select(CardRead).where(CardRead.correlation_id == correlation_id))
 
 
-def test_read_unlock_confirm_and_latest_code_on_the_real_server(  # type: ignore[no-untyped-def]
+def test_read_unlock_confirm_and_latest_code_on_the_real_server(
     live_authen_server, agent_factory, pcscd, insert_card
 ) -> None:
     server = live_authen_server
@@ -131,7 +131,7 @@ def test_read_unlock_confirm_and_latest_code_on_the_real_server(  # type: ignore
     assert len(_codes(server)) == 1
 
 
-def test_another_facilitys_token_gets_nothing_of_this_clinic(  # type: ignore[no-untyped-def]
+def test_another_facilitys_token_gets_nothing_of_this_clinic(
     live_authen_server, agent_factory, pcscd, insert_card
 ) -> None:
     server = live_authen_server
@@ -168,11 +168,12 @@ def test_another_facilitys_token_gets_nothing_of_this_clinic(  # type: ignore[no
     assert unused is not None and unused.used_at is None
 
     # A code of the clinic is the clinic's: the other facility's agent does not see it.
-    with server.db.transaction() as session:  # type: ignore[attr-defined]
+    with server.db.transaction() as session:
         from authencode.crypto import DataProtector
         from tests.conftest import TEST_DATA_KEY
 
         person = find_person(session, DataProtector(TEST_DATA_KEY), PATIENT_CID)
+        assert person is not None
         issue_code(
             session,
             person,
@@ -186,7 +187,7 @@ def test_another_facilitys_token_gets_nothing_of_this_clinic(  # type: ignore[no
     assert call(clinic_agent, "GET", path)[0] == 200
 
     # A revoked token stops the agent at once: the server refuses it (the agent says 502).
-    with server.db.transaction() as session:  # type: ignore[attr-defined]
+    with server.db.transaction() as session:
         row = session.scalar(
             select(ApiToken).where(ApiToken.token_hash == token_digest(server.token))
         )
@@ -195,5 +196,5 @@ def test_another_facilitys_token_gets_nothing_of_this_clinic(  # type: ignore[no
     insert_card(VirtualThaiIdCard(), reader_index=1)
     status, _headers, body = call(clinic_agent, "GET", "/api/smartcard/read")
     assert status == 502 and set(body) >= SPRING_KEYS
-    with server.db.sessionmaker() as session:  # type: ignore[attr-defined]
+    with server.db.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(CardRead)) == reads_before

@@ -91,9 +91,9 @@ def _route(state: FakeLineState, method: str, parts: list[str], query: dict[str,
                 return _error(404, "Not found")
             return 200, image[1], {"Content-Type": image[0]}
         case "POST", ["user", "all", "richmenu", menu_id]:
-            problem = _usable(state, menu_id)
-            if problem:
-                return problem
+            unusable = _usable(state, menu_id)
+            if unusable:
+                return unusable
             state.default_menu = menu_id
             return _ok()
         case "GET", ["user", "all", "richmenu"]:
@@ -104,9 +104,9 @@ def _route(state: FakeLineState, method: str, parts: list[str], query: dict[str,
             state.default_menu = None
             return _ok()
         case "POST", ["user", user_id, "richmenu", menu_id]:
-            problem = _usable(state, menu_id)
-            if problem:
-                return problem
+            unusable = _usable(state, menu_id)
+            if unusable:
+                return unusable
             state.user_menus[user_id] = menu_id
             return _ok()
         case "GET", ["user", user_id, "richmenu"]:

@@ -22,7 +22,7 @@ class MailSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._changed:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.messages.append(message)
             self._changed.notify_all()
         return "250 OK"
 
