@@ -18,7 +18,7 @@ from linebot_app import messages, notify
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 PB_UNLINK = "own:unlink:{link_id}"
 LINKED_BY_TITLE_TH = "บัญชี LINE ที่เชื่อมโยงกับท่าน ({count} รายการ)"
