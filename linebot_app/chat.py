@@ -66,7 +66,16 @@ def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -
     if not consent.is_current(account.consent_version):
         return consent_first()
     action, args = (parts[0], parts[1:]) if parts else ("", [])
-    command = commands.of_postback(action, args)
+    command = commands.of_postback("chat", action, args)
     if command is None:
         return [messages.text(NOTHING_TO_CANCEL_TH, messages.menu_quick_reply())]
     return run_command(ctx, account, command, args)
+
+
+def handle_own_postback(ctx: EventContext, account: LineAccount,
+                        parts: list[str]) -> list[Json]:
+    """``own:...`` postbacks (the person's own say); raises DomainError. Anything else of
+    theirs shows who has linked the person."""
+    action, args = (parts[0], parts[1:]) if parts else ("", [])
+    command = commands.of_postback("own", action, args) or commands.named("linked_by")
+    return command.handler(ctx, account, args)  # the core checks the account, not consent

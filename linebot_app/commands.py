@@ -4,7 +4,8 @@ A command is asked for in up to three ways, each kept exactly as LINE users have
 replies stay in their chats, deployed rich menus carry their postback data):
 
 - typed: a whole message, case and spacing folded (``aliases``);
-- a quick-reply postback ``chat:<action>:<arg>...`` (``postback`` and how many args it takes);
+- a postback ``chat:<action>:<arg>...`` from the chat's quick replies, or ``own:<action>:...``
+  from the person's own notices (``postback`` and how many args it takes);
 - a rich-menu postback ``menu:<item>`` (``menu_item``); ``button`` places it on the guest or
   member rich menu (`linebot_app.richmenu` draws the menus from this table).
 
@@ -59,7 +60,7 @@ class Command:
     name: str
     handler: Handler
     aliases: tuple[str, ...] = ()
-    postback: str | None = None  # the action of ``chat:<action>:<args>``
+    postback: str | None = None  # ``chat:<action>`` or ``own:<action>``, then ``:<args>``
     arity: tuple[int, ...] = ()  # how many args that postback may carry
     menu_item: str | None = None  # ``menu:<item>``
     button: Button | None = None
@@ -114,14 +115,25 @@ COMMANDS: tuple[Command, ...] = (
             aliases=("ยกเลิก", "cancel"), consent=False),
     # The chat's quick replies.
     Command("code", lambda ctx, account, args: chat_code.issue(ctx, account, args[0], args[1]),
-            postback="code", arity=(2,)),
+            postback="chat:code", arity=(2,)),
     Command("remove", lambda ctx, account, args: chat_family.remove(
                 ctx, account, args[0], args[1] if len(args) == 2 else None),
-            postback="remove", arity=(1, 2)),
+            postback="chat:remove", arity=(1, 2)),
     Command("history_of", lambda ctx, account, args: chat_family.history_of(ctx, account, args[0]),
-            postback="history", arity=(1,)),
+            postback="chat:history", arity=(1,)),
     Command("verify_code", lambda ctx, account, args: chat_verify.code_for(ctx, account, args[0]),
-            postback="verify", arity=(1,)),
+            postback="chat:verify", arity=(1,)),
+    # The person's own say (notices pushed to the holder's own account): no consent asked, the
+    # core checks each against the account that taps it.
+    Command("approve", lambda ctx, account, args: chat_owner.approve(ctx, account, args[0]),
+            postback="own:approve", arity=(1,), consent=False),
+    Command("decline", lambda ctx, account, args: chat_owner.decline(ctx, account, args[0]),
+            postback="own:decline", arity=(1,), consent=False),
+    Command("not_me", lambda ctx, account, args: chat_owner.not_me(ctx, account, *args),
+            postback="own:notme", arity=(2,), consent=False),
+    Command("unlink", lambda ctx, account, args: chat_owner.unlink(
+                ctx, account, args[0], args[1] if len(args) == 2 else None),
+            postback="own:unlink", arity=(1, 2), consent=False),
     # The rich menus' answers that need no consent (some only on menus deployed earlier).
     Command("consent", lambda _ctx, _account, _: messages.consent_prompt(), menu_item="consent",
             consent=False,
@@ -155,9 +167,9 @@ def typed(text: str) -> Command | None:
     return _BY_ALIAS.get(" ".join(text.casefold().split()))
 
 
-def of_postback(action: str, args: list[str]) -> Command | None:
-    """The command of a ``chat:<action>:<args>`` postback, if any."""
-    return _BY_POSTBACK.get((action, len(args)))
+def of_postback(kind: str, action: str, args: list[str]) -> Command | None:
+    """The command of a ``<kind>:<action>:<args>`` postback (kind ``chat`` or ``own``)."""
+    return _BY_POSTBACK.get((f"{kind}:{action}", len(args)))
 
 
 def of_menu_item(item: str) -> Command | None:

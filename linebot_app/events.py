@@ -16,7 +16,7 @@ from linebot.v3.webhooks import (
 from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.services import consent, conversations, line_accounts
-from linebot_app import assistant, chat, chat_owner, commands, messages
+from linebot_app import assistant, chat, commands, messages
 from linebot_app.chat_messages import refusal
 from linebot_app.context import EventContext
 from linebot_app.messages import Json
@@ -140,7 +140,7 @@ def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list
     if parts[0] == "chat":
         return chat.handle_postback(ctx, account, parts[1:])
     if parts[0] == "own":
-        return chat_owner.handle_postback(ctx, account, parts[1:])
+        return chat.handle_own_postback(ctx, account, parts[1:])
     log.info("unknown postback ignored (account %s)", account.id)
     return assistant.answer("unknown")
 

@@ -68,7 +68,11 @@ def _args(db: Database, world: World) -> dict[str, list[str]]:
         child = session.scalars(select(FamilyLink).where(FamilyLink.slot > 0)).one()
     token = world.poster_url().rsplit("/", 1)[1]
     return {"code": [str(child.id), token], "remove": [str(child.id)],
-            "history_of": [str(child.id)], "verify_code": [str(child.id)]}
+            "history_of": [str(child.id)], "verify_code": [str(child.id)],
+            # Nothing to approve, decline or unlink here: the core's refusal (or the list of
+            # who linked the person) answers, as from a copied postback.
+            "approve": ["999999"], "decline": ["999999"], "not_me": ["a", "999999"],
+            "unlink": ["999999"]}
 
 
 def test_every_command_answers_by_each_way_it_is_asked(app: Any, chat: ChatUser, world: World,
@@ -86,7 +90,7 @@ def test_every_command_answers_by_each_way_it_is_asked(app: Any, chat: ChatUser,
                 assert _same(chat.say(typed), expected), (command.name, typed)
                 asked["typed"] += 1
         if command.postback:
-            data = ":".join(("chat", command.postback, *args[command.name]))
+            data = ":".join((command.postback, *args[command.name]))
             expected = _handler_answer(app, db, command, args[command.name])
             assert _same(chat.tap(data), expected), (command.name, data)
             asked["postback"] += 1
@@ -105,7 +109,7 @@ def test_every_command_answers_by_each_way_it_is_asked(app: Any, chat: ChatUser,
                     assert action["uri"] == command.button.uri or \
                         action["uri"].endswith(f"/liff{command.button.liff_path}"), command.name
                 asked["button"] += 1
-    assert asked == {"typed": 2 * 22, "postback": 4, "menu": 10, "button": 9}
+    assert asked == {"typed": 2 * 22, "postback": 8, "menu": 10, "button": 9}
 
 
 def test_a_row_answers_apart_from_what_is_not_a_command(chat: ChatUser, world: World) -> None:
@@ -113,7 +117,27 @@ def test_a_row_answers_apart_from_what_is_not_a_command(chat: ChatUser, world: W
     _member_with_family(chat, world)
     [unknown_item] = chat.tap("menu:nothing")
     [unknown_action] = chat.tap("chat:nothing:1")
+    own_unknown = chat.tap("own:nothing")
     assert unknown_item["text"].startswith("ขออภัยค่ะ")
     assert unknown_action["text"] == "ไม่มีขั้นตอนที่ค้างอยู่ค่ะ เลือกบริการจากเมนูด้านล่างได้เลย"
+    assert own_unknown == chat.say("ใครเชื่อมโยงฉัน")  # the person's own list of links
     assert commands.typed("ยกเลิก") is commands.CANCEL
-    assert commands.of_postback("remove", ["1", "yes", "extra"]) is None
+    assert commands.of_postback("chat", "remove", ["1", "yes", "extra"]) is None
+
+
+def test_the_postbacks_the_bot_sends_are_rows_of_the_table() -> None:
+    from linebot_app import chat_code, chat_family, chat_owner, chat_verify, notify
+
+    sent = {"code": chat_code.PB_CODE.format(link_id=1, token="t"),
+            "remove": chat_family.PB_REMOVE.format(link_id=1),
+            "history_of": "chat:history:1",  # answers' per-person history quick replies
+            "verify_code": chat_verify.PB_VERIFY.format(link_id=1),
+            "approve": notify.PB_APPROVE.format(approval_id=1),
+            "decline": notify.PB_DECLINE.format(approval_id=1),
+            "not_me": notify.PB_NOT_ME_CODE.format(code_id=1),
+            "unlink": chat_owner.PB_UNLINK.format(link_id=1)}
+    for name, data in sent.items():
+        kind, action, *args = data.split(":")
+        assert commands.of_postback(kind, action, args) is commands.named(name), data
+    assert notify.PB_NOT_ME_ACCOUNT.format(account_id=1).split(":")[:3] == \
+        ["own", "notme", "a"]
