@@ -35,7 +35,7 @@ from linebot.v3.messaging import (
 )
 
 from authencode.settings import Settings
-from linebot_app.commands import GUEST, MEMBER, Command, on_menu
+from linebot_app.commands import GUEST, MEMBER, Button, Command, on_menu
 from linebot_app.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA, liff_url
 from linebot_app.richmenu_image import (
     MAX_IMAGE_BYTES,
@@ -114,9 +114,7 @@ def _uri(label: str, uri: str) -> Json:
     return {"type": "uri", "label": label, "uri": uri}
 
 
-def _action(settings: Settings, command: Command) -> Json:
-    button = command.button
-    assert button is not None
+def _action(settings: Settings, command: Command, button: Button) -> Json:
     if button.uri:
         return _uri(button.label, button.uri)
     if button.liff_path:
@@ -126,7 +124,7 @@ def _action(settings: Settings, command: Command) -> Json:
 
 
 def _items(settings: Settings, menu: str) -> tuple[MenuItem, ...]:
-    return tuple(MenuItem(command.button.tile, _action(settings, command))
+    return tuple(MenuItem(command.button.tile, _action(settings, command, command.button))
                  for command in on_menu(menu) if command.button)
 
 
