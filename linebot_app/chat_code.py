@@ -26,7 +26,7 @@ from linebot_app.flex import code_message, code_view
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 QR_READER_URL = "https://line.me/R/nv/QRCodeReader"  # LINE's own QR code reader
 PB_CODE = "chat:code:{link_id}:{token}"

@@ -17,7 +17,7 @@ from linebot_app.chat_messages import REGISTER_FIRST_TH, REGISTER_LABEL, with_ca
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 PB_REMOVE = "chat:remove:{link_id}"
 FAMILY_TITLE_TH = "รายชื่อบุคคลที่บัญชี LINE นี้ขอรหัสแทนได้ (ครอบครัว {count}/{max} คน)"

@@ -18,7 +18,7 @@ from linebot_app import messages, notify
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 PB_UNLINK = "own:unlink:{link_id}"
 LINKED_BY_TITLE_TH = "บัญชี LINE ที่เชื่อมโยงกับท่าน ({count} รายการ)"
@@ -63,33 +63,38 @@ def linked_by(ctx: EventContext, account: LineAccount) -> list[Json]:
         *buttons, messages.ask("ครอบครัว")))]
 
 
-def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -> list[Json]:
-    """``own:...`` postbacks; raises DomainError (answered as a Thai refusal)."""
-    action, args = (parts[0], parts[1:]) if parts else ("", [])
-    if action == "approve" and len(args) == 1:
-        outcome = link_approvals.approve(ctx.session, args[0], account, now=ctx.now())
-        # Approving another account as oneself moves the person there: both are told.
-        notify.self_link_reclaimed(ctx.session, outcome.link, outcome.displaced_account_ids)
-        return [messages.text(APPROVED_TH, messages.quick_replies(
-            messages.ask(notify.LINKED_BY_COMMAND)))]
-    if action == "decline" and len(args) == 1:
-        closed = link_approvals.decline(ctx.session, args[0], account, now=ctx.now())
-        if closed is not None:
-            notify.approval_ended(ctx.session, closed, expired=False)
-        return [messages.text(DECLINED_TH, messages.quick_replies(
-            messages.ask(notify.LINKED_BY_COMMAND)))]
-    if action == "notme" and len(args) == 2 and args[0] in ("a", "c"):
-        which = {"other_account_id": args[1]} if args[0] == "a" else {"code_id": args[1]}
-        result = person_say.not_me(ctx.session, account, now=ctx.now(), **which)
-        return [messages.text(notify.not_me_done(result), messages.quick_replies(
-            messages.ask(notify.LINKED_BY_COMMAND)))]
-    if action == "unlink" and len(args) in (1, 2):
-        return _unlink(ctx, account, args[0], args[1] if len(args) == 2 else None)
-    return linked_by(ctx, account)
+def _done(body: str) -> list[Json]:
+    return [messages.text(body, messages.quick_replies(messages.ask(notify.LINKED_BY_COMMAND)))]
 
 
-def _unlink(ctx: EventContext, account: LineAccount, link_id: str,
-            answer: str | None) -> list[Json]:
+def approve(ctx: EventContext, account: LineAccount, approval_id: str) -> list[Json]:
+    """``own:approve:<id>``; raises DomainError (answered as a Thai refusal)."""
+    outcome = link_approvals.approve(ctx.session, approval_id, account, now=ctx.now())
+    # Approving another account as oneself moves the person there: both are told.
+    notify.self_link_reclaimed(ctx.session, outcome.link, outcome.displaced_account_ids)
+    return _done(APPROVED_TH)
+
+
+def decline(ctx: EventContext, account: LineAccount, approval_id: str) -> list[Json]:
+    """``own:decline:<id>``; raises DomainError."""
+    closed = link_approvals.decline(ctx.session, approval_id, account, now=ctx.now())
+    if closed is not None:
+        notify.approval_ended(ctx.session, closed, expired=False)
+    return _done(DECLINED_TH)
+
+
+def not_me(ctx: EventContext, account: LineAccount, which: str, row_id: str) -> list[Json]:
+    """``own:notme:a:<account id>`` or ``own:notme:c:<code id>``; raises DomainError."""
+    if which not in ("a", "c"):
+        return linked_by(ctx, account)
+    ids = {"other_account_id": row_id} if which == "a" else {"code_id": row_id}
+    result = person_say.not_me(ctx.session, account, now=ctx.now(), **ids)
+    return _done(notify.not_me_done(result))
+
+
+def unlink(ctx: EventContext, account: LineAccount, link_id: str,
+           answer: str | None) -> list[Json]:
+    """``own:unlink:<link id>[:yes|no]``: asks first, then ends another account's link."""
     link = next((link for link in person_say.linked_by(ctx.session, account)
                  if str(link.id) == link_id), None)
     if link is None:
@@ -108,8 +113,7 @@ def _unlink(ctx: EventContext, account: LineAccount, link_id: str,
                                         display_text="ไม่ยกเลิก")]))
         return [confirm.to_dict()]
     if answer != "yes":
-        return [messages.text(KEPT_TH, messages.quick_replies(
-            messages.ask(notify.LINKED_BY_COMMAND)))]
+        return _done(KEPT_TH)
     person_say.remove_link(ctx.session, account, link.id)
     return [messages.text(UNLINKED_TH.format(account=notify.OTHER_ACCOUNT_TH,
                                              relation=relation)),

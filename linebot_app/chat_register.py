@@ -24,11 +24,18 @@ from authencode.services.people import person_masked_cid
 from authencode.services.registration import RELATION_LABELS_TH
 from authencode.thaidate import service_day
 from linebot_app import messages, notify
-from linebot_app.chat_messages import REGISTER_LABEL, prompt, refusal
+from linebot_app.chat_messages import (
+    CANCELLED_TH,
+    NOTHING_TO_CANCEL_TH,
+    REGISTER_LABEL,
+    cancel_reply,
+    prompt,
+    refusal,
+)
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 REGISTER = "register"
 FAMILY_ADD = "family_add"
@@ -140,6 +147,14 @@ def start_family_add(ctx: EventContext, account: LineAccount) -> list[Json]:
     """Ask for a family member's CID; raises SELF_REGISTRATION_REQUIRED or FAMILY_FULL."""
     registration.check_can_add_family(ctx.session, account)
     return _start(ctx, account, FAMILY_ADD, ASK_FAMILY_CID_TH)
+
+
+def cancel(ctx: EventContext, account: LineAccount) -> list[Json]:
+    """"ยกเลิก": the open dialogue ends, with the answers typed so far (typed only, after
+    `conversations.lock_current` has removed an expired one)."""
+    if not conversations.finish_all(ctx.session, account):
+        return [messages.text(NOTHING_TO_CANCEL_TH, messages.menu_quick_reply())]
+    return cancel_reply(CANCELLED_TH)
 
 
 def expired(ctx: EventContext, flow: str) -> list[Json]:

@@ -15,7 +15,7 @@ from linebot_app.chat_messages import REGISTER_FIRST_TH, REGISTER_LABEL, with_ca
 from linebot_app.messages import Json
 
 if TYPE_CHECKING:
-    from linebot_app.events import EventContext
+    from linebot_app.context import EventContext
 
 PB_VERIFY = "chat:verify:{link_id}"
 ALL_VERIFIED_TH = "ทุกคนในรายชื่อของบัญชีนี้ยืนยันตัวตนเรียบร้อยแล้วค่ะ"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass, field
-from functools import cached_property
 
 from linebot.v3.webhooks import (
     FollowEvent,
@@ -15,47 +12,17 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
     UserSource,
 )
-from sqlalchemy.orm import Session
 
-from authencode.app import limits
-from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
-from authencode.ratelimit import RateLimiter
 from authencode.services import consent, conversations, line_accounts
-from authencode.services.people import LocalRegistryRights, RightsLookup
-from authencode.settings import Settings
-from linebot_app import assistant, chat, chat_owner, messages
+from linebot_app import assistant, chat, commands, messages
 from linebot_app.chat_messages import refusal
+from linebot_app.context import EventContext
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_reply
-from linebot_app.state import BotState, bot_state
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EventContext:
-    session: Session
-    settings: Settings
-    rights: RightsLookup = field(default_factory=LocalRegistryRights)
-    rate: RateLimiter | None = None  # the web app's limiter (none: nothing is limited)
-
-    @cached_property
-    def protector(self) -> DataProtector:
-        return DataProtector(self.settings.data_key)
-
-    @cached_property
-    def bot(self) -> BotState:
-        return bot_state(self.settings)
-
-    def now(self) -> dt.datetime:
-        return self.bot.clock()
-
-    def count(self, rule: str, key: str) -> None:
-        """Count one ``rule`` request of ``key``: RateLimitedError (a DomainError) past it."""
-        if self.rate is not None:
-            limits.count(self.rate, rule, key)
 
 
 def handle_event(ctx: EventContext, event: object) -> None:
@@ -173,19 +140,16 @@ def _postback_answer(ctx: EventContext, account: LineAccount, data: str) -> list
     if parts[0] == "chat":
         return chat.handle_postback(ctx, account, parts[1:])
     if parts[0] == "own":
-        return chat_owner.handle_postback(ctx, account, parts[1:])
+        return chat.handle_own_postback(ctx, account, parts[1:])
     log.info("unknown postback ignored (account %s)", account.id)
     return assistant.answer("unknown")
 
 
 def _menu_answer(ctx: EventContext, account: LineAccount, item: str) -> list[Json]:
-    if item in ("howto", "what_is", "register", "rights_info", "hotline"):
-        return assistant.answer({"howto": "request", "rights_info": "rights"}.get(item, item))
-    if item == "consent":
-        return messages.consent_prompt()
-    if item in ("history", "rights", "family", "request"):
-        return chat.run_command(ctx, account, item)  # as if typed: consent comes first
-    return assistant.answer("unknown")
+    command = commands.of_menu_item(item)
+    if command is None:
+        return assistant.answer("unknown")
+    return chat.run_command(ctx, account, command)  # as if typed: consent comes first
 
 
 def _refusal(error: DomainError) -> list[Json]:

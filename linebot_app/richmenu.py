@@ -35,7 +35,8 @@ from linebot.v3.messaging import (
 )
 
 from authencode.settings import Settings
-from linebot_app.messages import HOTLINE, MAX_LABEL_CHARS, MAX_POSTBACK_DATA, liff_url
+from linebot_app.commands import GUEST, MEMBER, Button, Command, on_menu
+from linebot_app.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA, liff_url
 from linebot_app.richmenu_image import (
     MAX_IMAGE_BYTES,
     Tile,
@@ -47,8 +48,6 @@ from linebot_app.richmenu_image import (
 
 NAME_PREFIX = "authencode:"
 ALIAS_PREFIX = "authencode-"
-GUEST = "guest"
-MEMBER = "member"
 ALIASES = {GUEST: f"{ALIAS_PREFIX}{GUEST}", MEMBER: f"{ALIAS_PREFIX}{MEMBER}"}
 FULL = (2500, 1686)
 HALF = (2500, 843)
@@ -115,36 +114,25 @@ def _uri(label: str, uri: str) -> Json:
     return {"type": "uri", "label": label, "uri": uri}
 
 
-GREEN, TEAL, BLUE, INDIGO, AMBER, RED = ("#06a35a", "#0f8b8d", "#2563eb", "#4f46e5",
-                                         "#d97706", "#dc2626")
+def _action(settings: Settings, command: Command, button: Button) -> Json:
+    if button.uri:
+        return _uri(button.label, button.uri)
+    if button.liff_path:
+        return _uri(button.label, liff_url(settings, button.liff_path))
+    return _postback(button.label, button.data or f"menu:{command.menu_item}",
+                     button.display_text)
+
+
+def _items(settings: Settings, menu: str) -> tuple[MenuItem, ...]:
+    return tuple(MenuItem(command.button.tile, _action(settings, command, command.button))
+                 for command in on_menu(menu) if command.button)
 
 
 def menu_specs(settings: Settings) -> list[MenuSpec]:
-    """The guest menu (consent, how to use, hotline) and the member menu (six services)."""
-    howto = MenuItem(Tile("วิธีใช้งาน", "ลงทะเบียน / ขอรหัส", AMBER, "howto"),
-                     _postback("วิธีใช้งาน", "menu:howto"))
-    hotline = MenuItem(Tile(f"สายด่วน {HOTLINE}", "สปสช. 24 ชั่วโมง", RED, "phone"),
-                       _uri(f"โทร {HOTLINE}", f"tel:{HOTLINE}"))
-    guest = MenuSpec(GUEST, HALF, 3, 1, "เมนู", (
-        MenuItem(Tile("ให้ความยินยอม", "อ่านข้อตกลงก่อนใช้งาน", GREEN, "consent"),
-                 _postback("ให้ความยินยอม", "consent:show", "ข้อตกลงความยินยอม")),
-        howto,
-        hotline,
-    ))
-    member = MenuSpec(MEMBER, FULL, 3, 2, "เมนูบริการ", (
-        # Answered in the chat: LINE's own QR reader, or the LIFF request page.
-        MenuItem(Tile("ขอรหัสเข้ารับบริการ", "สแกน QR Code ที่หน่วยบริการ", GREEN, "qr"),
-                 _postback("ขอรหัสเข้ารับบริการ", "menu:request")),
-        MenuItem(Tile("ตรวจสอบสิทธิ", "สิทธิการรักษาพยาบาล", TEAL, "card"),
-                 _postback("ตรวจสอบสิทธิ", "menu:rights")),
-        MenuItem(Tile("ประวัติการขอรหัส", "Authen Code ที่เคยขอ", BLUE, "clock"),
-                 _postback("ประวัติการขอรหัส", "menu:history")),
-        MenuItem(Tile("ครอบครัว", "เพิ่มสมาชิกได้ 5 คน", INDIGO, "family"),
-                 _uri("ครอบครัว", liff_url(settings, "/family"))),
-        howto,
-        hotline,
-    ))
-    return [guest, member]
+    """The guest menu (consent, how to use, hotline) and the member menu (six services), with
+    the buttons the command table (`linebot_app.commands`) places on them."""
+    return [MenuSpec(GUEST, HALF, 3, 1, "เมนู", _items(settings, GUEST)),
+            MenuSpec(MEMBER, FULL, 3, 2, "เมนูบริการ", _items(settings, MEMBER))]
 
 
 def check_spec(spec: MenuSpec) -> None:

@@ -23,7 +23,8 @@ from authencode.ratelimit import RateLimiter
 from authencode.services.people import RightsLookup
 from authencode.settings import Settings
 from linebot_app import messages
-from linebot_app.events import EventContext, handle_event
+from linebot_app.context import EventContext
+from linebot_app.events import handle_event
 from linebot_app.outbox import enqueue_reply
 
 log = logging.getLogger(__name__)

@@ -127,11 +127,13 @@ def finish(session: Session, conversation: Conversation) -> None:
     session.flush()
 
 
-def finish_all(session: Session, account: LineAccount) -> None:
-    """End whatever dialogue the account has (a new one starts, consent is withdrawn...)."""
-    session.execute(delete(ChatConversation)
-                    .where(ChatConversation.line_account_id == account.id)
-                    .execution_options(synchronize_session="fetch"))
+def finish_all(session: Session, account: LineAccount) -> int:
+    """End whatever dialogue the account has (a new one starts, consent is withdrawn...);
+    returns how many were ended."""
+    result = session.execute(delete(ChatConversation)
+                             .where(ChatConversation.line_account_id == account.id)
+                             .execution_options(synchronize_session="fetch"))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def purge_expired(session: Session, now: dt.datetime) -> int:
