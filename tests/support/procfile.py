@@ -61,7 +61,9 @@ def procfile_web(db_url: str, instance: Path, workers: int = 1,
         web.output, _ = proc.communicate(timeout=30)
 
 
-def _wait_ready(web: WebProcess, timeout: float = 60) -> None:
+# Generous: a loaded two-core machine (CI beside other jobs) has taken over a minute to boot
+# gunicorn's workers; a readiness wait, not a measurement.
+def _wait_ready(web: WebProcess, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if web.proc.poll() is not None:
@@ -74,4 +76,4 @@ def _wait_ready(web: WebProcess, timeout: float = 60) -> None:
             return  # answered
         except OSError:
             time.sleep(0.1)
-    raise AssertionError("the web process did not answer within a minute")
+    raise AssertionError(f"the web process did not answer within {timeout:.0f} seconds")
