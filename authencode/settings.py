@@ -100,7 +100,11 @@ class Settings:
     thaid_scopes: str = DEFAULT_THAID_SCOPES
     thaid_cid_claim: str = DEFAULT_THAID_CID_CLAIM
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # main rights that may self-register in LINE ("NONE": no right on record); empty: the
+    # default of authencode.services.registration
+    eligible_main_rights: tuple[str, ...] = ()
+    reader_agent_url: str | None = None  # None: the counter page's default
+    line_simulator: bool = False  # tests only: the LINE simulator outside development
 
     @property
     def is_production(self) -> bool:
@@ -217,28 +221,33 @@ class Settings:
             login=_login_policy(env),
             **_thaid(env, public_base_url, development=development, relaxed=relaxed),
             instance_path=instance_path,
-            extra=_extra(env),
+            eligible_main_rights=_eligible_main_rights(env),
+            reader_agent_url=_reader_agent_url(env),
         )
 
 
-def _extra(env: Mapping[str, str]) -> dict[str, Any]:
-    """Optional policy settings that front ends read from Settings.extra."""
-    extra: dict[str, Any] = {}
+def _eligible_main_rights(env: Mapping[str, str]) -> tuple[str, ...]:
+    """ELIGIBLE_MAIN_RIGHTS as upper-case right codes; () when not set."""
     rights = _optional(env, "ELIGIBLE_MAIN_RIGHTS")
-    if rights is not None:
-        codes = [code.strip().upper() for code in rights.split(",") if code.strip()]
-        if not codes or not all(code.isalnum() and len(code) <= 8 for code in codes):
-            raise SettingsError(
-                "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE")
-        extra["eligible_main_rights"] = ",".join(codes)
+    if rights is None:
+        return ()
+    codes = tuple(code.strip().upper() for code in rights.split(",") if code.strip())
+    if not codes or not all(code.isalnum() and len(code) <= 8 for code in codes):
+        raise SettingsError(
+            "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE")
+    return codes
+
+
+def _reader_agent_url(env: Mapping[str, str]) -> str | None:
+    """READER_AGENT_URL without a trailing slash; None when not set."""
     agent_url = _optional(env, "READER_AGENT_URL")
-    if agent_url is not None:
-        agent_url = agent_url.rstrip("/")
-        if not re.fullmatch(r"https?://(\[::1\]|[A-Za-z0-9.-]+)(:\d{1,5})?", agent_url):
-            raise SettingsError("READER_AGENT_URL must be scheme://host:port with no path, "
-                                "e.g. http://127.0.0.1:8189")
-        extra["reader_agent_url"] = agent_url
-    return extra
+    if agent_url is None:
+        return None
+    agent_url = agent_url.rstrip("/")
+    if not re.fullmatch(r"https?://(\[::1\]|[A-Za-z0-9.-]+)(:\d{1,5})?", agent_url):
+        raise SettingsError("READER_AGENT_URL must be scheme://host:port with no path, "
+                            "e.g. http://127.0.0.1:8189")
+    return agent_url
 
 
 _THAID_URLS = ("THAID_ISSUER", "THAID_AUTHORIZE_URL", "THAID_TOKEN_URL", "THAID_JWKS_URL")

@@ -15,9 +15,9 @@ from authencode.app.metrics import note_rate_limited
 from authencode.errors import DomainError
 from authencode.models import Facility, Person
 from authencode.ratelimit import VERIFY_CODES_EXCEEDED, RateLimitedError
+from authencode.reference import RELATION_LABELS_TH
 from authencode.services import counter_verify, registration
 from authencode.services.people import person_masked_cid
-from authencode.services.registration import RELATION_LABELS_TH
 from authencode.thaidate import BE_OFFSET, MONTHS_SHORT, service_day
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import agent_url

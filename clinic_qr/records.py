@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 
+from authencode import reference
 from authencode.app.context import db_session, services
 from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError, register
 from authencode.models import AuditEntry, Facility, StaffUser
-from authencode.models.codes import CHANNELS, STATUSES
+from authencode.reference import CHANNELS
+from authencode.reference import CODE_STATUSES as STATUSES
 from authencode.services import audit, facilities, issuance, people, report_exports, reports, visits
 from authencode.thaidate import service_day
 from clinic_qr.chart import stacked_bars
@@ -111,13 +113,13 @@ def _list_page(template: str, facility: Facility, *, default_today: bool,
                                                 name=lambda c: names.get(c, c)),
             "channel_chart": stacked_bars(
                 counts.days, counts.by_channel,
-                name=lambda c: reports.CHANNEL_LABELS_TH.get(c, c)),
+                name=lambda c: reference.CHANNEL_LABELS_TH.get(c, c)),
         }
     return render(template, 200 if error is None else error.http_status, facility=facility,
                   error=error, page=page, chart=counts, args=args, **charts,
                   services=offered, channels=CHANNELS,
-                  statuses=STATUSES, channel_labels=reports.CHANNEL_LABELS_TH,
-                  status_labels=reports.STATUS_LABELS_TH, sizes=PAGE_SIZES)
+                  statuses=STATUSES, channel_labels=reference.CHANNEL_LABELS_TH,
+                  status_labels=reference.STATUS_LABELS_TH, sizes=PAGE_SIZES)
 
 
 @clinic.get("/facilities/<hcode>/records")
@@ -160,9 +162,9 @@ def _record_page(facility: Facility, code_id: int, status: int = 200,
                   evidence=evidence, certifier=mask_cid(certifier) if certifier else None,
                   relations=visits.RELATIONS, names=names, history=_history(code.id),
                   services=facilities.offered(session_, facility), form=request.form,
-                  channel_labels=reports.CHANNEL_LABELS_TH,
-                  method_labels=reports.METHOD_LABELS_TH,
-                  status_labels=reports.STATUS_LABELS_TH)
+                  channel_labels=reference.CHANNEL_LABELS_TH,
+                  method_labels=reference.METHOD_LABELS_TH,
+                  status_labels=reference.STATUS_LABELS_TH)
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>")
@@ -214,8 +216,8 @@ def person_history(hcode: str, code_id: int) -> PageResult:
                                 page=number, size=size)
     return render("person_history.html", facility=facility, code=code, page=page,
                   masked_cid=mask_cid(cid), args={"code_id": code.id, "size": size},
-                  channel_labels=reports.CHANNEL_LABELS_TH,
-                  status_labels=reports.STATUS_LABELS_TH)
+                  channel_labels=reference.CHANNEL_LABELS_TH,
+                  status_labels=reference.STATUS_LABELS_TH)
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>/photo")

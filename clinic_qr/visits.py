@@ -8,8 +8,8 @@ from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
 from authencode.errors import DomainError
 from authencode.models import AuthenCode, Facility, Person
+from authencode.reference import CHANNEL_LABELS_TH
 from authencode.services import facilities, people, visits
-from authencode.services.reports import CHANNEL_LABELS_TH
 from authencode.settings import Settings
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.qr_render import render_qr_svg
@@ -20,7 +20,7 @@ DEFAULT_AGENT_URL = "http://127.0.0.1:8189"  # the NHSO-compatible agent's fixed
 
 def agent_url(settings: Settings) -> str:
     """Where the counter page finds the reader agent (READER_AGENT_URL)."""
-    return str(settings.extra.get("reader_agent_url", DEFAULT_AGENT_URL))
+    return settings.reader_agent_url or DEFAULT_AGENT_URL
 
 
 def facility_code(facility: Facility, code_id: int) -> AuthenCode:

@@ -58,7 +58,7 @@ def _member(link: FamilyLink) -> dict[str, Any]:
     session, svc = db_session(), services()
     view = None
     if link_trust.can(link, link_trust.ELIGIBILITY):
-        view = registration.rights_view(session, svc.rights, state().policy, link)
+        view = registration.rights_view(session, svc.rights, services().registration, link)
     return views.member_json(svc.protector, link, view)
 
 
@@ -114,7 +114,7 @@ def register_self() -> Response:
     session = db_session()
     link = registration.register_self(session, services().protector, _account(),
                                       body.get("cid"), body.get("phone"), body.get("birthDate"),
-                                      state().policy)
+                                      services().registration)
     notify.link_added(session, link)  # the person's own verified account is told or asked
     answer: dict[str, Any] = {"member": _member(link)}
     if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
@@ -135,7 +135,7 @@ def add_member() -> Response:
     link = registration.add_family_member(db_session(), services().protector, _account(),
                                           body.get("cid"), body.get("phone"),
                                           body.get("birthDate"), body.get("relation"),
-                                          state().policy)
+                                          services().registration)
     notify.link_added(db_session(), link)  # the person's own verified account is told or asked
     response = jsonify(member=_member(link))
     response.status_code = 201
@@ -162,7 +162,7 @@ def request_code() -> Response:
     account = _account()
     issued, link = patient_codes.request_by_qr(
         session, svc.protector, account, body.get("member_id"), str(body.get("scanned") or ""),
-        state().policy)
+        services().registration)
     code = issued.code
     if issued.created:
         # Queued in this request's transaction: the push exists exactly when the code does.
@@ -196,7 +196,7 @@ def member_rights(member_id: str) -> Response:
     through an unverified link only whether the right allows the service."""
     session, svc = db_session(), services()
     link = registration.get_link(session, _account(), member_id)
-    view = registration.rights_view(session, svc.rights, state().policy, link)
+    view = registration.rights_view(session, svc.rights, services().registration, link)
     if view.detail is None:
         return jsonify(views.eligibility_json(svc.protector, link, view))
     status = pcu_change.status_for(session, link.person)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from authencode.app.context import services
 from authencode.errors import DomainError
+from authencode.reference import page_reference
 from authencode.services.qr_tokens import QR_MALFORMED, extract_token
 from liff_web.state import liff_state
 
@@ -56,6 +57,7 @@ def _config(page: str) -> dict[str, Any]:
         "apiBase": url_for("liff_api.me").rsplit("/", 1)[0],
         "urls": {name: url_for(f"liff_pages.{name}") for name in PAGES},
         "devTokenUrl": url_for("dev_liff.token") if dev_signer is not None else None,
+        "reference": page_reference(),
     }
 
 

@@ -1,4 +1,4 @@
-"""What the LIFF front end keeps per process: the ID token verifier and the registration rules."""
+"""What the LIFF front end keeps per process: the ID token verifier and the ThaID client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from authencode.oidc import OpenIdClient, ProviderConfig
-from authencode.services.registration import RegistrationPolicy
 from authencode.settings import Settings
 from liff_web.auth import IdTokenVerifier, JwksCache, StaticKeys
 from liff_web.devtools import DEV_CHANNEL_ID, DevSigner
@@ -16,7 +15,6 @@ from liff_web.devtools import DEV_CHANNEL_ID, DevSigner
 @dataclass
 class LiffState:
     verifier: IdTokenVerifier
-    policy: RegistrationPolicy
     dev_signer: DevSigner | None = None
     thaid: OpenIdClient | None = None  # None: ThaID is not configured
 
@@ -47,11 +45,10 @@ def make_thaid_client(settings: Settings) -> OpenIdClient | None:
 
 def make_state(settings: Settings) -> LiffState:
     """The verifier for LINE's keys (or, in development without LINE, the dev signer's)."""
-    policy = RegistrationPolicy.from_setting(settings.extra.get("eligible_main_rights"))
     thaid = make_thaid_client(settings)
     if dev_login_enabled(settings):
         signer = DevSigner(settings.instance_path)
         verifier = IdTokenVerifier(StaticKeys(signer.jwks()), DEV_CHANNEL_ID)
-        return LiffState(verifier=verifier, policy=policy, dev_signer=signer, thaid=thaid)
+        return LiffState(verifier=verifier, dev_signer=signer, thaid=thaid)
     verifier = IdTokenVerifier(JwksCache(settings.line_jwks_url), settings.line_login_channel_id)
-    return LiffState(verifier=verifier, policy=policy, thaid=thaid)
+    return LiffState(verifier=verifier, thaid=thaid)

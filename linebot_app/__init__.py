@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     from linebot_app.state import init_state
     from linebot_app.webhook import bp as line_webhook
 
-    init_state(app, app.extensions["authencode"].settings)
+    init_state(app)
     app.register_blueprint(line_webhook)
     if simulator.enabled(app.extensions["authencode"].settings):
         simulator.register(app)

@@ -9,9 +9,9 @@ from linebot.v3.messaging import ConfirmTemplate, MessageAction, PostbackAction,
 from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount
 from authencode.phone import mask_phone
+from authencode.reference import RELATION_LABELS_TH
 from authencode.services import link_trust, registration
 from authencode.services.people import person_masked_cid
-from authencode.services.registration import RELATION_LABELS_TH
 from linebot_app import answers, messages
 from linebot_app.chat_messages import REGISTER_FIRST_TH, REGISTER_LABEL, with_cancel
 from linebot_app.messages import Json

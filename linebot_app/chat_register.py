@@ -18,10 +18,10 @@ from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount
 from authencode.phone import mask_phone, parse_mobile
+from authencode.reference import RELATION_LABELS_TH
 from authencode.services import conversations, link_trust, registration
 from authencode.services.conversations import Conversation
 from authencode.services.people import person_masked_cid
-from authencode.services.registration import RELATION_LABELS_TH
 from authencode.thaidate import service_day
 from linebot_app import messages, notify
 from linebot_app.chat_messages import (

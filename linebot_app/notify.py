@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
 from authencode.models import AuthenCode, FamilyLink, LineAccount, PcuChangeRequest
+from authencode.reference import RELATION_LABELS_TH, SELF_RELATION_TH
 from authencode.services import link_approvals, link_trust, notices, pcu_change, person_say
 from authencode.settings import Settings
 from authencode.thaidate import be_date, be_datetime, local
@@ -77,12 +78,7 @@ PB_NOT_ME_CODE = "own:notme:c:{code_id}"
 LINKED_BY_COMMAND = "ใครเชื่อมโยงฉัน"
 NOT_ME_LABEL = "ไม่ใช่ฉัน"
 
-RELATIONS_TH = {
-    "self": "ตัวท่านเอง (ผู้ลงทะเบียน)", "spouse": "คู่สมรส", "child": "บุตร",
-    "parent": "บิดา/มารดา", "sibling": "พี่/น้อง", "grandparent": "ปู่/ย่า/ตา/ยาย",
-    "grandchild": "หลาน", "relative": "ญาติ", "guardian": "ผู้อยู่ในความปกครอง",
-    "other": "อื่น ๆ",
-}
+RELATIONS_TH = {"self": SELF_RELATION_TH, **RELATION_LABELS_TH}
 LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน",
              "verified": "ยืนยันตัวตนแล้ว"}
 OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"

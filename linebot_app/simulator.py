@@ -38,7 +38,7 @@ def enabled(settings: Settings) -> bool:
     """Development mode, or a test that asks for it; never production."""
     if settings.is_production:
         return False
-    return settings.environment == "development" or bool(settings.extra.get("line_simulator"))
+    return settings.environment == "development" or settings.line_simulator
 
 
 def register(app: Flask) -> None:

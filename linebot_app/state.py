@@ -28,12 +28,12 @@ class BotState:
 
 
 def make_state(settings: Settings) -> BotState:
-    return BotState(policy=RegistrationPolicy.from_setting(
-        settings.extra.get("eligible_main_rights")))
+    return BotState(policy=RegistrationPolicy.from_codes(settings.eligible_main_rights))
 
 
-def init_state(app: Flask, settings: Settings) -> None:
-    app.extensions[EXTENSION] = make_state(settings)
+def init_state(app: Flask) -> None:
+    """The bot's state, with the registration rules the application built at start-up."""
+    app.extensions[EXTENSION] = BotState(policy=app.extensions["authencode"].registration)
 
 
 def bot_state(settings: Settings) -> BotState:

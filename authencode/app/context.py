@@ -12,6 +12,7 @@ from authencode.app.errors import database_error_response
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services.people import LocalRegistryRights, RightsLookup
+from authencode.services.registration import RegistrationPolicy
 from authencode.settings import Settings
 
 
@@ -21,6 +22,7 @@ class Services:
     db: Database
     protector: DataProtector
     rights: RightsLookup
+    registration: RegistrationPolicy  # who may be linked, from ELIGIBLE_MAIN_RIGHTS
 
 
 def init_services(app: Flask, settings: Settings) -> None:
@@ -29,6 +31,7 @@ def init_services(app: Flask, settings: Settings) -> None:
         db=Database(settings.database_url),
         protector=DataProtector(settings.data_key),
         rights=LocalRegistryRights(),
+        registration=RegistrationPolicy.from_codes(settings.eligible_main_rights),
     )
     app.extensions["authencode"] = services
 

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from authencode.db import Base, created_at, intpk
 from authencode.models.facility import Facility, ServiceType
 from authencode.models.registry import Person
-
-CHANNELS = ("line", "smartcard", "cid_photo", "certified_pid", "kiosk")
-STATUSES = ("active", "cancelled")
+from authencode.reference import CHANNELS, sql_in
+from authencode.reference import CODE_STATUSES as STATUSES
 
 
 class CodeNumber(Base):
@@ -45,11 +44,8 @@ class CodeNumber(Base):
 class AuthenCode(Base):
     __tablename__ = "authen_codes"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'cancelled')", name="status_known"),
-        CheckConstraint(
-            "channel IN ('line', 'smartcard', 'cid_photo', 'certified_pid', 'kiosk')",
-            name="channel_known",
-        ),
+        CheckConstraint(sql_in("status", STATUSES), name="status_known"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel_known"),
         # One active code per person, facility, service and service day.
         Index(
             "uq_authen_codes_one_active",

@@ -16,19 +16,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.models import AuthenCode, CodeNumber, Facility, FacilityService, Person, ServiceType
-from authencode.models.codes import CHANNELS
 from authencode.phone import mask_phone, parse_mobiles
+from authencode.reference import CHANNELS, DEFAULT_METHOD
 from authencode.services import audit
 from authencode.thaidate import service_day
 
-# How each channel proves identity, unless the caller says otherwise.
-DEFAULT_METHOD = {
-    "line": "line_qr",
-    "smartcard": "smartcard",
-    "cid_photo": "photo",
-    "certified_pid": "certified",
-    "kiosk": "kiosk_smartcard",
-}
 # session.info: the channels of the codes this transaction issued (read by /metrics at commit).
 ISSUED_CHANNELS = "issued_channels"
 CODE_PREFIX_START = "PP"

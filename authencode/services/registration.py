@@ -9,6 +9,7 @@ members (the slot range with a unique slot per account).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
@@ -23,6 +24,7 @@ from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, Person
 from authencode.models.line import MAX_FAMILY_MEMBERS
 from authencode.phone import parse_mobile
+from authencode.reference import RELATIONS
 from authencode.services import audit, link_trust
 from authencode.services.consent import require_consent
 from authencode.services.line_accounts import lock_account
@@ -33,21 +35,6 @@ SELF_SLOT = 0
 MIN_SELF_AGE = 15
 # Main rights whose holders may use the LINE channel; None stands for "no right on record".
 DEFAULT_ELIGIBLE_RIGHTS: frozenset[str | None] = frozenset({"UCS", "WEL", "DIS", None})
-RELATIONS = ("spouse", "child", "parent", "sibling", "grandparent", "grandchild", "relative",
-             "guardian", "other")
-# Thai labels of the relations, for the chat, the pages and the counter.
-RELATION_LABELS_TH = {
-    "spouse": "คู่สมรส",
-    "child": "บุตร",
-    "parent": "บิดา/มารดา",
-    "sibling": "พี่/น้อง",
-    "grandparent": "ปู่/ย่า/ตา/ยาย",
-    "grandchild": "หลาน",
-    "relative": "ญาติ",
-    "guardian": "ผู้อยู่ในความปกครอง",
-    "other": "อื่น ๆ",
-}
-
 AGE_TOO_YOUNG = register(
     "AGE_TOO_YOUNG", "unprocessable",
     "You must be at least {min_age} full years old to register yourself.",
@@ -105,9 +92,14 @@ class RegistrationPolicy:
     @classmethod
     def from_setting(cls, rights: str | None) -> RegistrationPolicy:
         """Parse e.g. "UCS,WEL,DIS,NONE" (NONE = no right on record); empty = the default."""
-        if not rights or not rights.strip():
+        return cls.from_codes((rights or "").split(","))
+
+    @classmethod
+    def from_codes(cls, rights: Iterable[str]) -> RegistrationPolicy:
+        """The policy for right codes such as Settings.eligible_main_rights; none = the default."""
+        codes = {part.strip().upper() for part in rights if part.strip()}
+        if not codes:
             return cls()
-        codes = {part.strip().upper() for part in rights.split(",") if part.strip()}
         eligible = frozenset(None if code == "NONE" else code for code in codes)
         return cls(eligible_rights=eligible)
 

@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session, aliased
 
 from authencode.crypto import DataProtector
 from authencode.models import AuthenCode, Facility, Person, Right, ServiceType, StaffUser
-from authencode.services.people import NO_RIGHT_TH
-from authencode.services.reports import (
+from authencode.reference import (
     CHANNEL_LABELS_TH,
     METHOD_LABELS_TH,
+    SELF_RECORDED_TH,
     STATUS_LABELS_TH,
+)
+from authencode.services.people import NO_RIGHT_TH
+from authencode.services.reports import (
     TIME_ORDER,
     CodeFilter,
     conditions,
@@ -31,8 +34,6 @@ from authencode.thaidate import BE_OFFSET, be_datetime
 
 EXPORT_BATCH = 1000  # rows fetched per round trip (server-side cursor on PostgreSQL)
 
-# Who recorded a code no staff member recorded: the patient, through LINE or a kiosk.
-SELF_RECORDED_TH = {"line": "ผู้รับบริการ (LINE)", "kiosk": "ผู้รับบริการ (ตู้ Kiosk)"}
 
 # The export's 24 columns, in the order hospital systems import them (DESIGN.md).
 EXPORT_HEADERS = (

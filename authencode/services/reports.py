@@ -39,21 +39,7 @@ PAGE_INVALID = register(
     "PAGE_INVALID", "invalid", "The page must be 1 or more and the page size 1 to {max}.",
     "หน้าต้องเป็น 1 ขึ้นไป และจำนวนรายการต่อหน้า 1 ถึง {max}")
 
-CHANNEL_LABELS_TH = {
-    "line": "LINE (สแกน QR)",
-    "smartcard": "Smart Card",
-    "cid_photo": "เลขประจำตัวประชาชนและรูปถ่าย",
-    "certified_pid": "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง",
-    "kiosk": "ตู้ Kiosk",
-}
-METHOD_LABELS_TH = {
-    "line_qr": "สแกน QR ผ่าน LINE",
-    "smartcard": "บัตรประชาชน (Smart Card)",
-    "photo": "ถ่ายรูปผู้รับบริการพร้อมบัตรประชาชน",
-    "certified": "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง",
-    "kiosk_smartcard": "บัตรประชาชนที่ตู้ Kiosk",
-}
-STATUS_LABELS_TH = {"active": "ใช้งาน", "cancelled": "ยกเลิก"}
+
 @dataclass(frozen=True)
 class CodeFilter:
     """What a report shows. ``facility_ids`` is mandatory; the rest narrow it down.

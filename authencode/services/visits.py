@@ -22,16 +22,10 @@ from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import AuthenCode, VisitEvidence
 from authencode.phone import parse_mobiles
+from authencode.reference import CERTIFIER_RELATIONS as RELATIONS
 from authencode.services import agent, facilities, issuance, people
 
 METHODS = ("smartcard", "cid_photo", "certified_pid")
-# relation -> (Thai, English)
-RELATIONS = {
-    "parent": ("บิดา/มารดา", "Parent"),
-    "guardian": ("ผู้ปกครอง", "Guardian"),
-    "relative": ("ญาติ", "Relative"),
-    "staff": ("เจ้าหน้าที่ผู้รับรอง", "Certifying staff member"),
-}
 MAX_PHOTO_BYTES = 1_500_000  # below the app's 2 MB body limit, so the page can say why
 MAX_PHOTO_PIXELS = 40_000_000
 _PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}

@@ -49,7 +49,7 @@ def test_the_liff_pages_may_load_and_call_line_and_nothing_else(client: Any) -> 
 
 
 def test_the_dev_line_simulator_has_its_own_policy(settings: Settings) -> None:
-    app = _app(settings, extra={"line_simulator": True})
+    app = _app(settings, line_simulator=True)
     response = app.test_client().get("/dev/line/")
     assert response.status_code == 200
     csp = _csp(response)
@@ -84,7 +84,7 @@ def test_session_cookie_flags_follow_the_public_address(settings: Settings) -> N
 
 @pytest.fixture
 def live_settings(live_settings: Settings) -> Settings:
-    return live_settings.with_overrides(extra={**live_settings.extra, "line_simulator": True})
+    return live_settings.with_overrides(line_simulator=True)
 
 
 def test_pages_run_under_their_csp_and_an_injected_script_is_blocked(

@@ -19,12 +19,12 @@ def test_production_needs_its_secrets(tmp_path: Path) -> None:
         Settings.from_env({"AUTHENCODE_ENV": "production", "SECRET_KEY": PROD["SECRET_KEY"]})
     settings = Settings.from_env({**PROD, "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
     assert settings.is_production and settings.line_api_base_url == "https://api.line.me"
-    assert "eligible_main_rights" not in settings.extra
+    assert settings.eligible_main_rights == ()
 
 
 def test_eligible_main_rights_are_normalised() -> None:
     settings = Settings.from_env({**PROD, "ELIGIBLE_MAIN_RIGHTS": " ucs, WEL ,none "})
-    assert settings.extra["eligible_main_rights"] == "UCS,WEL,NONE"
+    assert settings.eligible_main_rights == ("UCS", "WEL", "NONE")
 
 
 def test_upload_bytes_per_day() -> None:
@@ -50,8 +50,8 @@ def test_malformed_setting_is_named(name: str, value: str) -> None:
 
 def test_reader_agent_url_is_an_origin_only() -> None:
     settings = Settings.from_env({**PROD, "READER_AGENT_URL": "http://localhost:8189/"})
-    assert settings.extra["reader_agent_url"] == "http://localhost:8189"
-    assert "reader_agent_url" not in Settings.from_env(PROD).extra  # the page's default
+    assert settings.reader_agent_url == "http://localhost:8189"
+    assert Settings.from_env(PROD).reader_agent_url is None  # the page's default
 
 
 @pytest.mark.parametrize("value", ["127.0.0.1:8189", "http://127.0.0.1:8189/api",

@@ -3,12 +3,15 @@ The clinic QR link leads into the LIFF app; pages load LINE's SDK in production 
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from authencode.app import create_app
+from authencode.reference import FAMILY_RELATIONS
 from authencode.settings import Settings
 from liff_web.devtools import DevSigner
 from tests.liff_web.conftest import CHANNEL_ID, JwksServer, World, bearer, new_user_id
@@ -90,6 +93,19 @@ def test_every_page_renders_in_thai(client: Any) -> None:
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
         assert '<html lang="th">' in html and 'name="viewport"' in html
+
+
+def test_family_page_renders_the_relations_of_the_one_definition(client: Any) -> None:
+    html = client.get("/liff/family").get_data(as_text=True)
+    for relation in FAMILY_RELATIONS:
+        assert (f'<option value="{relation.code}" data-i18n="relation.{relation.code}">'
+                f"{relation.label_th}</option>") in html
+    config = re.search(r'<script type="application/json" id="liff-config">(.*?)</script>',
+                       html, re.S)
+    assert config is not None
+    relations = json.loads(config.group(1))["reference"]["relations"]
+    assert relations == [{"code": r.code, "th": r.label_th, "en": r.label_en}
+                         for r in FAMILY_RELATIONS]
 
 
 def test_qr_link_leads_into_the_liff_app(prod_app: Any, client: Any, world: World) -> None:

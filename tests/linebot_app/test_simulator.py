@@ -31,7 +31,7 @@ def test_simulator_is_absent_outside_development(environment: str, path: str, tm
     settings = Settings(environment=environment, database_url=f"sqlite:///{sqlite_template}",
                         secret_key="test-secret-key-0123456789abcdef", data_key=TEST_DATA_KEY,
                         instance_path=tmp_path, line_channel_access_token=ACCESS_TOKEN,
-                        extra={"line_simulator": True} if environment == "production" else {})
+                        line_simulator=environment == "production")
     app = create_app(settings)
     try:
         response = app.test_client().get(path, headers={"Authorization": f"Bearer {ACCESS_TOKEN}"})

@@ -33,7 +33,7 @@ def agent_port() -> int:
 def live_settings(live_settings, agent_port):
     """The live server's counter pages point at the agent this test starts."""
     return live_settings.with_overrides(
-        extra={**live_settings.extra, "reader_agent_url": f"http://127.0.0.1:{agent_port}"})
+        reader_agent_url=f"http://127.0.0.1:{agent_port}")
 
 
 def _link_with_code(server: LiveAuthenServer, protector, user: str,

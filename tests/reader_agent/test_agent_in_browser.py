@@ -32,7 +32,7 @@ def agent_port() -> int:
 def live_settings(live_settings, agent_port):
     """The live server's counter page points at the agent this test starts."""
     return live_settings.with_overrides(
-        extra={**live_settings.extra, "reader_agent_url": f"http://127.0.0.1:{agent_port}"})
+        reader_agent_url=f"http://127.0.0.1:{agent_port}")
 
 
 def _face_jpeg() -> bytes:

@@ -54,10 +54,7 @@
     'family.add': 'Add another person',
     'family.full': 'You have added 5 people. Remove one to add someone new.',
     'family.submit': 'Add person',
-    'relation.choose': 'Choose a relation', 'relation.spouse': 'Spouse', 'relation.child': 'Child',
-    'relation.parent': 'Parent', 'relation.sibling': 'Sibling',
-    'relation.grandparent': 'Grandparent', 'relation.grandchild': 'Grandchild',
-    'relation.relative': 'Relative', 'relation.guardian': 'Ward', 'relation.other': 'Other',
+    'relation.choose': 'Choose a relation',
     'rights.title': 'Check rights',
     'pcu.title': 'Change primary care unit (by yourself)',
     'pcu.search': 'Find a facility (name or 5-digit code)',
@@ -68,6 +65,13 @@
     'linked.codes': 'Codes asked for in your name through other LINE accounts',
     'linked.codes_hint': 'If you did not ask for a code, tap "This was not me": that account loses its link to you and the facility is asked to review the code.'
   };
+  // Relation labels come from the server's one definition (authencode.reference), in cfg.
+  cfg.reference.relations.forEach(function (r) { EN['relation.' + r.code] = r.en; });
+  function relationLabels(language) {
+    var labels = { self: cfg.reference.self[language] };
+    cfg.reference.relations.forEach(function (r) { labels[r.code] = r[language]; });
+    return labels;
+  }
 
   // Text made by the script, in both languages.
   var MSG = {
@@ -100,11 +104,7 @@
       not_configured: 'ระบบยังไม่ได้ตั้งค่า LIFF กรุณาติดต่อผู้ดูแลระบบ',
       verify_button: 'ยืนยันตัวตนที่หน่วยบริการ',
       verify_hint: 'แสดงรหัสนี้พร้อมบัตรประชาชนที่จุดบริการ ใช้ได้ครั้งเดียว ถึงเวลา ',
-      relation: {
-        self: 'ตนเอง', spouse: 'คู่สมรส', child: 'บุตร', parent: 'บิดา/มารดา', sibling: 'พี่/น้อง',
-        grandparent: 'ปู่/ย่า/ตา/ยาย', grandchild: 'หลาน', relative: 'ญาติ',
-        guardian: 'ผู้อยู่ในความปกครอง', other: 'อื่น ๆ'
-      }
+      relation: relationLabels('th')
     },
     en: {
       working: 'Working…', none: 'Nothing found', self: 'Myself',
@@ -135,11 +135,7 @@
       not_configured: 'LIFF is not configured. Please contact the administrator.',
       verify_button: 'Verify at a clinic counter',
       verify_hint: 'Show this code with the ID card at the counter; one use, valid until ',
-      relation: {
-        self: 'Myself', spouse: 'Spouse', child: 'Child', parent: 'Parent', sibling: 'Sibling',
-        grandparent: 'Grandparent', grandchild: 'Grandchild', relative: 'Relative',
-        guardian: 'Ward', other: 'Other'
-      }
+      relation: relationLabels('en')
     }
   };
 
