@@ -21,9 +21,9 @@ from authencode.models import OutboxMessage
 from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
-from tests.support.liff import World, build_world
 from tests.support.factories import birth_date
 from tests.support.fake_line import FakeLineServer
+from tests.support.liff import World, build_world
 
 USER_ID = "U" + "a" * 32
 _ids = itertools.count(1)
