@@ -44,7 +44,8 @@ def enabled(settings: Settings) -> bool:
 def register(app: Flask) -> None:
     from authencode.app.security_headers import content_policy
 
-    app.extensions["dev_line"] = DevLineStore()
+    settings = app.extensions["authencode"].settings
+    app.extensions["dev_line"] = DevLineStore(access_token=settings.line_channel_access_token)
     app.register_blueprint(devline_api.dev_line_api)
     app.register_blueprint(simulator)
     # A development tool: it shows whatever images the bot's messages name.

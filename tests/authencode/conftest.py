@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-from tests.liff_web.conftest import jwks  # noqa: F401
+from tests.support.liff import jwks
+
+__all__ = ["jwks"]

@@ -15,9 +15,9 @@ from authencode.settings import Settings
 from linebot_app.chat import CID_WITHOUT_DIALOGUE_TH
 from linebot_app.messages import PB_CONSENT_ACCEPT
 from tests.authencode.test_ratelimit import _app, _limited_settings, sqlite_only
-from tests.liff_web.conftest import JwksServer, bearer, build_world, consented, new_user_id
-from tests.linebot_app.conftest import post, postback, text, webhook
 from tests.support.factories import birth_date, new_cid
+from tests.support.liff import JwksServer, bearer, build_world, consented, new_user_id
+from tests.support.line_bot import post, postback, text, webhook
 
 
 @pytest.fixture

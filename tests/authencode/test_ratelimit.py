@@ -18,8 +18,8 @@ from authencode.ratelimit import (
 )
 from authencode.settings import Settings, SettingsError
 from linebot_app.webhook import SLOW_DOWN_TH
-from tests.liff_web.conftest import CHANNEL_ID, JwksServer, bearer, new_user_id
-from tests.linebot_app.conftest import ACCESS_TOKEN, CHANNEL_SECRET, post, text, webhook
+from tests.support.liff import CHANNEL_ID, JwksServer, bearer, new_user_id
+from tests.support.line_bot import ACCESS_TOKEN, CHANNEL_SECRET, post, text, webhook
 from tests.support.redis_server import RedisServer
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

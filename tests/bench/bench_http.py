@@ -73,8 +73,8 @@ from tests.bench.workload import (  # noqa: E402
     webhook_lines,
     write_lines,
 )
-from tests.liff_web.conftest import CHANNEL_ID, JwksServer  # noqa: E402
 from tests.support.fake_line import Delivery, FakeLineServer  # noqa: E402
+from tests.support.liff import CHANNEL_ID, JwksServer  # noqa: E402
 from tests.support.postgres import free_port  # noqa: E402
 from tests.support.procfile import web_command  # noqa: E402
 
@@ -185,12 +185,9 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
           postmaster: int | None) -> list[Result]:
     procs = Processes(workdir)
     jwks = JwksServer().start()
-    fake = FakeLineServer(ACCESS_TOKEN)
+    fake = FakeLineServer(ACCESS_TOKEN, nodelay=True)
     fake.state.delivered = TimedDeliveries()
     fake.state.check_messages = False  # LINE checks messages on its own CPU, not ours
-    # LINE's servers answer in one segment; without TCP_NODELAY the fake's header and body
-    # writes meet the client's delayed ACK and every call waits 40 ms.
-    fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
     fake.start()
     results: list[Result] = []
     try:

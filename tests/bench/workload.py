@@ -18,8 +18,8 @@ from sqlalchemy import text
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services import consent, line_accounts, link_trust, qr_tokens, registration
-from tests.liff_web.conftest import JwksServer
 from tests.support.factories import cid_from_number, make_facility, make_person
+from tests.support.liff import JwksServer
 
 DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
 CHANNEL_SECRET = "bench-channel-secret"

@@ -16,7 +16,7 @@ from authencode.db import utcnow
 from authencode.models import AuditEntry, OutboxMessage, PasswordReset, StaffSession, StaffUser
 from authencode.passwords import verify_password
 from authencode.services import mail, staff_accounts
-from tests.clinic_qr.conftest import PASSWORD, ClinicClient, png_bytes
+from tests.support.clinic import PASSWORD, ClinicClient, png_bytes
 from tests.support.factories import new_cid
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from authencode.models import OutboxMessage, StaffDocument, StaffUser
 from authencode.ratelimit import DEFAULT_LIMITS
 from authencode.settings import Settings
-from tests.clinic_qr.conftest import ClinicClient, png_bytes
 from tests.clinic_qr.test_accounts import _register, _registration
+from tests.support.clinic import ClinicClient, png_bytes
 from tests.support.factories import make_facility, make_staff, new_cid
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

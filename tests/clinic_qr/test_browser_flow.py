@@ -10,7 +10,7 @@ from PIL import Image
 
 from authencode.passwords import hash_password
 from authencode.services import qr_tokens
-from tests.clinic_qr.conftest import PASSWORD, decode_qr, pdf_images, png_bytes
+from tests.support.clinic import PASSWORD, decode_qr, pdf_images, png_bytes
 from tests.support.factories import make_facility, make_staff, new_cid
 
 

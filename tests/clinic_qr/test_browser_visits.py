@@ -22,7 +22,7 @@ from authencode.passwords import hash_password
 from authencode.services import issuance
 from authencode.services.report_exports import EXPORT_HEADERS
 from authencode.thaidate import BANGKOK, service_day
-from tests.clinic_qr.conftest import PASSWORD
+from tests.support.clinic import PASSWORD
 from tests.support.factories import make_facility, make_person, make_staff, new_cid
 
 HCODE = "10675"

@@ -13,7 +13,7 @@ from authencode.crypto import DataProtector
 from authencode.models import FamilyLink, LineAccount, LinkVerification, OutboxMessage
 from authencode.services import counter_verify
 from authencode.settings import Settings
-from tests.clinic_qr.conftest import ClinicClient, World
+from tests.support.clinic import ClinicClient, World
 from tests.support.factories import make_person
 
 VERIFY = "/clinic/facilities/{hcode}/verify"

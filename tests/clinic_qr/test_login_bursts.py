@@ -31,7 +31,7 @@ from authencode.passwords import hash_password
 from authencode.services.agent import PIN_MAX_FAILURES
 from authencode.services.api_tokens import create_token
 from authencode.settings import LoginPolicy, Settings
-from tests.clinic_qr.conftest import PASSWORD
+from tests.support.clinic import PASSWORD
 from tests.support.factories import make_facility, make_staff, new_cid
 
 FREE = LoginPolicy().free_failures

@@ -16,8 +16,8 @@ from authencode import passwords
 from authencode.db import utcnow
 from authencode.models import AuditEntry, LoginThrottle, StaffUser
 from authencode.settings import LoginPolicy, Settings
-from tests.clinic_qr.conftest import PASSWORD, ClinicClient, World
 from tests.clinic_qr.test_accounts import _reset_link
+from tests.support.clinic import PASSWORD, ClinicClient, World
 
 POLICY = LoginPolicy(free_failures=3, address_free_failures=6,
                      first_delay=dt.timedelta(minutes=1), max_delay=dt.timedelta(minutes=4))

@@ -14,7 +14,7 @@ from authencode.models import AuditEntry, OutboxMessage, PcuChangeRequest, Perso
 from authencode.passwords import hash_password
 from authencode.services import consent, line_accounts, link_trust, pcu_change
 from authencode.services.registration import RegistrationPolicy
-from tests.clinic_qr.conftest import PASSWORD, ClinicClient, World
+from tests.support.clinic import PASSWORD, ClinicClient, World
 from tests.support.factories import make_person, make_staff, new_cid, register_self
 
 USER = "U" + "f" * 32

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from authencode.errors import DomainError
 from authencode.models import Facility
 from authencode.services import qr_tokens
-from tests.clinic_qr.conftest import ClinicClient, decode_qr, pdf_images, svg_to_image
+from tests.support.clinic import ClinicClient, decode_qr, pdf_images, svg_to_image
 
 BASE = "http://127.0.0.1:5000/q/"
 

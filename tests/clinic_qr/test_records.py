@@ -17,7 +17,7 @@ from authencode.models import AuditEntry, AuthenCode
 from authencode.services import issuance
 from authencode.services.report_exports import EXPORT_HEADERS
 from authencode.thaidate import service_day
-from tests.clinic_qr.conftest import ClinicClient, World
+from tests.support.clinic import ClinicClient, World
 from tests.support.factories import make_person
 
 RECORDS = "/clinic/facilities/10675/records"

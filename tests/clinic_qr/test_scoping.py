@@ -15,7 +15,7 @@ from authencode.models import ApiToken, AuthenCode, FacilityKey, FacilityService
 from authencode.ratelimit import parse_limits
 from authencode.services import visits
 from authencode.settings import Settings
-from tests.clinic_qr.conftest import ClinicClient, World, png_bytes
+from tests.support.clinic import ClinicClient, World, png_bytes
 from tests.support.factories import make_person
 
 # Reachable without an account; they show nothing of any facility's data but the list of

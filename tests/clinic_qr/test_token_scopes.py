@@ -20,7 +20,7 @@ from authencode.models import ApiToken
 from authencode.models.agent import TOKEN_SCOPES
 from authencode.passwords import hash_password
 from authencode.services.api_tokens import create_token
-from tests.clinic_qr.conftest import ClinicClient
+from tests.support.clinic import ClinicClient
 from tests.support.factories import make_facility, make_person, make_staff, new_cid
 
 # The API each URL prefix belongs to, and the scope it needs.

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from authencode.cid import mask_cid
 from authencode.models import AuditEntry, AuthenCode, VisitEvidence
 from authencode.services import visits
-from tests.clinic_qr.conftest import ClinicClient, World, decode_qr, png_bytes, svg_to_image
+from tests.support.clinic import ClinicClient, World, decode_qr, png_bytes, svg_to_image
 from tests.support.factories import make_person, new_cid
 
 VISIT = "/clinic/facilities/10675/visit"

@@ -16,7 +16,7 @@ from authencode.app import create_app
 from authencode.db import Database
 from authencode.models import OutboxMessage, WebhookEvent
 from authencode.settings import Settings
-from tests.linebot_app.conftest import sign, text, webhook
+from tests.support.line_bot import sign, text, webhook
 from tests.support.live_server import free_port, serve
 from tests.support.postgres import PostgresCluster
 

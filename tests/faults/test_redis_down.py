@@ -7,7 +7,7 @@ from typing import Any
 from authencode.app import create_app
 from authencode.ratelimit import DEFAULT_LIMITS
 from authencode.settings import Settings
-from tests.linebot_app.conftest import post, text, webhook
+from tests.support.line_bot import post, text, webhook
 from tests.support.redis_server import RedisServer
 
 

@@ -1,9 +1,9 @@
 """Hostile-input fixtures: the LIFF JWKS and ID tokens, and the clinic's facilities, staff and
-API tokens, borrowed from the front ends' own test fixtures."""
+API tokens, shared with the front ends' own tests through tests/support."""
 
 from __future__ import annotations
 
-from tests.clinic_qr.conftest import ClinicClient, clinic_client, clinic_world  # noqa: F401
-from tests.liff_web.conftest import jwks, settings, world  # noqa: F401
+from tests.support.clinic import ClinicClient, clinic_client, clinic_world
+from tests.support.liff import jwks, settings, world
 
-__all__ = ["ClinicClient"]
+__all__ = ["ClinicClient", "clinic_client", "clinic_world", "jwks", "settings", "world"]

@@ -28,9 +28,9 @@ from authencode.models import (
 from authencode.services.api_tokens import create_token
 from authencode.settings import Settings
 from linebot_app.webhook import WEBHOOK_MAX_BYTES
-from tests.clinic_qr.conftest import World as ClinicWorld
-from tests.liff_web.conftest import JwksServer, bearer, new_user_id, registered
-from tests.liff_web.conftest import World as LiffWorld
+from tests.support.clinic import World as ClinicWorld
+from tests.support.liff import JwksServer, bearer, new_user_id, registered
+from tests.support.liff import World as LiffWorld
 
 OVER = MAX_BODY_BYTES + 1
 TABLES = (AuthenCode, StaffUser, WebhookEvent, OutboxMessage, LineAccount, CardRead, ApiToken,

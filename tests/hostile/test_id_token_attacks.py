@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from authencode.models import LineAccount
-from tests.liff_web.conftest import (
+from tests.support.liff import (
     CHANNEL_ID,
     ISSUER,
     JwksServer,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from tests.clinic_qr.conftest import ClinicClient
-from tests.clinic_qr.conftest import World as ClinicWorld
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
+from tests.support.clinic import ClinicClient
+from tests.support.clinic import World as ClinicWorld
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
 
 HUGE = "9" * 30
 

@@ -26,11 +26,11 @@ from authencode.thaidate import service_day
 from linebot_app.flex import code_message, code_view
 from reader_agent.agent_service import card_fields
 from reader_agent.thai_id import parse_card
-from tests.clinic_qr.conftest import ClinicClient
-from tests.clinic_qr.conftest import World as ClinicWorld
-from tests.liff_web.conftest import JwksServer, bearer, new_user_id, registered
-from tests.liff_web.conftest import World as LiffWorld
+from tests.support.clinic import ClinicClient
+from tests.support.clinic import World as ClinicWorld
 from tests.support.factories import new_cid
+from tests.support.liff import JwksServer, bearer, new_user_id, registered
+from tests.support.liff import World as LiffWorld
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'

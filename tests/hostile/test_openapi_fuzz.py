@@ -34,8 +34,8 @@ from authencode.ratelimit import parse_limits
 from authencode.services.api_tokens import create_token
 from authencode.settings import Settings
 from authencode.thaidate import service_day
-from tests.liff_web.conftest import JwksServer, World, new_user_id, registered
 from tests.support.factories import make_staff, new_cid
+from tests.support.liff import JwksServer, World, new_user_id, registered
 
 STAFF_CID = new_cid("3")
 EXAMPLES = int(os.environ.get("HOSTILE_FUZZ_EXAMPLES", "12"))

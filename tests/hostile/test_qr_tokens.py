@@ -18,8 +18,8 @@ from authencode.crypto import DataProtector
 from authencode.errors import CATALOGUE, DomainError
 from authencode.models import AuthenCode, Facility, OutboxMessage
 from authencode.services import qr_tokens
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
 from tests.support.factories import make_facility
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
 
 REFUSALS = {"QR_MALFORMED", "QR_FORGED", "QR_EXPIRED", "QR_REVOKED"}
 TOKEN_CHARS = string.ascii_letters + string.digits + "._-/:"

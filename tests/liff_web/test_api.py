@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from authencode.models import AuthenCode, OutboxMessage
 from authencode.services import consent
-from tests.liff_web.conftest import JwksServer, World, bearer, consented, new_user_id, registered
 from tests.support.factories import birth_date
+from tests.support.liff import JwksServer, World, bearer, consented, new_user_id, registered
 
 
 def _outbox(world: World, *, with_consent: bool = False) -> list[OutboxMessage]:

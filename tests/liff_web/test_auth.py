@@ -15,7 +15,7 @@ from liff_web.auth import (
     KeysUnavailable,
     fetch_jwks,
 )
-from tests.liff_web.conftest import (
+from tests.support.liff import (
     CHANNEL_ID,
     JwksServer,
     SigningKey,

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from authencode.models import FamilyLink, LineAccount
 from authencode.services import consent
 from authencode.settings import Settings
-from tests.liff_web.conftest import JwksServer, World, new_user_id
 from tests.support.factories import birth_date
+from tests.support.liff import JwksServer, World, new_user_id
 
 CALLS = 20
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from authencode.models import FamilyLink, LinkVerification, StaffUser
 from authencode.passwords import hash_password
 from authencode.services import consent
-from tests.clinic_qr.conftest import decode_qr, svg_to_image
-from tests.liff_web.conftest import JwksServer, World, new_user_id
+from tests.support.clinic import decode_qr, svg_to_image
 from tests.support.factories import birth_date, make_staff
+from tests.support.liff import JwksServer, World, new_user_id
 
 PASSWORD = "counter-password-1"
 

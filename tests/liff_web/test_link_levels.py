@@ -13,7 +13,8 @@ from authencode.db import utcnow
 from authencode.models import AuthenCode, Facility, OutboxMessage
 from authencode.services import issuance
 from authencode.services.people import find_person
-from tests.liff_web.conftest import (
+from tests.support.factories import birth_date, new_cid
+from tests.support.liff import (
     JwksServer,
     World,
     bearer,
@@ -21,7 +22,6 @@ from tests.liff_web.conftest import (
     new_user_id,
     registered,
 )
-from tests.support.factories import birth_date, new_cid
 
 
 def _add(client: Any, token: str, cid: str, birth: str | None = None) -> Any:

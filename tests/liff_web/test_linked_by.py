@@ -15,9 +15,9 @@ from authencode.passwords import hash_password
 from authencode.services import line_accounts, link_trust
 from authencode.services.people import find_person
 from linebot_app import notify
-from tests.clinic_qr.conftest import PASSWORD, ClinicClient
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
+from tests.support.clinic import PASSWORD, ClinicClient
 from tests.support.factories import birth_date, make_staff
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
 
 
 def _verify_self(db: Database, user_id: str) -> None:

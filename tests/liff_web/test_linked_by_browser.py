@@ -13,9 +13,9 @@ from sqlalchemy import select
 from authencode.models import AuthenCode, FamilyLink
 from authencode.services import issuance, line_accounts
 from authencode.services.people import find_person
-from tests.liff_web.conftest import JwksServer, World, new_user_id
 from tests.liff_web.test_linked_by import _verify_self
 from tests.liff_web.test_pages_browser import _open, _ready, _registered
+from tests.support.liff import JwksServer, World, new_user_id
 
 pytestmark = pytest.mark.usefixtures("live_server")
 

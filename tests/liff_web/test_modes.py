@@ -14,7 +14,7 @@ from authencode.app import create_app
 from authencode.reference import FAMILY_RELATIONS
 from authencode.settings import Settings
 from liff_web.devtools import DevSigner
-from tests.liff_web.conftest import CHANNEL_ID, JwksServer, World, bearer, new_user_id
+from tests.support.liff import CHANNEL_ID, JwksServer, World, bearer, new_user_id
 
 
 def _app(settings: Settings, **changes: Any) -> Any:

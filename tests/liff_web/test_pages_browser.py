@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from authencode.services import consent
-from tests.liff_web.conftest import JwksServer, World, new_user_id
 from tests.support.factories import birth_date
+from tests.support.liff import JwksServer, World, new_user_id
 
 pytestmark = pytest.mark.usefixtures("live_server")
 

@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from authencode.models import AuditEntry, FamilyLink, OutboxMessage, ThaidAuthorization
 from authencode.settings import Settings
 from liff_web.dev_thaid import DevOpenIdProvider
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
 from tests.support.factories import birth_date
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, local_provider
 
 CALLBACK = "http://127.0.0.1:5000/liff/thaid/callback"

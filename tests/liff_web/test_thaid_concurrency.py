@@ -16,8 +16,8 @@ from authencode.models import FamilyLink, LineAccount
 from authencode.services import consent
 from authencode.settings import Settings
 from liff_web.dev_thaid import DevOpenIdProvider
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id
 from tests.support.factories import birth_date
+from tests.support.liff import JwksServer, World, bearer, new_user_id
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, local_provider
 
 

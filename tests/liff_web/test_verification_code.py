@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import update
 
 from authencode.models import FamilyLink
-from tests.clinic_qr.conftest import decode_qr, svg_to_image
-from tests.liff_web.conftest import JwksServer, World, bearer, new_user_id, registered
+from tests.support.clinic import decode_qr, svg_to_image
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
 
 PATH = "/liff/api/members/{id}/verification-code"
 

@@ -14,8 +14,8 @@ from authencode.models import FamilyLink, LineAccount
 from authencode.services.issuance import issue_code
 from linebot_app.flex import CodeView, history_message
 from linebot_app.messages import MAX_POSTBACK_DATA, MAX_QUICK_REPLY_ITEMS, PB_CONSENT_ACCEPT
-from tests.linebot_app.conftest import outbox, post, postback, webhook
 from tests.support.factories import make_facility, make_person, new_cid
+from tests.support.line_bot import outbox, post, postback, webhook
 
 NOW = dt.datetime(2026, 11, 20, 3, 15, tzinfo=dt.UTC)  # 10:15 in Bangkok
 

@@ -11,16 +11,16 @@ from authencode.errors import DomainError
 from authencode.models import AuthenCode
 from linebot_app.chat_code import QR_READER_URL
 from linebot_app.sender import OutboxSender
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import (
+from tests.support.factories import birth_date
+from tests.support.fake_line import FakeLineServer
+from tests.support.liff import World
+from tests.support.line_bot import (
     ChatUser,
     Clock,
     drain,
     quick_reply_action,
     quick_reply_labels,
 )
-from tests.support.factories import birth_date
-from tests.support.fake_line import FakeLineServer
 
 
 def _th(code: str) -> str:

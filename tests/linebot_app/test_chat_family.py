@@ -10,14 +10,14 @@ from authencode.cid import mask_cid
 from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import (
+from tests.support.factories import birth_date
+from tests.support.liff import World
+from tests.support.line_bot import (
     ChatUser,
     quick_reply_action,
     quick_reply_labels,
     wrong_check_digit,
 )
-from tests.support.factories import birth_date
 
 
 def _th(code: str) -> str:

@@ -12,9 +12,9 @@ from authencode.errors import DomainError
 from authencode.models import AuthenCode, FamilyLink, LineAccount
 from authencode.services import link_trust
 from linebot_app.chat_code import PB_CODE
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import ChatUser
 from tests.support.factories import birth_date
+from tests.support.liff import World
+from tests.support.line_bot import ChatUser
 from tests.support.links import verify_links
 
 VICTIM = "U" + "v" * 32

@@ -14,16 +14,16 @@ from authencode.models import ChatConversation, FamilyLink, LineAccount
 from authencode.services.consent import CONSENT_TEXT_TH
 from authencode.services.registration import SELF_PENDING_TH
 from linebot_app.sender import OutboxSender
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import (
+from tests.support.factories import birth_date, make_person, new_cid
+from tests.support.fake_line import FakeLineServer
+from tests.support.liff import World
+from tests.support.line_bot import (
     ChatUser,
     Clock,
     drain,
     quick_reply_labels,
     wrong_check_digit,
 )
-from tests.support.factories import birth_date, make_person, new_cid
-from tests.support.fake_line import FakeLineServer
 
 
 def _th(code: str, **params: Any) -> str:

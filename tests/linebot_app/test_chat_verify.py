@@ -13,9 +13,9 @@ from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import FamilyLink
 from authencode.services import counter_verify
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import ChatUser, quick_reply_labels
 from tests.support.factories import birth_date
+from tests.support.liff import World
+from tests.support.line_bot import ChatUser, quick_reply_labels
 
 _CODE = re.compile(r"รหัสยืนยันตัวตนของ .+: (\d{6})")
 

@@ -16,9 +16,9 @@ from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount, OutboxMessage
 from authencode.services import conversations
 from authencode.settings import Settings
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import USER_ID, ChatUser, post, text, webhook
 from tests.support.factories import birth_date
+from tests.support.liff import World
+from tests.support.line_bot import USER_ID, ChatUser, post, text, webhook
 
 
 def _new_app(settings: Settings) -> Any:

@@ -19,8 +19,8 @@ from linebot_app import commands, richmenu
 from linebot_app.chat_messages import refusal
 from linebot_app.commands import Command
 from linebot_app.context import EventContext
-from tests.liff_web.conftest import World
-from tests.linebot_app.conftest import USER_ID, ChatUser
+from tests.support.liff import World
+from tests.support.line_bot import USER_ID, ChatUser
 from tests.support.factories import birth_date
 
 

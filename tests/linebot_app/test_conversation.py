@@ -20,7 +20,9 @@ from linebot_app.messages import (
     PB_WITHDRAW_CONFIRM,
 )
 from linebot_app.sender import OutboxSender
-from tests.linebot_app.conftest import (
+from tests.support.factories import make_person
+from tests.support.fake_line import FakeLineServer
+from tests.support.line_bot import (
     USER_ID,
     Clock,
     drain,
@@ -31,8 +33,6 @@ from tests.linebot_app.conftest import (
     text,
     webhook,
 )
-from tests.support.factories import make_person
-from tests.support.fake_line import FakeLineServer
 
 
 def _account(db: Database) -> LineAccount:

@@ -16,8 +16,8 @@ from authencode.settings import Settings
 from linebot_app import messages
 from linebot_app.outbox import enqueue_push
 from linebot_app.sender import OutboxSender
-from tests.linebot_app.conftest import USER_ID, Clock, drain, outbox
 from tests.support.fake_line import FakeLineServer
+from tests.support.line_bot import USER_ID, Clock, drain, outbox
 
 
 def _push(db: Database, body: str) -> int:

@@ -16,15 +16,15 @@ from authencode.services.people import find_person
 from linebot_app import notify
 from linebot_app.sender import OutboxSender
 from linebot_app.worker import ApprovalExpiryJob
-from tests.liff_web.conftest import World, new_user_id
-from tests.linebot_app.conftest import (
+from tests.support.fake_line import FakeLineServer
+from tests.support.liff import World, new_user_id
+from tests.support.line_bot import (
     ChatUser,
     Clock,
     drain,
     quick_reply_action,
     quick_reply_labels,
 )
-from tests.support.fake_line import FakeLineServer
 
 
 def _th(code: str) -> str:

@@ -25,7 +25,8 @@ from linebot_app.richmenu import (
     deploy,
 )
 from linebot_app.sender import OutboxSender
-from tests.linebot_app.conftest import (
+from tests.support.fake_line import FakeLineServer
+from tests.support.line_bot import (
     ACCESS_TOKEN,
     USER_ID,
     Clock,
@@ -35,7 +36,6 @@ from tests.linebot_app.conftest import (
     postback,
     webhook,
 )
-from tests.support.fake_line import FakeLineServer
 
 ONE_MB = 1024 * 1024
 

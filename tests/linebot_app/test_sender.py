@@ -12,7 +12,8 @@ from authencode.models import OutboxMessage
 from linebot_app import messages
 from linebot_app.outbox import enqueue_push, enqueue_reply
 from linebot_app.sender import OutboxSender
-from tests.linebot_app.conftest import (
+from tests.support.fake_line import FakeLineServer
+from tests.support.line_bot import (
     USER_ID,
     Clock,
     drain,
@@ -22,7 +23,6 @@ from tests.linebot_app.conftest import (
     unfollow,
     webhook,
 )
-from tests.support.fake_line import FakeLineServer
 
 
 def _push(db: Database, body: str = "ทดสอบ") -> OutboxMessage:

@@ -14,7 +14,7 @@ from authencode.app import create_app
 from authencode.db import Database
 from authencode.models import LineAccount, OutboxMessage, WebhookEvent
 from authencode.settings import Settings
-from tests.linebot_app.conftest import (
+from tests.support.line_bot import (
     CHANNEL_SECRET,
     USER_ID,
     follow,

@@ -8,8 +8,8 @@ from authencode.settings import Settings
 from linebot_app.outbox import enqueue_push
 from linebot_app.sender import OutboxSender
 from linebot_app.worker import EmailJob, Jobs
-from tests.linebot_app.conftest import USER_ID, outbox
 from tests.support.fake_line import FakeLineServer
+from tests.support.line_bot import USER_ID, outbox
 
 
 class Broken:

@@ -1,4 +1,4 @@
-"""The fake Messaging API's rich menu endpoints, with LINE's documented checks.
+"""The built-in fake Messaging API's rich menu endpoints, with LINE's documented checks.
 
 Limits enforced (Messaging API reference, "Rich menu"): size width 800-2500, height at least
 250, width/height at least 1.45; name 1-300 characters; chatBarText 1-14; 1-20 areas, each
@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image
 
 if TYPE_CHECKING:
-    from tests.support.fake_line import FakeLineState
+    from linebot_app.devline_api import DevLineStore
 
 MAX_IMAGE_BYTES = 1024 * 1024
 ALIAS_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
@@ -41,7 +41,7 @@ def _ok(payload: dict[str, Any] | None = None) -> Answer:
     return 200, payload or {}, {}
 
 
-def rich_menus(state: FakeLineState, method: str, target: str, body: dict[str, Any],
+def rich_menus(state: DevLineStore, method: str, target: str, body: dict[str, Any],
                raw: bytes, content_type: str) -> Answer:
     """Answer one rich menu call (the caller already checked the access token)."""
     url = urlsplit(target)
@@ -52,7 +52,7 @@ def rich_menus(state: FakeLineState, method: str, target: str, body: dict[str, A
         return _route(state, method, parts, query, body, raw, content_type)
 
 
-def _route(state: FakeLineState, method: str, parts: list[str], query: dict[str, list[str]],
+def _route(state: DevLineStore, method: str, parts: list[str], query: dict[str, list[str]],
            body: dict[str, Any], raw: bytes, content_type: str) -> Answer:
     match method, parts:
         case "POST", ["richmenu"]:
@@ -157,7 +157,7 @@ def _problem(menu: dict[str, Any]) -> str | None:
     return None
 
 
-def _create(state: FakeLineState, body: dict[str, Any]) -> Answer:
+def _create(state: DevLineStore, body: dict[str, Any]) -> Answer:
     problem = _problem(body)
     if problem:
         return _error(400, problem)
@@ -166,7 +166,7 @@ def _create(state: FakeLineState, body: dict[str, Any]) -> Answer:
     return _ok({"richMenuId": menu_id})
 
 
-def _upload(state: FakeLineState, menu_id: str, raw: bytes, content_type: str) -> Answer:
+def _upload(state: DevLineStore, menu_id: str, raw: bytes, content_type: str) -> Answer:
     menu = state.rich_menus.get(menu_id)
     if menu is None:
         return _error(404, "Not found")
@@ -189,7 +189,7 @@ def _upload(state: FakeLineState, menu_id: str, raw: bytes, content_type: str) -
     return _ok()
 
 
-def _usable(state: FakeLineState, menu_id: str) -> Answer | None:
+def _usable(state: DevLineStore, menu_id: str) -> Answer | None:
     if menu_id not in state.rich_menus:
         return _error(404, "richmenu not found")
     if menu_id not in state.images:
@@ -197,7 +197,7 @@ def _usable(state: FakeLineState, menu_id: str) -> Answer | None:
     return None
 
 
-def _delete(state: FakeLineState, menu_id: str) -> Answer:
+def _delete(state: DevLineStore, menu_id: str) -> Answer:
     if menu_id not in state.rich_menus:
         return _error(404, "Not found")
     if menu_id in state.aliases.values():
@@ -212,7 +212,7 @@ def _delete(state: FakeLineState, menu_id: str) -> Answer:
     return _ok()
 
 
-def _create_alias(state: FakeLineState, body: dict[str, Any]) -> Answer:
+def _create_alias(state: DevLineStore, body: dict[str, Any]) -> Answer:
     alias_id, menu_id = body.get("richMenuAliasId") or "", body.get("richMenuId") or ""
     if not ALIAS_ID.match(alias_id):
         return _error(400, "invalid richMenuAliasId")
@@ -225,7 +225,7 @@ def _create_alias(state: FakeLineState, body: dict[str, Any]) -> Answer:
     return _ok()
 
 
-def _alias(state: FakeLineState, method: str, alias_id: str, body: dict[str, Any]) -> Answer:
+def _alias(state: DevLineStore, method: str, alias_id: str, body: dict[str, Any]) -> Answer:
     if alias_id not in state.aliases:
         return _error(404, "richmenu alias not found")
     if method == "GET":
@@ -240,7 +240,7 @@ def _alias(state: FakeLineState, method: str, alias_id: str, body: dict[str, Any
     return _ok()
 
 
-def _batch(state: FakeLineState, body: dict[str, Any]) -> Answer:
+def _batch(state: DevLineStore, body: dict[str, Any]) -> Answer:
     operations = body.get("operations")
     if not isinstance(operations, list) or not 1 <= len(operations) <= 1000:
         return _error(400, "operations must hold 1-1000 objects")
