@@ -19,9 +19,9 @@ from linebot_app import commands, richmenu
 from linebot_app.chat_messages import refusal
 from linebot_app.commands import Command
 from linebot_app.context import EventContext
+from tests.support.factories import birth_date
 from tests.support.liff import World
 from tests.support.line_bot import USER_ID, ChatUser
-from tests.support.factories import birth_date
 
 
 @pytest.fixture
