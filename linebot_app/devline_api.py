@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from authencode.app.context import services
+from authencode.web.context import services
 
 MAX_FEED = 500  # items kept per simulated user
 ALIAS_ID = re.compile(r"^[a-z0-9_-]{1,32}$")

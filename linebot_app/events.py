@@ -17,7 +17,6 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
-from authencode.app import limits
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import LineAccount
@@ -25,6 +24,7 @@ from authencode.ratelimit import RateLimiter
 from authencode.services import consent, conversations, line_accounts
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
+from authencode.web import limits
 from linebot_app import assistant, chat, chat_owner, messages
 from linebot_app.chat_messages import refusal
 from linebot_app.messages import Json
