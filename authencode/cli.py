@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from authencode.settings import Settings, SettingsError
 
 
 @contextmanager
-def _unit_of_work(settings: Settings) -> Iterator[Session]:
+def unit_of_work(settings: Settings) -> Iterator[Session]:
     database = Database(settings.database_url)
     try:
         with database.transaction() as session:
@@ -26,7 +27,7 @@ def _unit_of_work(settings: Settings) -> Iterator[Session]:
         database.dispose()
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as exc:
@@ -34,7 +35,26 @@ def _settings() -> Settings:
         sys.exit(2)
 
 
-@click.group()
+class _Commands(click.Group):
+    """The core's commands, and the groups front ends register under the entry point group
+    ``authencode.commands`` (pyproject.toml), each loaded only when named."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_registered()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _registered():
+            loaded: click.Command = _registered()[cmd_name].load()
+            return loaded
+        return command
+
+
+def _registered() -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group="authencode.commands")}
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Authen Code administration."""
 
@@ -48,7 +68,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (the only way the schema is made)."""
-    settings = _settings()
+    settings = settings_or_exit()
     migrate.upgrade(settings.database_url, revision)
     click.echo(f"database at revision {revision}")
 
@@ -56,7 +76,7 @@ def db_upgrade(revision: str) -> None:
 @db.command("check")
 def db_check() -> None:
     """Fail when the models and the migrations disagree."""
-    migrate.check(_settings().database_url)
+    migrate.check(settings_or_exit().database_url)
     click.echo("models and migrations agree")
 
 
@@ -72,10 +92,10 @@ def registry_import(path: str, skip_bad: bool) -> None:
     """Import persons from a CSV file (UTF-8, with or without BOM); upsert by CID."""
     from authencode.services.registry_import import ImportRejected, import_registry, open_csv
 
-    settings = _settings()
+    settings = settings_or_exit()
     protector = DataProtector(settings.data_key)
     try:
-        with _unit_of_work(settings) as session, open_csv(path) as stream:
+        with unit_of_work(settings) as session, open_csv(path) as stream:
             report = import_registry(session, protector, stream, skip_bad=skip_bad)
     except ImportRejected as exc:
         for error in exc.errors:
@@ -99,7 +119,7 @@ def audit_verify() -> None:
     """Check the audit chain and report the first broken link."""
     from authencode.services import audit as audit_service
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         report = audit_service.verify(session)
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} entries")
@@ -127,7 +147,7 @@ def token_create(hcode: str, name: str, scope: str) -> None:
     from authencode.models import Facility
     from authencode.services.api_tokens import create_token
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         facility = session.scalar(select(Facility).where(Facility.hcode == hcode))
         if facility is None:
             click.echo(f"no facility {hcode}", err=True)
@@ -145,7 +165,7 @@ def token_list(hcode: str) -> None:
 
     from authencode.models import ApiToken, Facility
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         rows = session.scalars(select(ApiToken).join(Facility).where(Facility.hcode == hcode)
                                .order_by(ApiToken.id))
         for row in rows:
@@ -160,7 +180,7 @@ def token_revoke(token_id: int) -> None:
     from authencode.models import ApiToken
     from authencode.services.api_tokens import revoke_token
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         row = session.get(ApiToken, token_id)
         if row is None:
             click.echo(f"no token {token_id}", err=True)
@@ -187,7 +207,7 @@ def staff_set_pin(username: str, pin: str) -> None:
     from authencode.services.agent import set_pin
 
     try:
-        with _unit_of_work(_settings()) as session:
+        with unit_of_work(settings_or_exit()) as session:
             user = session.scalar(select(StaffUser).where(StaffUser.username == username))
             if user is None:
                 click.echo(f"no staff account {username}", err=True)
@@ -197,54 +217,6 @@ def staff_set_pin(username: str, pin: str) -> None:
         click.echo(f"{exc.message} / {exc.message_th}", err=True)
         sys.exit(1)
     click.echo(f"PIN set for {username}")
-
-
-@main.group("line")
-def line_group() -> None:
-    """The LINE Official Account."""
-
-
-@line_group.group("richmenu")
-def line_richmenu() -> None:
-    """The rich menus under the chat (guest before consent, member after)."""
-
-
-@line_richmenu.command("deploy")
-@click.option("--font", type=click.Path(exists=True, dir_okay=False),
-              help="Thai font file (default: Garuda/Loma from fonts-thai-tlwg).")
-@click.option("--save-images", type=click.Path(file_okay=False),
-              help="Also write the drawn images into this folder.")
-def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
-    """Draw, create and upload the rich menus, alias them, set the default; replace old ones."""
-    from pathlib import Path
-
-    # The one place the core reaches into a front end, and only when this command runs:
-    # pyproject.toml's import-linter contract ignores exactly this import.
-    from linebot_app.richmenu import RichMenuError, deploy
-    from linebot_app.richmenu_image import FontMissing
-
-    settings = _settings()
-    try:
-        report = deploy(settings, font=font, out_dir=Path(save_images) if save_images else None,
-                        echo=click.echo)
-    except (RichMenuError, FontMissing) as exc:
-        click.echo(f"authencode: {exc}", err=True)
-        sys.exit(1)
-    click.echo(f"rich menus deployed: {', '.join(f'{k} {v}' for k, v in report.menus.items())}; "
-               f"{len(report.deleted)} old menu(s) deleted")
-
-
-@line_group.command("announce-levels")
-def line_announce_levels() -> None:
-    """Tell each account once (recorded) what link levels mean and how to verify."""
-    # Like richmenu deploy: the message is the bot's, imported only when this command runs.
-    from linebot_app.notify import announce_levels
-
-    settings = _settings()
-    with _unit_of_work(settings) as session:
-        queued = announce_levels(session, settings)
-    click.echo(f"announcement queued for {queued} account(s); "
-               "accounts already told were skipped")
 
 
 @main.group()
@@ -259,8 +231,8 @@ def links_verify_csv(path: str) -> None:
     from authencode.services.link_registry import verify_csv
     from authencode.services.registry_import import open_csv
 
-    settings = _settings()
-    with _unit_of_work(settings) as session, open_csv(path) as stream:
+    settings = settings_or_exit()
+    with unit_of_work(settings) as session, open_csv(path) as stream:
         report = verify_csv(session, DataProtector(settings.data_key), stream)
     for error in report.errors:
         click.echo(f"{path}:{error} (nothing changed)", err=True)
@@ -288,7 +260,7 @@ def outbox_status() -> None:
     """Count the messages waiting and those given up on, by kind, with the oldest of each."""
     from authencode.services.outbox import backlog
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         rows = backlog(session)
     if not rows:
         click.echo("nothing waiting or failed")
@@ -302,7 +274,7 @@ def outbox_failed(limit: int) -> None:
     """List the messages given up on, newest first (recipients masked)."""
     from authencode.services.outbox import failed, mask_recipient
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         rows = failed(session, limit)
         for row in rows:
             error = " ".join((row.last_error or "").split())[:120]
@@ -323,7 +295,7 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
     if bool(ids) == all_failed:
         click.echo("name the failed messages' ids, or give --all-failed (not both)", err=True)
         sys.exit(2)
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(settings_or_exit()) as session:
         queued = retry_failed(session, None if all_failed else ids, "cli", utcnow())
     missing = sorted(set(ids) - set(queued))
     click.echo(f"{len(queued)} message(s) queued again")
@@ -339,11 +311,11 @@ def demo() -> None:
     from authencode.demo import DEMO_HCODE, DEMO_PASSWORD, DEMO_PIN, DEMO_STAFF, load_demo
     from authencode.thaidate import service_day
 
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.is_production:
         click.echo("authencode demo refuses to run in production (AUTHENCODE_ENV)", err=True)
         sys.exit(2)
-    with _unit_of_work(settings) as session:
+    with unit_of_work(settings) as session:
         counts = load_demo(session, DataProtector(settings.data_key), service_day())
     click.echo(f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
                f"{counts['staff']} staff accounts created")

@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the clinic front end's blueprints and OpenAPI paths on the application."""
-    from authencode.app.openapi import register_paths
+    from authencode.web import limits
+    from authencode.web.errors import json_api
+    from authencode.web.openapi import register_paths
     from clinic_qr import (  # noqa: F401 - they add routes
         auth,
         counter_verify,
@@ -27,13 +29,20 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(his_api)
     register_paths(app, HIS_OPENAPI)
+    json_api(app, agent_api)
+    json_api(app, his_api, prefix="/authencodestatus")
+    # Per client IP on the anonymous forms (failed log-ins are also throttled per account,
+    # address and device cookie: authencode.services.login_throttle).
+    for endpoint, rule in (("clinic.login", "login"), ("clinic.register", "register"),
+                           ("clinic.forgot_password", "forgot")):
+        limits.per_ip_on_post(app, endpoint, rule)
     init_content_policy(app)
 
 
 def init_content_policy(app: Flask) -> None:
     """The clinic's pages keep the default policy (no frames, own scripts only); the counter
     page also calls the reader agent on the staff PC and shows the webcam's photo (blob:)."""
-    from authencode.app.security_headers import content_policy
+    from authencode.web.security_headers import content_policy
     from clinic_qr.visits import agent_url
 
     settings = app.extensions["authencode"].settings

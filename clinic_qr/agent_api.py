@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from authencode.app.context import db_session, services
-from authencode.app.limits import check
-from authencode.app.openapi import error_responses
 from authencode.errors import DomainError, register
 from authencode.models import ApiToken
 from authencode.services import agent, api_tokens
 from authencode.services.people import UnitRef, person_cid
 from authencode.thaidate import local, service_day
+from authencode.web.context import db_session, services
+from authencode.web.limits import check
+from authencode.web.openapi import error_responses
 
 agent_api = Blueprint("agent_api", __name__, url_prefix="/agent/api")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import make_response, redirect, request, session, url_for
 
-from authencode.app import limits
-from authencode.app.context import db_session, services
-from authencode.app.limits import client_ip
 from authencode.cid import is_valid_cid, parse_cid
 from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.ratelimit import UPLOAD_BYTES
 from authencode.services import facilities, staff_accounts, staff_auth
+from authencode.web import limits
+from authencode.web.context import db_session, services
+from authencode.web.limits import client_ip
 from clinic_qr.web import (
     DEVICE_COOKIE,
     PageResult,

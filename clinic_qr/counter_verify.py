@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from flask import g, request
 
-from authencode.app.context import db_session, services
-from authencode.app.limits import limiter
-from authencode.app.metrics import note_rate_limited
 from authencode.errors import DomainError
 from authencode.models import Facility, Person
 from authencode.ratelimit import VERIFY_CODES_EXCEEDED, RateLimitedError
@@ -19,6 +16,9 @@ from authencode.reference import RELATION_LABELS_TH
 from authencode.services import counter_verify, registration
 from authencode.services.people import person_masked_cid
 from authencode.thaidate import BE_OFFSET, MONTHS_SHORT, service_day
+from authencode.web.context import db_session, services
+from authencode.web.limits import limiter
+from authencode.web.metrics import note_rate_limited
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import agent_url
 from clinic_qr.web import PageResult, clinic, render, staff, tr

@@ -9,11 +9,11 @@ import base64
 from flask import Response, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
-from authencode.app.context import db_session, services
 from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.models import ApiToken, Facility, FacilityKey, ServiceType
 from authencode.services import api_tokens, facilities, qr_tokens, staff_access
+from authencode.web.context import db_session, services
 from clinic_qr.qr_render import QrLabel, render_png, render_poster_pdf, render_qr_svg, render_svg
 from clinic_qr.web import PageResult, actor, clinic, render, staff, tr
 

@@ -19,14 +19,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from authencode.app.context import db_session, services
-from authencode.app.openapi import ERROR_SCHEMA, error_responses
 from authencode.cid import parse_cid
 from authencode.errors import DomainError, register
 from authencode.models import ApiToken, AuthenCode, Person
 from authencode.services import api_tokens, reports
 from authencode.services.people import RightRef
 from authencode.thaidate import local
+from authencode.web.context import db_session, services
+from authencode.web.openapi import ERROR_SCHEMA, error_responses
 
 his_api = Blueprint("his_api", __name__, url_prefix="/authencodestatus/api")
 

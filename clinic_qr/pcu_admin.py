@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
-from authencode.app.context import db_session, services
 from authencode.errors import DomainError
 from authencode.services import pcu_change, staff_access
 from authencode.services.people import person_masked_cid
 from authencode.services.staff_access import FORBIDDEN
+from authencode.web.context import db_session, services
 from clinic_qr.web import PageResult, clinic, render, staff
 from linebot_app import notify
 

@@ -15,7 +15,6 @@ from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 
 from authencode import reference
-from authencode.app.context import db_session, services
 from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError, register
 from authencode.models import AuditEntry, Facility, StaffUser
@@ -23,6 +22,7 @@ from authencode.reference import CHANNELS
 from authencode.reference import CODE_STATUSES as STATUSES
 from authencode.services import audit, facilities, issuance, people, report_exports, reports, visits
 from authencode.thaidate import service_day
+from authencode.web.context import db_session, services
 from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import facility_code

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 
-from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
 from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.models import StaffUser
 from authencode.services import login_throttle, staff_access, staff_accounts
 from authencode.services.staff_access import FORBIDDEN
+from authencode.web.context import db_session, services
 from clinic_qr.web import PageResult, clinic, mail_after_commit, render, staff
 
 

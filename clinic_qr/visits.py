@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import make_response, redirect, request, url_for
 
-from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
 from authencode.errors import DomainError
 from authencode.models import AuthenCode, Facility, Person
 from authencode.reference import CHANNEL_LABELS_TH
 from authencode.services import facilities, people, visits
 from authencode.settings import Settings
+from authencode.web.context import db_session, services
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.qr_render import render_qr_svg
 from clinic_qr.web import PageResult, clinic, render, staff, tr

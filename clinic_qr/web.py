@@ -30,7 +30,6 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from authencode.app.context import db_session, services
 from authencode.cid import mask_cid
 from authencode.errors import DomainError, register
 from authencode.models import StaffUser
@@ -38,6 +37,7 @@ from authencode.services import mail, staff_access, staff_auth
 from authencode.services.login_throttle import DeviceCookies
 from authencode.settings import LoginPolicy
 from authencode.thaidate import be_date, be_datetime
+from authencode.web.context import db_session, services
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the LIFF pages, their JSON API and its OpenAPI paths on the application."""
-    from authencode.app.openapi import register_paths
-    from authencode.app.security_headers import content_policy
+    from authencode.web import limits
+    from authencode.web.errors import json_api
+    from authencode.web.openapi import register_paths
+    from authencode.web.security_headers import content_policy
     from liff_web import api_owner  # noqa: F401 - its routes join liff_api
     from liff_web.api import liff_api
-    from liff_web.openapi import LIFF_OPENAPI
+    from liff_web.openapi import LIFF_OPENAPI, LIFF_SECURITY
     from liff_web.pages import LIFF_CSP, liff_pages, qr_links
     from liff_web.state import make_state
     from liff_web.thaid import thaid_pages
@@ -30,6 +32,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(liff_api)
     app.register_blueprint(qr_links)
     app.register_blueprint(thaid_pages)
+    json_api(app, liff_api)
+    limits.per_ip(app, liff_api, "ip")  # and per LINE user once its ID token is verified
+    limits.per_ip(app, qr_links, "ip")
     if state.dev_signer is not None:
         from liff_web.devtools import dev_liff
 
@@ -38,5 +43,5 @@ def init_app(app: Flask) -> None:
         from liff_web.dev_thaid import register_dev_provider
 
         register_dev_provider(app)
-    register_paths(app, LIFF_OPENAPI)
+    register_paths(app, LIFF_OPENAPI, LIFF_SECURITY)
     content_policy(app, "liff_pages.", LIFF_CSP)

@@ -7,8 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
-from authencode.app.context import db_session, services
-from authencode.app.limits import check
 from authencode.errors import DomainError
 from authencode.models import Facility, FamilyLink, LineAccount
 from authencode.services import (
@@ -21,6 +19,8 @@ from authencode.services import (
     registration,
 )
 from authencode.thaidate import local, service_day
+from authencode.web.context import db_session, services
+from authencode.web.limits import check
 from clinic_qr.qr_render import render_qr_svg
 from liff_web import thaid, views
 from liff_web.state import liff_state as state
@@ -33,6 +33,7 @@ liff_api = Blueprint("liff_api", __name__, url_prefix="/liff/api")
 def _authenticate() -> None:
     """Every call: verify the ID token; the LINE user is its `sub`, never a body field."""
     g.line_user = state().verifier.verify_header(request.headers.get("Authorization"))
+    check("liff_user", g.line_user.user_id)  # per LINE user (per IP: liff_web.init_app)
 
 
 def _account() -> LineAccount:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from authencode.app.context import db_session, services
 from authencode.errors import DomainError
 from authencode.models import FamilyLink
 from authencode.services import link_approvals, person_say
 from authencode.thaidate import local
+from authencode.web.context import db_session, services
 from liff_web import views
 from liff_web.api import _account, _body, liff_api
 from linebot_app import notify

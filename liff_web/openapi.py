@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from authencode.app.openapi import error_responses
+from authencode.web.openapi import error_responses
 
 _S: dict[str, Any] = {"type": "string"}
 _I: dict[str, Any] = {"type": "integer"}
 _SECURITY: list[dict[str, list[str]]] = [{"liffIdToken": []}]
+LIFF_SECURITY: dict[str, Any] = {"liffIdToken": {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "LIFF ID token (ES256)"}}
 _AUTH_ERRORS = (401, 429, 503)  # 429: the per-IP and per-LINE-user rate limits
 
 

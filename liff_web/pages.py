@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from authencode.app.context import services
 from authencode.errors import DomainError
 from authencode.reference import page_reference
 from authencode.services.qr_tokens import QR_MALFORMED, extract_token
+from authencode.web.context import services
 from liff_web.state import liff_state
 
 LINE_SDK_URL = "https://static.line-scdn.net/liff/edge/2/sdk.js"

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from authencode.app.context import db_session, services
 from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.oidc import OpenIdClient
 from authencode.services import thaid
+from authencode.web.context import db_session, services
 from liff_web.state import liff_state
 from linebot_app import notify
 

@@ -12,11 +12,11 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from authencode.app import limits
 from authencode.crypto import DataProtector
 from authencode.ratelimit import RateLimiter
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
+from authencode.web import limits
 from linebot_app.state import BotState, bot_state
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
-from authencode.app.context import services
 from authencode.settings import DEV_LINE_API_PATH, Settings
+from authencode.web.context import services
 from linebot_app import devline_api
 from linebot_app.devline_api import DevLineStore, store
 
@@ -42,7 +42,7 @@ def enabled(settings: Settings) -> bool:
 
 
 def register(app: Flask) -> None:
-    from authencode.app.security_headers import content_policy
+    from authencode.web.security_headers import content_policy
 
     settings = app.extensions["authencode"].settings
     app.extensions["dev_line"] = DevLineStore(access_token=settings.line_channel_access_token)

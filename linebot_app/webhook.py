@@ -13,15 +13,15 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from authencode.app.context import services
-from authencode.app.limits import check, client_ip, limiter
-from authencode.app.metrics import note_rate_limited
 from authencode.db import Database, utcnow
 from authencode.errors import DomainError, register
 from authencode.models import WebhookEvent
 from authencode.ratelimit import RateLimiter
 from authencode.services.people import RightsLookup
 from authencode.settings import Settings
+from authencode.web.context import services
+from authencode.web.limits import check, client_ip, limiter
+from authencode.web.metrics import note_rate_limited
 from linebot_app import messages
 from linebot_app.context import EventContext
 from linebot_app.events import handle_event

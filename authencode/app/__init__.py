@@ -1,4 +1,5 @@
-"""The composition root: builds the Flask application from settings and the front ends."""
+"""The composition root: builds the Flask application from settings, the web toolkit
+(authencode.web) and the front ends, which declare what their blueprints need themselves."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authencode import redaction
-from authencode.app.context import Services, init_services
-from authencode.app.errors import register_error_handlers
-from authencode.app.input_guard import init_input_guard
-from authencode.app.limits import init_rate_limits, register_user_limit
-from authencode.app.metrics import count_issued_codes, init_metrics
-from authencode.app.openapi import openapi_pages
-from authencode.app.pages import core_pages
-from authencode.app.security_headers import init_security_headers
+from authencode.app.pages import CORE_PATHS, core_pages
 from authencode.settings import Settings
+from authencode.web.context import Services, init_services
+from authencode.web.errors import register_error_handlers
+from authencode.web.input_guard import init_input_guard
+from authencode.web.limits import init_rate_limits
+from authencode.web.metrics import count_issued_codes, init_metrics
+from authencode.web.openapi import openapi_pages, register_paths
+from authencode.web.security_headers import init_security_headers
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # uploads (photos, documents) included; webhooks are far smaller
 
@@ -42,7 +43,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     init_input_guard(app)  # before the blueprints: it sets how their routes read ids
     init_security_headers(app, settings)  # before the blueprints: they widen its CSP
     register_blueprints(app)
-    register_user_limit(app)
     return app
 
 
@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_pages)
     app.register_blueprint(openapi_pages)
+    register_paths(app, CORE_PATHS)
     clinic_qr.init_app(app)
     liff_web.init_app(app)
     linebot_app.init_app(app)

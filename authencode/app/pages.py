@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify, render_template
 from sqlalchemy import text
 
-from authencode.app.context import services
-from authencode.app.errors import error_response
 from authencode.errors import DomainError
+from authencode.web.context import services
+from authencode.web.errors import error_response
 
 core_pages = Blueprint("core", __name__, template_folder="templates")
+
+CORE_PATHS: dict[str, Any] = {
+    "/healthz": {"get": {"summary": "Process alive", "responses": {
+        "200": {"description": "alive"}}}},
+    "/readyz": {"get": {"summary": "Database reachable", "responses": {
+        "200": {"description": "ready"},
+        "503": {"description": "database unavailable", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+}
 
 
 @core_pages.get("/")

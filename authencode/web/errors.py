@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +13,7 @@ from authencode.errors import CATALOGUE, DomainError
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}
+_JSON_APIS = "authencode.json_apis"  # app.extensions: blueprint name -> the path it owns
 
 
 def error_response(error: DomainError, status: int | None = None) -> Response:
@@ -23,12 +24,21 @@ def error_response(error: DomainError, status: int | None = None) -> Response:
     return response
 
 
+def json_api(app: Flask, blueprint: Blueprint, prefix: str | None = None) -> None:
+    """Declare ``blueprint`` a JSON API: its HTTP errors (404, 405, 413, 400...) answer in the
+    JSON error format, also for paths under ``prefix`` (default: its url_prefix) that no
+    route matches. Called by the front end that registers it."""
+    app.extensions.setdefault(_JSON_APIS, {})[blueprint.name] = prefix or blueprint.url_prefix
+
+
 def wants_json() -> bool:
     """JSON for APIs and programs; pages keep their own HTML error handlers."""
+    apis: dict[str, str | None] = current_app.extensions.get(_JSON_APIS, {})
+    if request.blueprint in apis or request.path.startswith(
+            tuple(prefix for prefix in apis.values() if prefix)):
+        return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return request.path.startswith(("/liff/api", "/api", "/agent/api", "/authencodestatus")) or (
-        best == "application/json"
-    )
+    return best == "application/json"
 
 
 def register_error_handlers(app: Flask) -> None:

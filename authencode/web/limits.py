@@ -1,46 +1,45 @@
 """Where the rate limits apply to HTTP requests (the rules and counting: authencode.ratelimit).
 
-- LIFF API (`/liff/api/...`) and clinic QR links (`/q/<token>`): per client IP, and the LIFF
-  API also per LINE user once the ID token is verified (its `sub`).
-- Clinic log-in posts: per client IP (failed log-ins are also throttled per account, address
-  and device cookie: authencode.services.login_throttle).
-- The clinic's anonymous forms: staff registration posts and password-reset requests per
-  client IP here; per CID, per email address and the daily document bytes per IP where the
-  page reads them (clinic_qr.auth).
-- The reader agent's API (`/agent/api/...`): per agent token, counted by clinic_qr.agent_api
-  once the token is known.
-- The LINE webhook limits badly signed posts per IP and throttles chatty LINE users per
-  event itself (linebot_app.webhook); LINE's own signed deliveries are never refused.
+Each front end declares its own from its ``init_app``: :func:`per_ip` (every request to a
+blueprint counts per client IP under a rule) and :func:`per_ip_on_post` (posts to one
+endpoint, e.g. a log-in form). Limits that need to know who is asking (a LINE user, an
+agent token, a CID) are counted by the handler with :func:`check` once it knows.
 
 Over a limit the answer is 429 with Retry-After, in the JSON error format for APIs and the
-clinic's error page for staff pages.
+front end's own error page for its pages.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from dataclasses import dataclass, field
 
-from authencode.app.metrics import note_rate_limited
+from flask import Blueprint, Flask, Response, current_app, g, request
+
 from authencode.ratelimit import UPLOAD_BYTES, RateLimitedError, RateLimiter
 from authencode.settings import Settings
+from authencode.web.metrics import note_rate_limited
 
-_IP_LIMITED_BLUEPRINTS = ("liff_api", "liff_qr")
-# endpoint -> the rule its posts count under, per client IP
-_IP_LIMITED_POSTS = {"clinic.login": "login", "clinic.register": "register",
-                     "clinic.forgot_password": "forgot"}
+
+@dataclass
+class IpRules:
+    """What the front ends declared: blueprint or endpoint -> the rule it counts under."""
+
+    blueprints: dict[str, str] = field(default_factory=dict)
+    posts: dict[str, str] = field(default_factory=dict)
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> RateLimiter:
     limiter = RateLimiter({**settings.rate_limits, UPLOAD_BYTES: settings.upload_bytes_per_day},
                           settings.redis_url)
     app.extensions["ratelimit"] = limiter
+    rules = app.extensions["ratelimit_ip_rules"] = IpRules()
 
-    @app.before_request
+    @app.before_request  # an app hook: it runs before any of the blueprint's own
     def _per_ip() -> None:
-        if request.blueprint in _IP_LIMITED_BLUEPRINTS:
-            check("ip", client_ip())
-        elif request.method == "POST" and request.endpoint in _IP_LIMITED_POSTS:
-            check(_IP_LIMITED_POSTS[request.endpoint], client_ip())
+        if request.blueprint in rules.blueprints:
+            check(rules.blueprints[request.blueprint], client_ip())
+        elif request.method == "POST" and request.endpoint in rules.posts:
+            check(rules.posts[request.endpoint], client_ip())
 
     @app.after_request
     def _retry_after(response: Response) -> Response:
@@ -52,16 +51,19 @@ def init_rate_limits(app: Flask, settings: Settings) -> RateLimiter:
     return limiter
 
 
-def register_user_limit(app: Flask) -> None:
-    """Per LINE user on the LIFF API: runs after liff_web's own authentication hook."""
-    def _per_line_user() -> None:
-        user = g.get("line_user")
-        if user is not None:
-            check("liff_user", user.user_id)
+def per_ip(app: Flask, blueprint: Blueprint, rule: str) -> None:
+    """Every request to ``blueprint`` counts per client IP under ``rule``, before the
+    blueprint's own hooks (authentication included) run."""
+    _ip_rules(app).blueprints[blueprint.name] = rule
 
-    # Blueprint hooks run in the order they were added, so this follows the ID token check
-    # that liff_api registered with its blueprint.
-    app.before_request_funcs.setdefault("liff_api", []).append(_per_line_user)
+
+def per_ip_on_post(app: Flask, endpoint: str, rule: str) -> None:
+    """Every POST to ``endpoint`` (e.g. a log-in form) counts per client IP under ``rule``."""
+    _ip_rules(app).posts[endpoint] = rule
+
+
+def _ip_rules(app: Flask) -> IpRules:
+    return app.extensions["ratelimit_ip_rules"]
 
 
 def limiter() -> RateLimiter:

@@ -21,16 +21,6 @@ ERROR_SCHEMA: dict[str, Any] = {
     }},
 }
 
-CORE_PATHS: dict[str, Any] = {
-    "/healthz": {"get": {"summary": "Process alive", "responses": {
-        "200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Database reachable", "responses": {
-        "200": {"description": "ready"},
-        "503": {"description": "database unavailable", "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
-}
-
-
 def error_responses(*statuses: int) -> dict[str, Any]:
     """The JSON error body for each status, for use in a front end's path declarations."""
     return {str(s): {"description": "error", "content": {
@@ -38,14 +28,17 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         for s in statuses}
 
 
-def register_paths(app: Any, paths: dict[str, Any]) -> None:
-    """Called by a front end when its blueprint is registered."""
+def register_paths(app: Any, paths: dict[str, Any],
+                   security_schemes: dict[str, Any] | None = None) -> None:
+    """Called by a front end when its blueprint is registered: its paths, and the security
+    schemes they name beyond the facility API tokens."""
     app.extensions.setdefault("openapi_paths", {}).update(paths)
+    app.extensions.setdefault("openapi_schemes", {}).update(security_schemes or {})
 
 
 def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
     """Every operation with input may answer 400 (e.g. NUL characters, see
-    authencode.app.input_guard), and every one with a body 413 (over the size limit)."""
+    authencode.web.input_guard), and every one with a body 413 (over the size limit)."""
     out: dict[str, Any] = {}
     for path, operations in paths.items():
         out[path] = {}
@@ -62,13 +55,12 @@ def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
 
 @openapi_pages.get("/openapi.json")
 def openapi() -> Response:
-    paths = with_common_errors(
-        {**CORE_PATHS, **current_app.extensions.get("openapi_paths", {})})
+    paths = with_common_errors(current_app.extensions.get("openapi_paths", {}))
     return jsonify({
         "openapi": "3.0.3",
         "info": {"title": "Authen Code", "version": __version__,
-                 "description": "Visit authentication service: LIFF, reader-agent and "
-                                "hospital-system JSON APIs."},
+                 "description": "Visit authentication service: the JSON APIs of its "
+                                "patient pages, reader agents and hospital systems."},
         "paths": paths,
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},
@@ -78,8 +70,7 @@ def openapi() -> Response:
                     "description": f"facility API token of scope {scope} "
                                    f"(authencode token create HCODE NAME --scope {scope})"}
                    for scope in TOKEN_SCOPES},
-                "liffIdToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                "description": "LIFF ID token (ES256)"},
+                **current_app.extensions.get("openapi_schemes", {}),
             },
         },
     })

@@ -2,7 +2,7 @@
 
 - ``authencode_http_requests_total{endpoint,method,status}`` and
   ``authencode_http_request_duration_seconds{endpoint,method}``: labelled by Flask endpoint
-  name (``liff_api.request_code``), never by the raw path, which can hold a CID or a token.
+  name (``blueprint.view``), never by the raw path, which can hold a CID or a token.
 - ``authencode_codes_issued_total{channel}``: Authen Codes committed by this server.
 - ``authencode_outbox_messages{kind,status}`` (pending = backlog, failed = given up) and
   ``authencode_outbox_oldest_pending_seconds``, read from the database at scrape time, and

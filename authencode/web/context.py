@@ -8,12 +8,12 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from authencode.app.errors import database_error_response
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.services.registration import RegistrationPolicy
 from authencode.settings import Settings
+from authencode.web.errors import database_error_response
 
 
 @dataclass

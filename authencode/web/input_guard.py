@@ -7,7 +7,8 @@
 - A chunked body (no Content-Length) over MAX_CONTENT_LENGTH is a 413 like any other:
   Werkzeug alone would cut it at the limit and hand the handler the truncated start.
 
-The LINE webhook keeps its own parsing: one odd event must not refuse a whole delivery.
+A blueprint that reads its own body (a webhook: one odd event must not refuse a whole
+delivery) says so with :func:`parses_own_body`; the NUL check then leaves it alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, request
+from flask import Blueprint, Flask, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -24,7 +25,7 @@ from authencode.db import MAX_ROW_ID
 
 _NUL = "\x00"
 _JSON_NUL = b"\\u0000"
-_OWN_PARSING = ("/line/webhook",)
+_OWN_PARSING = "authencode.parses_own_body"  # app.extensions: blueprint names
 _TOO_LARGE = "authencode.body_too_large"
 
 
@@ -67,10 +68,16 @@ def init_input_guard(app: Flask) -> None:
     app.before_request(refuse_input_no_handler_can_use)
 
 
+def parses_own_body(app: Flask, blueprint: Blueprint) -> None:
+    """Declare that ``blueprint`` checks its own input: no NUL check on its requests (the
+    chunked-body limit still applies)."""
+    app.extensions.setdefault(_OWN_PARSING, set()).add(blueprint.name)
+
+
 def refuse_input_no_handler_can_use() -> None:
     if request.environ.get(_TOO_LARGE):
         raise RequestEntityTooLarge()
-    if request.path.startswith(_OWN_PARSING):
+    if request.blueprint in current_app.extensions.get(_OWN_PARSING, ()):
         return
     texts = [*request.args.keys(), *request.args.values(),
              *(str(v) for v in (request.view_args or {}).values())]
