@@ -16,12 +16,14 @@ from authencode.models import Person
 from authencode.thaidate import BE_OFFSET, service_day
 
 BIRTH_DATE_REQUIRED = register(
-    "BIRTH_DATE_REQUIRED", "invalid", "Please give the birth date.",
-    "กรุณาระบุวันเดือนปีเกิด")
+    "BIRTH_DATE_REQUIRED", "invalid", "Please give the birth date.", "กรุณาระบุวันเดือนปีเกิด"
+)
 BIRTH_DATE_INVALID = register(
-    "BIRTH_DATE_INVALID", "invalid",
+    "BIRTH_DATE_INVALID",
+    "invalid",
     "Please give the birth date as day/month/year, e.g. 17/05/2533 (Buddhist era).",
-    "กรุณาระบุวันเดือนปีเกิดเป็น วัน/เดือน/ปี พ.ศ. เช่น 17/05/2533")
+    "กรุณาระบุวันเดือนปีเกิดเป็น วัน/เดือน/ปี พ.ศ. เช่น 17/05/2533",
+)
 
 _BE_FROM = 2400  # no one alive was born in 2400 CE; every BE year of the living is above it
 _MIN_YEAR_CE = 1850
@@ -87,4 +89,3 @@ def parse_birth_date(raw: object, *, this_year_ce: int | None = None) -> BirthDa
     if month and day > calendar.monthrange(year, month)[1]:
         raise DomainError(BIRTH_DATE_INVALID)
     return BirthDate(year, month, day)
-

@@ -100,13 +100,18 @@ def registry_import(path: str, skip_bad: bool) -> None:
     except ImportRejected as exc:
         for error in exc.errors:
             click.echo(f"{path}:{error}", err=True)
-        click.echo(f"{len(exc.errors)} bad row(s); nothing was imported "
-                   "(fix them, or use --skip-bad to import the good rows)", err=True)
+        click.echo(
+            f"{len(exc.errors)} bad row(s); nothing was imported "
+            "(fix them, or use --skip-bad to import the good rows)",
+            err=True,
+        )
         sys.exit(1)
     for error in report.errors:
         click.echo(f"{path}:{error} (skipped)", err=True)
-    click.echo(f"inserted {report.inserted}, updated {report.updated}, "
-               f"unchanged {report.unchanged}, skipped {len(report.errors)}")
+    click.echo(
+        f"inserted {report.inserted}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, skipped {len(report.errors)}"
+    )
 
 
 @main.group()
@@ -124,8 +129,11 @@ def audit_verify() -> None:
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} entries")
         return
-    click.echo(f"audit chain broken at entry {report.broken_at}: {report.reason} "
-               f"({report.checked} entries before it are intact)", err=True)
+    click.echo(
+        f"audit chain broken at entry {report.broken_at}: {report.reason} "
+        f"({report.checked} entries before it are intact)",
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -137,9 +145,14 @@ def token() -> None:
 @token.command("create")
 @click.argument("hcode")
 @click.argument("name")
-@click.option("--scope", type=click.Choice(TOKEN_SCOPES), default="his", show_default=True,
-              help="the API it opens: his (hospital systems), agent (a reader agent), "
-                   "kiosk (reserved for kiosks)")
+@click.option(
+    "--scope",
+    type=click.Choice(TOKEN_SCOPES),
+    default="his",
+    show_default=True,
+    help="the API it opens: his (hospital systems), agent (a reader agent), "
+    "kiosk (reserved for kiosks)",
+)
 def token_create(hcode: str, name: str, scope: str) -> None:
     """Create a token for facility HCODE; the secret is printed once."""
     from sqlalchemy import select
@@ -166,8 +179,9 @@ def token_list(hcode: str) -> None:
     from authencode.models import ApiToken, Facility
 
     with unit_of_work(settings_or_exit()) as session:
-        rows = session.scalars(select(ApiToken).join(Facility).where(Facility.hcode == hcode)
-                               .order_by(ApiToken.id))
+        rows = session.scalars(
+            select(ApiToken).join(Facility).where(Facility.hcode == hcode).order_by(ApiToken.id)
+        )
         for row in rows:
             state = "revoked" if row.revoked_at else "active"
             click.echo(f"{row.id}\t{row.prefix}…\t{row.scope}\t{row.name}\t{state}")
@@ -196,8 +210,13 @@ def staff() -> None:
 
 @staff.command("set-pin")
 @click.argument("username")
-@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="4 digits; asked for when not given")
+@click.option(
+    "--pin",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="4 digits; asked for when not given",
+)
 def staff_set_pin(username: str, pin: str) -> None:
     """Set the 4-digit PIN a staff member unlocks a reader agent with."""
     from sqlalchemy import select
@@ -236,8 +255,10 @@ def links_verify_csv(path: str) -> None:
         report = verify_csv(session, DataProtector(settings.data_key), stream)
     for error in report.errors:
         click.echo(f"{path}:{error} (nothing changed)", err=True)
-    click.echo(f"verified {report.verified}, already verified {report.already}, "
-               f"errors {len(report.errors)}, other self links removed {report.displaced}")
+    click.echo(
+        f"verified {report.verified}, already verified {report.already}, "
+        f"errors {len(report.errors)}, other self links removed {report.displaced}"
+    )
     if report.errors:
         sys.exit(1)
 
@@ -278,8 +299,10 @@ def outbox_failed(limit: int) -> None:
         rows = failed(session, limit)
         for row in rows:
             error = " ".join((row.last_error or "").split())[:120]
-            click.echo(f"{row.id}\t{row.kind}\t{mask_recipient(row.kind, row.recipient)}\t"
-                       f"{_when(row.created_at)}\t{row.attempts} attempt(s)\t{error}")
+            click.echo(
+                f"{row.id}\t{row.kind}\t{mask_recipient(row.kind, row.recipient)}\t"
+                f"{_when(row.created_at)}\t{row.attempts} attempt(s)\t{error}"
+            )
     if not rows:
         click.echo("no failed messages")
 
@@ -300,8 +323,10 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
     missing = sorted(set(ids) - set(queued))
     click.echo(f"{len(queued)} message(s) queued again")
     if missing:
-        click.echo("not failed (pending, sent or unknown), left alone: "
-                   + ", ".join(map(str, missing)), err=True)
+        click.echo(
+            "not failed (pending, sent or unknown), left alone: " + ", ".join(map(str, missing)),
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -317,10 +342,18 @@ def demo() -> None:
         sys.exit(2)
     with unit_of_work(settings) as session:
         counts = load_demo(session, DataProtector(settings.data_key), service_day())
-    click.echo(f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
-               f"{counts['staff']} staff accounts created")
-    click.echo("staff logins (password " + DEMO_PASSWORD + ", reader-agent PIN " + DEMO_PIN
-               + "): " + ", ".join(u for u, *_ in DEMO_STAFF))
+    click.echo(
+        f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
+        f"{counts['staff']} staff accounts created"
+    )
+    click.echo(
+        "staff logins (password "
+        + DEMO_PASSWORD
+        + ", reader-agent PIN "
+        + DEMO_PIN
+        + "): "
+        + ", ".join(u for u, *_ in DEMO_STAFF)
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,10 +49,30 @@ class DemoPerson:
 
 # Two families and a few single persons across rights, ages and statuses.
 DEMO_PEOPLE = (
-    DemoPerson(make_cid("110170020703"), "นาย", "สมชาย", "ใจดี", "1", 42, "UCS", "89",
-               first_en="Somchai", last_en="Jaidee"),
-    DemoPerson(make_cid("110170020704"), "นาง", "สมหญิง", "ใจดี", "2", 39, "UCS", "89",
-               first_en="Somying", last_en="Jaidee"),
+    DemoPerson(
+        make_cid("110170020703"),
+        "นาย",
+        "สมชาย",
+        "ใจดี",
+        "1",
+        42,
+        "UCS",
+        "89",
+        first_en="Somchai",
+        last_en="Jaidee",
+    ),
+    DemoPerson(
+        make_cid("110170020704"),
+        "นาง",
+        "สมหญิง",
+        "ใจดี",
+        "2",
+        39,
+        "UCS",
+        "89",
+        first_en="Somying",
+        last_en="Jaidee",
+    ),
     DemoPerson(make_cid("110170020705"), "ด.ช.", "ภูมิ", "ใจดี", "1", 9, "UCS", "73"),
     DemoPerson(make_cid("110170020706"), "ด.ญ.", "ใบเตย", "ใจดี", "2", 14, "UCS", "89"),
     DemoPerson(make_cid("110170020707"), "นาง", "บุญมา", "ใจดี", "2", 71, "WEL", "74"),
@@ -60,8 +80,9 @@ DEMO_PEOPLE = (
     DemoPerson(make_cid("310170020709"), "นางสาว", "วิภา", "มั่นคง", "2", 27, "SSS"),
     DemoPerson(make_cid("510170020710"), "นาย", "อนันต์", "ทองดี", "1", 33, ""),
     DemoPerson(make_cid("510170020711"), "นาง", "มาลี", "ทองดี", "2", 64, "DIS", "75"),
-    DemoPerson(make_cid("510170020712"), "นาย", "สมปอง", "ล่วงลับ", "1", 80, "UCS", "74",
-               deceased=True),
+    DemoPerson(
+        make_cid("510170020712"), "นาย", "สมปอง", "ล่วงลับ", "1", 80, "UCS", "74", deceased=True
+    ),
 )
 
 DEMO_STAFF = (
@@ -76,13 +97,21 @@ def registry_csv(today: dt.date) -> str:
     for p in DEMO_PEOPLE:
         birth = f"{today.year - p.age + BE_OFFSET}0101"  # full years = p.age all year round
         row = {
-            "cid": p.cid, "title_th": p.title, "first_name_th": p.first, "last_name_th": p.last,
-            "first_name_en": p.first_en, "last_name_en": p.last_en, "sex": p.sex,
-            "birth_date": birth, "main_right": p.main_right, "sub_right": p.sub_right,
+            "cid": p.cid,
+            "title_th": p.title,
+            "first_name_th": p.first,
+            "last_name_th": p.last,
+            "first_name_en": p.first_en,
+            "last_name_en": p.last_en,
+            "sex": p.sex,
+            "birth_date": birth,
+            "main_right": p.main_right,
+            "sub_right": p.sub_right,
             "hosp_main": DEMO_HCODE if p.main_right in ("UCS", "WEL", "DIS") else "",
             "hosp_main_op": DEMO_HCODE if p.main_right in ("UCS", "WEL", "DIS") else "",
             "hosp_sub": DEMO_HCODE if p.main_right in ("UCS", "WEL", "DIS") else "",
-            "province_code": "1000", "province_name": "กรุงเทพมหานคร",
+            "province_code": "1000",
+            "province_name": "กรุงเทพมหานคร",
             "deceased": "1" if p.deceased else "0",
         }
         lines.append(",".join(str(row.get(c, "")) for c in COLUMNS))
@@ -94,9 +123,11 @@ def load_demo(session: Session, protector: DataProtector, today: dt.date) -> dic
     facility = _facility(session, DEMO_HCODE, DEMO_FACILITY)
     _facility(session, OTHER_HCODE, OTHER_FACILITY)
     session.flush()
-    have = set(session.scalars(
-        select(FacilityService.service_code).where(FacilityService.facility_id == facility.id)
-    ))
+    have = set(
+        session.scalars(
+            select(FacilityService.service_code).where(FacilityService.facility_id == facility.id)
+        )
+    )
     for code in DEMO_SERVICES:
         if code not in have:
             session.add(FacilityService(facility_id=facility.id, service_code=code, active=True))
@@ -104,14 +135,24 @@ def load_demo(session: Session, protector: DataProtector, today: dt.date) -> dic
     for username, role, first, last, cid in DEMO_STAFF:
         if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
             continue
-        session.add(StaffUser(
-            cid_hash=protector.lookup_hash(cid), cid_enc=protector.encrypt(cid),
-            username=username, email=f"{username}@clinic.example", first_name=first,
-            last_name=last, facility_id=None if role == "system_admin" else facility.id,
-            role=role, status="active", password_hash=hash_password(DEMO_PASSWORD),
-            must_change_password=False, unit=DEMO_FACILITY, position="เจ้าหน้าที่",
-            pin_hash=hash_password(DEMO_PIN),
-        ))
+        session.add(
+            StaffUser(
+                cid_hash=protector.lookup_hash(cid),
+                cid_enc=protector.encrypt(cid),
+                username=username,
+                email=f"{username}@clinic.example",
+                first_name=first,
+                last_name=last,
+                facility_id=None if role == "system_admin" else facility.id,
+                role=role,
+                status="active",
+                password_hash=hash_password(DEMO_PASSWORD),
+                must_change_password=False,
+                unit=DEMO_FACILITY,
+                position="เจ้าหน้าที่",
+                pin_hash=hash_password(DEMO_PIN),
+            )
+        )
         staff_created += 1
     report = import_registry(session, protector, parse_text(registry_csv(today)))
     return {"persons": report.written, "staff": staff_created}
@@ -120,7 +161,8 @@ def load_demo(session: Session, protector: DataProtector, today: dt.date) -> dic
 def _facility(session: Session, hcode: str, name: str) -> Facility:
     facility = session.scalar(select(Facility).where(Facility.hcode == hcode))
     if facility is None:
-        facility = Facility(hcode=hcode, name=name, province_code="1000",
-                            province_name="กรุงเทพมหานคร", active=True)
+        facility = Facility(
+            hcode=hcode, name=name, province_code="1000", province_name="กรุงเทพมหานคร", active=True
+        )
         session.add(facility)
     return facility

@@ -26,8 +26,18 @@ from joserfc.jws import JWSRegistry
 
 # Signatures we accept on an ID token: asymmetric only (never "none", never an HMAC that a
 # published key could forge).
-SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-                      "ES512", "EdDSA")
+SIGNING_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 CLOCK_SKEW_SECONDS = 60
 METADATA_MAX_AGE = 3600.0
 JWKS_MIN_REFRESH = 10.0
@@ -62,8 +72,13 @@ class ProviderConfig:
 class OpenIdClient:
     """One provider: its metadata and keys cached per process, fetched over HTTP(S)."""
 
-    def __init__(self, config: ProviderConfig, *, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.timeout = timeout
         self._clock = clock
@@ -77,8 +92,9 @@ class OpenIdClient:
 
     def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = requests.get(url, timeout=self.timeout,
-                                    headers={"Accept": "application/json"})
+            response = requests.get(
+                url, timeout=self.timeout, headers={"Accept": "application/json"}
+            )
             response.raise_for_status()
             if len(response.content) > MAX_DOCUMENT_BYTES:
                 raise ProviderUnavailable(f"document too large: {url}")
@@ -92,16 +108,19 @@ class OpenIdClient:
     def metadata(self) -> dict[str, Any]:
         """Endpoints: configured ones over the discovery document's (fetched when needed)."""
         config = self.config
-        explicit = {"authorization_endpoint": config.authorize_url,
-                    "token_endpoint": config.token_url, "jwks_uri": config.jwks_url}
+        explicit = {
+            "authorization_endpoint": config.authorize_url,
+            "token_endpoint": config.token_url,
+            "jwks_uri": config.jwks_url,
+        }
         if all(explicit.values()):
             return {"issuer": config.issuer, **explicit}
         with self._lock:
-            fresh = self._metadata is not None and \
-                self._clock() - self._metadata_at < METADATA_MAX_AGE
+            fresh = (
+                self._metadata is not None and self._clock() - self._metadata_at < METADATA_MAX_AGE
+            )
             if not fresh:
-                document = self._get_json(
-                    config.issuer + "/.well-known/openid-configuration")
+                document = self._get_json(config.issuer + "/.well-known/openid-configuration")
                 if document.get("issuer") != config.issuer:
                     raise ProviderUnavailable("discovery document names another issuer")
                 self._metadata, self._metadata_at = document, self._clock()
@@ -116,7 +135,8 @@ class OpenIdClient:
     def _key_set(self, *, refresh: bool) -> KeySet:
         with self._lock:
             stale = self._keys is None or (
-                refresh and self._clock() - self._keys_at >= JWKS_MIN_REFRESH)
+                refresh and self._clock() - self._keys_at >= JWKS_MIN_REFRESH
+            )
             if not stale:
                 assert self._keys is not None
                 return self._keys
@@ -132,11 +152,13 @@ class OpenIdClient:
     def _session(self) -> OAuth2Session:
         config = self.config
         return OAuth2Session(
-            client_id=config.client_id, client_secret=config.client_secret,
-            scope=config.scopes, redirect_uri=config.redirect_uri,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scope=config.scopes,
+            redirect_uri=config.redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic" if config.client_secret
-            else "none")
+            token_endpoint_auth_method="client_secret_basic" if config.client_secret else "none",
+        )
 
     # --- the flow -----------------------------------------------------------------------
 
@@ -145,7 +167,8 @@ class OpenIdClient:
         url = self.metadata()["authorization_endpoint"]
         with self._session() as session:
             uri, _ = session.create_authorization_url(
-                url, state=state, code_verifier=code_verifier, nonce=nonce)
+                url, state=state, code_verifier=code_verifier, nonce=nonce
+            )
         return str(uri)
 
     def exchange(self, *, code: str, code_verifier: str, nonce: str) -> dict[str, Any]:
@@ -156,9 +179,13 @@ class OpenIdClient:
         token_url = self.metadata()["token_endpoint"]
         with self._session() as session:
             try:
-                token = session.fetch_token(token_url, code=code, code_verifier=code_verifier,
-                                            grant_type="authorization_code",
-                                            timeout=self.timeout)
+                token = session.fetch_token(
+                    token_url,
+                    code=code,
+                    code_verifier=code_verifier,
+                    grant_type="authorization_code",
+                    timeout=self.timeout,
+                )
             except OAuthError:
                 raise TokenRefused("exchange") from None
             except (requests.RequestException, ValueError) as exc:
@@ -168,8 +195,9 @@ class OpenIdClient:
             raise TokenRefused("claims")
         return self.check_id_token(id_token, nonce=nonce, access_token=token.get("access_token"))
 
-    def check_id_token(self, id_token: str, *, nonce: str,
-                       access_token: str | None = None) -> dict[str, Any]:
+    def check_id_token(
+        self, id_token: str, *, nonce: str, access_token: str | None = None
+    ) -> dict[str, Any]:
         """The claims of an ID token that passes every check; raises TokenRefused."""
         allowed = self.metadata().get("id_token_signing_alg_values_supported")
         algorithms = [a for a in (allowed or SIGNING_ALGORITHMS) if a in SIGNING_ALGORITHMS]
@@ -185,7 +213,8 @@ class OpenIdClient:
         options: dict[str, Any] = {
             "iss": {"essential": True, "value": config.issuer},
             "aud": {"essential": True, "value": config.client_id},
-            "exp": {"essential": True}, "nonce": {"essential": True},
+            "exp": {"essential": True},
+            "nonce": {"essential": True},
         }
         params: dict[str, Any] = {"nonce": nonce, "client_id": config.client_id}
         if access_token:
@@ -197,7 +226,8 @@ class OpenIdClient:
             raise TokenRefused("expired") from None
         except JoseError as exc:
             claim = getattr(exc, "claim", "")
-            reason = {"iss": "issuer", "aud": "audience", "azp": "audience",
-                      "nonce": "nonce"}.get(claim, "claims")
+            reason = {"iss": "issuer", "aud": "audience", "azp": "audience", "nonce": "nonce"}.get(
+                claim, "claims"
+            )
             raise TokenRefused(reason) from None
         return dict(claims)

@@ -23,25 +23,29 @@ from authencode.errors import DomainError, register
 log = logging.getLogger(__name__)
 
 RATE_LIMITED = register(
-    "RATE_LIMITED", "rate_limited",
+    "RATE_LIMITED",
+    "rate_limited",
     "Too many requests; please wait {retry_after} seconds and try again.",
-    "มีการเรียกใช้งานถี่เกินไป กรุณารอ {retry_after} วินาทีแล้วลองใหม่อีกครั้ง")
+    "มีการเรียกใช้งานถี่เกินไป กรุณารอ {retry_after} วินาทีแล้วลองใหม่อีกครั้ง",
+)
 
 CID_LOOKUPS_EXCEEDED = register(
-    "CID_LOOKUPS_EXCEEDED", "rate_limited",
+    "CID_LOOKUPS_EXCEEDED",
+    "rate_limited",
     "Too many citizen IDs entered from this LINE account; please wait about {minutes} "
     "minutes and try again.",
-    "กรอกเลขประจำตัวประชาชนหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่อีกครั้งค่ะ")
+    "กรอกเลขประจำตัวประชาชนหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่อีกครั้งค่ะ",
+)
 
 # rule -> requests a window (a minute unless RULE_WINDOWS says otherwise). Generous: a
 # patient's LIFF page makes a handful of calls, and a whole village behind one mobile-carrier
 # address shares a public IP.
 DEFAULT_LIMITS: Mapping[str, int] = {
-    "liff_user": 120,       # LIFF API calls per LINE user (by the ID token's sub)
-    "ip": 1200,             # LIFF API calls and QR link opens per client IP
-    "line_user": 60,        # webhook events handled per LINE user (then one polite reply)
-    "bad_signature": 30,    # unsigned or badly signed webhook posts per IP
-    "login": 30,            # clinic log-in posts per IP (failures also throttle: login_throttle)
+    "liff_user": 120,  # LIFF API calls per LINE user (by the ID token's sub)
+    "ip": 1200,  # LIFF API calls and QR link opens per client IP
+    "line_user": 60,  # webhook events handled per LINE user (then one polite reply)
+    "bad_signature": 30,  # unsigned or badly signed webhook posts per IP
+    "login": 30,  # clinic log-in posts per IP (failures also throttle: login_throttle)
     # Citizen IDs looked up in the registry per LINE user an hour (registering oneself or a
     # family member, in the chat or on the LIFF pages): a family of six with typos fits; a
     # script trying CIDs to learn whose they are does not.
@@ -71,25 +75,36 @@ DAY = 86400
 UPLOAD_BYTES = "upload_bytes"
 QUOTA_RULES = frozenset({UPLOAD_BYTES})  # rules that count a cost, not requests
 RULE_WINDOWS: Mapping[str, int] = {
-    "cid_lookup": HOUR, "register": HOUR, "register_cid": HOUR, "forgot": HOUR,
-    "forgot_email": HOUR, "verify_code_staff": HOUR, "verify_code_facility": HOUR,
+    "cid_lookup": HOUR,
+    "register": HOUR,
+    "register_cid": HOUR,
+    "forgot": HOUR,
+    "forgot_email": HOUR,
+    "verify_code_staff": HOUR,
+    "verify_code_facility": HOUR,
     UPLOAD_BYTES: DAY,
 }
 UPLOAD_QUOTA_EXCEEDED = register(
-    "UPLOAD_QUOTA_EXCEEDED", "rate_limited",
+    "UPLOAD_QUOTA_EXCEEDED",
+    "rate_limited",
     "Too many documents have been uploaded from this network today; nothing was saved. "
     "Please try again in about {minutes} minutes.",
     "วันนี้มีการอัปโหลดเอกสารจากเครือข่ายนี้มากเกินกำหนด ระบบยังไม่ได้บันทึกข้อมูล "
-    "กรุณาลองใหม่อีกครั้งในอีกประมาณ {minutes} นาที")
+    "กรุณาลองใหม่อีกครั้งในอีกประมาณ {minutes} นาที",
+)
 # A rule whose refusal says more than "too many requests".
 VERIFY_CODES_EXCEEDED = register(
-    "VERIFY_CODES_EXCEEDED", "rate_limited",
+    "VERIFY_CODES_EXCEEDED",
+    "rate_limited",
     "Too many wrong verification codes; please wait about {minutes} minutes.",
-    "กรอกรหัสยืนยันตัวตนผิดหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่")
-RULE_ERRORS: Mapping[str, str] = {"cid_lookup": CID_LOOKUPS_EXCEEDED,
-                                  UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED,
-                                  "verify_code_staff": VERIFY_CODES_EXCEEDED,
-                                  "verify_code_facility": VERIFY_CODES_EXCEEDED}
+    "กรอกรหัสยืนยันตัวตนผิดหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่",
+)
+RULE_ERRORS: Mapping[str, str] = {
+    "cid_lookup": CID_LOOKUPS_EXCEEDED,
+    UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED,
+    "verify_code_staff": VERIFY_CODES_EXCEEDED,
+    "verify_code_facility": VERIFY_CODES_EXCEEDED,
+}
 
 
 class RateLimitedError(DomainError):
@@ -125,8 +140,10 @@ def parse_limits(value: str | None) -> dict[str, int]:
         rule, sep, number = part.partition("=")
         rule = rule.strip()
         if not sep or rule not in limits or not number.strip().isdigit():
-            raise ValueError(f"expected off or rule=N,… with rules {', '.join(DEFAULT_LIMITS)}"
-                             f" (got {part.strip()!r})")
+            raise ValueError(
+                f"expected off or rule=N,… with rules {', '.join(DEFAULT_LIMITS)}"
+                f" (got {part.strip()!r})"
+            )
         limits[rule] = int(number)
     return limits
 
@@ -159,9 +176,9 @@ class RedisCounter:
     def __init__(self, url: str, timeout: float = 0.25) -> None:
         import redis  # only when REDIS_URL is set
 
-        self.client: Any = redis.Redis.from_url(url, socket_timeout=timeout,
-                                                socket_connect_timeout=timeout,
-                                                health_check_interval=30)
+        self.client: Any = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        )
 
     def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
         pipe = self.client.pipeline(transaction=False)
@@ -177,14 +194,19 @@ class RateLimiter:
 
     PREFIX = "authencode:rl"
 
-    def __init__(self, limits: Mapping[str, int], redis_url: str | None = None, *,
-                 clock: Callable[[], float] = time.time, retry_redis_after: float = 5.0,
-                 redis_timeout: float = 0.25) -> None:
+    def __init__(
+        self,
+        limits: Mapping[str, int],
+        redis_url: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        retry_redis_after: float = 5.0,
+        redis_timeout: float = 0.25,
+    ) -> None:
         self.limits = dict(limits)
         self.clock = clock
         self.local = MemoryCounter()
-        self.shared: Counter | None = RedisCounter(redis_url, redis_timeout) if redis_url \
-            else None
+        self.shared: Counter | None = RedisCounter(redis_url, redis_timeout) if redis_url else None
         self.retry_redis_after = retry_redis_after
         self._redis_down_until = 0.0
         self.redis_failures = 0
@@ -231,8 +253,11 @@ class RateLimiter:
                 # per request.
                 self.redis_failures += 1
                 self._redis_down_until = now + self.retry_redis_after
-                log.warning("Redis unavailable (%s): rate limits are local for %.0f s",
-                            type(exc).__name__, self.retry_redis_after)
+                log.warning(
+                    "Redis unavailable (%s): rate limits are local for %.0f s",
+                    type(exc).__name__,
+                    self.retry_redis_after,
+                )
             else:
                 if self._redis_down_until:
                     self._redis_down_until = 0.0

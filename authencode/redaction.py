@@ -44,17 +44,24 @@ _URLSAFE_CHAR = r"(?:[A-Za-z0-9_\-]|%(?:2[dD]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]
 _MIN_TOKEN = 40
 _NAMED_SECRET = re.compile(
     r"(?i)((?:^|[?&;\s\"'{,])(?:[\w.\-]*token|password|passwd|secret|api_?key|pin"
-    r"|authorization|sid)(?:=|%3D))[^&\s\"';,]+")
+    r"|authorization|sid)(?:=|%3D))[^&\s\"';,]+"
+)
 _SCHEME_SECRET = re.compile(
-    r"(?i)\b(bearer(?:\s|%20|\+)+)[^\s\"'&,;]+|\b(basic(?:\s|%20|\+)+)[A-Za-z0-9+/=]{8,}")
+    r"(?i)\b(bearer(?:\s|%20|\+)+)[^\s\"'&,;]+|\b(basic(?:\s|%20|\+)+)[A-Za-z0-9+/=]{8,}"
+)
 _TOKEN_RUN = re.compile(f"(?<![A-Za-z0-9_\\-]){_URLSAFE_CHAR}{{{_MIN_TOKEN},}}")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 def _plain_forms(char: str) -> set[str]:
     """How a log line may show one character, apart from its UTF-8 bytes (_byte_forms)."""
-    forms = {char, repr(char)[1:-1], json.dumps(char)[1:-1], f"\\u{ord(char):04x}",
-             f"\\u{ord(char):04X}"}
+    forms = {
+        char,
+        repr(char)[1:-1],
+        json.dumps(char)[1:-1],
+        f"\\u{ord(char):04x}",
+        f"\\u{ord(char):04X}",
+    }
     if char == " ":
         forms.add("+")  # a query's space
     return forms
@@ -68,10 +75,14 @@ def _byte_forms(byte: int) -> set[str]:
 
 def _pattern(char: str) -> str:
     pieces = {re.escape(form) for form in _plain_forms(char)}
-    pieces.add("".join(
-        f"(?:%(?i:{byte:02x})|" + "|".join(re.escape(form) for form in _byte_forms(byte)
-                                           if not form.startswith("%")) + ")"
-        for byte in char.encode()))  # each byte written its own way, in any mix
+    pieces.add(
+        "".join(
+            f"(?:%(?i:{byte:02x})|"
+            + "|".join(re.escape(form) for form in _byte_forms(byte) if not form.startswith("%"))
+            + ")"
+            for byte in char.encode()
+        )
+    )  # each byte written its own way, in any mix
     return "|".join(sorted(pieces, key=len, reverse=True))
 
 
@@ -80,8 +91,9 @@ def _separators() -> tuple[str, ...]:
     """parse_cid's separators, and what a reader would also take for one though parse_cid
     refuses it: Unicode dashes (‐ – −) and invisible characters (soft hyphen, zero-width
     space and joiners, BOM)."""
-    lookalikes = [chr(code) for code in range(sys.maxunicode + 1)
-                  if unicodedata.category(chr(code)) == "Pd"]
+    lookalikes = [
+        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Pd"
+    ]
     lookalikes.append("\u2212")  # the minus sign (a math symbol, not a dash)
     invisible = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
     return tuple(dict.fromkeys([*separator_characters(), *lookalikes, *invisible]))
@@ -125,8 +137,9 @@ def _cid_unit() -> re.Pattern[str]:
 
 
 def _mask_cid_run(match: re.Match[str]) -> str:
-    units = [(unit.group(), unit.lastgroup == "digit")
-             for unit in _cid_unit().finditer(match.group())]
+    units = [
+        (unit.group(), unit.lastgroup == "digit") for unit in _cid_unit().finditer(match.group())
+    ]
     digits = [index for index, (_, is_digit) in enumerate(units) if is_digit]
     plain = len(digits) == len(units)
     if len(digits) < 13 or (len(digits) != 13 and plain):

@@ -26,19 +26,17 @@ class Channel:
 VISIT_CHANNELS = (
     Channel("line", "LINE (สแกน QR)", "line_qr", "สแกน QR ผ่าน LINE", "ผู้รับบริการ (LINE)"),
     Channel("smartcard", "Smart Card", "smartcard", "บัตรประชาชน (Smart Card)"),
-    Channel("cid_photo", "เลขประจำตัวประชาชนและรูปถ่าย", "photo",
-            "ถ่ายรูปผู้รับบริการพร้อมบัตรประชาชน"),
-    Channel("certified_pid", "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง", "certified",
-            "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง"),
-    Channel("kiosk", "ตู้ Kiosk", "kiosk_smartcard", "บัตรประชาชนที่ตู้ Kiosk",
-            "ผู้รับบริการ (ตู้ Kiosk)"),
+    Channel("cid_photo", "เลขประจำตัวประชาชนและรูปถ่าย", "photo", "ถ่ายรูปผู้รับบริการพร้อมบัตรประชาชน"),
+    Channel("certified_pid", "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง", "certified", "รับรองโดยเจ้าหน้าที่/ผู้ปกครอง"),
+    Channel("kiosk", "ตู้ Kiosk", "kiosk_smartcard", "บัตรประชาชนที่ตู้ Kiosk", "ผู้รับบริการ (ตู้ Kiosk)"),
 )
 CHANNELS = tuple(channel.code for channel in VISIT_CHANNELS)
 CHANNEL_LABELS_TH = {channel.code: channel.label_th for channel in VISIT_CHANNELS}
 DEFAULT_METHOD = {channel.code: channel.method for channel in VISIT_CHANNELS}
 METHOD_LABELS_TH = {channel.method: channel.method_label_th for channel in VISIT_CHANNELS}
-SELF_RECORDED_TH = {channel.code: channel.self_recorded_th for channel in VISIT_CHANNELS
-                    if channel.self_recorded_th}
+SELF_RECORDED_TH = {
+    channel.code: channel.self_recorded_th for channel in VISIT_CHANNELS if channel.self_recorded_th
+}
 
 CODE_STATUSES = ("active", "cancelled")
 STATUS_LABELS_TH = {"active": "ใช้งาน", "cancelled": "ยกเลิก"}
@@ -86,7 +84,8 @@ def sql_in(column: str, values: Iterable[str]) -> str:
 def page_reference() -> dict[str, object]:
     """The labels the LIFF pages show, by language (rendered into each page as JSON)."""
     return {
-        "relations": [{"code": r.code, "th": r.label_th, "en": r.label_en}
-                      for r in FAMILY_RELATIONS],
+        "relations": [
+            {"code": r.code, "th": r.label_th, "en": r.label_en} for r in FAMILY_RELATIONS
+        ],
         "self": SELF_PAGE_LABELS,
     }

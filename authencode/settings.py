@@ -118,8 +118,10 @@ class Settings:
     @property
     def thaid_dev_provider(self) -> bool:
         """Whether ThaID is the app's own development provider (development only)."""
-        return (self.environment == "development"
-                and self.thaid_issuer == self.public_base_url + DEV_THAID_PATH)
+        return (
+            self.environment == "development"
+            and self.thaid_issuer == self.public_base_url + DEV_THAID_PATH
+        )
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -168,20 +170,28 @@ class Settings:
         public_base_url = env.get("PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL).strip().rstrip("/")
         if not public_base_url.startswith(("http://", "https://")):
             raise SettingsError("PUBLIC_BASE_URL must start with http:// or https://")
-        if not relaxed and public_base_url.startswith("http://") and not is_loopback_url(
-                public_base_url):
-            raise SettingsError("PUBLIC_BASE_URL must be https:// in production (plain http:// "
-                                "only for a loopback host such as 127.0.0.1)")
+        if (
+            not relaxed
+            and public_base_url.startswith("http://")
+            and not is_loopback_url(public_base_url)
+        ):
+            raise SettingsError(
+                "PUBLIC_BASE_URL must be https:// in production (plain http:// "
+                "only for a loopback host such as 127.0.0.1)"
+            )
         development = environment == "development"
-        default_line_api = public_base_url + DEV_LINE_API_PATH if development else \
-            "https://api.line.me"
+        default_line_api = (
+            public_base_url + DEV_LINE_API_PATH if development else "https://api.line.me"
+        )
         line_api_base_url = env.get("LINE_API_BASE_URL", default_line_api).strip().rstrip("/")
         if not line_api_base_url.startswith(("http://", "https://")):
             raise SettingsError("LINE_API_BASE_URL must start with http:// or https://")
         smtp_url = _optional(env, "SMTP_URL")
         if smtp_url and not smtp_url.startswith(("smtp://", "smtps://", "smtp+starttls://")):
-            raise SettingsError("SMTP_URL must look like smtp://host:port, smtp+starttls://"
-                                "user:pass@host:587 or smtps://user:pass@host")
+            raise SettingsError(
+                "SMTP_URL must look like smtp://host:port, smtp+starttls://"
+                "user:pass@host:587 or smtps://user:pass@host"
+            )
 
         try:
             rate_limits = parse_limits(_optional(env, "RATE_LIMITS"))
@@ -195,8 +205,10 @@ class Settings:
             raise SettingsError("UPLOAD_BYTES_PER_DAY must be a number of bytes (0: no cap)")
         proxies = _optional(env, "TRUSTED_PROXIES") or "0"
         if not proxies.isdigit() or int(proxies) > 5:
-            raise SettingsError("TRUSTED_PROXIES must be the number of reverse proxies in "
-                                "front of the server (0 to 5)")
+            raise SettingsError(
+                "TRUSTED_PROXIES must be the number of reverse proxies in "
+                "front of the server (0 to 5)"
+            )
 
         return cls(
             environment=environment,
@@ -234,7 +246,8 @@ def _eligible_main_rights(env: Mapping[str, str]) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in rights.split(",") if code.strip())
     if not codes or not all(code.isalnum() and len(code) <= 8 for code in codes):
         raise SettingsError(
-            "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE")
+            "ELIGIBLE_MAIN_RIGHTS must be comma-separated right codes, e.g. UCS,WEL,DIS,NONE"
+        )
     return codes
 
 
@@ -245,23 +258,27 @@ def _reader_agent_url(env: Mapping[str, str]) -> str | None:
         return None
     agent_url = agent_url.rstrip("/")
     if not re.fullmatch(r"https?://(\[::1\]|[A-Za-z0-9.-]+)(:\d{1,5})?", agent_url):
-        raise SettingsError("READER_AGENT_URL must be scheme://host:port with no path, "
-                            "e.g. http://127.0.0.1:8189")
+        raise SettingsError(
+            "READER_AGENT_URL must be scheme://host:port with no path, e.g. http://127.0.0.1:8189"
+        )
     return agent_url
 
 
 _THAID_URLS = ("THAID_ISSUER", "THAID_AUTHORIZE_URL", "THAID_TOKEN_URL", "THAID_JWKS_URL")
 
 
-def _thaid(env: Mapping[str, str], public_base_url: str, *, development: bool,
-           relaxed: bool) -> dict[str, Any]:
+def _thaid(
+    env: Mapping[str, str], public_base_url: str, *, development: bool, relaxed: bool
+) -> dict[str, Any]:
     """ThaID's settings; in development with none set, the built-in development provider."""
     names = (*_THAID_URLS, "THAID_CLIENT_ID", "THAID_CLIENT_SECRET")
     values = {name: _optional(env, name) for name in names}
     if development and not any(values.values()):
-        values.update(THAID_ISSUER=public_base_url + DEV_THAID_PATH,
-                      THAID_CLIENT_ID=DEV_THAID_CLIENT_ID,
-                      THAID_CLIENT_SECRET=DEV_THAID_CLIENT_SECRET)
+        values.update(
+            THAID_ISSUER=public_base_url + DEV_THAID_PATH,
+            THAID_CLIENT_ID=DEV_THAID_CLIENT_ID,
+            THAID_CLIENT_SECRET=DEV_THAID_CLIENT_SECRET,
+        )
     for name in _THAID_URLS:
         url = values[name]
         if url is None:
@@ -275,21 +292,26 @@ def _thaid(env: Mapping[str, str], public_base_url: str, *, development: bool,
         if not values["THAID_CLIENT_ID"]:
             raise SettingsError("THAID_CLIENT_ID is required when ThaID is configured")
         if not values["THAID_ISSUER"]:
-            raise SettingsError("THAID_ISSUER is required when ThaID is configured (the `iss` "
-                                "its ID tokens carry; endpoints not set are discovered there)")
+            raise SettingsError(
+                "THAID_ISSUER is required when ThaID is configured (the `iss` "
+                "its ID tokens carry; endpoints not set are discovered there)"
+            )
     scopes = _optional(env, "THAID_SCOPES") or DEFAULT_THAID_SCOPES
     if "openid" not in scopes.split():
-        raise SettingsError("THAID_SCOPES must include openid (e.g. \"openid pid\")")
+        raise SettingsError('THAID_SCOPES must include openid (e.g. "openid pid")')
     claim = _optional(env, "THAID_CID_CLAIM") or DEFAULT_THAID_CID_CLAIM
     if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", claim):
         raise SettingsError("THAID_CID_CLAIM must be a claim name such as pid")
-    return {"thaid_issuer": values["THAID_ISSUER"],
-            "thaid_authorize_url": values["THAID_AUTHORIZE_URL"],
-            "thaid_token_url": values["THAID_TOKEN_URL"],
-            "thaid_jwks_url": values["THAID_JWKS_URL"],
-            "thaid_client_id": values["THAID_CLIENT_ID"],
-            "thaid_client_secret": values["THAID_CLIENT_SECRET"],
-            "thaid_scopes": " ".join(scopes.split()), "thaid_cid_claim": claim}
+    return {
+        "thaid_issuer": values["THAID_ISSUER"],
+        "thaid_authorize_url": values["THAID_AUTHORIZE_URL"],
+        "thaid_token_url": values["THAID_TOKEN_URL"],
+        "thaid_jwks_url": values["THAID_JWKS_URL"],
+        "thaid_client_id": values["THAID_CLIENT_ID"],
+        "thaid_client_secret": values["THAID_CLIENT_SECRET"],
+        "thaid_scopes": " ".join(scopes.split()),
+        "thaid_cid_claim": claim,
+    }
 
 
 # Log-in policy variables: (name, LoginPolicy field, unit, smallest allowed value).
@@ -313,13 +335,13 @@ def _login_policy(env: Mapping[str, str]) -> LoginPolicy:
         if raw is None:
             continue
         if not (raw.isascii() and raw.isdigit() and least <= int(raw) <= 999_999):
-            raise SettingsError(f"{name} must be a whole number from {least} to 999999 "
-                                f"(got {raw!r})")
+            raise SettingsError(
+                f"{name} must be a whole number from {least} to 999999 (got {raw!r})"
+            )
         values[attribute] = int(raw) if unit is None else unit * int(raw)
     policy = LoginPolicy(**values)
     if policy.max_delay < policy.first_delay:
-        raise SettingsError("LOGIN_MAX_DELAY_MINUTES must not be shorter than "
-                            "LOGIN_DELAY_SECONDS")
+        raise SettingsError("LOGIN_MAX_DELAY_MINUTES must not be shorter than LOGIN_DELAY_SECONDS")
     return policy
 
 
@@ -345,21 +367,30 @@ MIN_DATA_KEY_DISTINCT = 16
 def check_production_secret_key(key: str) -> None:
     """Raise SettingsError if SECRET_KEY is too short or visibly not random."""
     if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise SettingsError(f"SECRET_KEY is too short for production: use at least "
-                            f"{MIN_SECRET_KEY_LENGTH} random characters")
+        raise SettingsError(
+            f"SECRET_KEY is too short for production: use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters"
+        )
     commonest = max(key.count(c) for c in set(key))
-    if (len(set(key)) < MIN_SECRET_KEY_DISTINCT or commonest * 4 > len(key)
-            or key in (key + key)[1:-1]):  # the last: a shorter string repeated
-        raise SettingsError("SECRET_KEY looks not random (too few different characters or a "
-                            "repeated pattern): use `python -c 'import secrets; "
-                            "print(secrets.token_hex())'`")
+    if (
+        len(set(key)) < MIN_SECRET_KEY_DISTINCT
+        or commonest * 4 > len(key)
+        or key in (key + key)[1:-1]
+    ):  # the last: a shorter string repeated
+        raise SettingsError(
+            "SECRET_KEY looks not random (too few different characters or a "
+            "repeated pattern): use `python -c 'import secrets; "
+            "print(secrets.token_hex())'`"
+        )
 
 
 def check_production_data_key(key: bytes) -> None:
     """Raise SettingsError if DATA_KEY has too few different byte values to be random."""
     if len(set(key)) < MIN_DATA_KEY_DISTINCT:
-        raise SettingsError(f"DATA_KEY looks not random ({len(set(key))} different byte values "
-                            f"of 32): use `openssl rand -base64 32`")
+        raise SettingsError(
+            f"DATA_KEY looks not random ({len(set(key))} different byte values "
+            f"of 32): use `openssl rand -base64 32`"
+        )
 
 
 def is_loopback_url(url: str) -> bool:

@@ -33,8 +33,11 @@ def init_app(app: Flask) -> None:
     json_api(app, his_api, prefix="/authencodestatus")
     # Per client IP on the anonymous forms (failed log-ins are also throttled per account,
     # address and device cookie: authencode.services.login_throttle).
-    for endpoint, rule in (("clinic.login", "login"), ("clinic.register", "register"),
-                           ("clinic.forgot_password", "forgot")):
+    for endpoint, rule in (
+        ("clinic.login", "login"),
+        ("clinic.register", "register"),
+        ("clinic.forgot_password", "forgot"),
+    ):
         limits.per_ip_on_post(app, endpoint, rule)
     init_content_policy(app)
 
@@ -46,7 +49,10 @@ def init_content_policy(app: Flask) -> None:
     from clinic_qr.visits import agent_url
 
     settings = app.extensions["authencode"].settings
-    content_policy(app, "clinic.visit_confirm", {"img-src": "'self' data: blob:",
-                                                 "connect-src": f"'self' {agent_url(settings)}"})
+    content_policy(
+        app,
+        "clinic.visit_confirm",
+        {"img-src": "'self' data: blob:", "connect-src": f"'self' {agent_url(settings)}"},
+    )
     for endpoint in ("clinic.verify_link", "clinic.verify_confirm"):  # the agent reads the card
         content_policy(app, endpoint, {"connect-src": f"'self' {agent_url(settings)}"})

@@ -23,11 +23,13 @@ agent_api = Blueprint("agent_api", __name__, url_prefix="/agent/api")
 # so the unlock cannot be used to learn which citizen IDs belong to staff (a PIN locks only
 # for staff, so "locked" would tell them apart).
 UNLOCK_REFUSED = register(
-    "UNLOCK_REFUSED", "unauthorized",
+    "UNLOCK_REFUSED",
+    "unauthorized",
     "Wrong PIN, or this card is not an active staff member of this facility. After five "
     "wrong PINs a staff PIN rests for 15 minutes.",
     "PIN ไม่ถูกต้อง หรือบัตรนี้ไม่ใช่เจ้าหน้าที่ที่ใช้งานได้ของหน่วยบริการนี้ "
-    "หากกรอก PIN ผิด 5 ครั้ง จะต้องรอ 15 นาทีจึงลองใหม่ได้")
+    "หากกรอก PIN ผิด 5 ครั้ง จะต้องรอ 15 นาทีจึงลองใหม่ได้",
+)
 _UNLOCK_REFUSALS = (agent.PIN_INVALID, agent.STAFF_NOT_ALLOWED, agent.PIN_LOCKED)
 
 
@@ -63,8 +65,9 @@ def card_read() -> Response:
     """A card was read: answer rights, the services on offer and a correlation id."""
     body = _json_body()
     session, svc = db_session(), services()
-    result = agent.record_card_read(session, svc.protector, _token(), body.get("pid"),
-                                    str(body.get("terminalName") or ""))
+    result = agent.record_card_read(
+        session, svc.protector, _token(), body.get("pid"), str(body.get("terminalName") or "")
+    )
     rights = svc.rights.rights_for(session, result.person)
     person = result.person
     return jsonify(
@@ -88,8 +91,9 @@ def staff_unlock() -> Response:
     session, svc = db_session(), services()
     token = _token()
     try:
-        agent_session, secret = agent.unlock_agent(session, svc.protector, token,
-                                                   body.get("staffPid"), str(body.get("pin", "")))
+        agent_session, secret = agent.unlock_agent(
+            session, svc.protector, token, body.get("staffPid"), str(body.get("pin", ""))
+        )
     except DomainError as error:
         session.commit()  # keep the counted failure (and its audit entry) despite the refusal
         if error.code in _UNLOCK_REFUSALS:
@@ -103,63 +107,124 @@ def confirm_save() -> Response:
     body = _json_body()
     session, svc = db_session(), services()
     token = _token()
-    agent_session = agent.require_agent_session(session, token,
-                                                request.headers.get("X-Agent-Session"))
+    agent_session = agent.require_agent_session(
+        session, token, request.headers.get("X-Agent-Session")
+    )
     issued = agent.confirm_save(
-        session, svc.protector, token, agent_session, raw_cid=body.get("pid"),
-        service_code=str(body.get("claimType") or ""), mobile=body.get("mobile"),
-        correlation_id=str(body.get("correlationId") or ""), hn=body.get("hn"),
+        session,
+        svc.protector,
+        token,
+        agent_session,
+        raw_cid=body.get("pid"),
+        service_code=str(body.get("claimType") or ""),
+        mobile=body.get("mobile"),
+        correlation_id=str(body.get("correlationId") or ""),
+        hn=body.get("hn"),
         hcode=body.get("hcode"),
     )
     code = issued.code
-    return jsonify(pid=person_cid(svc.protector, code.person), claimType=code.service_code,
-                   correlationId=body.get("correlationId"), createdDate=_iso(code.recorded_at),
-                   claimCode=code.code)
+    return jsonify(
+        pid=person_cid(svc.protector, code.person),
+        claimType=code.service_code,
+        correlationId=body.get("correlationId"),
+        createdDate=_iso(code.recorded_at),
+        claimCode=code.code,
+    )
 
 
 @agent_api.get("/latest-authen-code/<pid>")
 def latest_authen_code(pid: str) -> Response:
     session, svc = db_session(), services()
     code = agent.latest_code(session, svc.protector, _token(), pid)
-    return jsonify(claimType=code.service_code, claimCode=code.code, hcode=code.facility.hcode,
-                   claimDateTime=_iso(code.service_at), checkDate=_iso(code.recorded_at))
+    return jsonify(
+        claimType=code.service_code,
+        claimCode=code.code,
+        hcode=code.facility.hcode,
+        claimDateTime=_iso(code.service_at),
+        checkDate=_iso(code.recorded_at),
+    )
 
 
 def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": required, "properties": properties}}}}
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required, "properties": properties}
+            }
+        },
+    }
 
 
 _S = {"type": "string"}
 _SECURITY: list[dict[str, list[str]]] = [{"agentToken": []}]
 AGENT_OPENAPI: dict[str, Any] = {
-    "/agent/api/card-reads": {"post": {
-        "summary": "A reader agent read a card: rights, services on offer, correlation id",
-        "security": _SECURITY,
-        "requestBody": _body(["pid"], {"pid": _S, "titleName": _S, "fname": _S, "lname": _S,
-                                       "birthDate": _S, "sex": _S, "terminalName": _S}),
-        "responses": {"200": {"description": "rights and correlationId"},
-                      **error_responses(400, 401, 403, 404, 429)}}},
-    "/agent/api/staff-unlock": {"post": {
-        "summary": "Unlock the agent with a staff card's CID and PIN until midnight",
-        "security": _SECURITY,
-        "requestBody": _body(["staffPid", "pin"], {"staffPid": _S, "pin": _S}),
-        "responses": {"200": {"description": "sessionToken, expiresAt"},
-                      **error_responses(400, 401, 403, 429)}}},
-    "/agent/api/confirm-save": {"post": {
-        "summary": "Issue the smart-card channel's Authen Code for a recent card read",
-        "security": _SECURITY,
-        "parameters": [{"name": "X-Agent-Session", "in": "header", "required": True,
-                        "schema": _S}],
-        "requestBody": _body(["pid", "claimType", "mobile", "correlationId"], {
-            "pid": _S, "claimType": _S, "mobile": _S, "correlationId": _S, "hn": _S,
-            "hcode": _S}),
-        "responses": {"200": {"description": "claimCode"},
-                      **error_responses(400, 401, 403, 404, 409, 410, 422, 429)}}},
-    "/agent/api/latest-authen-code/{pid}": {"get": {
-        "summary": "The person's latest active code at this facility",
-        "security": _SECURITY,
-        "parameters": [{"name": "pid", "in": "path", "required": True, "schema": _S}],
-        "responses": {"200": {"description": "claimCode"},
-                      **error_responses(400, 401, 403, 404, 429)}}},
+    "/agent/api/card-reads": {
+        "post": {
+            "summary": "A reader agent read a card: rights, services on offer, correlation id",
+            "security": _SECURITY,
+            "requestBody": _body(
+                ["pid"],
+                {
+                    "pid": _S,
+                    "titleName": _S,
+                    "fname": _S,
+                    "lname": _S,
+                    "birthDate": _S,
+                    "sex": _S,
+                    "terminalName": _S,
+                },
+            ),
+            "responses": {
+                "200": {"description": "rights and correlationId"},
+                **error_responses(400, 401, 403, 404, 429),
+            },
+        }
+    },
+    "/agent/api/staff-unlock": {
+        "post": {
+            "summary": "Unlock the agent with a staff card's CID and PIN until midnight",
+            "security": _SECURITY,
+            "requestBody": _body(["staffPid", "pin"], {"staffPid": _S, "pin": _S}),
+            "responses": {
+                "200": {"description": "sessionToken, expiresAt"},
+                **error_responses(400, 401, 403, 429),
+            },
+        }
+    },
+    "/agent/api/confirm-save": {
+        "post": {
+            "summary": "Issue the smart-card channel's Authen Code for a recent card read",
+            "security": _SECURITY,
+            "parameters": [
+                {"name": "X-Agent-Session", "in": "header", "required": True, "schema": _S}
+            ],
+            "requestBody": _body(
+                ["pid", "claimType", "mobile", "correlationId"],
+                {
+                    "pid": _S,
+                    "claimType": _S,
+                    "mobile": _S,
+                    "correlationId": _S,
+                    "hn": _S,
+                    "hcode": _S,
+                },
+            ),
+            "responses": {
+                "200": {"description": "claimCode"},
+                **error_responses(400, 401, 403, 404, 409, 410, 422, 429),
+            },
+        }
+    },
+    "/agent/api/latest-authen-code/{pid}": {
+        "get": {
+            "summary": "The person's latest active code at this facility",
+            "security": _SECURITY,
+            "parameters": [{"name": "pid", "in": "path", "required": True, "schema": _S}],
+            "responses": {
+                "200": {"description": "claimCode"},
+                **error_responses(400, 401, 403, 404, 429),
+            },
+        }
+    },
 }

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from authencode.thaidate import MONTHS_SHORT, be_date
 
-PALETTE = ("#00639b", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#f9ab00",
-           "#5f6368")
+PALETTE = ("#00639b", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#f9ab00", "#5f6368")
 BAR_WIDTH = 18
 GAP = 6
 LEFT = 44  # room for the axis labels
@@ -54,8 +53,9 @@ class Chart:
     total: int
 
 
-def stacked_bars(days: list[dt.date], series: Mapping[str, list[int]], *,
-                 name: Callable[[str], str]) -> Chart:
+def stacked_bars(
+    days: list[dt.date], series: Mapping[str, list[int]], *, name: Callable[[str], str]
+) -> Chart:
     """One stacked bar per day; the y axis rounded up to a readable maximum."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     top = _nice_max(max(totals, default=0))
@@ -70,18 +70,39 @@ def stacked_bars(days: list[dt.date], series: Mapping[str, list[int]], *,
                 continue
             height = values[i] * scale
             base -= height
-            bars.append(Bar(x, round(base, 2), round(height, 2), colours[key],
-                            f"{be_date(day)} · {name(key)}: {values[i]}"))
+            bars.append(
+                Bar(
+                    x,
+                    round(base, 2),
+                    round(height, 2),
+                    colours[key],
+                    f"{be_date(day)} · {name(key)}: {values[i]}",
+                )
+            )
     step = max(1, len(days) // 10)  # at most about ten day labels under the bars
-    labels = [DayLabel(LEFT + GAP + i * (BAR_WIDTH + GAP) + BAR_WIDTH / 2,
-                       f"{day.day} {MONTHS_SHORT[day.month - 1]}")
-              for i, day in enumerate(days) if i % step == 0]
-    ticks = [Tick(round(TOP + PLOT_HEIGHT - value * scale, 2), str(value))
-             for value in (0, top // 2, top)]
+    labels = [
+        DayLabel(
+            LEFT + GAP + i * (BAR_WIDTH + GAP) + BAR_WIDTH / 2,
+            f"{day.day} {MONTHS_SHORT[day.month - 1]}",
+        )
+        for i, day in enumerate(days)
+        if i % step == 0
+    ]
+    ticks = [
+        Tick(round(TOP + PLOT_HEIGHT - value * scale, 2), str(value))
+        for value in (0, top // 2, top)
+    ]
     width = LEFT + GAP + max(len(days), 1) * (BAR_WIDTH + GAP) + 10
-    return Chart(width=max(width, 240), height=TOP + PLOT_HEIGHT + BOTTOM,
-                 plot_bottom=TOP + PLOT_HEIGHT, bars=bars, ticks=ticks, day_labels=labels,
-                 legend=[(colours[key], name(key)) for key in series], total=sum(totals))
+    return Chart(
+        width=max(width, 240),
+        height=TOP + PLOT_HEIGHT + BOTTOM,
+        plot_bottom=TOP + PLOT_HEIGHT,
+        bars=bars,
+        ticks=ticks,
+        day_labels=labels,
+        legend=[(colours[key], name(key)) for key in series],
+        total=sum(totals),
+    )
 
 
 def _nice_max(value: int) -> int:

@@ -25,8 +25,11 @@ from clinic_qr.web import PageResult, clinic, render, staff, tr
 from linebot_app import notify
 
 # A wrong, expired or used code counts as a guess; a mistyped length does not.
-_GUESSES = (counter_verify.VERIFY_CODE_UNKNOWN, counter_verify.VERIFY_CODE_EXPIRED,
-            counter_verify.VERIFY_CODE_USED)
+_GUESSES = (
+    counter_verify.VERIFY_CODE_UNKNOWN,
+    counter_verify.VERIFY_CODE_EXPIRED,
+    counter_verify.VERIFY_CODE_USED,
+)
 
 
 def _guess_keys(facility: Facility) -> tuple[tuple[str, str], ...]:
@@ -60,18 +63,39 @@ def _look_up(facility: Facility, code: str) -> counter_verify.CounterCase:
         raise
 
 
-def _page(facility: Facility, *, case: counter_verify.CounterCase | None = None,
-          error: DomainError | None = None, code: str = "", done: bool = False) -> PageResult:
+def _page(
+    facility: Facility,
+    *,
+    case: counter_verify.CounterCase | None = None,
+    error: DomainError | None = None,
+    code: str = "",
+    done: bool = False,
+) -> PageResult:
     protector = services().protector
     masked = {}
     if case is not None:
-        masked = {p.id: person_masked_cid(protector, p)
-                  for p in (case.person, case.guardian) if p is not None}
-    return render("verify.html", error.http_status if error else 200, facility=facility,
-                  case=case, error=error, code=code, done=done, masked=masked,
-                  today=service_day(), relations=registration.RELATIONS,
-                  relation_labels=RELATION_LABELS_TH, birth_th=birth_th,
-                  agent_url=agent_url(services().settings), texts=_texts(), form=request.form)
+        masked = {
+            p.id: person_masked_cid(protector, p)
+            for p in (case.person, case.guardian)
+            if p is not None
+        }
+    return render(
+        "verify.html",
+        error.http_status if error else 200,
+        facility=facility,
+        case=case,
+        error=error,
+        code=code,
+        done=done,
+        masked=masked,
+        today=service_day(),
+        relations=registration.RELATIONS,
+        relation_labels=RELATION_LABELS_TH,
+        birth_th=birth_th,
+        agent_url=agent_url(services().settings),
+        texts=_texts(),
+        form=request.form,
+    )
 
 
 def birth_th(person: Person) -> str:
@@ -84,15 +108,22 @@ def birth_th(person: Person) -> str:
 
 def _texts() -> dict[str, str]:
     return {
-        "noAgent": tr("ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ ตรวจบัตรด้วยตนเองแทนได้",
-                      "No reader agent on this PC; check the card by eye instead."),
-        "noReader": tr("ไม่พบเครื่องอ่านบัตร ตรวจบัตรด้วยตนเองแทนได้",
-                       "No card reader found; check the card by eye instead."),
-        "noCard": tr("ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน",
-                     "No card in the reader; insert the ID card."),
+        "noAgent": tr(
+            "ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ ตรวจบัตรด้วยตนเองแทนได้",
+            "No reader agent on this PC; check the card by eye instead.",
+        ),
+        "noReader": tr(
+            "ไม่พบเครื่องอ่านบัตร ตรวจบัตรด้วยตนเองแทนได้",
+            "No card reader found; check the card by eye instead.",
+        ),
+        "noCard": tr(
+            "ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน", "No card in the reader; insert the ID card."
+        ),
         "reading": tr("กำลังอ่านบัตร…", "Reading the card…"),
-        "readOk": tr("อ่านบัตรแล้ว กดยืนยันเพื่อตรวจว่าตรงกับบุคคลนี้",
-                     "Card read; confirm to check it is this person's."),
+        "readOk": tr(
+            "อ่านบัตรแล้ว กดยืนยันเพื่อตรวจว่าตรงกับบุคคลนี้",
+            "Card read; confirm to check it is this person's.",
+        ),
         "readFailed": tr("อ่านบัตรไม่สำเร็จ", "Could not read the card"),
     }
 
@@ -120,13 +151,15 @@ def verify_confirm(hcode: str) -> PageResult:
     card_check = f.get("card_check", "")
     if card_check == "eye" and not f.get("eye_checked"):
         card_check = ""
-    check = counter_verify.CounterCheck(card_check, f.get("correlation_id", ""),
-                                        f.get("relation", ""))
+    check = counter_verify.CounterCheck(
+        card_check, f.get("correlation_id", ""), f.get("relation", "")
+    )
     session = db_session()
     _refuse_when_over(facility)
     try:
-        result = counter_verify.confirm(session, services().protector, code, check,
-                                        staff_id=staff().id, facility=facility)
+        result = counter_verify.confirm(
+            session, services().protector, code, check, staff_id=staff().id, facility=facility
+        )
     except DomainError as error:
         if error.code in _GUESSES:
             _count_guess(facility)
@@ -137,6 +170,7 @@ def verify_confirm(hcode: str) -> PageResult:
         except DomainError:
             return _page(facility, error=error, code=code)
         return _page(facility, case=case, error=error, code=code)
-    notify.link_verified(session, result.case.link, method="counter",
-                         displaced=result.verified.displaced_account_ids)
+    notify.link_verified(
+        session, result.case.link, method="counter", displaced=result.verified.displaced_account_ids
+    )
     return _page(facility, case=result.case, done=True)

@@ -23,8 +23,10 @@ def scoped_facility(hcode: str, manage: bool = False) -> Facility:
     facility = db_session().scalar(select(Facility).where(Facility.hcode == hcode))
     me = staff()
     allowed = facility is not None and (
-        staff_access.can_manage_facility(me, facility) if manage
-        else staff_access.can_view_facility(me, facility))
+        staff_access.can_manage_facility(me, facility)
+        if manage
+        else staff_access.can_view_facility(me, facility)
+    )
     if facility is None or not allowed:
         if facility is not None and staff_access.can_view_facility(me, facility):
             raise DomainError(staff_access.FORBIDDEN)
@@ -52,25 +54,33 @@ def facility_list() -> PageResult:
     if request.method == "POST":
         f = request.form
         try:
-            created = facilities.create_facility(session_, staff(), f.get("hcode", ""),
-                                                 f.get("name", ""), f.get("province", ""))
+            created = facilities.create_facility(
+                session_, staff(), f.get("hcode", ""), f.get("name", ""), f.get("province", "")
+            )
         except DomainError as exc:
             error = exc
         else:
             return redirect(url_for("clinic.facility_detail", hcode=created.hcode))
-    return render("facilities.html", 200 if error is None else error.http_status, error=error,
-                  facilities=facilities.visible_facilities(session_, staff()),
-                  form=request.form)
+    return render(
+        "facilities.html",
+        200 if error is None else error.http_status,
+        error=error,
+        facilities=facilities.visible_facilities(session_, staff()),
+        form=request.form,
+    )
 
 
 @clinic.get("/facilities/<hcode>")
 def facility_detail(hcode: str) -> PageResult:
     facility = scoped_facility(hcode)
     session_ = db_session()
-    return render("facility.html", facility=facility,
-                  offered=facilities.offered(session_, facility),
-                  all_services=facilities.all_service_types(session_),
-                  can_manage=staff_access.can_manage_facility(staff(), facility))
+    return render(
+        "facility.html",
+        facility=facility,
+        offered=facilities.offered(session_, facility),
+        all_services=facilities.all_service_types(session_),
+        can_manage=staff_access.can_manage_facility(staff(), facility),
+    )
 
 
 @clinic.post("/facilities/<hcode>/services")
@@ -88,8 +98,7 @@ def qr_codes(hcode: str) -> PageResult:
     offered = facilities.offered(session_, facility)
     picked = set(request.args.getlist("service"))
     chosen = [s for s in offered if s.code in picked] or offered
-    return render("qr.html", facility=facility, services=chosen,
-                  codes=[s.code for s in chosen])
+    return render("qr.html", facility=facility, services=chosen, codes=[s.code for s in chosen])
 
 
 @clinic.get("/facilities/<hcode>/qr/<service_code>.png")
@@ -113,8 +122,11 @@ def qr_poster(hcode: str) -> PageResult:
     facility = scoped_facility(hcode)
     session_ = db_session()
     codes = request.args.getlist("service")
-    chosen = ([facilities.offered_service(session_, facility, c) for c in codes] if codes
-              else facilities.offered(session_, facility))
+    chosen = (
+        [facilities.offered_service(session_, facility, c) for c in codes]
+        if codes
+        else facilities.offered(session_, facility)
+    )
     if not chosen:
         raise DomainError("SERVICE_NOT_OFFERED")
     pdf = render_poster_pdf([_poster_link(facility, s) for s in chosen])
@@ -128,8 +140,14 @@ def qr_display(hcode: str, service_code: str) -> PageResult:
     service = facilities.offered_service(db_session(), facility, service_code)
     current = _display(facility, service)
     qr_src = "data:image/svg+xml;base64," + base64.b64encode(str(current["svg"]).encode()).decode()
-    return render("display.html", facility=facility, service=service, current=current,
-                  qr_src=qr_src, refresh=int(qr_tokens.DISPLAY_REFRESH.total_seconds()))
+    return render(
+        "display.html",
+        facility=facility,
+        service=service,
+        current=current,
+        qr_src=qr_src,
+        refresh=int(qr_tokens.DISPLAY_REFRESH.total_seconds()),
+    )
 
 
 @clinic.get("/facilities/<hcode>/display/<service_code>/current.json")
@@ -141,19 +159,27 @@ def qr_display_current(hcode: str, service_code: str) -> PageResult:
 
 def _display(facility: Facility, service: ServiceType) -> dict[str, object]:
     svc = services()
-    token, expires_at = qr_tokens.sign_display(db_session(), svc.protector, facility,
-                                               service.code)
-    return {"svg": render_qr_svg(qr_tokens.qr_url(svc.settings.public_base_url, token)),
-            "expiresAt": expires_at.isoformat(),
-            "validSeconds": int((expires_at - utcnow()).total_seconds()),
-            "refreshSeconds": int(qr_tokens.DISPLAY_REFRESH.total_seconds())}
+    token, expires_at = qr_tokens.sign_display(db_session(), svc.protector, facility, service.code)
+    return {
+        "svg": render_qr_svg(qr_tokens.qr_url(svc.settings.public_base_url, token)),
+        "expiresAt": expires_at.isoformat(),
+        "validSeconds": int((expires_at - utcnow()).total_seconds()),
+        "refreshSeconds": int(qr_tokens.DISPLAY_REFRESH.total_seconds()),
+    }
 
 
 @clinic.get("/facilities/<hcode>/keys")
 def qr_keys(hcode: str) -> PageResult:
     facility = scoped_facility(hcode, manage=True)
-    keys = db_session().scalars(select(FacilityKey).where(FacilityKey.facility_id == facility.id)
-                                .order_by(FacilityKey.id.desc())).all()
+    keys = (
+        db_session()
+        .scalars(
+            select(FacilityKey)
+            .where(FacilityKey.facility_id == facility.id)
+            .order_by(FacilityKey.id.desc())
+        )
+        .all()
+    )
     return render("keys.html", facility=facility, keys=keys)
 
 
@@ -173,11 +199,15 @@ TOKEN_SCOPE_NAMES = {
 
 
 def _tokens_page(facility: Facility, status: int = 200, **extra: object) -> tuple[str, int]:
-    tokens = db_session().scalars(select(ApiToken).where(ApiToken.facility_id == facility.id)
-                                  .order_by(ApiToken.id.desc())).all()
+    tokens = (
+        db_session()
+        .scalars(
+            select(ApiToken).where(ApiToken.facility_id == facility.id).order_by(ApiToken.id.desc())
+        )
+        .all()
+    )
     scopes = {scope: tr(*names) for scope, names in TOKEN_SCOPE_NAMES.items()}
-    return render("tokens.html", status, facility=facility, tokens=tokens, scopes=scopes,
-                  **extra)
+    return render("tokens.html", status, facility=facility, tokens=tokens, scopes=scopes, **extra)
 
 
 @clinic.route("/facilities/<hcode>/tokens", methods=["GET", "POST"])
@@ -186,12 +216,21 @@ def api_token_list(hcode: str) -> PageResult:
     if request.method == "GET":
         return _tokens_page(facility)
     try:
-        created = api_tokens.create_token(db_session(), facility, request.form.get("name", ""),
-                                          actor(), request.form.get("scope", "his"))
+        created = api_tokens.create_token(
+            db_session(),
+            facility,
+            request.form.get("name", ""),
+            actor(),
+            request.form.get("scope", "his"),
+        )
     except DomainError as error:
         return _tokens_page(facility, error.http_status, error=error)
-    return _tokens_page(facility, new_secret=created.secret, new_name=created.token.name,
-                        new_scope=created.token.scope)
+    return _tokens_page(
+        facility,
+        new_secret=created.secret,
+        new_name=created.token.name,
+        new_scope=created.token.scope,
+    )
 
 
 @clinic.post("/facilities/<hcode>/tokens/<int:token_id>/revoke")
@@ -202,4 +241,3 @@ def api_token_revoke(hcode: str, token_id: int) -> PageResult:
         raise DomainError("NOT_FOUND")
     api_tokens.revoke_token(db_session(), token, actor())
     return redirect(url_for("clinic.api_token_list", hcode=facility.hcode))
-

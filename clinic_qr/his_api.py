@@ -43,28 +43,41 @@ NOT_FOUND_FOR_SERVICE_TH = "ไม่พบข้อมูลการ authen �
 
 # A malformed question: the Thai text is also its statusMessage.
 PERSONAL_ID_REQUIRED = register(
-    "PERSONAL_ID_REQUIRED", "invalid", "personalId (the 13-digit citizen ID) is required.",
-    "กรุณาระบุเลขประจำตัวประชาชน 13 หลัก (personalId)")
+    "PERSONAL_ID_REQUIRED",
+    "invalid",
+    "personalId (the 13-digit citizen ID) is required.",
+    "กรุณาระบุเลขประจำตัวประชาชน 13 หลัก (personalId)",
+)
 PERSONAL_ID_INVALID = register(
-    "PERSONAL_ID_INVALID", "invalid", "personalId is not a valid citizen ID.",
-    "เลขประจำตัวประชาชน (personalId) ไม่ถูกต้อง")
+    "PERSONAL_ID_INVALID",
+    "invalid",
+    "personalId is not a valid citizen ID.",
+    "เลขประจำตัวประชาชน (personalId) ไม่ถูกต้อง",
+)
 SERVICE_DATE_INVALID = register(
-    "SERVICE_DATE_INVALID", "invalid", "serviceDate must be a date written yyyy-MM-dd.",
-    "รูปแบบวันที่เข้ารับบริการ (serviceDate) ไม่ถูกต้อง ต้องเป็น yyyy-MM-dd")
+    "SERVICE_DATE_INVALID",
+    "invalid",
+    "serviceDate must be a date written yyyy-MM-dd.",
+    "รูปแบบวันที่เข้ารับบริการ (serviceDate) ไม่ถูกต้อง ต้องเป็น yyyy-MM-dd",
+)
 SERVICE_CODE_UNKNOWN = register(
-    "SERVICE_CODE_UNKNOWN", "invalid", "serviceCode is not a known service type.",
-    "ไม่พบรหัสบริการ (serviceCode) นี้ในระบบ")
+    "SERVICE_CODE_UNKNOWN",
+    "invalid",
+    "serviceCode is not a known service type.",
+    "ไม่พบรหัสบริการ (serviceCode) นี้ในระบบ",
+)
 DATE_RANGE_INVALID = register(
-    "DATE_RANGE_INVALID", "invalid",
+    "DATE_RANGE_INVALID",
+    "invalid",
     "from and to are required (yyyy-MM-dd), from not after to, at most {days} days apart.",
-    "กรุณาระบุ from และ to เป็น yyyy-MM-dd โดย from ไม่อยู่หลัง to และห่างกันไม่เกิน {days} วัน")
+    "กรุณาระบุ from และ to เป็น yyyy-MM-dd โดย from ไม่อยู่หลัง to และห่างกันไม่เกิน {days} วัน",
+)
 
 
 @his_api.before_request
 def _authenticate() -> None:
     """Every call: a hospital-system token of a live facility."""
-    g.api_token = api_tokens.authenticate(db_session(), request.headers.get("Authorization"),
-                                          "his")
+    g.api_token = api_tokens.authenticate(db_session(), request.headers.get("Authorization"), "his")
 
 
 def _token() -> ApiToken:
@@ -87,8 +100,12 @@ def _iso_local(moment: dt.datetime | None) -> str | None:
 
 
 def _refusal(error: DomainError, personal_id: str | None) -> Response:
-    response = jsonify(statusAuthen=False, statusMessage=error.message_th,
-                       personalId=personal_id, error=error.to_dict())
+    response = jsonify(
+        statusAuthen=False,
+        statusMessage=error.message_th,
+        personalId=personal_id,
+        error=error.to_dict(),
+    )
     response.status_code = error.http_status
     return response
 
@@ -109,24 +126,38 @@ def _history(code: AuthenCode) -> dict[str, Any]:
 
 def _person_fields(person: Person) -> dict[str, Any]:
     rights = services().rights.rights_for(db_session(), person)
-    province = ({"id": person.province_code, "name": person.province_name}
-                if person.province_code or person.province_name else None)
+    province = (
+        {"id": person.province_code, "name": person.province_name}
+        if person.province_code or person.province_name
+        else None
+    )
     return {
         "firstName": person.first_name_th,
         "middleName": person.middle_name_th or None,
         "lastName": person.last_name_th,
         "sex": _SEX_TH.get(person.sex, person.sex),
         "birthDate": {"year": person.birth_year, "month": person.birth_month},
-        "nation": {"code": person.nation_code,
-                   "descriptionTh": _NATIONS_TH.get(person.nation_code, person.nation_code)},
+        "nation": {
+            "code": person.nation_code,
+            "descriptionTh": _NATIONS_TH.get(person.nation_code, person.nation_code),
+        },
         "province": province,
         "mainInscl": _inscl(rights.main),
         "subInscl": _inscl(rights.sub),
     }
 
 
-_PERSON_KEYS = ("firstName", "middleName", "lastName", "sex", "birthDate", "nation", "province",
-                "mainInscl", "subInscl")
+_PERSON_KEYS = (
+    "firstName",
+    "middleName",
+    "lastName",
+    "sex",
+    "birthDate",
+    "nation",
+    "province",
+    "mainInscl",
+    "subInscl",
+)
 
 
 @his_api.get("/check-authen-status")
@@ -146,18 +177,26 @@ def check_authen_status() -> Response:
         return _refusal(DomainError(SERVICE_DATE_INVALID), cid)
     service_code = (args.get("serviceCode") or "").strip().upper() or None
     try:
-        status = reports.authen_status(db_session(), services().protector, token.facility_id,
-                                       cid, day, service_code)
+        status = reports.authen_status(
+            db_session(), services().protector, token.facility_id, cid, day, service_code
+        )
     except DomainError as error:
         if error.code == "SERVICE_NOT_FOUND":
             return _refusal(DomainError(SERVICE_CODE_UNKNOWN, detail=service_code), cid)
         raise
     # Person details only with a code: a token is not a way to look people up by CID.
-    answer: dict[str, Any] = {"statusAuthen": bool(status.codes), "personalId": cid,
-                              **dict.fromkeys(_PERSON_KEYS), "serviceHistories": []}
+    answer: dict[str, Any] = {
+        "statusAuthen": bool(status.codes),
+        "personalId": cid,
+        **dict.fromkeys(_PERSON_KEYS),
+        "serviceHistories": [],
+    }
     if status.codes and status.person is not None:
-        answer.update(statusMessage=FOUND_TH, **_person_fields(status.person),
-                      serviceHistories=[_history(c) for c in status.codes])
+        answer.update(
+            statusMessage=FOUND_TH,
+            **_person_fields(status.person),
+            serviceHistories=[_history(c) for c in status.codes],
+        )
     elif status.other_service_codes and service_code:
         answer["statusMessage"] = NOT_FOUND_FOR_SERVICE_TH.format(service=service_code)
     else:
@@ -171,34 +210,56 @@ def list_codes() -> Response:
     token = _token()
     args = request.args
     date_from, date_to = _parse_date(args.get("from")), _parse_date(args.get("to"))
-    if (date_from is None or date_to is None or date_from > date_to
-            or (date_to - date_from).days >= MAX_RANGE_DAYS):
+    if (
+        date_from is None
+        or date_to is None
+        or date_from > date_to
+        or (date_to - date_from).days >= MAX_RANGE_DAYS
+    ):
         raise DomainError(DATE_RANGE_INVALID, days=MAX_RANGE_DAYS)
     page = _int_arg("page", 1)
     size = _int_arg("size", DEFAULT_PAGE_SIZE)
     code_filter = reports.CodeFilter(
-        facility_ids=(token.facility_id,), date_from=date_from, date_to=date_to,
-        service_code=args.get("serviceCode") or None, status=args.get("status") or None,
+        facility_ids=(token.facility_id,),
+        date_from=date_from,
+        date_to=date_to,
+        service_code=args.get("serviceCode") or None,
+        status=args.get("status") or None,
     )
-    result = reports.search_codes(db_session(), services().protector, code_filter, page=page,
-                                  size=size, reveal_cid=True, oldest_first=True)
+    result = reports.search_codes(
+        db_session(),
+        services().protector,
+        code_filter,
+        page=page,
+        size=size,
+        reveal_cid=True,
+        oldest_first=True,
+    )
     return jsonify(
-        hcode=token.facility.hcode, **{"from": date_from.isoformat()}, to=date_to.isoformat(),
-        page=result.page, size=result.size, total=result.total, totalPages=result.pages,
-        items=[{
-            "claimCode": item.code,
-            "personalId": item.cid,
-            "fullName": item.full_name,
-            "service": {"code": item.service_code, "name": item.service_name},
-            "serviceDateTime": _iso_local(item.service_at),
-            "recordedDateTime": _iso_local(item.recorded_at),
-            "sourceChannel": item.channel.upper(),
-            "status": item.status,
-            "hn": item.hn,
-            "an": item.an,
-            "cancelledDateTime": _iso_local(item.cancelled_at),
-            "cancelReason": item.cancel_reason,
-        } for item in result.items],
+        hcode=token.facility.hcode,
+        **{"from": date_from.isoformat()},
+        to=date_to.isoformat(),
+        page=result.page,
+        size=result.size,
+        total=result.total,
+        totalPages=result.pages,
+        items=[
+            {
+                "claimCode": item.code,
+                "personalId": item.cid,
+                "fullName": item.full_name,
+                "service": {"code": item.service_code, "name": item.service_name},
+                "serviceDateTime": _iso_local(item.service_at),
+                "recordedDateTime": _iso_local(item.recorded_at),
+                "sourceChannel": item.channel.upper(),
+                "status": item.status,
+                "hn": item.hn,
+                "an": item.an,
+                "cancelledDateTime": _iso_local(item.cancelled_at),
+                "cancelReason": item.cancel_reason,
+            }
+            for item in result.items
+        ],
     )
 
 
@@ -225,84 +286,161 @@ def _obj(properties: dict[str, Any], nullable: bool = False) -> dict[str, Any]:
     return schema
 
 
-_CHANNELS = {"type": "string", "enum": ["LINE", "SMARTCARD", "CID_PHOTO", "CERTIFIED_PID",
-                                        "KIOSK"]}
+_CHANNELS = {"type": "string", "enum": ["LINE", "SMARTCARD", "CID_PHOTO", "CERTIFIED_PID", "KIOSK"]}
 _CODE_AND_NAME = _obj({"id": _NS, "name": _S}, nullable=True)
-_STATUS_SCHEMA = _obj({
-    "statusAuthen": {"type": "boolean"},
-    "statusMessage": {**_S, "description": f"'{FOUND_TH}', '{NOT_FOUND_TH}', or why not"},
-    "personalId": _NS,
-    "firstName": _NS, "middleName": _NS, "lastName": _NS,
-    "sex": {**_NS, "description": "ชาย or หญิง"},
-    "birthDate": _obj({"year": {"type": "integer", "description": "Common Era"},
-                       "month": {"type": "integer", "nullable": True}}, nullable=True),
-    "nation": _obj({"code": _S, "descriptionTh": _S}, nullable=True),
-    "province": _CODE_AND_NAME,
-    "mainInscl": _CODE_AND_NAME,
-    "subInscl": _CODE_AND_NAME,
-    "serviceHistories": {"type": "array", "items": _obj({
-        "hospital": _obj({"hcode": _S, "hname": _S}),
-        "serviceDateTime": {**_S, "description": "Asia/Bangkok, no offset"},
-        "claimCode": _S,
-        "service": _obj({"code": _S, "name": _S}),
-        "sourceChannel": _CHANNELS,
-    })},
-    # The inner object of the usual error body, present on a malformed question only.
-    "error": ERROR_SCHEMA["properties"]["error"],
-})
+_STATUS_SCHEMA = _obj(
+    {
+        "statusAuthen": {"type": "boolean"},
+        "statusMessage": {**_S, "description": f"'{FOUND_TH}', '{NOT_FOUND_TH}', or why not"},
+        "personalId": _NS,
+        "firstName": _NS,
+        "middleName": _NS,
+        "lastName": _NS,
+        "sex": {**_NS, "description": "ชาย or หญิง"},
+        "birthDate": _obj(
+            {
+                "year": {"type": "integer", "description": "Common Era"},
+                "month": {"type": "integer", "nullable": True},
+            },
+            nullable=True,
+        ),
+        "nation": _obj({"code": _S, "descriptionTh": _S}, nullable=True),
+        "province": _CODE_AND_NAME,
+        "mainInscl": _CODE_AND_NAME,
+        "subInscl": _CODE_AND_NAME,
+        "serviceHistories": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "hospital": _obj({"hcode": _S, "hname": _S}),
+                    "serviceDateTime": {**_S, "description": "Asia/Bangkok, no offset"},
+                    "claimCode": _S,
+                    "service": _obj({"code": _S, "name": _S}),
+                    "sourceChannel": _CHANNELS,
+                }
+            ),
+        },
+        # The inner object of the usual error body, present on a malformed question only.
+        "error": ERROR_SCHEMA["properties"]["error"],
+    }
+)
 _QUERY = "query"
 HIS_OPENAPI: dict[str, Any] = {
-    "/authencodestatus/api/check-authen-status": {"get": {
-        "summary": "Hospital systems: the person's Authen Codes at this facility on a day",
-        "description": "Compatible with NHSO's check-authen-status v1.1. Nothing found is "
-                       "HTTP 200 with statusAuthen false; a malformed question is HTTP 400 "
-                       "with statusAuthen false, the Thai statusMessage and an error object.",
-        "security": _SECURITY,
-        "parameters": [
-            {"name": "personalId", "in": _QUERY, "required": True, "schema": _S},
-            {"name": "serviceDate", "in": _QUERY, "required": True,
-             "schema": {"type": "string", "format": "date"}},
-            {"name": "serviceCode", "in": _QUERY, "required": False, "schema": _S,
-             "description": "e.g. PG0060001; all services of the day when left out"},
-        ],
-        "responses": {
-            "200": {"description": "found, or not found",
-                    "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
-            "400": {"description": "malformed question",
-                    "content": {"application/json": {"schema": _STATUS_SCHEMA}}},
-            **error_responses(401, 403),
-        }}},
-    "/authencodestatus/api/codes": {"get": {
-        "summary": "Hospital systems: this facility's codes of a date range, oldest first",
-        "security": _SECURITY,
-        "parameters": [
-            {"name": "from", "in": _QUERY, "required": True,
-             "schema": {"type": "string", "format": "date"}},
-            {"name": "to", "in": _QUERY, "required": True,
-             "schema": {"type": "string", "format": "date"},
-             "description": f"inclusive; at most {MAX_RANGE_DAYS} days after from"},
-            {"name": "page", "in": _QUERY, "schema": {"type": "integer", "minimum": 1}},
-            {"name": "size", "in": _QUERY, "schema": {
-                "type": "integer", "minimum": 1, "maximum": reports.MAX_PAGE_SIZE,
-                "default": DEFAULT_PAGE_SIZE}},
-            {"name": "serviceCode", "in": _QUERY, "schema": _S},
-            {"name": "status", "in": _QUERY,
-             "schema": {"type": "string", "enum": ["active", "cancelled"]}},
-        ],
-        "responses": {
-            "200": {"description": "a page of codes", "content": {"application/json": {
-                "schema": _obj({
-                    "hcode": _S, "from": _S, "to": _S, "page": {"type": "integer"},
-                    "size": {"type": "integer"}, "total": {"type": "integer"},
-                    "totalPages": {"type": "integer"},
-                    "items": {"type": "array", "items": _obj({
-                        "claimCode": _S, "personalId": _S, "fullName": _S,
-                        "service": _obj({"code": _S, "name": _S}), "serviceDateTime": _S,
-                        "recordedDateTime": _S, "sourceChannel": _CHANNELS,
-                        "status": {"type": "string", "enum": ["active", "cancelled"]},
-                        "hn": _NS, "an": _NS, "cancelledDateTime": _NS, "cancelReason": _NS,
-                    })},
-                })}}},
-            **error_responses(400, 401, 403),
-        }}},
+    "/authencodestatus/api/check-authen-status": {
+        "get": {
+            "summary": "Hospital systems: the person's Authen Codes at this facility on a day",
+            "description": "Compatible with NHSO's check-authen-status v1.1. Nothing found is "
+            "HTTP 200 with statusAuthen false; a malformed question is HTTP 400 "
+            "with statusAuthen false, the Thai statusMessage and an error object.",
+            "security": _SECURITY,
+            "parameters": [
+                {"name": "personalId", "in": _QUERY, "required": True, "schema": _S},
+                {
+                    "name": "serviceDate",
+                    "in": _QUERY,
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "serviceCode",
+                    "in": _QUERY,
+                    "required": False,
+                    "schema": _S,
+                    "description": "e.g. PG0060001; all services of the day when left out",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "found, or not found",
+                    "content": {"application/json": {"schema": _STATUS_SCHEMA}},
+                },
+                "400": {
+                    "description": "malformed question",
+                    "content": {"application/json": {"schema": _STATUS_SCHEMA}},
+                },
+                **error_responses(401, 403),
+            },
+        }
+    },
+    "/authencodestatus/api/codes": {
+        "get": {
+            "summary": "Hospital systems: this facility's codes of a date range, oldest first",
+            "security": _SECURITY,
+            "parameters": [
+                {
+                    "name": "from",
+                    "in": _QUERY,
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "to",
+                    "in": _QUERY,
+                    "required": True,
+                    "schema": {"type": "string", "format": "date"},
+                    "description": f"inclusive; at most {MAX_RANGE_DAYS} days after from",
+                },
+                {"name": "page", "in": _QUERY, "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "size",
+                    "in": _QUERY,
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": reports.MAX_PAGE_SIZE,
+                        "default": DEFAULT_PAGE_SIZE,
+                    },
+                },
+                {"name": "serviceCode", "in": _QUERY, "schema": _S},
+                {
+                    "name": "status",
+                    "in": _QUERY,
+                    "schema": {"type": "string", "enum": ["active", "cancelled"]},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "a page of codes",
+                    "content": {
+                        "application/json": {
+                            "schema": _obj(
+                                {
+                                    "hcode": _S,
+                                    "from": _S,
+                                    "to": _S,
+                                    "page": {"type": "integer"},
+                                    "size": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                    "totalPages": {"type": "integer"},
+                                    "items": {
+                                        "type": "array",
+                                        "items": _obj(
+                                            {
+                                                "claimCode": _S,
+                                                "personalId": _S,
+                                                "fullName": _S,
+                                                "service": _obj({"code": _S, "name": _S}),
+                                                "serviceDateTime": _S,
+                                                "recordedDateTime": _S,
+                                                "sourceChannel": _CHANNELS,
+                                                "status": {
+                                                    "type": "string",
+                                                    "enum": ["active", "cancelled"],
+                                                },
+                                                "hn": _NS,
+                                                "an": _NS,
+                                                "cancelledDateTime": _NS,
+                                                "cancelReason": _NS,
+                                            }
+                                        ),
+                                    },
+                                }
+                            )
+                        }
+                    },
+                },
+                **error_responses(400, 401, 403),
+            },
+        }
+    },
 }

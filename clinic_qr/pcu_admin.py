@@ -32,8 +32,13 @@ def pcu_changes() -> PageResult:
     pending = pcu_change.queue(session)
     decided = pcu_change.queue(session, decided=True, limit=50)
     masked = {r.person_id: person_masked_cid(protector, r.person) for r in pending + decided}
-    return render("pcu_changes.html", pending=pending, decided=decided, masked=masked,
-                  units=pcu_change.facility_names(session, pending + decided))
+    return render(
+        "pcu_changes.html",
+        pending=pending,
+        decided=decided,
+        masked=masked,
+        units=pcu_change.facility_names(session, pending + decided),
+    )
 
 
 @clinic.post("/pcu-changes/<int:request_id>/approve")
@@ -49,8 +54,8 @@ def pcu_reject(request_id: int) -> PageResult:
 def _decide(request_id: int, *, approve: bool) -> PageResult:
     _require_registry_office()
     note = " ".join(request.form.get("note", "").split())[:MAX_NOTE]
-    row = pcu_change.decide(db_session(), request_id, staff_id=staff().id, approve=approve,
-                            note=note)
+    row = pcu_change.decide(
+        db_session(), request_id, staff_id=staff().id, approve=approve, note=note
+    )
     notify.pcu_decided(db_session(), row)  # to the LINE account that asked
     return redirect(url_for("clinic.pcu_changes", decided=row.id))
-

@@ -62,8 +62,10 @@ def font_path(name: str) -> Path:
         candidate = folder / name
         if candidate.exists():
             return candidate
-    raise FontsMissing(f"Thai font {name} not found in {FONT_DIRS[0]}: install fonts-thai-tlwg "
-                       "(scripts/install-system-deps.sh)")
+    raise FontsMissing(
+        f"Thai font {name} not found in {FONT_DIRS[0]}: install fonts-thai-tlwg "
+        "(scripts/install-system-deps.sh)"
+    )
 
 
 def qr_matrix(url: str) -> list[list[bool]]:
@@ -89,8 +91,7 @@ def _qr_image(url: str, box: int) -> Image.Image:
 
 def _fit_font(text: str, name: str, size: int, width: int) -> ImageFont.FreeTypeFont:
     while True:
-        font = ImageFont.truetype(str(font_path(name)), size,
-                                  layout_engine=ImageFont.Layout.RAQM)
+        font = ImageFont.truetype(str(font_path(name)), size, layout_engine=ImageFont.Layout.RAQM)
         if font.getlength(text) <= width or size <= 12:
             return font
         size -= 2
@@ -100,15 +101,19 @@ def render_png(url: str, label: QrLabel, box: int = 12) -> bytes:
     """The QR with the facility above and the service below, as a PNG."""
     qr = _qr_image(url, box).convert("RGB")
     width = qr.width
-    lines = [(label.facility_line, FONT_BOLD, 34), (label.service_name, FONT_BOLD, 38),
-             (label.service_code, FONT_REGULAR, 30)]
+    lines = [
+        (label.facility_line, FONT_BOLD, 34),
+        (label.service_name, FONT_BOLD, 38),
+        (label.service_code, FONT_REGULAR, 30),
+    ]
     fonts = [_fit_font(text, name, size, width - 40) for text, name, size in lines]
     heights = [int(f.size * 1.6) for f in fonts]
     canvas = Image.new("RGB", (width, qr.height + sum(heights) + 20), "white")
     draw = ImageDraw.Draw(canvas)
     y = 10
-    draw.text((width // 2, y + heights[0] // 2), lines[0][0], font=fonts[0], fill="black",
-              anchor="mm")
+    draw.text(
+        (width // 2, y + heights[0] // 2), lines[0][0], font=fonts[0], fill="black", anchor="mm"
+    )
     y += heights[0]
     canvas.paste(qr, (0, y))
     y += qr.height
@@ -140,9 +145,11 @@ def render_qr_svg(url: str) -> str:
     """The bare QR as SVG (the counter display)."""
     matrix = qr_matrix(url)
     n = len(matrix)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
-            f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-            f'<path d="{svg_path(matrix)}" fill="#000"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
+        f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<path d="{svg_path(matrix)}" fill="#000"/></svg>'
+    )
 
 
 def render_svg(url: str, label: QrLabel) -> str:
@@ -165,7 +172,7 @@ def render_svg(url: str, label: QrLabel) -> str:
         f'font-weight="bold" text-anchor="middle">{escape(label.service_name)}</text>'
         f'<text x="{width / 2}" y="{width + top + 85}" font-family="{font}" font-size="24" '
         f'text-anchor="middle">{escape(label.service_code)}</text>'
-        '</svg>\n'
+        "</svg>\n"
     )
 
 
@@ -185,16 +192,16 @@ def render_poster_pdf(items: list[tuple[str, QrLabel]]) -> bytes:
         pdf.set_font("Loma", "B", 20)
         pdf.cell(0, 11, label.facility_name, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Loma", "", 16)
-        pdf.cell(0, 9, f"รหัสหน่วยบริการ {label.hcode}", align="C", new_x="LMARGIN",
-                 new_y="NEXT")
+        pdf.cell(0, 9, f"รหัสหน่วยบริการ {label.hcode}", align="C", new_x="LMARGIN", new_y="NEXT")
         side = 120
         pdf.image(_qr_image(url, 10).convert("L"), x=(210 - side) / 2, y=60, w=side, h=side)
         pdf.set_y(184)
         pdf.set_font("Loma", "B", 22)
         pdf.cell(0, 12, label.service_name, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Loma", "", 16)
-        pdf.cell(0, 9, f"ประเภทบริการ {label.service_code}", align="C", new_x="LMARGIN",
-                 new_y="NEXT")
+        pdf.cell(
+            0, 9, f"ประเภทบริการ {label.service_code}", align="C", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.set_y(214)
         pdf.set_font("Loma", "B", 16)
         pdf.cell(0, 10, "วิธีขอรหัสเข้ารับบริการ", new_x="LMARGIN", new_y="NEXT")

@@ -30,8 +30,11 @@ from clinic_qr.web import PageResult, actor, clinic, render, staff
 
 PAGE_SIZES = (10, 25, 50, 100)
 DATE_INVALID = register(
-    "REPORT_DATE_INVALID", "invalid", "Dates are written yyyy-mm-dd.",
-    "รูปแบบวันที่ไม่ถูกต้อง (ปปปป-ดด-วว ค.ศ.)")
+    "REPORT_DATE_INVALID",
+    "invalid",
+    "Dates are written yyyy-mm-dd.",
+    "รูปแบบวันที่ไม่ถูกต้อง (ปปปป-ดด-วว ค.ศ.)",
+)
 
 
 def _date(name: str) -> dt.date | None:
@@ -51,8 +54,13 @@ def _filter(facility: Facility, *, default_today: bool = False) -> reports.CodeF
     """
     a = request.args
     date_from, date_to = _date("date_from"), _date("date_to")
-    if default_today and date_from is None and date_to is None and not a.get("cid") \
-            and not a.get("code"):
+    if (
+        default_today
+        and date_from is None
+        and date_to is None
+        and not a.get("cid")
+        and not a.get("code")
+    ):
         date_from = date_to = service_day()
     if date_from and date_to and date_from > date_to:
         raise DomainError(reports.REPORT_DATE_RANGE)
@@ -62,15 +70,23 @@ def _filter(facility: Facility, *, default_today: bool = False) -> reports.CodeF
     channel = a.get("channel", "") or None
     status = a.get("status", "") or None
     if channel and channel not in CHANNELS:
-        raise DomainError(reports.REPORT_FILTER_INVALID, name="channel", name_th="ช่องทาง",
-                          value=channel[:20])
+        raise DomainError(
+            reports.REPORT_FILTER_INVALID, name="channel", name_th="ช่องทาง", value=channel[:20]
+        )
     if status and status not in STATUSES:
-        raise DomainError(reports.REPORT_FILTER_INVALID, name="status", name_th="สถานะ",
-                          value=status[:20])
+        raise DomainError(
+            reports.REPORT_FILTER_INVALID, name="status", name_th="สถานะ", value=status[:20]
+        )
     return reports.CodeFilter(
-        facility_ids=(facility.id,), date_from=date_from, date_to=date_to, cid=cid,
-        code=a.get("code", "").strip() or None, service_code=a.get("service", "") or None,
-        channel=channel, status=status)
+        facility_ids=(facility.id,),
+        date_from=date_from,
+        date_to=date_to,
+        cid=cid,
+        code=a.get("code", "").strip() or None,
+        service_code=a.get("service", "") or None,
+        channel=channel,
+        status=status,
+    )
 
 
 def _paging() -> tuple[int, int]:
@@ -82,8 +98,9 @@ def _paging() -> tuple[int, int]:
     return page, size if size in PAGE_SIZES else 10
 
 
-def _list_page(template: str, facility: Facility, *, default_today: bool,
-               chart: bool = False) -> PageResult:
+def _list_page(
+    template: str, facility: Facility, *, default_today: bool, chart: bool = False
+) -> PageResult:
     session_ = db_session()
     svc = services()
     error = None
@@ -95,8 +112,9 @@ def _list_page(template: str, facility: Facility, *, default_today: bool,
         number, size = _paging()
         page = reports.search_codes(session_, svc.protector, f, page=number, size=size)
         if chart and f.date_from and f.date_to and (f.date_to - f.date_from).days <= 92:
-            counts = reports.daily_chart(reports.daily_counts(session_, svc.protector, f),
-                                         f.date_from, f.date_to)
+            counts = reports.daily_chart(
+                reports.daily_counts(session_, svc.protector, f), f.date_from, f.date_to
+            )
     except DomainError as exc:
         error = exc
     args = request.args.to_dict()
@@ -109,17 +127,29 @@ def _list_page(template: str, facility: Facility, *, default_today: bool,
     if counts is not None:
         names = {s.code: f"{s.code} {s.name_th}" for s in offered}
         charts = {
-            "service_chart": stacked_bars(counts.days, counts.by_service,
-                                                name=lambda c: names.get(c, c)),
+            "service_chart": stacked_bars(
+                counts.days, counts.by_service, name=lambda c: names.get(c, c)
+            ),
             "channel_chart": stacked_bars(
-                counts.days, counts.by_channel,
-                name=lambda c: reference.CHANNEL_LABELS_TH.get(c, c)),
+                counts.days, counts.by_channel, name=lambda c: reference.CHANNEL_LABELS_TH.get(c, c)
+            ),
         }
-    return render(template, 200 if error is None else error.http_status, facility=facility,
-                  error=error, page=page, chart=counts, args=args, **charts,
-                  services=offered, channels=CHANNELS,
-                  statuses=STATUSES, channel_labels=reference.CHANNEL_LABELS_TH,
-                  status_labels=reference.STATUS_LABELS_TH, sizes=PAGE_SIZES)
+    return render(
+        template,
+        200 if error is None else error.http_status,
+        facility=facility,
+        error=error,
+        page=page,
+        chart=counts,
+        args=args,
+        **charts,
+        services=offered,
+        channels=CHANNELS,
+        statuses=STATUSES,
+        channel_labels=reference.CHANNEL_LABELS_TH,
+        status_labels=reference.STATUS_LABELS_TH,
+        sizes=PAGE_SIZES,
+    )
 
 
 @clinic.get("/facilities/<hcode>/records")
@@ -131,12 +161,26 @@ def record_search(hcode: str) -> PageResult:
 def _history(code_id: int) -> list[tuple[AuditEntry, str]]:
     """The code's audit entries, oldest first, with who made each."""
     session_ = db_session()
-    entries = list(session_.scalars(select(AuditEntry).where(
-        AuditEntry.target == f"authen_code:{code_id}").order_by(AuditEntry.id)))
-    ids = {int(e.actor.split(":", 1)[1]) for e in entries
-           if e.actor.startswith("staff:") and e.actor[6:].isdigit()}
-    names = {s.id: s.display_name for s in session_.scalars(
-        select(StaffUser).where(StaffUser.id.in_(ids)))} if ids else {}
+    entries = list(
+        session_.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target == f"authen_code:{code_id}")
+            .order_by(AuditEntry.id)
+        )
+    )
+    ids = {
+        int(e.actor.split(":", 1)[1])
+        for e in entries
+        if e.actor.startswith("staff:") and e.actor[6:].isdigit()
+    }
+    names = (
+        {
+            s.id: s.display_name
+            for s in session_.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
     out = []
     for entry in entries:
         who = entry.actor
@@ -146,25 +190,45 @@ def _history(code_id: int) -> list[tuple[AuditEntry, str]]:
     return out
 
 
-def _record_page(facility: Facility, code_id: int, status: int = 200,
-                 error: DomainError | None = None) -> PageResult:
+def _record_page(
+    facility: Facility, code_id: int, status: int = 200, error: DomainError | None = None
+) -> PageResult:
     session_ = db_session()
     svc = services()
     code = facility_code(facility, code_id)
     evidence = visits.evidence_of(session_, code)
     certifier = visits.certifier_cid(svc.protector, evidence) if evidence else None
-    staff_ids = {i for i in (code.recorder_staff_id, code.edited_by_staff_id,
-                             code.cancelled_by_staff_id) if i}
-    names = {s.id: s.display_name for s in session_.scalars(
-        select(StaffUser).where(StaffUser.id.in_(staff_ids)))} if staff_ids else {}
-    return render("record_detail.html", status, facility=facility, code=code, error=error,
-                  masked_cid=mask_cid(people.person_cid(svc.protector, code.person)),
-                  evidence=evidence, certifier=mask_cid(certifier) if certifier else None,
-                  relations=visits.RELATIONS, names=names, history=_history(code.id),
-                  services=facilities.offered(session_, facility), form=request.form,
-                  channel_labels=reference.CHANNEL_LABELS_TH,
-                  method_labels=reference.METHOD_LABELS_TH,
-                  status_labels=reference.STATUS_LABELS_TH)
+    staff_ids = {
+        i
+        for i in (code.recorder_staff_id, code.edited_by_staff_id, code.cancelled_by_staff_id)
+        if i
+    }
+    names = (
+        {
+            s.id: s.display_name
+            for s in session_.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))
+        }
+        if staff_ids
+        else {}
+    )
+    return render(
+        "record_detail.html",
+        status,
+        facility=facility,
+        code=code,
+        error=error,
+        masked_cid=mask_cid(people.person_cid(svc.protector, code.person)),
+        evidence=evidence,
+        certifier=mask_cid(certifier) if certifier else None,
+        relations=visits.RELATIONS,
+        names=names,
+        history=_history(code.id),
+        services=facilities.offered(session_, facility),
+        form=request.form,
+        channel_labels=reference.CHANNEL_LABELS_TH,
+        method_labels=reference.METHOD_LABELS_TH,
+        status_labels=reference.STATUS_LABELS_TH,
+    )
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>")
@@ -178,13 +242,19 @@ def record_edit(hcode: str, code_id: int) -> PageResult:
     code = facility_code(facility, code_id)
     f = request.form
     try:
-        issuance.edit_code(db_session(), code, staff_id=staff().id, reason=f.get("reason", ""),
-                           service_code=f.get("service") or None, phones=f.get("phones"),
-                           hn=f.get("hn"), an=f.get("an"))
+        issuance.edit_code(
+            db_session(),
+            code,
+            staff_id=staff().id,
+            reason=f.get("reason", ""),
+            service_code=f.get("service") or None,
+            phones=f.get("phones"),
+            hn=f.get("hn"),
+            an=f.get("an"),
+        )
     except DomainError as error:
         return _record_page(facility, code_id, error.http_status, error)
-    return redirect(url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id,
-                            saved=1))
+    return redirect(url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id, saved=1))
 
 
 @clinic.post("/facilities/<hcode>/records/<int:code_id>/cancel")
@@ -192,12 +262,14 @@ def record_cancel(hcode: str, code_id: int) -> PageResult:
     facility = scoped_facility(hcode)
     code = facility_code(facility, code_id)
     try:
-        issuance.cancel_code(db_session(), code, staff_id=staff().id,
-                             reason=request.form.get("cancel_reason", ""))
+        issuance.cancel_code(
+            db_session(), code, staff_id=staff().id, reason=request.form.get("cancel_reason", "")
+        )
     except DomainError as error:
         return _record_page(facility, code_id, error.http_status, error)
-    return redirect(url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id,
-                            cancelled=1))
+    return redirect(
+        url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id, cancelled=1)
+    )
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>/person")
@@ -211,13 +283,23 @@ def person_history(hcode: str, code_id: int) -> PageResult:
     svc = services()
     cid = people.person_cid(svc.protector, code.person)
     number, size = _paging()
-    page = reports.search_codes(db_session(), svc.protector,
-                                reports.CodeFilter(facility_ids=(facility.id,), cid=cid),
-                                page=number, size=size)
-    return render("person_history.html", facility=facility, code=code, page=page,
-                  masked_cid=mask_cid(cid), args={"code_id": code.id, "size": size},
-                  channel_labels=reference.CHANNEL_LABELS_TH,
-                  status_labels=reference.STATUS_LABELS_TH)
+    page = reports.search_codes(
+        db_session(),
+        svc.protector,
+        reports.CodeFilter(facility_ids=(facility.id,), cid=cid),
+        page=number,
+        size=size,
+    )
+    return render(
+        "person_history.html",
+        facility=facility,
+        code=code,
+        page=page,
+        masked_cid=mask_cid(cid),
+        args={"code_id": code.id, "size": size},
+        channel_labels=reference.CHANNEL_LABELS_TH,
+        status_labels=reference.STATUS_LABELS_TH,
+    )
 
 
 @clinic.get("/facilities/<hcode>/records/<int:code_id>/photo")
@@ -255,8 +337,13 @@ def report_xlsx(hcode: str) -> PageResult:
 
 def _export(facility: Facility, fmt: str) -> PageResult:
     f = _filter(facility, default_today=True)
-    audit.record(db_session(), actor(), "report.export", f"facility:{facility.hcode}",
-                 {"format": fmt, "from": str(f.date_from or ""), "to": str(f.date_to or "")})
+    audit.record(
+        db_session(),
+        actor(),
+        "report.export",
+        f"facility:{facility.hcode}",
+        {"format": fmt, "from": str(f.date_from or ""), "to": str(f.date_to or "")},
+    )
     response = Response(_export_body(f, fmt), mimetype=report_exports.EXPORT_CONTENT_TYPES[fmt])
     filename = report_exports.export_filename(facility.hcode, f, fmt)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

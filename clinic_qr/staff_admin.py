@@ -43,9 +43,14 @@ def staff_detail(staff_id: int) -> PageResult:
     svc = services()
     document = staff_accounts.staff_document(db_session(), target)
     held_until = login_throttle.account_held_until(db_session(), target.id, utcnow())
-    return render("staff_detail.html", target=target, document=document,
-                  cid=mask_cid(svc.protector.decrypt(target.cid_enc)), held_until=held_until,
-                  roles=staff_access.assignable_roles(staff()))
+    return render(
+        "staff_detail.html",
+        target=target,
+        document=document,
+        cid=mask_cid(svc.protector.decrypt(target.cid_enc)),
+        held_until=held_until,
+        roles=staff_access.assignable_roles(staff()),
+    )
 
 
 @clinic.get("/staff/<int:staff_id>/document")
@@ -66,8 +71,14 @@ def staff_approve(staff_id: int) -> PageResult:
     target = _target(staff_id)
     svc = services()
     login_url = svc.settings.public_base_url + url_for("clinic.login")
-    staff_accounts.approve(db_session(), svc.protector, staff(), target, login_url,
-                           role=request.form.get("role", "staff"))
+    staff_accounts.approve(
+        db_session(),
+        svc.protector,
+        staff(),
+        target,
+        login_url,
+        role=request.form.get("role", "staff"),
+    )
     mail_after_commit()
     return redirect(url_for("clinic.staff_list", approved=target.id))
 

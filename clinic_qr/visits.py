@@ -42,8 +42,12 @@ def _lookup(raw_cid: str) -> tuple[Person | None, DomainError | None]:
         return None, error
 
 
-def _form_page(facility: Facility, status: int = 200, error: DomainError | None = None,
-               person: Person | None = None) -> PageResult:
+def _form_page(
+    facility: Facility,
+    status: int = 200,
+    error: DomainError | None = None,
+    person: Person | None = None,
+) -> PageResult:
     session_ = db_session()
     svc = services()
     cid = masked = ""
@@ -54,33 +58,50 @@ def _form_page(facility: Facility, status: int = 200, error: DomainError | None 
         rights = svc.rights.rights_for(session_, person)
     form = request.values
     method = form.get("method", "smartcard")
-    html, status = render("visit_form.html", status, facility=facility, error=error,
-                          person=person, masked_cid=masked, rights=rights, form=form,
-                          method=method if method in visits.METHODS else "smartcard",
-                          services=facilities.offered(session_, facility),
-                          relations=visits.RELATIONS, methods=visits.METHODS,
-                          channel_labels=CHANNEL_LABELS_TH, agent_url=agent_url(svc.settings),
-                          texts=_page_texts())
+    html, status = render(
+        "visit_form.html",
+        status,
+        facility=facility,
+        error=error,
+        person=person,
+        masked_cid=masked,
+        rights=rights,
+        form=form,
+        method=method if method in visits.METHODS else "smartcard",
+        services=facilities.offered(session_, facility),
+        relations=visits.RELATIONS,
+        methods=visits.METHODS,
+        channel_labels=CHANNEL_LABELS_TH,
+        agent_url=agent_url(svc.settings),
+        texts=_page_texts(),
+    )
     return make_response(html, status)
 
 
 def _page_texts() -> dict[str, str]:
     """What the page's script says, in the page's language."""
     return {
-        "noAgent": tr("ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ กรุณาเปิดโปรแกรมแล้วลองใหม่",
-                      "The reader agent is not running on this PC; start it and try again."),
-        "noReader": tr("ไม่พบเครื่องอ่านบัตร กรุณาต่อเครื่องอ่านบัตร",
-                       "No card reader found; connect the card reader."),
-        "noCard": tr("ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน",
-                     "No card in the reader; insert the ID card."),
+        "noAgent": tr(
+            "ไม่พบโปรแกรมอ่านบัตร (reader agent) ที่เครื่องนี้ กรุณาเปิดโปรแกรมแล้วลองใหม่",
+            "The reader agent is not running on this PC; start it and try again.",
+        ),
+        "noReader": tr(
+            "ไม่พบเครื่องอ่านบัตร กรุณาต่อเครื่องอ่านบัตร", "No card reader found; connect the card reader."
+        ),
+        "noCard": tr(
+            "ไม่พบบัตรในเครื่องอ่านบัตร กรุณาเสียบบัตรประชาชน", "No card in the reader; insert the ID card."
+        ),
         "cardIn": tr("มีบัตรในเครื่องอ่าน", "card inserted"),
         "cardOut": tr("ไม่มีบัตร", "no card"),
         "reading": tr("กำลังอ่านบัตร…", "Reading the card…"),
-        "readOk": tr("อ่านบัตรเรียบร้อย ตรวจสอบรูปและชื่อกับผู้รับบริการ",
-                     "Card read: check the photo and name against the patient."),
+        "readOk": tr(
+            "อ่านบัตรเรียบร้อย ตรวจสอบรูปและชื่อกับผู้รับบริการ",
+            "Card read: check the photo and name against the patient.",
+        ),
         "readFailed": tr("อ่านบัตรไม่สำเร็จ", "Could not read the card"),
-        "cameraFailed": tr("เปิดกล้องไม่ได้ กรุณาเลือกไฟล์รูปแทน",
-                           "Could not open the camera; pick a photo file instead."),
+        "cameraFailed": tr(
+            "เปิดกล้องไม่ได้ กรุณาเลือกไฟล์รูปแทน", "Could not open the camera; pick a photo file instead."
+        ),
         "photoTaken": tr("ถ่ายรูปแล้ว", "Photo taken"),
     }
 
@@ -95,19 +116,32 @@ def visit_confirm(hcode: str) -> PageResult:
     f = request.form
     upload = request.files.get("photo")
     visit = visits.VisitRequest(
-        method=f.get("method", ""), cid=f.get("cid", ""), phones=f.get("phones", ""),
-        service_code=f.get("service", ""), photo=upload.read() if upload else None,
-        certifier_cid=f.get("certifier_cid", ""), relation=f.get("relation", ""),
-        hn=f.get("hn", ""), correlation_id=f.get("correlation_id", ""))
+        method=f.get("method", ""),
+        cid=f.get("cid", ""),
+        phones=f.get("phones", ""),
+        service_code=f.get("service", ""),
+        photo=upload.read() if upload else None,
+        certifier_cid=f.get("certifier_cid", ""),
+        relation=f.get("relation", ""),
+        hn=f.get("hn", ""),
+        correlation_id=f.get("correlation_id", ""),
+    )
     svc = services()
     try:
-        issued = visits.confirm_visit(db_session(), svc.protector, staff().id, facility.hcode,
-                                      visit)
+        issued = visits.confirm_visit(
+            db_session(), svc.protector, staff().id, facility.hcode, visit
+        )
     except DomainError as error:
         person, _ = _lookup(visit.cid)
         return _form_page(facility, error.http_status, error, person)
-    return redirect(url_for("clinic.visit_slip", hcode=facility.hcode,
-                            code_id=issued.code.id, repeat=None if issued.created else 1))
+    return redirect(
+        url_for(
+            "clinic.visit_slip",
+            hcode=facility.hcode,
+            code_id=issued.code.id,
+            repeat=None if issued.created else 1,
+        )
+    )
 
 
 @clinic.get("/facilities/<hcode>/visits/<int:code_id>")
@@ -116,7 +150,12 @@ def visit_slip(hcode: str, code_id: int) -> PageResult:
     facility = scoped_facility(hcode)
     code = facility_code(facility, code_id)
     cid = people.person_cid(services().protector, code.person)
-    return render("visit_slip.html", facility=facility, code=code, masked_cid=mask_cid(cid),
-                  qr_svg=render_qr_svg(code.code), repeat=bool(request.args.get("repeat")),
-                  channel_labels=CHANNEL_LABELS_TH)
-
+    return render(
+        "visit_slip.html",
+        facility=facility,
+        code=code,
+        masked_cid=mask_cid(cid),
+        qr_svg=render_qr_svg(code.code),
+        repeat=bool(request.args.get("repeat")),
+        channel_labels=CHANNEL_LABELS_TH,
+    )

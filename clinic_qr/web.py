@@ -41,18 +41,28 @@ from authencode.web.context import db_session, services
 
 log = logging.getLogger(__name__)
 
-clinic = Blueprint("clinic", __name__, url_prefix="/clinic", template_folder="templates",
-                   static_folder="static", static_url_path="/static")
+clinic = Blueprint(
+    "clinic",
+    __name__,
+    url_prefix="/clinic",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 CSRF_INVALID = register(
-    "CSRF_INVALID", "invalid",
+    "CSRF_INVALID",
+    "invalid",
     "This form has expired or did not come from this site. Please reload the page and try again.",
-    "แบบฟอร์มหมดอายุหรือไม่ได้ส่งมาจากเว็บไซต์นี้ กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง")
-SESSION_EXPIRED = register("SESSION_EXPIRED", "unauthorized",
-                           "Your session has ended. Please log in again.",
-                           "หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบใหม่อีกครั้ง")
-LOGIN_REQUIRED = register("LOGIN_REQUIRED", "unauthorized", "Please log in.",
-                          "กรุณาเข้าสู่ระบบ")
+    "แบบฟอร์มหมดอายุหรือไม่ได้ส่งมาจากเว็บไซต์นี้ กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง",
+)
+SESSION_EXPIRED = register(
+    "SESSION_EXPIRED",
+    "unauthorized",
+    "Your session has ended. Please log in again.",
+    "หมดเวลาการใช้งาน กรุณาเข้าสู่ระบบใหม่อีกครั้ง",
+)
+LOGIN_REQUIRED = register("LOGIN_REQUIRED", "unauthorized", "Please log in.", "กรุณาเข้าสู่ระบบ")
 
 LANGUAGES = ("th", "en")
 DEVICE_COOKIE = "clinic_device"
@@ -95,10 +105,15 @@ def device_cookies() -> DeviceCookies:
 
 def remember_device(response: R, value: str) -> R:
     """Set the browser's device cookie: log-ins from it skip the throttles others caused."""
-    response.set_cookie(DEVICE_COOKIE, value, max_age=int(policy().device_lifetime
-                                                          .total_seconds()),
-                        path=url_for("clinic.home"), httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Strict")
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(policy().device_lifetime.total_seconds()),
+        path=url_for("clinic.home"),
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Strict",
+    )
     return response
 
 
@@ -151,11 +166,17 @@ def _tr(thai: str, english: str) -> str:
 
 @clinic.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "lang": lang(), "me": g.get("clinic_staff"),
-            "be_date": be_date, "be_datetime": be_datetime, "mask_cid": mask_cid,
-            "role_name": lambda role: tr(*staff_access.ROLE_NAMES.get(role, (role, role))),
-            "can_view": staff_access.can_view_facility,
-            "can_manage": staff_access.can_manage_facility}
+    return {
+        "csrf_token": csrf_token,
+        "lang": lang(),
+        "me": g.get("clinic_staff"),
+        "be_date": be_date,
+        "be_datetime": be_datetime,
+        "mask_cid": mask_cid,
+        "role_name": lambda role: tr(*staff_access.ROLE_NAMES.get(role, (role, role))),
+        "can_view": staff_access.can_view_facility,
+        "can_manage": staff_access.can_manage_facility,
+    }
 
 
 @clinic.before_request
@@ -178,11 +199,18 @@ def _before() -> ResponseReturnValue | None:
         error = DomainError(SESSION_EXPIRED if had_session else LOGIN_REQUIRED)
         if _wants_json():
             return _json_error(error)
-        return redirect(url_for("clinic.login", next=request.full_path.rstrip("?"),
-                                expired=1 if had_session else None))
+        return redirect(
+            url_for(
+                "clinic.login",
+                next=request.full_path.rstrip("?"),
+                expired=1 if had_session else None,
+            )
+        )
     g.clinic_staff = account
-    if account.must_change_password and request.endpoint not in ("clinic.change_password",
-                                                                 "clinic.logout"):
+    if account.must_change_password and request.endpoint not in (
+        "clinic.change_password",
+        "clinic.logout",
+    ):
         return redirect(url_for("clinic.change_password"))
     return None
 
@@ -203,15 +231,20 @@ def _send_queued_mail(exc: BaseException | None) -> None:
     # what fails stays pending for the worker. (Not response.call_on_close: a development
     # server skips that when the browser drops the connection right after a redirect.)
     if g.pop("clinic_mail_queued", False) and exc is None:
-        threading.Thread(target=_deliver_mail, args=(services(),), name="clinic-mail",
-                         daemon=True).start()
+        threading.Thread(
+            target=_deliver_mail, args=(services(),), name="clinic-mail", daemon=True
+        ).start()
 
 
 def _deliver_mail(svc: Any) -> None:
     # Best effort right after the commit; whatever fails stays pending for the worker.
     try:
-        mail.deliver_due_email(svc.db, svc.settings.smtp_url, svc.protector,
-                               log_only=svc.settings.environment == "development")
+        mail.deliver_due_email(
+            svc.db,
+            svc.settings.smtp_url,
+            svc.protector,
+            log_only=svc.settings.environment == "development",
+        )
     except Exception:
         log.exception("sending queued mail after the request failed; the worker retries")
 

@@ -72,23 +72,30 @@ def me() -> Response:
     """Consent state and the persons this LINE account acts for."""
     account = _account()
     members = _members(account)
-    return jsonify({
-        "consent": {"given": consent.is_current(account.consent_version),
-                    "version": consent.CONSENT_VERSION},
-        "self": next((m for m in members if m["is_self"]), None),
-        "members": members,
-        "max_family": registration.MAX_FAMILY_MEMBERS,
-        "relations": list(registration.RELATIONS),
-        "thaid": state().thaid is not None,
-    })
+    return jsonify(
+        {
+            "consent": {
+                "given": consent.is_current(account.consent_version),
+                "version": consent.CONSENT_VERSION,
+            },
+            "self": next((m for m in members if m["is_self"]), None),
+            "members": members,
+            "max_family": registration.MAX_FAMILY_MEMBERS,
+            "relations": list(registration.RELATIONS),
+            "thaid": state().thaid is not None,
+        }
+    )
 
 
 @liff_api.get("/consent")
 def consent_text() -> Response:
     account = _account()
-    return jsonify(version=consent.CONSENT_VERSION, title_th=consent.CONSENT_TITLE_TH,
-                   text_th=consent.CONSENT_TEXT_TH,
-                   given=consent.is_current(account.consent_version))
+    return jsonify(
+        version=consent.CONSENT_VERSION,
+        title_th=consent.CONSENT_TITLE_TH,
+        text_th=consent.CONSENT_TEXT_TH,
+        given=consent.is_current(account.consent_version),
+    )
 
 
 @liff_api.post("/consent")
@@ -113,14 +120,23 @@ def register_self() -> Response:
     body = _body()
     _cid_lookup()
     session = db_session()
-    link = registration.register_self(session, services().protector, _account(),
-                                      body.get("cid"), body.get("phone"), body.get("birthDate"),
-                                      services().registration)
+    link = registration.register_self(
+        session,
+        services().protector,
+        _account(),
+        body.get("cid"),
+        body.get("phone"),
+        body.get("birthDate"),
+        services().registration,
+    )
     notify.link_added(session, link)  # the person's own verified account is told or asked
     answer: dict[str, Any] = {"member": _member(link)}
     if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
-        answer["notice"] = {"code": "SELF_PENDING", "message": registration.SELF_PENDING_EN,
-                            "message_th": registration.SELF_PENDING_TH}
+        answer["notice"] = {
+            "code": "SELF_PENDING",
+            "message": registration.SELF_PENDING_EN,
+            "message_th": registration.SELF_PENDING_TH,
+        }
     return jsonify(answer)
 
 
@@ -133,10 +149,16 @@ def list_members() -> Response:
 def add_member() -> Response:
     body = _body()
     _cid_lookup()
-    link = registration.add_family_member(db_session(), services().protector, _account(),
-                                          body.get("cid"), body.get("phone"),
-                                          body.get("birthDate"), body.get("relation"),
-                                          services().registration)
+    link = registration.add_family_member(
+        db_session(),
+        services().protector,
+        _account(),
+        body.get("cid"),
+        body.get("phone"),
+        body.get("birthDate"),
+        body.get("relation"),
+        services().registration,
+    )
     notify.link_added(db_session(), link)  # the person's own verified account is told or asked
     response = jsonify(member=_member(link))
     response.status_code = 201
@@ -162,8 +184,13 @@ def request_code() -> Response:
     session, svc = db_session(), services()
     account = _account()
     issued, link = patient_codes.request_by_qr(
-        session, svc.protector, account, body.get("member_id"), str(body.get("scanned") or ""),
-        services().registration)
+        session,
+        svc.protector,
+        account,
+        body.get("member_id"),
+        str(body.get("scanned") or ""),
+        services().registration,
+    )
     code = issued.code
     if issued.created:
         # Queued in this request's transaction: the push exists exactly when the code does.
@@ -185,10 +212,13 @@ def list_codes() -> Response:
         link_trust.require(link, link_trust.OWN_HISTORY)
         person_id = link.person_id
     today = patient_codes.codes_for_account(
-        session, account, person_id=person_id, day=service_day())
+        session, account, person_id=person_id, day=service_day()
+    )
     history = patient_codes.codes_for_account(session, account, person_id=person_id)
-    return jsonify(today=[views.code_json(svc.protector, c) for c in today],
-                   history=[views.code_json(svc.protector, c) for c in history])
+    return jsonify(
+        today=[views.code_json(svc.protector, c) for c in today],
+        history=[views.code_json(svc.protector, c) for c in history],
+    )
 
 
 @liff_api.get("/members/<member_id>/rights")
@@ -203,10 +233,16 @@ def member_rights(member_id: str) -> Response:
     status = pcu_change.status_for(session, link.person)
     names = {}
     if status.pending is not None:
-        names = dict(session.execute(select(Facility.hcode, Facility.name).where(
-            Facility.hcode == status.pending.to_hcode)).all())
-    return jsonify(views.rights_json(svc.protector, link, view.detail, status, names,
-                                     view.eligible))
+        names = dict(
+            session.execute(
+                select(Facility.hcode, Facility.name).where(
+                    Facility.hcode == status.pending.to_hcode
+                )
+            ).all()
+        )
+    return jsonify(
+        views.rights_json(svc.protector, link, view.detail, status, names, view.eligible)
+    )
 
 
 @liff_api.get("/facilities")
@@ -237,8 +273,11 @@ def verification_code(member_id: str) -> Response:
     consent.require_consent(account)
     link = registration.get_link(session, account, member_id)
     issued = counter_verify.issue_code(session, svc.protector, link)
-    response = jsonify(code=issued.code, qr_svg=render_qr_svg(issued.code),
-                       expires_at=local(issued.expires_at).isoformat(timespec="seconds"),
-                       ttl_seconds=int(counter_verify.CODE_TTL.total_seconds()))
+    response = jsonify(
+        code=issued.code,
+        qr_svg=render_qr_svg(issued.code),
+        expires_at=local(issued.expires_at).isoformat(timespec="seconds"),
+        ttl_seconds=int(counter_verify.CODE_TTL.total_seconds()),
+    )
     response.status_code = 201
     return response

@@ -22,11 +22,18 @@ Json = views.Json
 
 
 def _link_json(link: FamilyLink, approval_ids: dict[int, int]) -> Json:
-    return {"id": link.id, "account_th": notify.OTHER_ACCOUNT_TH, "is_self": link.slot == 0,
-            "relation": link.relation, "relation_th": notify.relation_th(link),
-            "level": link.level, "level_th": notify.LEVELS_TH.get(link.level, link.level),
-            "since": local(link.created_at).date().isoformat(),
-            "since_be": notify.since_th(link), "approval_id": approval_ids.get(link.id)}
+    return {
+        "id": link.id,
+        "account_th": notify.OTHER_ACCOUNT_TH,
+        "is_self": link.slot == 0,
+        "relation": link.relation,
+        "relation_th": notify.relation_th(link),
+        "level": link.level,
+        "level_th": notify.LEVELS_TH.get(link.level, link.level),
+        "since": local(link.created_at).date().isoformat(),
+        "since_be": notify.since_th(link),
+        "approval_id": approval_ids.get(link.id),
+    }
 
 
 @liff_api.get("/linked-by")
@@ -37,9 +44,17 @@ def linked_by() -> Response:
     links = person_say.linked_by(session, account)
     approvals = {a.link_id: a.id for a in link_approvals.open_for(session, account)}
     codes = person_say.codes_through_others(session, account)
-    return jsonify(links=[_link_json(link, approvals) for link in links],
-                   codes=[{**views.code_json(protector, code), "id": code.id,
-                           "disputed": code.disputed_at is not None} for code in codes])
+    return jsonify(
+        links=[_link_json(link, approvals) for link in links],
+        codes=[
+            {
+                **views.code_json(protector, code),
+                "id": code.id,
+                "disputed": code.disputed_at is not None,
+            }
+            for code in codes
+        ],
+    )
 
 
 @liff_api.delete("/linked-by/<link_id>")
@@ -50,13 +65,15 @@ def remove_linked_by(link_id: str) -> Response:
 
 @liff_api.post("/not-me")
 def not_me() -> Response:
-    """"This was not me" about a code: the account that asked loses its link to the holder,
+    """ "This was not me" about a code: the account that asked loses its link to the holder,
     and its codes in the holder's name are flagged for the facility's review."""
     body = _body()
     result = person_say.not_me(db_session(), _account(), code_id=body.get("code_id"))
-    return jsonify(removed_link=result.removed is not None,
-                   flagged=[code.code for code in result.flagged],
-                   message_th=notify.not_me_done(result))
+    return jsonify(
+        removed_link=result.removed is not None,
+        flagged=[code.code for code in result.flagged],
+        message_th=notify.not_me_done(result),
+    )
 
 
 @liff_api.post("/approvals/<approval_id>")

@@ -31,24 +31,32 @@ MAX_JWKS_BYTES = 256 * 1024
 CLOCK_SKEW_SECONDS = 30
 
 LIFF_TOKEN_MISSING = register(
-    "LIFF_TOKEN_MISSING", "unauthorized", "Please sign in with LINE.",
-    "กรุณาเข้าสู่ระบบด้วย LINE")
+    "LIFF_TOKEN_MISSING", "unauthorized", "Please sign in with LINE.", "กรุณาเข้าสู่ระบบด้วย LINE"
+)
 LIFF_TOKEN_INVALID = register(
-    "LIFF_TOKEN_INVALID", "unauthorized",
+    "LIFF_TOKEN_INVALID",
+    "unauthorized",
     "The LINE sign-in could not be verified. Please open this page from LINE again.",
-    "ไม่สามารถยืนยันการเข้าสู่ระบบด้วย LINE ได้ กรุณาเปิดหน้านี้จาก LINE อีกครั้ง")
+    "ไม่สามารถยืนยันการเข้าสู่ระบบด้วย LINE ได้ กรุณาเปิดหน้านี้จาก LINE อีกครั้ง",
+)
 LIFF_TOKEN_EXPIRED = register(
-    "LIFF_TOKEN_EXPIRED", "unauthorized",
+    "LIFF_TOKEN_EXPIRED",
+    "unauthorized",
     "Your LINE sign-in has expired. Please open this page from LINE again.",
-    "การเข้าสู่ระบบด้วย LINE หมดอายุแล้ว กรุณาเปิดหน้านี้จาก LINE อีกครั้ง")
+    "การเข้าสู่ระบบด้วย LINE หมดอายุแล้ว กรุณาเปิดหน้านี้จาก LINE อีกครั้ง",
+)
 LIFF_NOT_CONFIGURED = register(
-    "LIFF_NOT_CONFIGURED", "unavailable",
+    "LIFF_NOT_CONFIGURED",
+    "unavailable",
     "Sign-in with LINE is not configured on this server.",
-    "ระบบยังไม่ได้ตั้งค่าการเข้าสู่ระบบด้วย LINE")
+    "ระบบยังไม่ได้ตั้งค่าการเข้าสู่ระบบด้วย LINE",
+)
 LIFF_KEYS_UNAVAILABLE = register(
-    "LIFF_KEYS_UNAVAILABLE", "unavailable",
+    "LIFF_KEYS_UNAVAILABLE",
+    "unavailable",
     "The LINE sign-in cannot be checked right now. Please try again shortly.",
-    "ไม่สามารถตรวจสอบการเข้าสู่ระบบด้วย LINE ได้ในขณะนี้ กรุณาลองใหม่อีกครั้ง")
+    "ไม่สามารถตรวจสอบการเข้าสู่ระบบด้วย LINE ได้ในขณะนี้ กรุณาลองใหม่อีกครั้ง",
+)
 
 
 class KeysUnavailable(Exception):
@@ -107,9 +115,16 @@ class JwksCache:
     of made-up kids cannot turn into a stream of requests to LINE.
     """
 
-    def __init__(self, url: str, *, max_age: float = 24 * 3600, min_refresh_interval: float = 10,
-                 timeout: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 fetch: Callable[[str, float], dict[str, Any]] = fetch_jwks) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_age: float = 24 * 3600,
+        min_refresh_interval: float = 10,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: Callable[[str, float], dict[str, Any]] = fetch_jwks,
+    ) -> None:
         self.url = url
         self.max_age = max_age
         self.min_refresh_interval = min_refresh_interval
@@ -158,9 +173,15 @@ class IdTokenVerifier:
     ``exp``: the next call skips the ES256 verification, never the expiry.
     """
 
-    def __init__(self, keys: KeySource | None, audience: str | None,
-                 issuer: str = LINE_ISSUER, leeway: int = CLOCK_SKEW_SECONDS,
-                 remember: int = 4096, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        keys: KeySource | None,
+        audience: str | None,
+        issuer: str = LINE_ISSUER,
+        leeway: int = CLOCK_SKEW_SECONDS,
+        remember: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.keys = keys
         self.audience = audience
         self.issuer = issuer
@@ -221,8 +242,12 @@ class IdTokenVerifier:
             raise DomainError(LIFF_TOKEN_INVALID)
         try:
             claims = jwt.decode(
-                token, key=key.key, algorithms=[ALGORITHM], audience=self.audience,
-                issuer=self.issuer, leeway=self.leeway,
+                token,
+                key=key.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
                 # strict_aud: `aud` must be our channel id itself, not a list holding it.
                 options={"require": ["exp", "iat", "iss", "aud", "sub"], "strict_aud": True},
             )
@@ -235,5 +260,7 @@ class IdTokenVerifier:
         if not isinstance(sub, str) or not sub or len(sub) > 64:
             raise DomainError(LIFF_TOKEN_INVALID)
         name = claims.get("name")
-        return (LineUser(user_id=sub, name=name if isinstance(name, str) else None),
-                float(claims["exp"]))
+        return (
+            LineUser(user_id=sub, name=name if isinstance(name, str) else None),
+            float(claims["exp"]),
+        )

@@ -92,8 +92,7 @@ class DevOpenIdProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                      "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["openid", "pid"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "pid"],
         }
@@ -108,9 +107,13 @@ class DevOpenIdProvider:
             now = time.monotonic()
             for old in [c for c, v in self._codes.items() if v.expires < now]:
                 del self._codes[old]
-            self._codes[code] = _Code(params["redirect_uri"], params["code_challenge"],
-                                      params.get("nonce") or None, cid,
-                                      now + CODE_TTL_SECONDS)
+            self._codes[code] = _Code(
+                params["redirect_uri"],
+                params["code_challenge"],
+                params.get("nonce") or None,
+                cid,
+                now + CODE_TTL_SECONDS,
+            )
         return code
 
     def redeem(self, code: str, redirect_uri: str, verifier: str) -> _Code | None:
@@ -127,16 +130,19 @@ class DevOpenIdProvider:
 
     def id_token(self, grant: _Code) -> str:
         now = dt.datetime.now(dt.UTC)
-        claims: Claims = {"iss": self.issuer, "aud": self.client_id,
-                          "sub": "dev-" + grant.cid[-6:], "pid": grant.cid,
-                          "iat": int(now.timestamp()),
-                          "exp": int((now + ID_TOKEN_TTL).timestamp())}
+        claims: Claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "sub": "dev-" + grant.cid[-6:],
+            "pid": grant.cid,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ID_TOKEN_TTL).timestamp()),
+        }
         if grant.nonce:
             claims["nonce"] = grant.nonce
         if self.tweak is not None:
             claims = self.tweak(claims)
-        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims,
-                          self.signing_key or self.key)
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, self.signing_key or self.key)
 
 
 def _bad_request(message: str) -> tuple[str, int]:
@@ -148,9 +154,19 @@ def provider_blueprint(provider: DevOpenIdProvider, url_prefix: str) -> Blueprin
     bp = Blueprint("dev_thaid", __name__, url_prefix=url_prefix, template_folder="templates")
 
     def authorize_params(source: Any) -> dict[str, str] | str:
-        params = {name: str(source.get(name) or "") for name in (
-            "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-            "code_challenge", "code_challenge_method")}
+        params = {
+            name: str(source.get(name) or "")
+            for name in (
+                "client_id",
+                "redirect_uri",
+                "response_type",
+                "scope",
+                "state",
+                "nonce",
+                "code_challenge",
+                "code_challenge_method",
+            )
+        }
         if params["client_id"] != provider.client_id:
             return "unknown client_id"
         if params["redirect_uri"] not in provider.redirect_uris:
@@ -174,8 +190,9 @@ def provider_blueprint(provider: DevOpenIdProvider, url_prefix: str) -> Blueprin
         params = authorize_params(request.args)
         if isinstance(params, str):
             return _bad_request(params)
-        return render_template("liff/thaid_dev_authorize.html", params=params,
-                               people=provider.people(), error=None)
+        return render_template(
+            "liff/thaid_dev_authorize.html", params=params, people=provider.people(), error=None
+        )
 
     @bp.post("/authorize")
     def authorize() -> ResponseReturnValue:
@@ -188,9 +205,12 @@ def provider_blueprint(provider: DevOpenIdProvider, url_prefix: str) -> Blueprin
             return redirect(f"{params['redirect_uri']}?{query}", code=303)
         raw = request.form.get("cid", "")
         if not is_valid_cid(raw):
-            return render_template("liff/thaid_dev_authorize.html", params=params,
-                                   people=provider.people(),
-                                   error="เลขประจำตัวประชาชนไม่ถูกต้อง"), 400
+            return render_template(
+                "liff/thaid_dev_authorize.html",
+                params=params,
+                people=provider.people(),
+                error="เลขประจำตัวประชาชนไม่ถูกต้อง",
+            ), 400
         code = provider.new_code(params, parse_cid(raw))
         query = urlencode({"code": code, **back})
         return redirect(f"{params['redirect_uri']}?{query}", code=303)
@@ -201,17 +221,24 @@ def provider_blueprint(provider: DevOpenIdProvider, url_prefix: str) -> Blueprin
         client_id = auth.username if auth else request.form.get("client_id")
         secret = auth.password if auth else request.form.get("client_secret")
         if client_id != provider.client_id or not secrets.compare_digest(
-                str(secret or ""), provider.client_secret):
+            str(secret or ""), provider.client_secret
+        ):
             return jsonify(error="invalid_client"), 401
         if request.form.get("grant_type") != "authorization_code":
             return jsonify(error="unsupported_grant_type"), 400
-        grant = provider.redeem(request.form.get("code", ""),
-                                request.form.get("redirect_uri", ""),
-                                request.form.get("code_verifier", ""))
+        grant = provider.redeem(
+            request.form.get("code", ""),
+            request.form.get("redirect_uri", ""),
+            request.form.get("code_verifier", ""),
+        )
         if grant is None:
             return jsonify(error="invalid_grant"), 400
-        return jsonify(access_token=secrets.token_urlsafe(32), token_type="Bearer",  # noqa: S106
-                       expires_in=600, id_token=provider.id_token(grant)), 200
+        return jsonify(
+            access_token=secrets.token_urlsafe(32),
+            token_type="Bearer",  # noqa: S106
+            expires_in=600,
+            id_token=provider.id_token(grant),
+        ), 200
 
     return bp
 
@@ -219,11 +246,13 @@ def provider_blueprint(provider: DevOpenIdProvider, url_prefix: str) -> Blueprin
 def demo_people(app: Flask, limit: int = 12) -> Callable[[], list[tuple[str, str]]]:
     """The first registry persons with their CIDs, to pick on the authorize page (the demo
     registry only: this page never exists in production)."""
+
     def people() -> list[tuple[str, str]]:
         svc = app.extensions["authencode"]
         with svc.db.read_only() as session:
             persons = session.scalars(select(Person).order_by(Person.id).limit(limit)).all()
             return [(p.full_name_th, svc.protector.decrypt(p.cid_enc)) for p in persons]
+
     return people
 
 
@@ -233,9 +262,12 @@ def register_dev_provider(app: Flask) -> None:
     if settings.is_production or not settings.thaid_dev_provider:
         raise RuntimeError("the development ThaID provider is for development only")
     provider = DevOpenIdProvider(
-        issuer=settings.thaid_issuer, client_id=DEV_THAID_CLIENT_ID,
+        issuer=settings.thaid_issuer,
+        client_id=DEV_THAID_CLIENT_ID,
         client_secret=DEV_THAID_CLIENT_SECRET,
         redirect_uris=(settings.public_base_url + THAID_CALLBACK_PATH,),
-        key=load_key(settings.instance_path), people=demo_people(app))
+        key=load_key(settings.instance_path),
+        people=demo_people(app),
+    )
     app.extensions["dev_thaid"] = provider
     app.register_blueprint(provider_blueprint(provider, DEV_THAID_PATH))

@@ -42,12 +42,17 @@ class DevSigner:
         else:
             self._key = ec.generate_private_key(ec.SECP256R1())
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(self._key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()))
+            path.write_bytes(
+                self._key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
             path.chmod(0o600)
         der = self._key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         self.kid = "dev-" + hashlib.sha256(der).hexdigest()[:16]
 
     def jwks(self) -> dict[str, Any]:
@@ -56,8 +61,14 @@ class DevSigner:
 
     def issue(self, user_id: str, name: str = "Developer") -> str:
         now = dt.datetime.now(dt.UTC)
-        claims = {"iss": LINE_ISSUER, "aud": DEV_CHANNEL_ID, "sub": user_id, "name": name,
-                  "iat": now, "exp": now + DEV_TOKEN_TTL}
+        claims = {
+            "iss": LINE_ISSUER,
+            "aud": DEV_CHANNEL_ID,
+            "sub": user_id,
+            "name": name,
+            "iat": now,
+            "exp": now + DEV_TOKEN_TTL,
+        }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 

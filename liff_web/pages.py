@@ -25,14 +25,20 @@ MOCK_LIFF_ID = "0000000000-mockliff"  # liff-mock needs some id; nothing is sent
 LIFF_CSP = {
     "script-src": "'self' https://static.line-scdn.net",
     "connect-src": "'self' https://api.line.me https://access.line.me https://liff.line.me "
-                   "https://liffsdk.line-scdn.net https://uts-front.line-apps.com",
+    "https://liffsdk.line-scdn.net https://uts-front.line-apps.com",
     "img-src": "'self' data: https://profile.line-scdn.net https://obs.line-scdn.net",
     "style-src": "'self' 'unsafe-inline'",
     "frame-src": "https://liff-subwindow.line.me https://access.line.me",
 }
 
-liff_pages = Blueprint("liff_pages", __name__, url_prefix="/liff", template_folder="templates",
-                       static_folder="static", static_url_path="/static")
+liff_pages = Blueprint(
+    "liff_pages",
+    __name__,
+    url_prefix="/liff",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 qr_links = Blueprint("liff_qr", __name__)
 
 PAGES = {
@@ -63,8 +69,11 @@ def _config(page: str) -> dict[str, Any]:
 
 def _render(page: str) -> str:
     config = _config(page)
-    sdk_url = (url_for("liff_pages.static", filename=DEV_BUNDLE) if config["mode"] == "mock"
-               else LINE_SDK_URL)
+    sdk_url = (
+        url_for("liff_pages.static", filename=DEV_BUNDLE)
+        if config["mode"] == "mock"
+        else LINE_SDK_URL
+    )
     return render_template(PAGES[page], page=page, config=config, sdk_url=sdk_url)
 
 

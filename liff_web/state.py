@@ -35,12 +35,18 @@ def make_thaid_client(settings: Settings) -> OpenIdClient | None:
     """The ThaID client, or None when ThaID is not configured."""
     if not (settings.thaid_enabled and settings.thaid_issuer and settings.thaid_client_id):
         return None
-    return OpenIdClient(ProviderConfig(
-        issuer=settings.thaid_issuer, client_id=settings.thaid_client_id,
-        client_secret=settings.thaid_client_secret, scopes=settings.thaid_scopes,
-        redirect_uri=settings.public_base_url + THAID_CALLBACK_PATH,
-        authorize_url=settings.thaid_authorize_url, token_url=settings.thaid_token_url,
-        jwks_url=settings.thaid_jwks_url))
+    return OpenIdClient(
+        ProviderConfig(
+            issuer=settings.thaid_issuer,
+            client_id=settings.thaid_client_id,
+            client_secret=settings.thaid_client_secret,
+            scopes=settings.thaid_scopes,
+            redirect_uri=settings.public_base_url + THAID_CALLBACK_PATH,
+            authorize_url=settings.thaid_authorize_url,
+            token_url=settings.thaid_token_url,
+            jwks_url=settings.thaid_jwks_url,
+        )
+    )
 
 
 def make_state(settings: Settings) -> LiffState:

@@ -19,9 +19,13 @@ Json = dict[str, Any]
 def right_json(right: RightRef | None) -> Json | None:
     if right is None:
         return None
-    return {"code": right.code, "name_th": right.name_th, "name_en": right.name_en,
-            "display_th": right.display_th,
-            "display_en": f"({right.code}) {right.name_en}" if right.code else right.name_en}
+    return {
+        "code": right.code,
+        "name_th": right.name_th,
+        "name_en": right.name_en,
+        "display_th": right.display_th,
+        "display_en": f"({right.code}) {right.name_en}" if right.code else right.name_en,
+    }
 
 
 def unit_json(unit: UnitRef | None) -> Json | None:
@@ -34,9 +38,12 @@ def person_name_en(person: Person) -> str:
 
 def level_json(link: FamilyLink) -> Json:
     """The link's level, its Thai name and what it means (how to verify)."""
-    return {"level": link.level, "level_th": link_trust.LEVEL_TH[link.level],
-            "level_en": link_trust.LEVEL_EN[link.level],
-            "level_note_th": link_trust.level_note_th(link)}
+    return {
+        "level": link.level,
+        "level_th": link_trust.LEVEL_TH[link.level],
+        "level_en": link_trust.LEVEL_EN[link.level],
+        "level_note_th": link_trust.level_note_th(link),
+    }
 
 
 def member_json(protector: DataProtector, link: FamilyLink, view: RightsView | None) -> Json:
@@ -46,7 +53,10 @@ def member_json(protector: DataProtector, link: FamilyLink, view: RightsView | N
     detail = view.detail if view else None
     visible = view is not None
     return {
-        "id": link.id, "slot": link.slot, "is_self": link.slot == 0, "relation": link.relation,
+        "id": link.id,
+        "slot": link.slot,
+        "is_self": link.slot == 0,
+        "relation": link.relation,
         **level_json(link),
         "name": person.full_name_th if visible else None,
         "name_en": person_name_en(person) if visible else None,
@@ -60,14 +70,18 @@ def member_json(protector: DataProtector, link: FamilyLink, view: RightsView | N
 
 def code_json(protector: DataProtector, code: AuthenCode) -> Json:
     return {
-        "code": code.code, "status": code.status,
-        "service_code": code.service_code, "service_name_th": code.service.name_th,
+        "code": code.code,
+        "status": code.status,
+        "service_code": code.service_code,
+        "service_name_th": code.service.name_th,
         "service_name_en": code.service.name_en,
-        "hcode": code.facility.hcode, "facility_name": code.facility.name,
+        "hcode": code.facility.hcode,
+        "facility_name": code.facility.name,
         "service_date": code.service_date.isoformat(),
         "service_at": local(code.service_at).isoformat(timespec="seconds"),
         "service_at_be": be_datetime(code.service_at),
-        "person_id": code.person_id, "person_name": code.person.full_name_th,
+        "person_id": code.person_id,
+        "person_name": code.person.full_name_th,
         "person_name_en": person_name_en(code.person),
         "masked_cid": person_masked_cid(protector, code.person),
         "channel": code.channel,
@@ -75,42 +89,72 @@ def code_json(protector: DataProtector, code: AuthenCode) -> Json:
 
 
 def pcu_request_json(row: PcuChangeRequest) -> Json:
-    return {"id": row.id, "status": row.status, "from_hcode": row.from_hcode,
-            "to_hcode": row.to_hcode, "fiscal_year_be": row.fiscal_year + BE_OFFSET,
-            "requested_at_be": be_datetime(row.requested_at),
-            "decided_at_be": be_datetime(row.decided_at) if row.decided_at else None}
+    return {
+        "id": row.id,
+        "status": row.status,
+        "from_hcode": row.from_hcode,
+        "to_hcode": row.to_hcode,
+        "fiscal_year_be": row.fiscal_year + BE_OFFSET,
+        "requested_at_be": be_datetime(row.requested_at),
+        "decided_at_be": be_datetime(row.decided_at) if row.decided_at else None,
+    }
 
 
 def eligibility_json(protector: DataProtector, link: FamilyLink, view: RightsView) -> Json:
     """The rights answer of an unverified link: eligible or not, and how to see more."""
     person = link.person
-    return {"member_id": link.id, "name": person.full_name_th,
-            "name_en": person_name_en(person), **level_json(link),
-            "masked_cid": person_masked_cid(protector, person), "eligible": view.eligible,
-            "detail": False}
+    return {
+        "member_id": link.id,
+        "name": person.full_name_th,
+        "name_en": person_name_en(person),
+        **level_json(link),
+        "masked_cid": person_masked_cid(protector, person),
+        "eligible": view.eligible,
+        "detail": False,
+    }
 
 
-def rights_json(protector: DataProtector, link: FamilyLink, found: Rights, pcu: PcuStatus,
-                facility_names: dict[str, str], eligible: bool) -> Json:
+def rights_json(
+    protector: DataProtector,
+    link: FamilyLink,
+    found: Rights,
+    pcu: PcuStatus,
+    facility_names: dict[str, str],
+    eligible: bool,
+) -> Json:
     person = link.person
     pending = pcu_request_json(pcu.pending) if pcu.pending else None
     if pending is not None:
         pending["to_hname"] = facility_names.get(pending["to_hcode"], "")
     return {
-        "member_id": link.id, "name": person.full_name_th, "name_en": person_name_en(person),
-        **level_json(link), "eligible": eligible, "detail": True,
+        "member_id": link.id,
+        "name": person.full_name_th,
+        "name_en": person_name_en(person),
+        **level_json(link),
+        "eligible": eligible,
+        "detail": True,
         "masked_cid": person_masked_cid(protector, person),
-        "main_right": right_json(found.main), "sub_right": right_json(found.sub),
-        "hosp_main": unit_json(found.hosp_main), "hosp_sub": unit_json(found.hosp_sub),
+        "main_right": right_json(found.main),
+        "sub_right": right_json(found.sub),
+        "hosp_main": unit_json(found.hosp_main),
+        "hosp_sub": unit_json(found.hosp_sub),
         "hosp_main_op": unit_json(found.hosp_main_op),
         "primary_care_unit": current_unit(person),
         "checked_at_be": be_datetime(found.checked_at),
         "checked_date_be": be_date(local(found.checked_at).date()),
-        "pcu_change": {"fiscal_year_be": pcu.fiscal_year + BE_OFFSET, "used": pcu.used,
-                       "limit": pcu.limit, "remaining": pcu.remaining, "pending": pending},
+        "pcu_change": {
+            "fiscal_year_be": pcu.fiscal_year + BE_OFFSET,
+            "used": pcu.used,
+            "limit": pcu.limit,
+            "remaining": pcu.remaining,
+            "pending": pending,
+        },
     }
 
 
 def facility_json(facility: Facility) -> Json:
-    return {"hcode": facility.hcode, "name": facility.name,
-            "province": facility.province_name or ""}
+    return {
+        "hcode": facility.hcode,
+        "name": facility.name,
+        "province": facility.province_name or "",
+    }

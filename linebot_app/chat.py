@@ -19,8 +19,9 @@ from linebot_app.context import EventContext
 from linebot_app.messages import Json
 
 CID_WITHOUT_DIALOGUE_TH = (
-    "หากต้องการลงทะเบียน กรุณาพิมพ์ \"ลงทะเบียน\" (หรือ \"เพิ่มสมาชิก\" สำหรับบุคคลในครอบครัว) "
-    "ก่อน แล้วจึงพิมพ์เลขประจำตัวประชาชน")
+    'หากต้องการลงทะเบียน กรุณาพิมพ์ "ลงทะเบียน" (หรือ "เพิ่มสมาชิก" สำหรับบุคคลในครอบครัว) '
+    "ก่อน แล้วจึงพิมพ์เลขประจำตัวประชาชน"
+)
 
 
 def handle_text(ctx: EventContext, account: LineAccount, text: str) -> list[Json] | None:
@@ -32,8 +33,9 @@ def handle_text(ctx: EventContext, account: LineAccount, text: str) -> list[Json
         return refusal(error)
 
 
-def _route(ctx: EventContext, account: LineAccount, text: str,
-           current: Current) -> list[Json] | None:
+def _route(
+    ctx: EventContext, account: LineAccount, text: str, current: Current
+) -> list[Json] | None:
     command = commands.typed(text)
     if command is commands.CANCEL:  # whatever step is open, before a clinic link
         return run_command(ctx, account, command)
@@ -52,8 +54,9 @@ def _route(ctx: EventContext, account: LineAccount, text: str,
     return None
 
 
-def run_command(ctx: EventContext, account: LineAccount, command: Command,
-                args: list[str] | None = None) -> list[Json]:
+def run_command(
+    ctx: EventContext, account: LineAccount, command: Command, args: list[str] | None = None
+) -> list[Json]:
     """Answer a command (typed, a quick reply or a rich menu postback); consent comes first."""
     if command.consent and not consent.is_current(account.consent_version):
         return consent_first()
@@ -72,8 +75,7 @@ def handle_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -
     return run_command(ctx, account, command, args)
 
 
-def handle_own_postback(ctx: EventContext, account: LineAccount,
-                        parts: list[str]) -> list[Json]:
+def handle_own_postback(ctx: EventContext, account: LineAccount, parts: list[str]) -> list[Json]:
     """``own:...`` postbacks (the person's own say); raises DomainError. Anything else of
     theirs shows who has linked the person."""
     action, args = (parts[0], parts[1:]) if parts else ("", [])

@@ -34,16 +34,19 @@ _LINK = re.compile(r"https?://[^\s/]+(?:/[^\s/]+)*/q/[^\s]+", re.IGNORECASE)
 
 REQUEST_HELP_TH = (
     "ขอรหัสเข้ารับบริการในแชท\n"
-    "1. กดปุ่ม \"สแกน QR\" ด้านล่าง แล้วสแกน QR Code ของหน่วยบริการ\n"
+    '1. กดปุ่ม "สแกน QR" ด้านล่าง แล้วสแกน QR Code ของหน่วยบริการ\n'
     "2. คัดลอกลิงก์ที่ได้จากการสแกน แล้วส่งลิงก์นั้นมาในแชทนี้\n"
     "3. เลือกบุคคลที่มารับบริการ ระบบจะตอบกลับด้วยรหัส Authen Code\n"
-    "หรือขอรหัสผ่านหน้าขอรหัส: {url}")
+    "หรือขอรหัสผ่านหน้าขอรหัส: {url}"
+)
 CHOOSE_PERSON_TH = (
     "ขอรหัสเข้ารับบริการ\nหน่วยบริการ: {facility} ({hcode})\nบริการ: {service}\n"
-    "กรุณาเลือกบุคคลที่มารับบริการจากปุ่มด้านล่าง")
+    "กรุณาเลือกบุคคลที่มารับบริการจากปุ่มด้านล่าง"
+)
 ISSUED_TH = "ได้รับรหัสเข้ารับบริการแล้ว กรุณาแสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ"
-REPEATED_TH = ("รหัสนี้ออกให้แล้วในวันนี้ (ขอซ้ำในวันเดียวกัน สำหรับบริการเดียวกัน "
-               "จะได้รหัสเดิม) กรุณาแสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ")
+REPEATED_TH = (
+    "รหัสนี้ออกให้แล้วในวันนี้ (ขอซ้ำในวันเดียวกัน สำหรับบริการเดียวกัน จะได้รหัสเดิม) กรุณาแสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ"
+)
 
 
 def find_clinic_link(text: str) -> str | None:
@@ -60,10 +63,16 @@ def find_clinic_link(text: str) -> str | None:
 def request_help(settings: Settings) -> list[Json]:
     """How to ask for a code in the chat, with LINE's QR reader and the LIFF page as buttons."""
     page = messages.liff_url(settings, "/request")
-    return [messages.text(REQUEST_HELP_TH.format(url=page), messages.quick_replies(
-        URIAction(label="สแกน QR", uri=QR_READER_URL),
-        URIAction(label="เปิดหน้าขอรหัส", uri=page),
-        messages.ask("วิธีขอรหัส")))]
+    return [
+        messages.text(
+            REQUEST_HELP_TH.format(url=page),
+            messages.quick_replies(
+                URIAction(label="สแกน QR", uri=QR_READER_URL),
+                URIAction(label="เปิดหน้าขอรหัส", uri=page),
+                messages.ask("วิธีขอรหัส"),
+            ),
+        )
+    ]
 
 
 def on_link(ctx: EventContext, account: LineAccount, scanned: str) -> list[Json]:
@@ -81,23 +90,35 @@ def on_link(ctx: EventContext, account: LineAccount, scanned: str) -> list[Json]
     facility = ctx.session.get(Facility, claim.facility_id)
     service = ctx.session.get(ServiceType, claim.service_code)
     body = CHOOSE_PERSON_TH.format(
-        facility=facility.name if facility else claim.hcode, hcode=claim.hcode,
-        service=service.name_th if service else claim.service_code)
-    choices = [messages.postback(
-        link.person.full_name_th[:messages.MAX_LABEL_CHARS] or f"บุคคลที่ {link.slot + 1}",
-        PB_CODE.format(link_id=link.id, token=token),
-        f"ขอรหัสให้ {link.person.full_name_th}") for link in links]
+        facility=facility.name if facility else claim.hcode,
+        hcode=claim.hcode,
+        service=service.name_th if service else claim.service_code,
+    )
+    choices = [
+        messages.postback(
+            link.person.full_name_th[: messages.MAX_LABEL_CHARS] or f"บุคคลที่ {link.slot + 1}",
+            PB_CODE.format(link_id=link.id, token=token),
+            f"ขอรหัสให้ {link.person.full_name_th}",
+        )
+        for link in links
+    ]
     return [messages.text(body, with_cancel(*choices))]
 
 
 def issue(ctx: EventContext, account: LineAccount, link_id: str, token: str) -> list[Json]:
     """Today's code for the chosen person (the same one on a repeat); raises DomainError."""
-    issued, link = patient_codes.request_by_qr(ctx.session, ctx.protector, account, link_id,
-                                               token, ctx.bot.policy, now=ctx.now())
+    issued, link = patient_codes.request_by_qr(
+        ctx.session, ctx.protector, account, link_id, token, ctx.bot.policy, now=ctx.now()
+    )
     if issued.created:  # told to the person if this account is not their own
         notify.code_for_person(ctx.session, issued.code, link)
     note = ISSUED_TH if issued.created else REPEATED_TH
-    return [code_message(code_view(ctx.protector, issued.code)),
-            messages.text(note, messages.quick_replies(
-                messages.ask("ประวัติ"), messages.ask("ขอรหัส"),
-                messages.ask("ครอบครัว")))]
+    return [
+        code_message(code_view(ctx.protector, issued.code)),
+        messages.text(
+            note,
+            messages.quick_replies(
+                messages.ask("ประวัติ"), messages.ask("ขอรหัส"), messages.ask("ครอบครัว")
+            ),
+        ),
+    ]

@@ -40,17 +40,22 @@ def family_list(ctx: EventContext, account: LineAccount) -> list[Json]:
     links = registration.links_of(ctx.session, account)
     if not links:
         page = messages.liff_url(ctx.settings, "/family")
-        return [messages.text(f"{REGISTER_FIRST_TH}\nหรือลงทะเบียนที่ลิงก์นี้\n{page}",
-                              messages.quick_replies(messages.ask(REGISTER_LABEL),
-                                                     messages.ask("วิธีลงทะเบียน")))]
+        return [
+            messages.text(
+                f"{REGISTER_FIRST_TH}\nหรือลงทะเบียนที่ลิงก์นี้\n{page}",
+                messages.quick_replies(messages.ask(REGISTER_LABEL), messages.ask("วิธีลงทะเบียน")),
+            )
+        ]
     family = [link for link in links if link.slot != registration.SELF_SLOT]
     lines = [FAMILY_TITLE_TH.format(count=len(family), max=registration.MAX_FAMILY_MEMBERS)]
     for n, link in enumerate(links, start=1):
         masked = person_masked_cid(ctx.protector, link.person)
         name = masked if link.level == "pending" else link.person.full_name_th
-        lines.append(f"{n}. {name} ({_relation(link)})\n"
-                     f"   เลขประจำตัวประชาชน {masked} โทร {mask_phone(link.phone)}\n"
-                     f"   {link_trust.LEVEL_TH[link.level]}")
+        lines.append(
+            f"{n}. {name} ({_relation(link)})\n"
+            f"   เลขประจำตัวประชาชน {masked} โทร {mask_phone(link.phone)}\n"
+            f"   {link_trust.LEVEL_TH[link.level]}"
+        )
     if any(link.level == "claimed" for link in links):
         lines.append(link_trust.level_note_th(next(x for x in links if x.level == "claimed")))
     if any(link.level == "pending" for link in links):
@@ -67,19 +72,30 @@ def family_list(ctx: EventContext, account: LineAccount) -> list[Json]:
 
 def choose_removal(ctx: EventContext, account: LineAccount) -> list[Json]:
     """Family members as buttons (the holder cannot be removed)."""
-    family = [link for link in registration.links_of(ctx.session, account)
-              if link.slot != registration.SELF_SLOT]
+    family = [
+        link
+        for link in registration.links_of(ctx.session, account)
+        if link.slot != registration.SELF_SLOT
+    ]
     if not family:
-        return [messages.text(NO_FAMILY_TO_REMOVE_TH, messages.quick_replies(
-            messages.ask("เพิ่มสมาชิก"), messages.ask("ครอบครัว")))]
-    choices = [messages.postback(link.person.full_name_th[:messages.MAX_LABEL_CHARS],
-                                 PB_REMOVE.format(link_id=link.id),
-                                 f"ลบ {link.person.full_name_th}") for link in family]
+        return [
+            messages.text(
+                NO_FAMILY_TO_REMOVE_TH,
+                messages.quick_replies(messages.ask("เพิ่มสมาชิก"), messages.ask("ครอบครัว")),
+            )
+        ]
+    choices = [
+        messages.postback(
+            link.person.full_name_th[: messages.MAX_LABEL_CHARS],
+            PB_REMOVE.format(link_id=link.id),
+            f"ลบ {link.person.full_name_th}",
+        )
+        for link in family
+    ]
     return [messages.text(CHOOSE_REMOVAL_TH, with_cancel(*choices))]
 
 
-def remove(ctx: EventContext, account: LineAccount, link_id: str,
-           answer: str | None) -> list[Json]:
+def remove(ctx: EventContext, account: LineAccount, link_id: str, answer: str | None) -> list[Json]:
     """Ask to confirm, then unlink; raises FAMILY_MEMBER_NOT_FOUND."""
     link = registration.get_link(ctx.session, account, link_id)
     if link.slot == registration.SELF_SLOT:
@@ -91,15 +107,22 @@ def remove(ctx: EventContext, account: LineAccount, link_id: str,
             alt_text=f"ยืนยันการลบ {name} ออกจากรายชื่อ (ยืนยัน / ไม่ลบ)",
             template=ConfirmTemplate(
                 text=CONFIRM_REMOVAL_TH.format(
-                    name=name, masked=person_masked_cid(ctx.protector, link.person)),
-                actions=[PostbackAction(label="ยืนยัน", data=f"{data}:yes",
-                                        display_text=f"ยืนยันลบ {name}"),
-                         PostbackAction(label="ไม่ลบ", data=f"{data}:no",
-                                        display_text="ไม่ลบ")]))
+                    name=name, masked=person_masked_cid(ctx.protector, link.person)
+                ),
+                actions=[
+                    PostbackAction(label="ยืนยัน", data=f"{data}:yes", display_text=f"ยืนยันลบ {name}"),
+                    PostbackAction(label="ไม่ลบ", data=f"{data}:no", display_text="ไม่ลบ"),
+                ],
+            ),
+        )
         return [confirm.to_dict()]
     if answer != "yes":
-        return [messages.text(NOT_REMOVED_TH, messages.quick_replies(
-            messages.ask("ครอบครัว"), messages.ask("ขอรหัส")))]
+        return [
+            messages.text(
+                NOT_REMOVED_TH,
+                messages.quick_replies(messages.ask("ครอบครัว"), messages.ask("ขอรหัส")),
+            )
+        ]
     registration.remove_family_member(ctx.session, account, link.id)
     return [messages.text(REMOVED_TH.format(name=name)), *family_list(ctx, account)]
 

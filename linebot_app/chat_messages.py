@@ -15,8 +15,8 @@ NOTHING_TO_CANCEL_TH = "ไม่มีขั้นตอนที่ค้า�
 CANCELLED_TH = "ยกเลิกแล้วค่ะ ข้อมูลที่พิมพ์ไว้ในขั้นตอนนี้ถูกลบเรียบร้อยแล้ว"
 CONSENT_FIRST_TH = "กรุณาอ่านและกดยอมรับข้อตกลงการให้ความยินยอมก่อนใช้บริการค่ะ"
 REGISTER_FIRST_TH = (
-    "กรุณาลงทะเบียนด้วยเลขประจำตัวประชาชนและเบอร์โทรศัพท์ของท่านก่อน "
-    "พิมพ์ \"ลงทะเบียน\" หรือกดปุ่มด้านล่าง")
+    'กรุณาลงทะเบียนด้วยเลขประจำตัวประชาชนและเบอร์โทรศัพท์ของท่านก่อน พิมพ์ "ลงทะเบียน" หรือกดปุ่มด้านล่าง'
+)
 
 
 def with_cancel(*actions: PostbackAction | MessageAction | URIAction) -> QuickReply:
@@ -42,6 +42,10 @@ def refusal(error: DomainError) -> list[Json]:
     if error.code == "CONSENT_REQUIRED":
         return consent_first()
     if error.code == "SELF_REGISTRATION_REQUIRED":
-        return [messages.text(REGISTER_FIRST_TH, messages.quick_replies(
-            messages.ask(REGISTER_LABEL), messages.ask("วิธีลงทะเบียน")))]
+        return [
+            messages.text(
+                REGISTER_FIRST_TH,
+                messages.quick_replies(messages.ask(REGISTER_LABEL), messages.ask("วิธีลงทะเบียน")),
+            )
+        ]
     return messages.domain_error(error.message_th)

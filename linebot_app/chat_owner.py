@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 PB_UNLINK = "own:unlink:{link_id}"
 LINKED_BY_TITLE_TH = "บัญชี LINE ที่เชื่อมโยงกับท่าน ({count} รายการ)"
 LINKED_BY_NONE_TH = "ยังไม่มีบัญชี LINE อื่นเชื่อมโยงกับท่านค่ะ"
-LINKED_BY_ROW_TH = "{n}. {account} เป็น \"{relation}\" ระดับ: {level} ตั้งแต่ {since}"
+LINKED_BY_ROW_TH = '{n}. {account} เป็น "{relation}" ระดับ: {level} ตั้งแต่ {since}'
 LINKED_BY_FOOTER_TH = "กดปุ่มด้านล่างเพื่อยกเลิกการเชื่อมโยง หรือจัดการที่ลิงก์นี้\n{url}"
 CONFIRM_UNLINK_TH = "ยืนยันการยกเลิกการเชื่อมโยงของ{account} ({relation}) หรือไม่"
 UNLINKED_TH = "ยกเลิกการเชื่อมโยงของ{account} ({relation}) เรียบร้อยแล้วค่ะ"
@@ -46,21 +46,32 @@ def linked_by(ctx: EventContext, account: LineAccount) -> list[Json]:
         return [messages.text(LINKED_BY_NONE_TH, messages.menu_quick_reply())]
     lines = [LINKED_BY_TITLE_TH.format(count=len(links))]
     for n, link in enumerate(links, start=1):
-        lines.append(LINKED_BY_ROW_TH.format(
-            n=n, account=notify.OTHER_ACCOUNT_TH, relation=notify.relation_th(link),
-            level=notify.LEVELS_TH.get(link.level, link.level), since=notify.since_th(link)))
+        lines.append(
+            LINKED_BY_ROW_TH.format(
+                n=n,
+                account=notify.OTHER_ACCOUNT_TH,
+                relation=notify.relation_th(link),
+                level=notify.LEVELS_TH.get(link.level, link.level),
+                since=notify.since_th(link),
+            )
+        )
     lines.append(LINKED_BY_FOOTER_TH.format(url=page))
     # Open requests can be answered here too (the request's own quick replies go away as
     # soon as another message arrives).
     asked = {a.link_id: a.id for a in link_approvals.open_for(ctx.session, account)}
-    buttons = [messages.postback(f"อนุมัติรายการที่ {n}",
-                                 notify.PB_APPROVE.format(approval_id=asked[link.id]))
-               for n, link in enumerate(links, start=1) if link.id in asked]
-    buttons += [messages.postback(_unlink_label(n), PB_UNLINK.format(link_id=link.id))
-                for n, link in enumerate(links, start=1)]
+    buttons = [
+        messages.postback(f"อนุมัติรายการที่ {n}", notify.PB_APPROVE.format(approval_id=asked[link.id]))
+        for n, link in enumerate(links, start=1)
+        if link.id in asked
+    ]
+    buttons += [
+        messages.postback(_unlink_label(n), PB_UNLINK.format(link_id=link.id))
+        for n, link in enumerate(links, start=1)
+    ]
     buttons = buttons[:MAX_UNLINK_BUTTONS]
-    return [messages.text("\n".join(lines), messages.quick_replies(
-        *buttons, messages.ask("ครอบครัว")))]
+    return [
+        messages.text("\n".join(lines), messages.quick_replies(*buttons, messages.ask("ครอบครัว")))
+    ]
 
 
 def _done(body: str) -> list[Json]:
@@ -92,11 +103,12 @@ def not_me(ctx: EventContext, account: LineAccount, which: str, row_id: str) -> 
     return _done(notify.not_me_done(result))
 
 
-def unlink(ctx: EventContext, account: LineAccount, link_id: str,
-           answer: str | None) -> list[Json]:
+def unlink(ctx: EventContext, account: LineAccount, link_id: str, answer: str | None) -> list[Json]:
     """``own:unlink:<link id>[:yes|no]``: asks first, then ends another account's link."""
-    link = next((link for link in person_say.linked_by(ctx.session, account)
-                 if str(link.id) == link_id), None)
+    link = next(
+        (link for link in person_say.linked_by(ctx.session, account) if str(link.id) == link_id),
+        None,
+    )
     if link is None:
         return linked_by(ctx, account)
     relation = notify.relation_th(link)
@@ -105,16 +117,20 @@ def unlink(ctx: EventContext, account: LineAccount, link_id: str,
         confirm = TemplateMessage(
             alt_text="ยืนยันการยกเลิกการเชื่อมโยง (ยืนยัน / ไม่ยกเลิก)",
             template=ConfirmTemplate(
-                text=CONFIRM_UNLINK_TH.format(account=notify.OTHER_ACCOUNT_TH,
-                                              relation=relation),
-                actions=[PostbackAction(label="ยืนยัน", data=f"{data}:yes",
-                                        display_text="ยืนยันยกเลิกการเชื่อมโยง"),
-                         PostbackAction(label="ไม่ยกเลิก", data=f"{data}:no",
-                                        display_text="ไม่ยกเลิก")]))
+                text=CONFIRM_UNLINK_TH.format(account=notify.OTHER_ACCOUNT_TH, relation=relation),
+                actions=[
+                    PostbackAction(
+                        label="ยืนยัน", data=f"{data}:yes", display_text="ยืนยันยกเลิกการเชื่อมโยง"
+                    ),
+                    PostbackAction(label="ไม่ยกเลิก", data=f"{data}:no", display_text="ไม่ยกเลิก"),
+                ],
+            ),
+        )
         return [confirm.to_dict()]
     if answer != "yes":
         return _done(KEPT_TH)
     person_say.remove_link(ctx.session, account, link.id)
-    return [messages.text(UNLINKED_TH.format(account=notify.OTHER_ACCOUNT_TH,
-                                             relation=relation)),
-            *linked_by(ctx, account)]
+    return [
+        messages.text(UNLINKED_TH.format(account=notify.OTHER_ACCOUNT_TH, relation=relation)),
+        *linked_by(ctx, account),
+    ]

@@ -24,23 +24,30 @@ CODE_TH = (
     "รหัสยืนยันตัวตนของ {name}: {code}\n"
     "แสดงรหัสนี้พร้อมบัตรประชาชน{whose}ที่จุดบริการของหน่วยบริการใดก็ได้ "
     "ใช้ได้ครั้งเดียว ถึงเวลา {until} น.\n"
-    "ดูเป็นคิวอาร์โค้ดได้ที่ {url}")
+    "ดูเป็นคิวอาร์โค้ดได้ที่ {url}"
+)
 GUARDIAN_CARD_TH = "ของผู้ปกครอง (และหลักฐานของเด็ก เช่น สูติบัตร)"
 
 
 def offer(ctx: EventContext, account: LineAccount) -> list[Json]:
     """The code for the only unverified link, or a choice of person."""
     if registration.self_link(ctx.session, account) is None:
-        return [messages.text(REGISTER_FIRST_TH, messages.quick_replies(
-            messages.ask(REGISTER_LABEL)))]
+        return [
+            messages.text(REGISTER_FIRST_TH, messages.quick_replies(messages.ask(REGISTER_LABEL)))
+        ]
     links = counter_verify.open_links(ctx.session, account.id)
     if not links:
         return [messages.text(ALL_VERIFIED_TH, messages.menu_quick_reply())]
     if len(links) == 1:
         return _code(ctx, links[0])
-    choices = [messages.postback(link.person.full_name_th[:messages.MAX_LABEL_CHARS],
-                                 PB_VERIFY.format(link_id=link.id),
-                                 f"ยืนยันตัวตน {link.person.full_name_th}") for link in links]
+    choices = [
+        messages.postback(
+            link.person.full_name_th[: messages.MAX_LABEL_CHARS],
+            PB_VERIFY.format(link_id=link.id),
+            f"ยืนยันตัวตน {link.person.full_name_th}",
+        )
+        for link in links
+    ]
     return [messages.text(CHOOSE_TH, with_cancel(*choices))]
 
 
@@ -53,8 +60,11 @@ def code_for(ctx: EventContext, account: LineAccount, link_id: str) -> list[Json
 def _code(ctx: EventContext, link: FamilyLink) -> list[Json]:
     issued = counter_verify.issue_code(ctx.session, ctx.protector, link, now=ctx.now())
     minor = is_minor_link(link, service_day(ctx.now()))
-    body = CODE_TH.format(name=link.person.full_name_th, code=issued.code,
-                          whose=GUARDIAN_CARD_TH if minor else "",
-                          until=f"{local(issued.expires_at):%H:%M}",
-                          url=messages.liff_url(ctx.settings, "/family"))
+    body = CODE_TH.format(
+        name=link.person.full_name_th,
+        code=issued.code,
+        whose=GUARDIAN_CARD_TH if minor else "",
+        until=f"{local(issued.expires_at):%H:%M}",
+        url=messages.liff_url(ctx.settings, "/family"),
+    )
     return [messages.text(body)]

@@ -23,10 +23,16 @@ def line_richmenu() -> None:
 
 
 @line_richmenu.command("deploy")
-@click.option("--font", type=click.Path(exists=True, dir_okay=False),
-              help="Thai font file (default: Garuda/Loma from fonts-thai-tlwg).")
-@click.option("--save-images", type=click.Path(file_okay=False),
-              help="Also write the drawn images into this folder.")
+@click.option(
+    "--font",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Thai font file (default: Garuda/Loma from fonts-thai-tlwg).",
+)
+@click.option(
+    "--save-images",
+    type=click.Path(file_okay=False),
+    help="Also write the drawn images into this folder.",
+)
 def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
     """Draw, create and upload the rich menus, alias them, set the default; replace old ones."""
     from linebot_app.richmenu import RichMenuError, deploy
@@ -34,13 +40,16 @@ def line_richmenu_deploy(font: str | None, save_images: str | None) -> None:
 
     settings = settings_or_exit()
     try:
-        report = deploy(settings, font=font, out_dir=Path(save_images) if save_images else None,
-                        echo=click.echo)
+        report = deploy(
+            settings, font=font, out_dir=Path(save_images) if save_images else None, echo=click.echo
+        )
     except (RichMenuError, FontMissing) as exc:
         click.echo(f"authencode: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"rich menus deployed: {', '.join(f'{k} {v}' for k, v in report.menus.items())}; "
-               f"{len(report.deleted)} old menu(s) deleted")
+    click.echo(
+        f"rich menus deployed: {', '.join(f'{k} {v}' for k, v in report.menus.items())}; "
+        f"{len(report.deleted)} old menu(s) deleted"
+    )
 
 
 @line_group.command("announce-levels")
@@ -51,5 +60,4 @@ def line_announce_levels() -> None:
     settings = settings_or_exit()
     with unit_of_work(settings) as session:
         queued = announce_levels(session, settings)
-    click.echo(f"announcement queued for {queued} account(s); "
-               "accounts already told were skipped")
+    click.echo(f"announcement queued for {queued} account(s); accounts already told were skipped")

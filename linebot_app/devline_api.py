@@ -116,8 +116,10 @@ def call(path: str) -> Response:
     if fault and fault.status:
         extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
         answer: Answer = (fault.status, {"message": "fake failure"}, extra)
-    elif db.access_token is None or \
-            request.headers.get("Authorization") != f"Bearer {db.access_token}":
+    elif (
+        db.access_token is None
+        or request.headers.get("Authorization") != f"Bearer {db.access_token}"
+    ):
         answer = _error(401, "Authentication failed. Confirm that the access token is valid.")
     elif request.method == "POST" and path == "v2/bot/message/reply":
         answer = _reply(db, body)
@@ -129,14 +131,21 @@ def call(path: str) -> Response:
         answer = _error(404, "Not found")
     status, payload, headers = answer
     with db.lock:
-        db.requests.append(Recorded(target, dict(request.headers.items()),
-                                    body if isinstance(payload, dict) else {}, status))
+        db.requests.append(
+            Recorded(
+                target,
+                dict(request.headers.items()),
+                body if isinstance(payload, dict) else {},
+                status,
+            )
+        )
     if fault and fault.stall:
         time.sleep(fault.stall)  # LINE took it; the answer comes after the client gave up
     headers = {"x-line-request-id": str(uuid.uuid4()), **headers}
     if isinstance(payload, bytes):
-        return Response(payload, status, headers=headers,
-                        mimetype=headers.pop("Content-Type", "image/png"))
+        return Response(
+            payload, status, headers=headers, mimetype=headers.pop("Content-Type", "image/png")
+        )
     return Response(json.dumps(payload), status, headers=headers, mimetype="application/json")
 
 
@@ -162,9 +171,12 @@ def _reply(db: DevLineStore, body: dict[str, Any]) -> Answer:
     if refused:
         return refused
     with db.lock:
-        if not isinstance(token, str) or token in db.used_reply_tokens \
-                or token in db.invalid_reply_tokens \
-                or (token not in db.reply_tokens and not db.accept_unknown_reply_tokens):
+        if (
+            not isinstance(token, str)
+            or token in db.used_reply_tokens
+            or token in db.invalid_reply_tokens
+            or (token not in db.reply_tokens and not db.accept_unknown_reply_tokens)
+        ):
             return _error(400, "Invalid reply token")
         db.used_reply_tokens.add(token)
         db.delivered.append(Delivery("reply", None, token, None, messages))
@@ -190,9 +202,11 @@ def _push(db: DevLineStore, body: dict[str, Any], key: str | None) -> Answer:
             db.delivered.append(Delivery("push", to, None, key, messages))
             db.add(to, "bot", messages=messages, via="push")
     if accepted is not None:
-        return (409, {"message": "The retry key is already accepted",
-                      "sentMessages": _sent(messages)},
-                {"x-line-accepted-request-id": accepted})
+        return (
+            409,
+            {"message": "The retry key is already accepted", "sentMessages": _sent(messages)},
+            {"x-line-accepted-request-id": accepted},
+        )
     return 200, {"sentMessages": _sent(messages)}, {}
 
 

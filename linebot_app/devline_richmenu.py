@@ -26,8 +26,17 @@ if TYPE_CHECKING:
 
 MAX_IMAGE_BYTES = 1024 * 1024
 ALIAS_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
-ACTION_TYPES = {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "camera",
-                "cameraRoll", "location", "clipboard"}
+ACTION_TYPES = {
+    "postback",
+    "message",
+    "uri",
+    "datetimepicker",
+    "richmenuswitch",
+    "camera",
+    "cameraRoll",
+    "location",
+    "clipboard",
+}
 URI_SCHEMES = ("http://", "https://", "line://", "tel:")
 
 Answer = tuple[int, dict[str, Any] | bytes, dict[str, str]]
@@ -41,8 +50,14 @@ def _ok(payload: dict[str, Any] | None = None) -> Answer:
     return 200, payload or {}, {}
 
 
-def rich_menus(state: DevLineStore, method: str, target: str, body: dict[str, Any],
-               raw: bytes, content_type: str) -> Answer:
+def rich_menus(
+    state: DevLineStore,
+    method: str,
+    target: str,
+    body: dict[str, Any],
+    raw: bytes,
+    content_type: str,
+) -> Answer:
     """Answer one rich menu call (the caller already checked the access token)."""
     url = urlsplit(target)
     parts = url.path.strip("/").split("/")[2:]  # after "v2/bot"
@@ -52,8 +67,15 @@ def rich_menus(state: DevLineStore, method: str, target: str, body: dict[str, An
         return _route(state, method, parts, query, body, raw, content_type)
 
 
-def _route(state: DevLineStore, method: str, parts: list[str], query: dict[str, list[str]],
-           body: dict[str, Any], raw: bytes, content_type: str) -> Answer:
+def _route(
+    state: DevLineStore,
+    method: str,
+    parts: list[str],
+    query: dict[str, list[str]],
+    body: dict[str, Any],
+    raw: bytes,
+    content_type: str,
+) -> Answer:
     match method, parts:
         case "POST", ["richmenu"]:
             return _create(state, body)
@@ -72,8 +94,13 @@ def _route(state: DevLineStore, method: str, parts: list[str], query: dict[str, 
             done = {"completedTime": now} if phase != "ongoing" else {}
             return _ok({"phase": phase, "acceptedTime": now, **done})
         case "GET", ["richmenu", "alias", "list"]:
-            return _ok({"aliases": [{"richMenuAliasId": a, "richMenuId": m}
-                                    for a, m in state.aliases.items()]})
+            return _ok(
+                {
+                    "aliases": [
+                        {"richMenuAliasId": a, "richMenuId": m} for a, m in state.aliases.items()
+                    ]
+                }
+            )
         case "POST", ["richmenu", "alias"]:
             return _create_alias(state, body)
         case _, ["richmenu", "alias", alias_id]:
@@ -140,8 +167,14 @@ def _problem(menu: dict[str, Any]) -> str | None:
         b = area.get("bounds") or {}
         if any(not isinstance(b.get(k), int) for k in ("x", "y", "width", "height")):
             return "bounds are required"
-        if b["x"] < 0 or b["y"] < 0 or b["width"] <= 0 or b["height"] <= 0 or \
-                b["x"] + b["width"] > width or b["y"] + b["height"] > height:
+        if (
+            b["x"] < 0
+            or b["y"] < 0
+            or b["width"] <= 0
+            or b["height"] <= 0
+            or b["x"] + b["width"] > width
+            or b["y"] + b["height"] > height
+        ):
             return "an area is outside the rich menu"
         action = area.get("action") or {}
         if action.get("type") not in ACTION_TYPES:

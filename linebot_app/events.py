@@ -48,10 +48,16 @@ def _user_id(event: object) -> str | None:
     return None  # groups and rooms are not served: the service is one person's account
 
 
-def _reply(ctx: EventContext, event: object, user_id: str, out: list[Json], *,
-           sync_rich_menu: bool = False) -> None:
-    enqueue_reply(ctx.session, user_id, getattr(event, "reply_token", None), out,
-                  sync_rich_menu=sync_rich_menu)
+def _reply(
+    ctx: EventContext, event: object, user_id: str, out: list[Json], *, sync_rich_menu: bool = False
+) -> None:
+    enqueue_reply(
+        ctx.session,
+        user_id,
+        getattr(event, "reply_token", None),
+        out,
+        sync_rich_menu=sync_rich_menu,
+    )
 
 
 def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
@@ -62,8 +68,13 @@ def _on_follow(ctx: EventContext, event: FollowEvent) -> None:
     unblocked = bool(event.follow and event.follow.is_unblocked)
     consented = consent.is_current(account.consent_version)
     # A member coming back gets the member menu again (the worker links it).
-    _reply(ctx, event, user_id, messages.welcome(unblocked=unblocked, consented=consented),
-           sync_rich_menu=consented)
+    _reply(
+        ctx,
+        event,
+        user_id,
+        messages.welcome(unblocked=unblocked, consented=consented),
+        sync_rich_menu=consented,
+    )
 
 
 def _on_message(ctx: EventContext, event: MessageEvent) -> None:
@@ -86,7 +97,8 @@ def _on_message(ctx: EventContext, event: MessageEvent) -> None:
     elif topic == "consent":
         out = messages.domain_error(
             f"ท่านให้ความยินยอมแล้ว (ฉบับ {account.consent_version}) "
-            "หากต้องการถอนความยินยอม พิมพ์ \"ถอนความยินยอม\"")
+            'หากต้องการถอนความยินยอม พิมพ์ "ถอนความยินยอม"'
+        )
     elif topic == "withdraw" and account.has_consented:
         out = messages.withdraw_confirm()
     elif topic == "withdraw":
@@ -156,6 +168,5 @@ def _refusal(error: DomainError) -> list[Json]:
     if error.code == "CONSENT_VERSION_STALE":
         return [messages.text(error.message_th), *messages.consent_prompt()]
     if error.code == "CONSENT_ALREADY_GIVEN":
-        return messages.domain_error(
-            f"{error.message_th} หากต้องการถอนความยินยอม พิมพ์ \"ถอนความยินยอม\"")
+        return messages.domain_error(f'{error.message_th} หากต้องการถอนความยินยอม พิมพ์ "ถอนความยินยอม"')
     return refusal(error)

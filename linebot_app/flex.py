@@ -41,10 +41,15 @@ class CodeView:
 def code_view(protector: DataProtector, code: AuthenCode) -> CodeView:
     """The view of a stored code, for the chat (bot answers and the LIFF API's push)."""
     return CodeView(
-        code=code.code, hcode=code.facility.hcode, facility_name=code.facility.name,
-        service_code=code.service_code, service_name_th=code.service.name_th,
-        service_at=code.service_at, masked_cid=person_masked_cid(protector, code.person),
-        person_name=code.person.full_name_th, status=code.status,
+        code=code.code,
+        hcode=code.facility.hcode,
+        facility_name=code.facility.name,
+        service_code=code.service_code,
+        service_name_th=code.service.name_th,
+        service_at=code.service_at,
+        masked_cid=person_masked_cid(protector, code.person),
+        person_name=code.person.full_name_th,
+        status=code.status,
     )
 
 
@@ -53,28 +58,48 @@ def _text(text: str, **style: object) -> Json:
 
 
 def _row(label: str, value: str) -> Json:
-    return {"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
-        _text(label, size="sm", color="#6b7280", flex=2),
-        _text(value or "-", size="sm", color="#111827", flex=5, wrap=True),
-    ]}
+    return {
+        "type": "box",
+        "layout": "baseline",
+        "spacing": "sm",
+        "contents": [
+            _text(label, size="sm", color="#6b7280", flex=2),
+            _text(value or "-", size="sm", color="#111827", flex=5, wrap=True),
+        ],
+    }
 
 
 def code_bubble(view: CodeView) -> Json:
     cancelled = view.status != "active"
     header = "รหัสถูกยกเลิกแล้ว" if cancelled else "รหัสเข้ารับบริการ (Authen Code)"
-    return {"type": "bubble", "size": "mega", "body": {
-        "type": "box", "layout": "vertical", "spacing": "md", "contents": [
-            _text(header, size="sm", weight="bold", color="#b91c1c" if cancelled else "#047857"),
-            _text(view.code, size="xxl", weight="bold", color="#111827",
-                  decoration="line-through" if cancelled else "none"),
-            {"type": "separator"},
-            _row("ชื่อ", view.person_name),
-            _row("เลขบัตร", view.masked_cid),
-            _row("หน่วยบริการ", f"{view.facility_name} ({view.hcode})"),
-            _row("บริการ", view.service_name_th),
-            _row("วันเวลา", be_datetime(view.service_at)),
-            _text("แสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ", size="xs", color="#6b7280", wrap=True),
-        ]}}
+    return {
+        "type": "bubble",
+        "size": "mega",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "md",
+            "contents": [
+                _text(
+                    header, size="sm", weight="bold", color="#b91c1c" if cancelled else "#047857"
+                ),
+                _text(
+                    view.code,
+                    size="xxl",
+                    weight="bold",
+                    color="#111827",
+                    decoration="line-through" if cancelled else "none",
+                ),
+                {"type": "separator"},
+                _row("ชื่อ", view.person_name),
+                _row("เลขบัตร", view.masked_cid),
+                _row("หน่วยบริการ", f"{view.facility_name} ({view.hcode})"),
+                _row("บริการ", view.service_name_th),
+                _row("วันเวลา", be_datetime(view.service_at)),
+                _text("แสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ", size="xs", color="#6b7280", wrap=True),
+            ],
+        },
+    }
 
 
 def code_message(view: CodeView) -> Json:
@@ -90,7 +115,6 @@ def history_message(views: list[CodeView]) -> Json:
     """The newest codes as one carousel (1 to 12 bubbles, newest first)."""
     if not 1 <= len(views) <= MAX_BUBBLES:
         raise ValueError("a carousel holds 1 to 12 bubbles")
-    alt = f"ประวัติการขอรหัสเข้ารับบริการ {len(views)} รายการล่าสุด: " + ", ".join(
-        v.code for v in views)
+    alt = f"ประวัติการขอรหัสเข้ารับบริการ {len(views)} รายการล่าสุด: " + ", ".join(v.code for v in views)
     carousel = {"type": "carousel", "contents": [code_bubble(view) for view in views]}
     return {"type": "flex", "altText": alt[:MAX_ALT_TEXT], "contents": carousel}

@@ -88,8 +88,9 @@ def text(body: str, quick_reply: QuickReply | Json | None = None) -> Json:
         raise ValueError("a text message holds 1 to 5000 characters")
     message: Json = {"type": "text", "text": body}
     if quick_reply is not None:
-        message["quickReply"] = quick_reply if isinstance(quick_reply, dict) \
-            else quick_reply.to_dict()
+        message["quickReply"] = (
+            quick_reply if isinstance(quick_reply, dict) else quick_reply.to_dict()
+        )
     return message
 
 
@@ -106,8 +107,7 @@ WELCOME_TH = (
     "ก่อนเริ่มใช้งาน กรุณาอ่านและกดยอมรับข้อตกลงการให้ความยินยอมด้านล่าง"
 )
 WELCOME_BACK_TH = (
-    "ยินดีต้อนรับกลับมาค่ะ ท่านสามารถขอรหัสเข้ารับบริการ (Authen Code) "
-    "ได้จากเมนูด้านล่าง หรือพิมพ์คำถามได้เลย"
+    "ยินดีต้อนรับกลับมาค่ะ ท่านสามารถขอรหัสเข้ารับบริการ (Authen Code) ได้จากเมนูด้านล่าง หรือพิมพ์คำถามได้เลย"
 )
 
 
@@ -117,8 +117,7 @@ def consent_prompt() -> list[Json]:
         alt_text="ท่านยอมรับข้อตกลงการให้ความยินยอมหรือไม่ (ยอมรับ / ไม่ยอมรับ)",
         template=ConfirmTemplate(
             text="ท่านยอมรับข้อตกลงการให้ความยินยอมในการเก็บ รวบรวม และใช้ข้อมูลส่วนบุคคลหรือไม่",
-            actions=[postback("ยอมรับ", PB_CONSENT_ACCEPT),
-                     postback("ไม่ยอมรับ", PB_CONSENT_DECLINE)],
+            actions=[postback("ยอมรับ", PB_CONSENT_ACCEPT), postback("ไม่ยอมรับ", PB_CONSENT_DECLINE)],
         ),
     )
     return [text(CONSENT_TEXT_TH), confirm.to_dict()]
@@ -133,25 +132,32 @@ def welcome(*, unblocked: bool, consented: bool) -> list[Json]:
 
 def consent_accepted(settings: Settings) -> list[Json]:
     page = liff_url(settings, "/register")
-    return [text(
-        "ขอบคุณค่ะ บันทึกการให้ความยินยอมเรียบร้อยแล้ว\n"
-        "ขั้นตอนถัดไป: ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ\n"
-        "พิมพ์ \"ลงทะเบียน\" เพื่อลงทะเบียนในแชทนี้ หรือที่ลิงก์นี้\n"
-        f"{page}",
-        quick_replies(ask("ลงทะเบียน"), URIAction(label="เปิดหน้าลงทะเบียน", uri=page),
-                      ask("วิธีลงทะเบียน"), ask(f"สายด่วน {HOTLINE}")),
-    )]
+    return [
+        text(
+            "ขอบคุณค่ะ บันทึกการให้ความยินยอมเรียบร้อยแล้ว\n"
+            "ขั้นตอนถัดไป: ลงทะเบียนด้วยเลขประจำตัวประชาชน 13 หลัก และเบอร์โทรศัพท์มือถือ\n"
+            'พิมพ์ "ลงทะเบียน" เพื่อลงทะเบียนในแชทนี้ หรือที่ลิงก์นี้\n'
+            f"{page}",
+            quick_replies(
+                ask("ลงทะเบียน"),
+                URIAction(label="เปิดหน้าลงทะเบียน", uri=page),
+                ask("วิธีลงทะเบียน"),
+                ask(f"สายด่วน {HOTLINE}"),
+            ),
+        )
+    ]
 
 
 def consent_declined() -> list[Json]:
-    return [text(
-        "ท่านไม่ได้ให้ความยินยอม จึงยังไม่สามารถใช้บริการขอรหัสเข้ารับบริการผ่าน LINE ได้\n"
-        "ท่านยังขอรหัสได้ที่จุดบริการของหน่วยบริการด้วยบัตรประจำตัวประชาชน\n"
-        "หากต้องการอ่านข้อตกลงอีกครั้ง กดปุ่ม \"อ่านข้อตกลงอีกครั้ง\" หรือพิมพ์ \"ความยินยอม\" "
-        f"ได้ตลอดเวลา สอบถามเพิ่มเติม สายด่วน สปสช. {HOTLINE} (24 ชั่วโมง)",
-        quick_replies(postback("อ่านข้อตกลงอีกครั้ง", PB_CONSENT_SHOW),
-                      ask(f"สายด่วน {HOTLINE}")),
-    )]
+    return [
+        text(
+            "ท่านไม่ได้ให้ความยินยอม จึงยังไม่สามารถใช้บริการขอรหัสเข้ารับบริการผ่าน LINE ได้\n"
+            "ท่านยังขอรหัสได้ที่จุดบริการของหน่วยบริการด้วยบัตรประจำตัวประชาชน\n"
+            'หากต้องการอ่านข้อตกลงอีกครั้ง กดปุ่ม "อ่านข้อตกลงอีกครั้ง" หรือพิมพ์ "ความยินยอม" '
+            f"ได้ตลอดเวลา สอบถามเพิ่มเติม สายด่วน สปสช. {HOTLINE} (24 ชั่วโมง)",
+            quick_replies(postback("อ่านข้อตกลงอีกครั้ง", PB_CONSENT_SHOW), ask(f"สายด่วน {HOTLINE}")),
+        )
+    ]
 
 
 def withdraw_confirm() -> list[Json]:
@@ -159,25 +165,28 @@ def withdraw_confirm() -> list[Json]:
         alt_text="ยืนยันการถอนความยินยอม (ยืนยัน / ยกเลิก)",
         template=ConfirmTemplate(
             text="ยืนยันการถอนความยินยอมหรือไม่ รายชื่อบุคคลทั้งหมดที่ผูกกับบัญชี LINE นี้"
-                 "จะถูกยกเลิก และจะใช้บริการขอรหัสผ่าน LINE ไม่ได้จนกว่าจะให้ความยินยอมใหม่",
-            actions=[postback("ยืนยัน", PB_WITHDRAW_CONFIRM, "ยืนยันการถอนความยินยอม"),
-                     postback("ยกเลิก", PB_WITHDRAW_CANCEL)],
+            "จะถูกยกเลิก และจะใช้บริการขอรหัสผ่าน LINE ไม่ได้จนกว่าจะให้ความยินยอมใหม่",
+            actions=[
+                postback("ยืนยัน", PB_WITHDRAW_CONFIRM, "ยืนยันการถอนความยินยอม"),
+                postback("ยกเลิก", PB_WITHDRAW_CANCEL),
+            ],
         ),
     )
     return [confirm.to_dict()]
 
 
 def withdrawn() -> list[Json]:
-    return [text(
-        "ถอนความยินยอมเรียบร้อยแล้ว ยกเลิกการผูกรายชื่อบุคคลทั้งหมดกับบัญชีนี้แล้ว\n"
-        "หากต้องการใช้บริการอีกครั้ง กด \"อ่านข้อตกลงอีกครั้ง\" เพื่อให้ความยินยอมใหม่",
-        quick_replies(postback("อ่านข้อตกลงอีกครั้ง", PB_CONSENT_SHOW)),
-    )]
+    return [
+        text(
+            "ถอนความยินยอมเรียบร้อยแล้ว ยกเลิกการผูกรายชื่อบุคคลทั้งหมดกับบัญชีนี้แล้ว\n"
+            'หากต้องการใช้บริการอีกครั้ง กด "อ่านข้อตกลงอีกครั้ง" เพื่อให้ความยินยอมใหม่',
+            quick_replies(postback("อ่านข้อตกลงอีกครั้ง", PB_CONSENT_SHOW)),
+        )
+    ]
 
 
 def withdraw_cancelled() -> list[Json]:
-    return [text("ยกเลิกการถอนความยินยอมแล้ว ท่านยังใช้บริการได้ตามปกติค่ะ",
-                 menu_quick_reply())]
+    return [text("ยกเลิกการถอนความยินยอมแล้ว ท่านยังใช้บริการได้ตามปกติค่ะ", menu_quick_reply())]
 
 
 def domain_error(message_th: str) -> list[Json]:

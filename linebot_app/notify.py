@@ -31,21 +31,23 @@ def _push(session: Session, account_id: int, out: list[Json]) -> None:
 
 # --- Consent, codes and primary care unit decisions (the LIFF API and the clinic app) -------
 
+
 def consent_given(session: Session, settings: Settings, account: LineAccount) -> None:
     """The confirmation of consent given on a LIFF page; it also switches the rich menu to
     the member menu before it arrives."""
-    enqueue_push(session, account.line_user_id, messages.consent_accepted(settings),
-                 sync_rich_menu=True)
+    enqueue_push(
+        session, account.line_user_id, messages.consent_accepted(settings), sync_rich_menu=True
+    )
 
 
-def code_issued(session: Session, protector: DataProtector, account: LineAccount,
-                code: AuthenCode) -> None:
+def code_issued(
+    session: Session, protector: DataProtector, account: LineAccount, code: AuthenCode
+) -> None:
     """A code issued on a LIFF page, also kept in the requesting account's chat."""
     enqueue_push(session, account.line_user_id, [code_message(code_view(protector, code))])
 
 
-PCU_APPROVED_TH = ("คำขอเปลี่ยนหน่วยบริการประจำของ {name} ได้รับการอนุมัติแล้วค่ะ\n"
-                   "หน่วยบริการประจำใหม่: {unit}")
+PCU_APPROVED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ได้รับการอนุมัติแล้วค่ะ\nหน่วยบริการประจำใหม่: {unit}"
 PCU_REJECTED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ไม่ได้รับการอนุมัติค่ะ"
 PCU_REASON_TH = "\nเหตุผล: {note}"
 PCU_ASK_AGAIN_TH = "\nสอบถามเพิ่มเติมได้ที่สายด่วน 1330"
@@ -79,43 +81,50 @@ LINKED_BY_COMMAND = "ใครเชื่อมโยงฉัน"
 NOT_ME_LABEL = "ไม่ใช่ฉัน"
 
 RELATIONS_TH = {"self": SELF_RELATION_TH, **RELATION_LABELS_TH}
-LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน",
-             "verified": "ยืนยันตัวตนแล้ว"}
+LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน", "verified": "ยืนยันตัวตนแล้ว"}
 OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
 
 APPROVAL_ASK_TH = (
-    "มีบัญชี LINE อื่นขอเพิ่มท่าน ({name}) เป็น \"{relation}\" เพื่อขอรหัสเข้ารับบริการแทนท่าน\n"
+    'มีบัญชี LINE อื่นขอเพิ่มท่าน ({name}) เป็น "{relation}" เพื่อขอรหัสเข้ารับบริการแทนท่าน\n'
     "เมื่อ {since}\n"
-    "หากท่านรู้จักและอนุญาต กด \"อนุมัติ\" หากไม่ใช่ กด \"ไม่อนุมัติ\"\n"
-    "คำขอนี้หมดอายุใน 24 ชั่วโมง หากไม่ตอบ ระบบจะยกเลิกคำขอให้")
+    'หากท่านรู้จักและอนุญาต กด "อนุมัติ" หากไม่ใช่ กด "ไม่อนุมัติ"\n'
+    "คำขอนี้หมดอายุใน 24 ชั่วโมง หากไม่ตอบ ระบบจะยกเลิกคำขอให้"
+)
 APPROVAL_ASK_SELF_TH = (
     "มีบัญชี LINE อื่นขอลงทะเบียนด้วยเลขประจำตัวประชาชนของท่าน ({name}) เป็นบัญชีของท่านเอง\n"
     "เมื่อ {since}\n"
-    "หากท่านย้ายไปใช้บัญชี LINE ใหม่ กด \"อนุมัติ\" (บัญชีนี้จะไม่เป็นบัญชีของท่านอีกต่อไป) "
-    "หากไม่ใช่ท่าน กด \"ไม่อนุมัติ\"\nคำขอนี้หมดอายุใน 24 ชั่วโมง")
+    'หากท่านย้ายไปใช้บัญชี LINE ใหม่ กด "อนุมัติ" (บัญชีนี้จะไม่เป็นบัญชีของท่านอีกต่อไป) '
+    'หากไม่ใช่ท่าน กด "ไม่อนุมัติ"\nคำขอนี้หมดอายุใน 24 ชั่วโมง'
+)
 NEW_LINK_TH = (
-    "แจ้งเพื่อทราบ: {account} ได้เพิ่มท่าน ({name}) เป็น \"{relation}\" เมื่อ {since}\n"
+    'แจ้งเพื่อทราบ: {account} ได้เพิ่มท่าน ({name}) เป็น "{relation}" เมื่อ {since}\n'
     "ระดับ: {level}\n"
-    "หากท่านไม่รู้จักหรือไม่ได้อนุญาต กด \"ไม่ใช่ฉัน\" ระบบจะยกเลิกการเชื่อมโยงนี้")
+    'หากท่านไม่รู้จักหรือไม่ได้อนุญาต กด "ไม่ใช่ฉัน" ระบบจะยกเลิกการเชื่อมโยงนี้'
+)
 CODE_FOR_YOU_TH = (
     "แจ้งเพื่อทราบ: มีการขอรหัสเข้ารับบริการในชื่อของท่านผ่าน{account}\n"
-    "หากท่านหรือผู้ดูแลไม่ได้ขอรหัสนี้ กด \"ไม่ใช่ฉัน\" ระบบจะยกเลิกการเชื่อมโยงของบัญชีนั้น "
-    "และแจ้งหน่วยบริการให้ตรวจสอบรหัสนี้")
+    'หากท่านหรือผู้ดูแลไม่ได้ขอรหัสนี้ กด "ไม่ใช่ฉัน" ระบบจะยกเลิกการเชื่อมโยงของบัญชีนั้น '
+    "และแจ้งหน่วยบริการให้ตรวจสอบรหัสนี้"
+)
 REQUEST_ENDED_TH = (
     "คำขอเพิ่มบุคคล ({relation}) ไม่ได้รับการอนุมัติจากเจ้าของข้อมูล{why} "
     "จึงยกเลิกรายการนี้แล้วค่ะ หากเป็นบุคคลในครอบครัวของท่าน "
-    "กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการ")
+    "กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการ"
+)
 RECLAIMED_TH = (
     "ยืนยันตัวตนเรียบร้อยแล้ว บัญชี LINE นี้เป็นบัญชีของท่าน ({name})\n"
-    "บัญชี LINE อื่น {count} บัญชีที่เคยลงทะเบียนด้วยเลขประจำตัวประชาชนของท่านถูกยกเลิกแล้ว")
+    "บัญชี LINE อื่น {count} บัญชีที่เคยลงทะเบียนด้วยเลขประจำตัวประชาชนของท่านถูกยกเลิกแล้ว"
+)
 RECLAIMED_CODES_TH = (
     "รหัสเข้ารับบริการที่ขอผ่านบัญชีที่ถูกยกเลิก {count} รายการล่าสุดอยู่ด้านล่าง "
-    "หากรายการใดท่านไม่ได้ขอ กด \"ไม่ใช่ฉัน\" เพื่อแจ้งหน่วยบริการให้ตรวจสอบ")
+    'หากรายการใดท่านไม่ได้ขอ กด "ไม่ใช่ฉัน" เพื่อแจ้งหน่วยบริการให้ตรวจสอบ'
+)
 DISPLACED_TH = (
     "เจ้าของเลขประจำตัวประชาชนที่บัญชี LINE นี้เคยลงทะเบียนไว้ ได้ยืนยันตัวตนจากบัญชี LINE "
     "ของตนแล้ว จึงยกเลิกการลงทะเบียนของบัญชีนี้\n"
     "หากท่านคือเจ้าของเลขดังกล่าว กรุณายืนยันตัวตนที่จุดบริการของหน่วยบริการด้วยบัตรประชาชน "
-    "หรือผ่านแอป ThaID")
+    "หรือผ่านแอป ThaID"
+)
 
 
 def relation_th(link: FamilyLink) -> str:
@@ -145,62 +154,139 @@ def link_added(session: Session, link: FamilyLink) -> None:
             return
         ask = APPROVAL_ASK_SELF_TH if link.slot == link_trust.SELF_SLOT else APPROVAL_ASK_TH
         body = ask.format(name=name, relation=relation_th(link), since=since)
-        _push(session, owner.line_account_id, [messages.text(body, messages.quick_replies(
-            messages.postback("อนุมัติ", PB_APPROVE.format(approval_id=approval.id)),
-            messages.postback("ไม่อนุมัติ", PB_DECLINE.format(approval_id=approval.id)),
-            messages.ask(LINKED_BY_COMMAND)))])
+        _push(
+            session,
+            owner.line_account_id,
+            [
+                messages.text(
+                    body,
+                    messages.quick_replies(
+                        messages.postback("อนุมัติ", PB_APPROVE.format(approval_id=approval.id)),
+                        messages.postback("ไม่อนุมัติ", PB_DECLINE.format(approval_id=approval.id)),
+                        messages.ask(LINKED_BY_COMMAND),
+                    ),
+                )
+            ],
+        )
         return
-    body = NEW_LINK_TH.format(account=OTHER_ACCOUNT_TH, name=name, relation=relation_th(link),
-                              since=since, level=LEVELS_TH.get(link.level, link.level))
-    _push(session, owner.line_account_id, [messages.text(body, messages.quick_replies(
-        messages.postback(NOT_ME_LABEL,
-                          PB_NOT_ME_ACCOUNT.format(account_id=link.line_account_id),
-                          f"{NOT_ME_LABEL}: ยกเลิกการเชื่อมโยงนี้"),
-        messages.ask(LINKED_BY_COMMAND)))])
+    body = NEW_LINK_TH.format(
+        account=OTHER_ACCOUNT_TH,
+        name=name,
+        relation=relation_th(link),
+        since=since,
+        level=LEVELS_TH.get(link.level, link.level),
+    )
+    _push(
+        session,
+        owner.line_account_id,
+        [
+            messages.text(
+                body,
+                messages.quick_replies(
+                    messages.postback(
+                        NOT_ME_LABEL,
+                        PB_NOT_ME_ACCOUNT.format(account_id=link.line_account_id),
+                        f"{NOT_ME_LABEL}: ยกเลิกการเชื่อมโยงนี้",
+                    ),
+                    messages.ask(LINKED_BY_COMMAND),
+                ),
+            )
+        ],
+    )
 
 
 def approval_ended(session: Session, closed: link_approvals.Closed, *, expired: bool) -> None:
     """Tell the account whose pending link was declined or expired that it is gone."""
     why = " ภายใน 24 ชั่วโมง" if expired else ""
     relation = RELATIONS_TH.get(closed.relation, closed.relation)
-    _push(session, closed.requester_account_id,
-          [messages.text(REQUEST_ENDED_TH.format(relation=relation, why=why))])
+    _push(
+        session,
+        closed.requester_account_id,
+        [messages.text(REQUEST_ENDED_TH.format(relation=relation, why=why))],
+    )
 
 
 def _not_me_bubble(code: AuthenCode) -> Json:
     """One code asked for through another account, with its "this was not me" button."""
+
     def row(label: str, value: str) -> Json:
-        return {"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
-            {"type": "text", "text": label, "size": "sm", "color": "#6b7280", "flex": 2},
-            {"type": "text", "text": value or "-", "size": "sm", "color": "#111827",
-             "flex": 5, "wrap": True}]}
+        return {
+            "type": "box",
+            "layout": "baseline",
+            "spacing": "sm",
+            "contents": [
+                {"type": "text", "text": label, "size": "sm", "color": "#6b7280", "flex": 2},
+                {
+                    "type": "text",
+                    "text": value or "-",
+                    "size": "sm",
+                    "color": "#111827",
+                    "flex": 5,
+                    "wrap": True,
+                },
+            ],
+        }
+
     status = "ถูกยกเลิกแล้ว" if code.status != "active" else "ใช้งานได้"
     if code.disputed_at is not None:
         status += " (แจ้งว่าไม่ได้ขอแล้ว)"
-    return {"type": "bubble", "size": "mega", "body": {
-        "type": "box", "layout": "vertical", "spacing": "md", "contents": [
-            {"type": "text", "text": "รหัสที่ขอผ่านบัญชี LINE อื่น", "size": "sm",
-             "weight": "bold", "color": "#b45309"},
-            {"type": "text", "text": code.code, "size": "xl", "weight": "bold",
-             "color": "#111827"},
-            {"type": "separator"},
-            row("หน่วยบริการ", f"{code.facility.name} ({code.facility.hcode})"),
-            row("บริการ", code.service.name_th),
-            row("วันเวลา", be_datetime(code.service_at)),
-            row("สถานะ", status)]},
-        "footer": {"type": "box", "layout": "vertical", "contents": [{
-            "type": "button", "style": "secondary", "height": "sm",
-            "action": messages.postback(
-                NOT_ME_LABEL, PB_NOT_ME_CODE.format(code_id=code.id),
-                f"{NOT_ME_LABEL}: ไม่ได้ขอรหัส {code.code}").to_dict()}]}}
+    return {
+        "type": "bubble",
+        "size": "mega",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "md",
+            "contents": [
+                {
+                    "type": "text",
+                    "text": "รหัสที่ขอผ่านบัญชี LINE อื่น",
+                    "size": "sm",
+                    "weight": "bold",
+                    "color": "#b45309",
+                },
+                {
+                    "type": "text",
+                    "text": code.code,
+                    "size": "xl",
+                    "weight": "bold",
+                    "color": "#111827",
+                },
+                {"type": "separator"},
+                row("หน่วยบริการ", f"{code.facility.name} ({code.facility.hcode})"),
+                row("บริการ", code.service.name_th),
+                row("วันเวลา", be_datetime(code.service_at)),
+                row("สถานะ", status),
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "secondary",
+                    "height": "sm",
+                    "action": messages.postback(
+                        NOT_ME_LABEL,
+                        PB_NOT_ME_CODE.format(code_id=code.id),
+                        f"{NOT_ME_LABEL}: ไม่ได้ขอรหัส {code.code}",
+                    ).to_dict(),
+                }
+            ],
+        },
+    }
 
 
 def not_me_carousel(codes: list[AuthenCode]) -> Json:
     """Codes asked for through other accounts, newest first, each with "this was not me"."""
     shown = codes[:MAX_BUBBLES]
     alt = "รหัสที่ขอผ่านบัญชี LINE อื่น: " + ", ".join(c.code for c in shown)
-    return {"type": "flex", "altText": alt[:MAX_ALT_TEXT],
-            "contents": {"type": "carousel", "contents": [_not_me_bubble(c) for c in shown]}}
+    return {
+        "type": "flex",
+        "altText": alt[:MAX_ALT_TEXT],
+        "contents": {"type": "carousel", "contents": [_not_me_bubble(c) for c in shown]},
+    }
 
 
 def code_for_person(session: Session, code: AuthenCode, link: FamilyLink) -> None:
@@ -209,24 +295,27 @@ def code_for_person(session: Session, code: AuthenCode, link: FamilyLink) -> Non
     owner = _owner_of(session, link)
     if owner is None:
         return
-    _push(session, owner.line_account_id, [
-        messages.text(CODE_FOR_YOU_TH.format(account=OTHER_ACCOUNT_TH)),
-        not_me_carousel([code])])
+    _push(
+        session,
+        owner.line_account_id,
+        [messages.text(CODE_FOR_YOU_TH.format(account=OTHER_ACCOUNT_TH)), not_me_carousel([code])],
+    )
 
 
-def self_link_reclaimed(session: Session, verified_link: FamilyLink,
-                        displaced_account_ids: tuple[int, ...] | list[int]) -> None:
+def self_link_reclaimed(
+    session: Session, verified_link: FamilyLink, displaced_account_ids: tuple[int, ...] | list[int]
+) -> None:
     """A verified self link displaced other accounts' self links: tell both sides, and show
     the person the codes asked for through the removed links, each with "this was not me"."""
     if not displaced_account_ids:
         return
     name = verified_link.person.full_name_th
     out = [messages.text(RECLAIMED_TH.format(name=name, count=len(displaced_account_ids)))]
-    codes = person_say.codes_requested_by(session, verified_link.person_id,
-                                          list(displaced_account_ids))
+    codes = person_say.codes_requested_by(
+        session, verified_link.person_id, list(displaced_account_ids)
+    )
     if codes:
-        out += [messages.text(RECLAIMED_CODES_TH.format(count=len(codes))),
-                not_me_carousel(codes)]
+        out += [messages.text(RECLAIMED_CODES_TH.format(count=len(codes))), not_me_carousel(codes)]
     _push(session, verified_link.line_account_id, out)
     for account_id in displaced_account_ids:
         _push(session, account_id, [messages.text(DISPLACED_TH)])
@@ -238,8 +327,10 @@ def not_me_done(result: person_say.NotMe) -> str:
     if result.removed is not None:
         parts.append("ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว")
     if result.flagged:
-        parts.append(f"แจ้งหน่วยบริการให้ตรวจสอบรหัส {len(result.flagged)} รายการแล้ว: "
-                     + ", ".join(c.code for c in result.flagged))
+        parts.append(
+            f"แจ้งหน่วยบริการให้ตรวจสอบรหัส {len(result.flagged)} รายการแล้ว: "
+            + ", ".join(c.code for c in result.flagged)
+        )
     return "บันทึกแล้วค่ะ " + (" และ".join(parts) if parts else "ไม่มีรายการที่ต้องดำเนินการเพิ่ม")
 
 
@@ -257,13 +348,17 @@ LINK_VERIFIED_TH = {
 LINK_VERIFIED_NOW_TH = "\nตั้งแต่นี้ขอรหัสด้วย QR ทุกแบบ ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้"
 
 
-def link_verified(session: Session, link: FamilyLink, *, method: str,
-                  displaced: tuple[int, ...] | list[int] = ()) -> None:
+def link_verified(
+    session: Session, link: FamilyLink, *, method: str, displaced: tuple[int, ...] | list[int] = ()
+) -> None:
     """Tell the account that its link is verified; when the link reclaimed the person from
     other accounts, tell them too and show the person what was asked through them."""
     intro = LINK_VERIFIED_TH.get(method, LINK_VERIFIED_TH["counter"])
-    _push(session, link.line_account_id, [messages.text(
-        intro.format(name=link.person.full_name_th) + LINK_VERIFIED_NOW_TH)])
+    _push(
+        session,
+        link.line_account_id,
+        [messages.text(intro.format(name=link.person.full_name_th) + LINK_VERIFIED_NOW_TH)],
+    )
     self_link_reclaimed(session, link, displaced)
 
 
@@ -281,7 +376,8 @@ LEVELS_ANNOUNCEMENT_TH = (
     "รายชื่อที่ลงทะเบียนไว้ก่อนหน้านี้ยังไม่ได้ยืนยันตัวตน "
     "ยืนยันได้โดยแสดงบัตรประจำตัวประชาชนของบุคคลนั้นที่จุดบริการของหน่วยบริการ "
     "หรือยืนยันผ่านแอป ThaID\n"
-    "ดูระดับของแต่ละคนได้ที่ลิงก์นี้ หรือพิมพ์ \"ครอบครัว\"\n{url}")
+    'ดูระดับของแต่ละคนได้ที่ลิงก์นี้ หรือพิมพ์ "ครอบครัว"\n{url}'
+)
 
 
 def announce_levels(session: Session, settings: Settings) -> int:
@@ -289,9 +385,10 @@ def announce_levels(session: Session, settings: Settings) -> int:
     sent it (recorded, so running again sends nothing twice); returns how many were queued."""
     accounts = notices.claim_accounts(session, LEVELS_NOTICE)
     body = LEVELS_ANNOUNCEMENT_TH.format(url=messages.liff_url(settings, "/family"))
-    message = messages.text(body[:messages.MAX_TEXT_CHARS],
-                            messages.quick_replies(messages.ask("ครอบครัว"),
-                                                   messages.ask("ขอรหัส")))
+    message = messages.text(
+        body[: messages.MAX_TEXT_CHARS],
+        messages.quick_replies(messages.ask("ครอบครัว"), messages.ask("ขอรหัส")),
+    )
     for account in accounts:
         enqueue_push(session, account.line_user_id, [message])
     return len(accounts)

@@ -20,8 +20,14 @@ def _check(messages: list[Json]) -> None:
         raise ValueError("LINE takes 1 to 5 messages a request")
 
 
-def enqueue_reply(session: Session, line_user_id: str, reply_token: str | None,
-                  messages: list[Json], *, sync_rich_menu: bool = False) -> None:
+def enqueue_reply(
+    session: Session,
+    line_user_id: str,
+    reply_token: str | None,
+    messages: list[Json],
+    *,
+    sync_rich_menu: bool = False,
+) -> None:
     """Queue a reply; without a reply token it is queued as a push to the same user.
 
     With ``sync_rich_menu`` the worker first gives the user the rich menu their consent
@@ -35,21 +41,25 @@ def enqueue_reply(session: Session, line_user_id: str, reply_token: str | None,
     now = utcnow()
     # A plain INSERT (one cached statement, values as parameters) rather than an ORM object:
     # every webhook event writes one of these, and the unit of work is most of its cost.
-    session.connection().execute(_INSERT, {
-        "kind": "reply" if reply_token else "push",
-        "recipient": line_user_id,
-        "reply_token": reply_token,
-        "payload": payload,
-        "retry_key": str(uuid.uuid4()),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    })
+    session.connection().execute(
+        _INSERT,
+        {
+            "kind": "reply" if reply_token else "push",
+            "recipient": line_user_id,
+            "reply_token": reply_token,
+            "payload": payload,
+            "retry_key": str(uuid.uuid4()),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
 
 
-def enqueue_push(session: Session, line_user_id: str, messages: list[Json], *,
-                 sync_rich_menu: bool = False) -> None:
+def enqueue_push(
+    session: Session, line_user_id: str, messages: list[Json], *, sync_rich_menu: bool = False
+) -> None:
     """Queue a push message to one user (sent only while the user follows the account).
 
     A LIFF page that records consent pushes its confirmation with ``sync_rich_menu=True``.

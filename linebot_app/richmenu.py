@@ -106,8 +106,7 @@ class MenuSpec:
 
 
 def _postback(label: str, data: str, display_text: str | None = None) -> Json:
-    return {"type": "postback", "label": label, "data": data,
-            "displayText": display_text or label}
+    return {"type": "postback", "label": label, "data": data, "displayText": display_text or label}
 
 
 def _uri(label: str, uri: str) -> Json:
@@ -119,20 +118,24 @@ def _action(settings: Settings, command: Command, button: Button) -> Json:
         return _uri(button.label, button.uri)
     if button.liff_path:
         return _uri(button.label, liff_url(settings, button.liff_path))
-    return _postback(button.label, button.data or f"menu:{command.menu_item}",
-                     button.display_text)
+    return _postback(button.label, button.data or f"menu:{command.menu_item}", button.display_text)
 
 
 def _items(settings: Settings, menu: str) -> tuple[MenuItem, ...]:
-    return tuple(MenuItem(command.button.tile, _action(settings, command, command.button))
-                 for command in on_menu(menu) if command.button)
+    return tuple(
+        MenuItem(command.button.tile, _action(settings, command, command.button))
+        for command in on_menu(menu)
+        if command.button
+    )
 
 
 def menu_specs(settings: Settings) -> list[MenuSpec]:
     """The guest menu (consent, how to use, hotline) and the member menu (six services), with
     the buttons the command table (`linebot_app.commands`) places on them."""
-    return [MenuSpec(GUEST, HALF, 3, 1, "เมนู", _items(settings, GUEST)),
-            MenuSpec(MEMBER, FULL, 3, 2, "เมนูบริการ", _items(settings, MEMBER))]
+    return [
+        MenuSpec(GUEST, HALF, 3, 1, "เมนู", _items(settings, GUEST)),
+        MenuSpec(MEMBER, FULL, 3, 2, "เมนูบริการ", _items(settings, MEMBER)),
+    ]
 
 
 def check_spec(spec: MenuSpec) -> None:
@@ -148,11 +151,12 @@ def check_spec(spec: MenuSpec) -> None:
         raise ValueError(f"{spec.kind}: alias id longer than {MAX_ALIAS_CHARS}")
     for area in spec.to_json()["areas"]:
         b, action = area["bounds"], area["action"]
-        if b["x"] < 0 or b["y"] < 0 or b["x"] + b["width"] > width or \
-                b["y"] + b["height"] > height:
+        if b["x"] < 0 or b["y"] < 0 or b["x"] + b["width"] > width or b["y"] + b["height"] > height:
             raise ValueError(f"{spec.kind}: an area lies outside the menu")
-        if len(action.get("label", "")) > MAX_LABEL_CHARS or \
-                len(action.get("data", "")) > MAX_POSTBACK_DATA:
+        if (
+            len(action.get("label", "")) > MAX_LABEL_CHARS
+            or len(action.get("data", "")) > MAX_POSTBACK_DATA
+        ):
             raise ValueError(f"{spec.kind}: an action label or data is too long")
 
 
@@ -166,8 +170,9 @@ class DrawnMenu:
 def draw(spec: MenuSpec, font: str | Path | None = None) -> DrawnMenu:
     """Check the menu and draw its image (PNG, or JPEG if PNG would exceed 1 MB)."""
     check_spec(spec)
-    image = draw_menu(spec.size, spec.cells(), [item.tile for item in spec.items],
-                      find_thai_font(font))
+    image = draw_menu(
+        spec.size, spec.cells(), [item.tile for item in spec.items], find_thai_font(font)
+    )
     data, mime = encode(image)
     if len(data) > MAX_IMAGE_BYTES:  # encode() guarantees it; kept as the contract
         raise ValueError("rich menu image larger than 1 MB")
@@ -199,13 +204,20 @@ def _fail(what: str, exc: ApiException) -> RichMenuError:
         message = json.loads(exc.body or "{}").get("message", "")
     except (ValueError, AttributeError):
         message = ""
-    return RichMenuError(f"LINE answered HTTP {exc.status} to {what}"
-                         + (f": {message}" if message else ""))
+    return RichMenuError(
+        f"LINE answered HTTP {exc.status} to {what}" + (f": {message}" if message else "")
+    )
 
 
-def deploy(settings: Settings, *, font: str | Path | None = None, out_dir: Path | None = None,
-           wait_seconds: float = 120.0, poll_seconds: float = 2.0,
-           echo: Callable[[str], None] = lambda _line: None) -> DeployReport:
+def deploy(
+    settings: Settings,
+    *,
+    font: str | Path | None = None,
+    out_dir: Path | None = None,
+    wait_seconds: float = 120.0,
+    poll_seconds: float = 2.0,
+    echo: Callable[[str], None] = lambda _line: None,
+) -> DeployReport:
     """Create, upload, alias and set as default; replace what an earlier deploy made.
 
     Raises RichMenuError (the LINE answer named) or FontMissing. On a failure before the
@@ -218,8 +230,10 @@ def deploy(settings: Settings, *, font: str | Path | None = None, out_dir: Path 
             suffix = "png" if menu.mime_type == "image/png" else "jpg"
             (out_dir / f"richmenu-{menu.spec.kind}.{suffix}").write_bytes(menu.image)
     report = DeployReport()
-    with ApiClient(_configuration(settings, settings.line_api_base_url)) as client, \
-            ApiClient(_configuration(settings, data_host(settings.line_api_base_url))) as data:
+    with (
+        ApiClient(_configuration(settings, settings.line_api_base_url)) as client,
+        ApiClient(_configuration(settings, data_host(settings.line_api_base_url))) as data,
+    ):
         api, blob = MessagingApi(client), MessagingApiBlob(data)
         old = _ours(api)
         try:
@@ -253,16 +267,20 @@ def _ours(api: MessagingApi) -> list[tuple[str, str]]:
         menus = api.get_rich_menu_list(_request_timeout=TIMEOUT).richmenus
     except ApiException as exc:
         raise _fail("listing rich menus", exc) from None
-    return [(m.rich_menu_id, m.name.removeprefix(NAME_PREFIX)) for m in menus
-            if m.name.startswith(NAME_PREFIX)]
+    return [
+        (m.rich_menu_id, m.name.removeprefix(NAME_PREFIX))
+        for m in menus
+        if m.name.startswith(NAME_PREFIX)
+    ]
 
 
 def _create(api: MessagingApi, blob: MessagingApiBlob, menu: DrawnMenu) -> str:
     request = RichMenuRequest.from_dict(menu.spec.to_json())
     menu_id = api.create_rich_menu(request, _request_timeout=TIMEOUT).rich_menu_id
     try:
-        blob.set_rich_menu_image(menu_id, menu.image, _headers={"Content-Type": menu.mime_type},
-                                 _request_timeout=TIMEOUT)
+        blob.set_rich_menu_image(
+            menu_id, menu.image, _headers={"Content-Type": menu.mime_type}, _request_timeout=TIMEOUT
+        )
     except ApiException:
         _delete_quietly(api, [menu_id])
         raise
@@ -270,31 +288,46 @@ def _create(api: MessagingApi, blob: MessagingApiBlob, menu: DrawnMenu) -> str:
 
 
 def _point_aliases(api: MessagingApi, menus: dict[str, str]) -> None:
-    existing = {a.rich_menu_alias_id for a in
-                api.get_rich_menu_alias_list(_request_timeout=TIMEOUT).aliases or []}
+    existing = {
+        a.rich_menu_alias_id
+        for a in api.get_rich_menu_alias_list(_request_timeout=TIMEOUT).aliases or []
+    }
     for kind, alias in ALIASES.items():
         if alias in existing:
-            api.update_rich_menu_alias(alias, UpdateRichMenuAliasRequest(rich_menu_id=menus[kind]),
-                                       _request_timeout=TIMEOUT)
+            api.update_rich_menu_alias(
+                alias,
+                UpdateRichMenuAliasRequest(rich_menu_id=menus[kind]),
+                _request_timeout=TIMEOUT,
+            )
         else:
             api.create_rich_menu_alias(
                 CreateRichMenuAliasRequest(rich_menu_alias_id=alias, rich_menu_id=menus[kind]),
-                _request_timeout=TIMEOUT)
+                _request_timeout=TIMEOUT,
+            )
     for alias in existing:  # ours from an older layout, now pointing at nothing we keep
         if alias.startswith(ALIAS_PREFIX) and alias not in ALIASES.values():
             api.delete_rich_menu_alias(alias, _request_timeout=TIMEOUT)
 
 
-def _move_users(api: MessagingApi, old: list[tuple[str, str]], menus: dict[str, str],
-                wait_seconds: float, poll_seconds: float, echo: Callable[[str], None]) -> bool:
+def _move_users(
+    api: MessagingApi,
+    old: list[tuple[str, str]],
+    menus: dict[str, str],
+    wait_seconds: float,
+    poll_seconds: float,
+    echo: Callable[[str], None],
+) -> bool:
     """Move users linked to an old menu onto its replacement; True once LINE has done it."""
-    operations = [RichMenuBatchLinkOperation(var_from=menu_id, to=menus.get(kind, menus[GUEST]))
-                  for menu_id, kind in old]
+    operations = [
+        RichMenuBatchLinkOperation(var_from=menu_id, to=menus.get(kind, menus[GUEST]))
+        for menu_id, kind in old
+    ]
     if not operations:
         return True
     try:
         response = api.rich_menu_batch_with_http_info(
-            RichMenuBatchRequest(operations=operations), _request_timeout=TIMEOUT)
+            RichMenuBatchRequest(operations=operations), _request_timeout=TIMEOUT
+        )
         request_id = (response.headers or {}).get("x-line-request-id")
         deadline = time.monotonic() + wait_seconds
         while request_id:
@@ -306,8 +339,10 @@ def _move_users(api: MessagingApi, old: list[tuple[str, str]], menus: dict[str, 
             time.sleep(poll_seconds)
     except ApiException as exc:
         raise _fail("moving users to the new menus", exc) from None
-    echo("users are still being moved to the new menus: the old menus are kept; "
-         "deploy again later to delete them")
+    echo(
+        "users are still being moved to the new menus: the old menus are kept; "
+        "deploy again later to delete them"
+    )
     return False
 
 

@@ -16,8 +16,14 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 MAX_IMAGE_BYTES = 1024 * 1024
 THAI_FONT_DIRS = (Path("/usr/share/fonts/truetype/tlwg"), Path("/usr/share/fonts/opentype/tlwg"))
-THAI_FONT_FILES = ("Garuda-Bold.ttf", "Loma-Bold.ttf", "Garuda.ttf", "Loma.ttf",
-                   "Garuda-Bold.otf", "Loma-Bold.otf")
+THAI_FONT_FILES = (
+    "Garuda-Bold.ttf",
+    "Loma-Bold.ttf",
+    "Garuda.ttf",
+    "Loma.ttf",
+    "Garuda-Bold.otf",
+    "Loma-Bold.otf",
+)
 BACKGROUND = "#eef4f1"
 GAP = 24
 
@@ -49,7 +55,8 @@ def find_thai_font(explicit: str | Path | None = None) -> Path:
                 return folder / name
     raise FontMissing(
         "no Thai font found in /usr/share/fonts/truetype/tlwg: install Debian's "
-        "fonts-thai-tlwg (apt-get install fonts-thai-tlwg), or pass --font PATH")
+        "fonts-thai-tlwg (apt-get install fonts-thai-tlwg), or pass --font PATH"
+    )
 
 
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
@@ -58,8 +65,9 @@ def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=engine)
 
 
-def _fitted(draw: ImageDraw.ImageDraw, text: str, path: Path, size: int,
-            max_width: int) -> ImageFont.FreeTypeFont:
+def _fitted(
+    draw: ImageDraw.ImageDraw, text: str, path: Path, size: int, max_width: int
+) -> ImageFont.FreeTypeFont:
     font = _font(path, size)
     while size > 24 and draw.textlength(text, font=font) > max_width:
         size -= 6
@@ -78,8 +86,12 @@ def grid(width: int, height: int, cols: int, rows: int) -> list[tuple[int, int, 
     return cells
 
 
-def draw_menu(size: tuple[int, int], cells: Sequence[tuple[int, int, int, int]],
-              tiles: Sequence[Tile], font_path: Path) -> Image.Image:
+def draw_menu(
+    size: tuple[int, int],
+    cells: Sequence[tuple[int, int, int, int]],
+    tiles: Sequence[Tile],
+    font_path: Path,
+) -> Image.Image:
     """The menu image: each tile drawn inside its cell (the cells are the tappable areas)."""
     image = Image.new("RGB", size, BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -97,8 +109,7 @@ def draw_menu(size: tuple[int, int], cells: Sequence[tuple[int, int, int, int]],
         if tile.caption:
             caption_font = _fitted(draw, tile.caption, font_path, max(40, h // 15), inner_w)
             caption_y = label_y + int(label_font.size * 1.45)
-            draw.text((cx, caption_y), tile.caption, font=caption_font, fill="#e8fff4",
-                      anchor="mt")
+            draw.text((cx, caption_y), tile.caption, font=caption_font, fill="#e8fff4", anchor="mt")
     return image
 
 
@@ -118,6 +129,7 @@ def encode(image: Image.Image) -> tuple[bytes, str]:
 
 # --- icons: simple white line drawings centred on (cx, cy) --------------------------------
 
+
 def _icon_qr(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, _f: Path) -> None:
     half, unit = s // 2, s // 7
     left, top = cx - half, cy - half
@@ -132,10 +144,16 @@ def _icon_qr(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, _f: Path) -> N
 
 def _icon_card(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, _f: Path) -> None:
     w, h = s, int(s * 0.68)
-    draw.rounded_rectangle((cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2), radius=s // 12,
-                           outline="white", width=s // 18)
-    draw.ellipse((cx - w // 2 + s // 10, cy - s // 8, cx - w // 2 + s // 10 + s // 4,
-                  cy + s // 8), fill="white")
+    draw.rounded_rectangle(
+        (cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2),
+        radius=s // 12,
+        outline="white",
+        width=s // 18,
+    )
+    draw.ellipse(
+        (cx - w // 2 + s // 10, cy - s // 8, cx - w // 2 + s // 10 + s // 4, cy + s // 8),
+        fill="white",
+    )
     for i in range(3):
         y = cy - s // 8 + i * s // 8
         draw.line((cx - s // 20, y, cx + w // 2 - s // 10, y), fill="white", width=s // 24)
@@ -154,16 +172,16 @@ def _icon_family(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, _f: Path) 
         hx, hy = cx + dx, cy - s // 6 + (s // 10 if scale < 1 else 0)
         draw.ellipse((hx - r, hy - r, hx + r, hy + r), fill="white")
         bw = int(s * 0.2 * scale)
-        draw.pieslice((hx - bw, hy + r + 6, hx + bw, hy + r + 6 + 2 * bw), 180, 360,
-                      fill="white")
+        draw.pieslice((hx - bw, hy + r + 6, hx + bw, hy + r + 6 + 2 * bw), 180, 360, fill="white")
 
 
 def _glyph(text: str) -> Callable[[ImageDraw.ImageDraw, int, int, int, Path], None]:
     def draw_glyph(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, font_path: Path) -> None:
         r = s // 2
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline="white", width=s // 16)
-        font = _fitted(draw, text, font_path, int(s * (0.62 if len(text) == 1 else 0.3)),
-                       int(s * 0.8))
+        font = _fitted(
+            draw, text, font_path, int(s * (0.62 if len(text) == 1 else 0.3)), int(s * 0.8)
+        )
         draw.text((cx, cy), text, font=font, fill="white", anchor="mm")
 
     return draw_glyph
@@ -171,13 +189,21 @@ def _glyph(text: str) -> Callable[[ImageDraw.ImageDraw, int, int, int, Path], No
 
 def _icon_consent(draw: ImageDraw.ImageDraw, cx: int, cy: int, s: int, _f: Path) -> None:
     w, h = int(s * 0.7), s
-    draw.rounded_rectangle((cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2), radius=s // 14,
-                           outline="white", width=s // 18)
+    draw.rounded_rectangle(
+        (cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2),
+        radius=s // 14,
+        outline="white",
+        width=s // 18,
+    )
     for i in range(3):
         y = cy - h // 4 + i * s // 8
         draw.line((cx - w // 3, y, cx + w // 3, y), fill="white", width=s // 26)
-    draw.line((cx - w // 5, cy + h // 4, cx - w // 20, cy + h // 4 + s // 10, cx + w // 4,
-               cy + h // 8), fill="white", width=s // 16, joint="curve")
+    draw.line(
+        (cx - w // 5, cy + h // 4, cx - w // 20, cy + h // 4 + s // 10, cx + w // 4, cy + h // 8),
+        fill="white",
+        width=s // 16,
+        joint="curve",
+    )
 
 
 _ICONS = {

@@ -88,8 +88,9 @@ class Outcome:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: str, retry_after: float | None = None,
-                 in_doubt: bool = False) -> None:
+    def __init__(
+        self, error: str, retry_after: float | None = None, in_doubt: bool = False
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.retry_after = retry_after
@@ -99,15 +100,21 @@ class _Retryable(Exception):
 class OutboxSender:
     """Claims due outbox rows and sends them; safe to run as several workers at once."""
 
-    def __init__(self, db: Database, settings: Settings, policy: SendPolicy | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        policy: SendPolicy | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         if not settings.line_channel_access_token:
             raise ValueError("LINE_CHANNEL_ACCESS_TOKEN is required to send LINE messages")
         self.db = db
         self.policy = policy or SendPolicy()
         self.clock = clock
-        self.configuration = Configuration(host=settings.line_api_base_url,
-                                           access_token=settings.line_channel_access_token)
+        self.configuration = Configuration(
+            host=settings.line_api_base_url, access_token=settings.line_channel_access_token
+        )
         # Retries are ours (with the retry key and back-off), not urllib3's.
         self.configuration.retries = False
         self.configuration.connection_pool_maxsize = max(1, self.policy.concurrency)
@@ -149,8 +156,9 @@ class OutboxSender:
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.policy.concurrency,
-                                                thread_name_prefix="outbox-send")
+            self._executor = ThreadPoolExecutor(
+                self.policy.concurrency, thread_name_prefix="outbox-send"
+            )
         return self._executor
 
     def claim(self, limit: int) -> list[Claimed]:
@@ -165,18 +173,31 @@ class OutboxSender:
             if not rows:
                 return []
             conn = session.connection()
-            accounts = {a.line_user_id: a for a in conn.execute(
-                _ACCOUNTS_OF, {"users": sorted({row.recipient for row in rows})})}
+            accounts = {
+                a.line_user_id: a
+                for a in conn.execute(
+                    _ACCOUNTS_OF, {"users": sorted({row.recipient for row in rows})}
+                )
+            }
             claimed = []
             for row in rows:
                 account = accounts.get(row.recipient)
                 active = account is None or account.status == "active"
-                claimed.append(Claimed(
-                    row.id, row.kind, row.recipient, row.reply_token,
-                    list(row.payload["messages"]), row.retry_key, row.attempts,
-                    bool(row.payload.get(SYNC_RICH_MENU)),
-                    (row.last_error or "").startswith(IN_DOUBT), active=active,
-                    member=account is not None and consent.is_current(account.consent_version)))
+                claimed.append(
+                    Claimed(
+                        row.id,
+                        row.kind,
+                        row.recipient,
+                        row.reply_token,
+                        list(row.payload["messages"]),
+                        row.retry_key,
+                        row.attempts,
+                        bool(row.payload.get(SYNC_RICH_MENU)),
+                        (row.last_error or "").startswith(IN_DOUBT),
+                        active=active,
+                        member=account is not None and consent.is_current(account.consent_version),
+                    )
+                )
             replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
             if replies:
                 conn.execute(_MARK_IN_DOUBT, {"ids": replies})
@@ -201,8 +222,9 @@ class OutboxSender:
                     if exc.status != 400 or "reply token" not in _error_text(exc).lower():
                         raise
                     if row.in_doubt:
-                        log.info("outbox %s: reply token already used by an earlier attempt",
-                                 row.id)
+                        log.info(
+                            "outbox %s: reply token already used by an earlier attempt", row.id
+                        )
                         return Outcome("sent")
                     log.info("outbox %s: reply token rejected, falling back to push", row.id)
                 self._push(api, row)
@@ -221,13 +243,24 @@ class OutboxSender:
             if member:
                 alias = ALIASES[MEMBER]
                 found: list[str] = []
-                _call(lambda: found.append(api.get_rich_menu_alias(
-                    alias, _request_timeout=self._timeout()).rich_menu_id))
-                _call(lambda: api.link_rich_menu_id_to_user(
-                    user, found[0], _request_timeout=self._timeout()))
+                _call(
+                    lambda: found.append(
+                        api.get_rich_menu_alias(
+                            alias, _request_timeout=self._timeout()
+                        ).rich_menu_id
+                    )
+                )
+                _call(
+                    lambda: api.link_rich_menu_id_to_user(
+                        user, found[0], _request_timeout=self._timeout()
+                    )
+                )
             else:
-                _call(lambda: api.unlink_rich_menu_id_from_user(
-                    user, _request_timeout=self._timeout()))
+                _call(
+                    lambda: api.unlink_rich_menu_id_from_user(
+                        user, _request_timeout=self._timeout()
+                    )
+                )
         except ApiException as exc:
             # No menus deployed yet (alias 404), or LINE refused the link: the message still
             # goes out; the user keeps the menu they have.
@@ -237,21 +270,30 @@ class OutboxSender:
         return (self.policy.connect_timeout, self.policy.read_timeout)
 
     def _reply(self, api: MessagingApi, row: Claimed) -> None:
-        self._post(api, "/v2/bot/message/reply",
-                   {"replyToken": row.reply_token, "messages": row.messages})
+        self._post(
+            api, "/v2/bot/message/reply", {"replyToken": row.reply_token, "messages": row.messages}
+        )
 
     def _push(self, api: MessagingApi, row: Claimed) -> None:
         try:
-            self._post(api, "/v2/bot/message/push",
-                       {"to": row.recipient, "messages": row.messages},
-                       {"X-Line-Retry-Key": row.retry_key})
+            self._post(
+                api,
+                "/v2/bot/message/push",
+                {"to": row.recipient, "messages": row.messages},
+                {"X-Line-Retry-Key": row.retry_key},
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return  # LINE already accepted this retry key: delivered once, by an earlier try
             raise
 
-    def _post(self, api: MessagingApi, path: str, body: dict[str, Any],
-              headers: dict[str, str] | None = None) -> None:
+    def _post(
+        self,
+        api: MessagingApi,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """POST stored LINE JSON through the SDK's client (host, token, errors as ApiException).
 
         The messages were built with the SDK's models (or checked against them, for Flex)
@@ -259,46 +301,81 @@ class OutboxSender:
         LINE's answer (message ids) is not parsed: a code's Flex message costs the sender
         about 6 ms of CPU that way, and a fraction of it sent as it is.
         """
-        _call(lambda: api.api_client.call_api(
-            path, "POST", header_params={**_JSON_HEADERS, **(headers or {})}, body=body,
-            response_types_map={}, auth_settings=["Bearer"],
-            _request_timeout=self._timeout()))
+        _call(
+            lambda: api.api_client.call_api(
+                path,
+                "POST",
+                header_params={**_JSON_HEADERS, **(headers or {})},
+                body=body,
+                response_types_map={},
+                auth_settings=["Bearer"],
+                _request_timeout=self._timeout(),
+            )
+        )
 
     def _settle(self, claimed: list[Claimed], outcomes: list[Outcome]) -> None:
         """Record every outcome in one statement run for all rows (rows no longer pending,
         settled meanwhile by someone else, are left as they are)."""
         now = self.clock()
-        changes = [_settled(row, outcome, now, self.policy)
-                   for row, outcome in zip(claimed, outcomes, strict=True)]
+        changes = [
+            _settled(row, outcome, now, self.policy)
+            for row, outcome in zip(claimed, outcomes, strict=True)
+        ]
         with self.db.transaction() as session:
             session.connection().execute(_SETTLE, changes)
         for row, change in zip(claimed, changes, strict=True):
-            log.info("outbox %s (%s) attempt %d: %s", row.id, row.kind, row.attempts,
-                     change["status"] if change["status"] != "pending" else "retry later")
+            log.info(
+                "outbox %s (%s) attempt %d: %s",
+                row.id,
+                row.kind,
+                row.attempts,
+                change["status"] if change["status"] != "pending" else "retry later",
+            )
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _ACCOUNTS = cast(Table, LineAccount.__table__)
-_ACCOUNTS_OF = select(_ACCOUNTS.c.line_user_id, _ACCOUNTS.c.status,
-                      _ACCOUNTS.c.consent_version).where(
-    _ACCOUNTS.c.line_user_id.in_(bindparam("users", expanding=True)))
-_MARK_IN_DOUBT = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-                  .values(last_error=IN_DOUBT + "sending"))
-_SETTLE = (update(_OUTBOX)
-           .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == "pending")
-           .values({name: bindparam(name) for name in
-                    ("kind", "reply_token", "status", "sent_at", "last_error",
-                     "next_attempt_at")}))
+_ACCOUNTS_OF = select(
+    _ACCOUNTS.c.line_user_id, _ACCOUNTS.c.status, _ACCOUNTS.c.consent_version
+).where(_ACCOUNTS.c.line_user_id.in_(bindparam("users", expanding=True)))
+_MARK_IN_DOUBT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_error=IN_DOUBT + "sending")
+)
+_SETTLE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == "pending")
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "kind",
+                "reply_token",
+                "status",
+                "sent_at",
+                "last_error",
+                "next_attempt_at",
+            )
+        }
+    )
+)
 
 
-def _settled(row: Claimed, outcome: Outcome, now: dt.datetime,
-             policy: SendPolicy) -> dict[str, Any]:
+def _settled(
+    row: Claimed, outcome: Outcome, now: dt.datetime, policy: SendPolicy
+) -> dict[str, Any]:
     """The row's new state after this attempt: sent, failed for good, or due again later."""
     kind, reply_token = row.kind, row.reply_token
     if outcome.fell_back_to_push:
         kind, reply_token = "push", None
-    change: dict[str, Any] = {"row_id": row.id, "kind": kind, "reply_token": reply_token,
-                              "sent_at": None, "next_attempt_at": now}
+    change: dict[str, Any] = {
+        "row_id": row.id,
+        "kind": kind,
+        "reply_token": reply_token,
+        "sent_at": None,
+        "next_attempt_at": now,
+    }
     if outcome.status == "sent":
         return {**change, "status": "sent", "sent_at": now, "last_error": None}
     error = outcome.error
@@ -309,8 +386,12 @@ def _settled(row: Claimed, outcome: Outcome, now: dt.datetime,
     delay = policy.backoff(row.attempts)
     if outcome.retry_after is not None:
         delay = min(policy.max_delay, max(delay, outcome.retry_after))
-    return {**change, "status": "pending", "last_error": error,
-            "next_attempt_at": now + dt.timedelta(seconds=delay)}
+    return {
+        **change,
+        "status": "pending",
+        "last_error": error,
+        "next_attempt_at": now + dt.timedelta(seconds=delay),
+    }
 
 
 def _call(send: Callable[[], Any]) -> None:

@@ -29,9 +29,14 @@ BOT_USER_ID = "U" + "0" * 32  # the webhook's "destination": the simulated offic
 _USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 MAX_TEXT = 5000
 
-simulator = Blueprint("dev_line", __name__, url_prefix="/dev/line",
-                      template_folder="templates", static_folder="static",
-                      static_url_path="/static")
+simulator = Blueprint(
+    "dev_line",
+    __name__,
+    url_prefix="/dev/line",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 
 def enabled(settings: Settings) -> bool:
@@ -53,8 +58,9 @@ def register(app: Flask) -> None:
 
 
 def _error(message: str, status: int = 400) -> tuple[Response, int]:
-    return jsonify(error={"code": "SIMULATOR_INVALID", "message": message,
-                          "message_th": message}), status
+    return jsonify(
+        error={"code": "SIMULATOR_INVALID", "message": message, "message_th": message}
+    ), status
 
 
 @simulator.get("/")
@@ -79,7 +85,9 @@ def _user() -> str | None:
 
 def _event(kind: str, user_id: str, body: dict[str, Any], reply_token: str | None) -> Any:
     event: dict[str, Any] = {
-        "type": kind, "mode": "active", "timestamp": int(time.time() * 1000),
+        "type": kind,
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
         "source": {"type": "user", "userId": user_id},
         "webhookEventId": "01SIM" + secrets.token_hex(10).upper(),
         "deliveryContext": {"isRedelivery": False},
@@ -92,8 +100,12 @@ def _event(kind: str, user_id: str, body: dict[str, Any], reply_token: str | Non
         text = str(body.get("text") or "")[:MAX_TEXT]
         if not text.strip():
             return None
-        event["message"] = {"id": str(secrets.randbelow(10**18)), "type": "text", "text": text,
-                            "quoteToken": secrets.token_hex(16)}
+        event["message"] = {
+            "id": str(secrets.randbelow(10**18)),
+            "type": "text",
+            "text": text,
+            "quoteToken": secrets.token_hex(16),
+        }
     elif kind == "postback":
         data = str(body.get("data") or "")[:300]
         params = body.get("params") if isinstance(body.get("params"), dict) else None
@@ -127,7 +139,8 @@ def event() -> Any:
     raw = json.dumps({"destination": BOT_USER_ID, "events": [payload]}, ensure_ascii=False)
     secret = services().settings.line_channel_secret or ""
     signature = base64.b64encode(
-        hmac.new(secret.encode(), raw.encode(), hashlib.sha256).digest()).decode()
+        hmac.new(secret.encode(), raw.encode(), hashlib.sha256).digest()
+    ).decode()
     return jsonify(body=raw, signature=signature)
 
 
@@ -144,9 +157,13 @@ def feed() -> Any:
         menu = db.menu_of(user_id)
         deployed = db.default_menu is not None
     if menu is not None:
-        menu = {"id": menu["richMenuId"], "size": menu["size"], "areas": menu["areas"],
-                "chatBarText": menu.get("chatBarText", ""),
-                "image": url_for("dev_line.menu_image", menu_id=menu["richMenuId"])}
+        menu = {
+            "id": menu["richMenuId"],
+            "size": menu["size"],
+            "areas": menu["areas"],
+            "chatBarText": menu.get("chatBarText", ""),
+            "image": url_for("dev_line.menu_image", menu_id=menu["richMenuId"]),
+        }
     return jsonify(items=items, menu=menu, deployed=deployed)
 
 

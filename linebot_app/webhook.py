@@ -35,15 +35,26 @@ MAX_EVENT_ID = 64
 _INSERT_EVENT = insert(WebhookEvent.__table__)  # type: ignore[arg-type]  # cached; values as parameters
 # Events a person sends; follow/unfollow change state and are never throttled.
 THROTTLED_EVENTS = ("message", "postback")
-SLOW_DOWN_TH = ("คุณส่งข้อความถี่เกินไป ระบบขอพักการตอบสักครู่ "
-                "กรุณารอประมาณ 1 นาทีแล้วส่งใหม่อีกครั้งนะคะ")
+SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไป ระบบขอพักการตอบสักครู่ กรุณารอประมาณ 1 นาทีแล้วส่งใหม่อีกครั้งนะคะ"
 
-register("LINE_SIGNATURE_INVALID", "invalid", "Missing or invalid X-Line-Signature.",
-         "ลายมือชื่อ X-Line-Signature ไม่ถูกต้องหรือไม่มี")
-register("LINE_WEBHOOK_INVALID", "invalid", "The body is not a LINE webhook.",
-         "ข้อมูลที่ส่งมาไม่ใช่ webhook ของ LINE")
-register("LINE_NOT_CONFIGURED", "unavailable", "The LINE channel is not configured.",
-         "ยังไม่ได้ตั้งค่าช่องทาง LINE")
+register(
+    "LINE_SIGNATURE_INVALID",
+    "invalid",
+    "Missing or invalid X-Line-Signature.",
+    "ลายมือชื่อ X-Line-Signature ไม่ถูกต้องหรือไม่มี",
+)
+register(
+    "LINE_WEBHOOK_INVALID",
+    "invalid",
+    "The body is not a LINE webhook.",
+    "ข้อมูลที่ส่งมาไม่ใช่ webhook ของ LINE",
+)
+register(
+    "LINE_NOT_CONFIGURED",
+    "unavailable",
+    "The LINE channel is not configured.",
+    "ยังไม่ได้ตั้งค่าช่องทาง LINE",
+)
 
 bp = Blueprint("line_webhook", __name__)
 
@@ -95,8 +106,13 @@ def _events(text: str) -> list[Any]:
     return payload["events"]
 
 
-def process_event(db: Database, settings: Settings, raw: Any,
-                  rights: RightsLookup | None = None, rate: RateLimiter | None = None) -> bool:
+def process_event(
+    db: Database,
+    settings: Settings,
+    raw: Any,
+    rights: RightsLookup | None = None,
+    rate: RateLimiter | None = None,
+) -> bool:
     """Store and handle one event in its own transaction; True when it was new.
 
     A malformed event is stored (so a redelivery is not handled again) and skipped; a bug in
@@ -120,14 +136,19 @@ def process_event(db: Database, settings: Settings, raw: Any,
         with db.transaction() as session:
             # No look-up first: a redelivered event fails this insert (IntegrityError below),
             # which saves every new event a round trip to the database.
-            session.connection().execute(_INSERT_EVENT, {
-                "webhook_event_id": event_id, "event_type": event_type, "received_at": utcnow()})
+            session.connection().execute(
+                _INSERT_EVENT,
+                {"webhook_event_id": event_id, "event_type": event_type, "received_at": utcnow()},
+            )
             if throttled is not None:
                 if throttled.slow_down:
                     token = raw.get("replyToken")
-                    enqueue_reply(session, throttled.user_id,
-                                  token if isinstance(token, str) else None,
-                                  [messages.text(SLOW_DOWN_TH)])
+                    enqueue_reply(
+                        session,
+                        throttled.user_id,
+                        token if isinstance(token, str) else None,
+                        [messages.text(SLOW_DOWN_TH)],
+                    )
             elif event is not None:
                 ctx = EventContext(session=session, settings=settings, rate=rate)
                 if rights is not None:
@@ -137,18 +158,22 @@ def process_event(db: Database, settings: Settings, raw: Any,
     except IntegrityError:
         return False  # a redelivery, or the same event delivered twice at once: stored once
     except OperationalError as exc:
-        log.warning("database unavailable while handling event %s: %s",
-                    event_id, type(exc.orig).__name__)
+        log.warning(
+            "database unavailable while handling event %s: %s", event_id, type(exc.orig).__name__
+        )
         raise DomainError("DATABASE_UNAVAILABLE") from None
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise DomainError("DATABASE_UNAVAILABLE") from None
-        log.error("database error %s handling event %s (type %s)",
-                  type(exc.orig).__name__, event_id, event_type)
+        log.error(
+            "database error %s handling event %s (type %s)",
+            type(exc.orig).__name__,
+            event_id,
+            event_type,
+        )
     except Exception as exc:
         # Only the exception's type: its message may quote user data.
-        log.error("error %s handling event %s (type %s)", type(exc).__name__, event_id,
-                  event_type)
+        log.error("error %s handling event %s (type %s)", type(exc).__name__, event_id, event_type)
     _store_failed(db, event_id, event_type)
     return False
 

@@ -47,8 +47,12 @@ class EmailJob:
         self.protector = DataProtector(settings.data_key)
 
     def run_once(self) -> int:
-        return mail.deliver_due_email(self.db, self.settings.smtp_url, self.protector,
-                                      log_only=self.settings.environment == "development")
+        return mail.deliver_due_email(
+            self.db,
+            self.settings.smtp_url,
+            self.protector,
+            log_only=self.settings.environment == "development",
+        )
 
 
 class PeriodicJob:
@@ -126,15 +130,15 @@ def run(sender: Job, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = Settings.from_env()
         redaction.install(keep_whole_allowed=settings.environment == "development")
         db = Database(settings.database_url)
         sender = OutboxSender(db, settings)
-        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db),
-                    ApprovalExpiryJob(db))
+        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db), ApprovalExpiryJob(db))
     except (SettingsError, ValueError) as exc:
         log.error("%s", exc)
         return 2

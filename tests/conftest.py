@@ -112,8 +112,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
-    yield from _pg_database(request.getfixturevalue("postgres"),
-                            request.getfixturevalue("pg_template"))
+    yield from _pg_database(
+        request.getfixturevalue("postgres"), request.getfixturevalue("pg_template")
+    )
 
 
 @pytest.fixture
@@ -181,6 +182,7 @@ def client(app):
 
 # --- real servers for browsers, agents and mail -------------------------------------------
 
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """A local SMTP server; `.sink.wait_for(address)` returns a delivered message."""
@@ -240,8 +242,12 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A desktop-sized page (the clinic web app), Thai locale."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
-                                  timezone_id="Asia/Bangkok", accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+        accept_downloads=True,
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield from _without_csp_violations(page)
@@ -251,9 +257,14 @@ def page(browser):
 @pytest.fixture
 def mobile_page(browser):
     """A 360 px wide phone page (LIFF), Thai locale."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2, locale="th-TH",
-                                  timezone_id="Asia/Bangkok")
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield from _without_csp_violations(page)
@@ -265,8 +276,12 @@ def _without_csp_violations(page):
     violation meanwhile (a page whose script or style the policy blocks is broken). A test
     that provokes one on purpose empties ``page.csp_violations``."""
     page.csp_violations = []
-    page.on("console", lambda m: page.csp_violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: (
+            page.csp_violations.append(m.text) if "Content Security Policy" in m.text else None
+        ),
+    )
     yield page
     assert not page.csp_violations, page.csp_violations
 
@@ -274,6 +289,7 @@ def _without_csp_violations(page):
 @pytest.fixture
 def screenshot(request: pytest.FixtureRequest):
     """screenshot(page, "label") saves a full-page PNG under .cache/test-artifacts/<test>/."""
+
     def take(page, label: str) -> Path:
         path = artifact_path(request.node.name, label)
         page.screenshot(path=str(path), full_page=True)

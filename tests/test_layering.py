@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_contracts_hold() -> None:
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 4 kept, 0 broken" in result.stdout
 
@@ -27,20 +28,30 @@ def test_the_web_toolkit_names_no_front_end(tmp_path: Path) -> None:
     from authencode.app import create_app
     from authencode.settings import Settings
 
-    settings = Settings(environment="test", secret_key="x" * 32, data_key=os.urandom(32),
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                        instance_path=tmp_path)
+    settings = Settings(
+        environment="test",
+        secret_key="x" * 32,
+        data_key=os.urandom(32),
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        instance_path=tmp_path,
+    )
     app = create_app(settings)
     own = {"core", "openapi"}
     names = {name for name in app.blueprints if name not in own}
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()
-                 if rule.endpoint.split(".")[0] in names}
-    prefixes = {bp.url_prefix for name, bp in app.blueprints.items()
-                if name not in own and bp.url_prefix}
+    endpoints = {
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in names
+    }
+    prefixes = {
+        bp.url_prefix for name, bp in app.blueprints.items() if name not in own and bp.url_prefix
+    }
     assert {"liff_api", "clinic.login", "/line/webhook"} <= names | endpoints | {
-        str(rule) for rule in app.url_map.iter_rules()}
+        str(rule) for rule in app.url_map.iter_rules()
+    }
     sources = {path.name: path.read_text() for path in (ROOT / "authencode" / "web").glob("*.py")}
-    named = {(file, name) for file, text in sources.items()
-             for name in names | endpoints | prefixes | {"/line/webhook"}
-             if f'"{name}' in text or f"'{name}" in text}
+    named = {
+        (file, name)
+        for file, text in sources.items()
+        for name in names | endpoints | prefixes | {"/line/webhook"}
+        if f'"{name}' in text or f"'{name}" in text
+    }
     assert not named, named

@@ -14,12 +14,23 @@ from authencode.web.errors import error_response
 core_pages = Blueprint("core", __name__, template_folder="templates")
 
 CORE_PATHS: dict[str, Any] = {
-    "/healthz": {"get": {"summary": "Process alive", "responses": {
-        "200": {"description": "alive"}}}},
-    "/readyz": {"get": {"summary": "Database reachable", "responses": {
-        "200": {"description": "ready"},
-        "503": {"description": "database unavailable", "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+    "/healthz": {
+        "get": {"summary": "Process alive", "responses": {"200": {"description": "alive"}}}
+    },
+    "/readyz": {
+        "get": {
+            "summary": "Database reachable",
+            "responses": {
+                "200": {"description": "ready"},
+                "503": {
+                    "description": "database unavailable",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            },
+        }
+    },
 }
 
 

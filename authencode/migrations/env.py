@@ -16,8 +16,10 @@ target_metadata = models.Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.attributes["url"], target_metadata=target_metadata,
-        literal_binds=True, render_as_batch=True,
+        url=config.attributes["url"],
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -21,8 +21,9 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
     __table_args__ = (
-        CheckConstraint(f"scope IN ({', '.join(repr(s) for s in TOKEN_SCOPES)})",
-                        name="scope_known"),
+        CheckConstraint(
+            f"scope IN ({', '.join(repr(s) for s in TOKEN_SCOPES)})", name="scope_known"
+        ),
     )
 
     id: Mapped[intpk]

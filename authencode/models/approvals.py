@@ -23,9 +23,11 @@ class LinkApproval(Base):
 
     id: Mapped[intpk]
     link_id: Mapped[int] = mapped_column(
-        ForeignKey("family_links.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("family_links.id", ondelete="CASCADE"), unique=True
+    )
     approver_account_id: Mapped[int] = mapped_column(
-        ForeignKey("line_accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("line_accounts.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 

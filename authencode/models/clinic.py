@@ -17,7 +17,8 @@ class StaffDocument(Base):
 
     id: Mapped[intpk]
     staff_id: Mapped[int] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("staff_users.id", ondelete="CASCADE"), unique=True
+    )
     evidence_kind: Mapped[str] = mapped_column(String(32))  # id_card, official_card, other
     evidence_note: Mapped[str] = mapped_column(String(200), default="")
     filename: Mapped[str] = mapped_column(String(200))
@@ -34,7 +35,8 @@ class PasswordReset(Base):
 
     id: Mapped[intpk]
     staff_id: Mapped[int] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str_hash] = mapped_column(unique=True)
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime]
@@ -49,7 +51,8 @@ class StaffSession(Base):
     id: Mapped[intpk]
     sid_hash: Mapped[str_hash] = mapped_column(unique=True)
     staff_id: Mapped[int] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[created_at]
     last_seen_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]

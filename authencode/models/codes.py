@@ -49,15 +49,19 @@ class AuthenCode(Base):
         # One active code per person, facility, service and service day.
         Index(
             "uq_authen_codes_one_active",
-            "person_id", "facility_id", "service_code", "service_date",
+            "person_id",
+            "facility_id",
+            "service_code",
+            "service_date",
             unique=True,
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
         # A facility's codes of a date range in time order: report pages (newest first, with
         # LIMIT) and exports (oldest first, streamed) walk this index instead of sorting.
-        Index("ix_authen_codes_facility_day_time",
-              "facility_id", "service_date", "service_at", "id"),
+        Index(
+            "ix_authen_codes_facility_day_time", "facility_id", "service_date", "service_at", "id"
+        ),
     )
 
     id: Mapped[intpk]
@@ -105,7 +109,8 @@ class VisitEvidence(Base):
 
     id: Mapped[intpk]
     code_id: Mapped[int] = mapped_column(
-        ForeignKey("authen_codes.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("authen_codes.id", ondelete="CASCADE"), unique=True
+    )
     photo_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     photo_type: Mapped[str | None] = mapped_column(String(16))  # image/jpeg, image/png
     photo_size: Mapped[int | None] = mapped_column(Integer)

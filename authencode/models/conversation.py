@@ -23,7 +23,8 @@ class ChatConversation(Base):
 
     id: Mapped[intpk]
     line_account_id: Mapped[int] = mapped_column(
-        ForeignKey("line_accounts.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("line_accounts.id", ondelete="CASCADE"), unique=True
+    )
     flow: Mapped[str] = mapped_column(String(16))
     step: Mapped[str] = mapped_column(String(16))
     data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

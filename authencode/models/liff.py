@@ -25,9 +25,13 @@ class PcuChangeRequest(Base):
         CheckConstraint(
             "status IN ('pending', 'approved', 'rejected', 'cancelled')", name="status_known"
         ),
-        Index("uq_pcu_change_requests_one_pending", "person_id", unique=True,
-              sqlite_where=text("status = 'pending'"),
-              postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_pcu_change_requests_one_pending",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_pcu_change_requests_person_year", "person_id", "fiscal_year"),
     )
 

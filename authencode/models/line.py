@@ -29,9 +29,7 @@ VERIFY_METHODS = ("counter", "thaid", "approval", "registry")
 
 class LineAccount(Base):
     __tablename__ = "line_accounts"
-    __table_args__ = (
-        CheckConstraint("status IN ('active', 'unfollowed')", name="status_known"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('active', 'unfollowed')", name="status_known"),)
 
     id: Mapped[intpk]
     line_user_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -83,13 +81,19 @@ class FamilyLink(Base):
         CheckConstraint(f"slot BETWEEN 0 AND {MAX_FAMILY_MEMBERS}", name="slot_range"),
         # A person is someone's own (slot 0) at most once among links that give access; a
         # pending self link waits beside it until verified, which reclaims the person.
-        Index("uq_family_links_self_person", "person_id", unique=True,
-              sqlite_where=text("slot = 0 AND level <> 'pending'"),
-              postgresql_where=text("slot = 0 AND level <> 'pending'")),
+        Index(
+            "uq_family_links_self_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("slot = 0 AND level <> 'pending'"),
+            postgresql_where=text("slot = 0 AND level <> 'pending'"),
+        ),
         CheckConstraint("level IN ('pending', 'claimed', 'verified')", name="level_known"),
         CheckConstraint(
             "verified_method IS NULL OR verified_method IN "
-            "('counter', 'thaid', 'approval', 'registry')", name="verified_method_known"),
+            "('counter', 'thaid', 'approval', 'registry')",
+            name="verified_method_known",
+        ),
     )
 
     id: Mapped[intpk]
@@ -120,6 +124,7 @@ class AccountNotice(Base):
     __tablename__ = "account_notices"
 
     line_account_id: Mapped[int] = mapped_column(
-        ForeignKey("line_accounts.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("line_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     notice: Mapped[str] = mapped_column(String(32), primary_key=True)
     queued_at: Mapped[created_at]

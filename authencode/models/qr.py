@@ -21,14 +21,19 @@ class FacilityKey(Base):
     __tablename__ = "facility_keys"
     # One live (unrevoked) key per facility: concurrent first uses cannot create two.
     __table_args__ = (
-        Index("uq_facility_keys_one_live", "facility_id", unique=True,
-              sqlite_where=text("revoked_at IS NULL"),
-              postgresql_where=text("revoked_at IS NULL")),
+        Index(
+            "uq_facility_keys_one_live",
+            "facility_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
     )
 
     id: Mapped[intpk]
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="CASCADE"),
-                                             index=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id", ondelete="CASCADE"), index=True
+    )
     kid: Mapped[str] = mapped_column(String(16), unique=True)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[created_at]

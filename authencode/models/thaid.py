@@ -25,9 +25,9 @@ class ThaidAuthorization(Base):
     browser_hash: Mapped[str_hash]
     secrets_enc: Mapped[bytes] = mapped_column(LargeBinary)
     family_link_id: Mapped[int] = mapped_column(
-        ForeignKey("family_links.id", ondelete="CASCADE"), index=True)
-    line_account_id: Mapped[int] = mapped_column(
-        ForeignKey("line_accounts.id", ondelete="CASCADE"))
+        ForeignKey("family_links.id", ondelete="CASCADE"), index=True
+    )
+    line_account_id: Mapped[int] = mapped_column(ForeignKey("line_accounts.id", ondelete="CASCADE"))
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     used_at: Mapped[dt.datetime | None]

@@ -23,24 +23,37 @@ class LinkVerification(Base):
 
     __tablename__ = "link_verifications"
     __table_args__ = (
-        Index("uq_link_verifications_open_code", "code_hash", unique=True,
-              sqlite_where=text("used_at IS NULL"), postgresql_where=text("used_at IS NULL")),
-        Index("uq_link_verifications_open_link", "family_link_id", unique=True,
-              sqlite_where=text("used_at IS NULL"), postgresql_where=text("used_at IS NULL")),
-        CheckConstraint("card_check IS NULL OR card_check IN ('card', 'eye')",
-                        name="card_check_known"),
+        Index(
+            "uq_link_verifications_open_code",
+            "code_hash",
+            unique=True,
+            sqlite_where=text("used_at IS NULL"),
+            postgresql_where=text("used_at IS NULL"),
+        ),
+        Index(
+            "uq_link_verifications_open_link",
+            "family_link_id",
+            unique=True,
+            sqlite_where=text("used_at IS NULL"),
+            postgresql_where=text("used_at IS NULL"),
+        ),
+        CheckConstraint(
+            "card_check IS NULL OR card_check IN ('card', 'eye')", name="card_check_known"
+        ),
     )
 
     id: Mapped[intpk]
     family_link_id: Mapped[int] = mapped_column(
-        ForeignKey("family_links.id", ondelete="CASCADE"), index=True)
+        ForeignKey("family_links.id", ondelete="CASCADE"), index=True
+    )
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     failures: Mapped[int] = mapped_column(SmallInteger, default=0)  # refused confirmations
     used_at: Mapped[dt.datetime | None]
     used_by_staff_id: Mapped[int | None] = mapped_column(
-        ForeignKey("staff_users.id", ondelete="SET NULL"))
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"))
     card_check: Mapped[str | None] = mapped_column(String(8))
     relation: Mapped[str | None] = mapped_column(String(32))  # as confirmed by staff

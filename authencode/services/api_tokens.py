@@ -19,17 +19,27 @@ from authencode.models import ApiToken, Facility
 from authencode.models.agent import TOKEN_SCOPES
 from authencode.services import audit
 
-TOKEN_MISSING = register("TOKEN_MISSING", "unauthorized", "An API token is required.",
-                         "ต้องระบุโทเคนสำหรับเรียกใช้ API")
-TOKEN_INVALID = register("TOKEN_INVALID", "unauthorized",
-                         "The API token is not valid or has been revoked.",
-                         "โทเคนไม่ถูกต้องหรือถูกยกเลิกแล้ว")
-TOKEN_SCOPE = register("TOKEN_SCOPE", "forbidden",
-                       "This API token is not for this API; it needs a token of scope {scope}.",
-                       "โทเคนนี้ใช้กับ API นี้ไม่ได้ ต้องใช้โทเคนขอบเขต {scope}")
-TOKEN_SCOPE_UNKNOWN = register("TOKEN_SCOPE_UNKNOWN", "invalid",
-                               "A token's scope is one of: {scopes}.",
-                               "ขอบเขตของโทเคนต้องเป็นหนึ่งใน: {scopes}")
+TOKEN_MISSING = register(
+    "TOKEN_MISSING", "unauthorized", "An API token is required.", "ต้องระบุโทเคนสำหรับเรียกใช้ API"
+)
+TOKEN_INVALID = register(
+    "TOKEN_INVALID",
+    "unauthorized",
+    "The API token is not valid or has been revoked.",
+    "โทเคนไม่ถูกต้องหรือถูกยกเลิกแล้ว",
+)
+TOKEN_SCOPE = register(
+    "TOKEN_SCOPE",
+    "forbidden",
+    "This API token is not for this API; it needs a token of scope {scope}.",
+    "โทเคนนี้ใช้กับ API นี้ไม่ได้ ต้องใช้โทเคนขอบเขต {scope}",
+)
+TOKEN_SCOPE_UNKNOWN = register(
+    "TOKEN_SCOPE_UNKNOWN",
+    "invalid",
+    "A token's scope is one of: {scopes}.",
+    "ขอบเขตของโทเคนต้องเป็นหนึ่งใน: {scopes}",
+)
 TOKEN_PREFIX = "ac_"  # noqa: S105 - a visible prefix, not a secret
 
 
@@ -43,8 +53,9 @@ class NewToken:
     secret: str  # shown to the creator once, never stored
 
 
-def create_token(session: Session, facility: Facility, name: str, actor: str,
-                 scope: str = "his") -> NewToken:
+def create_token(
+    session: Session, facility: Facility, name: str, actor: str, scope: str = "his"
+) -> NewToken:
     """Create a token of the scope for the facility; the secret is returned once. Audited.
 
     Raises FIELD_INVALID (no name) or TOKEN_SCOPE_UNKNOWN.
@@ -55,12 +66,23 @@ def create_token(session: Session, facility: Facility, name: str, actor: str,
     if scope not in TOKEN_SCOPES:
         raise DomainError(TOKEN_SCOPE_UNKNOWN, scopes=", ".join(TOKEN_SCOPES))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(facility_id=facility.id, name=name, token_hash=token_digest(secret),
-                   prefix=secret[:10], scope=scope, created_by=actor)
+    row = ApiToken(
+        facility_id=facility.id,
+        name=name,
+        token_hash=token_digest(secret),
+        prefix=secret[:10],
+        scope=scope,
+        created_by=actor,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_token.create", f"api_token:{row.id}",
-                 {"facility": facility.hcode, "name": name, "scope": scope})
+    audit.record(
+        session,
+        actor,
+        "api_token.create",
+        f"api_token:{row.id}",
+        {"facility": facility.hcode, "name": name, "scope": scope},
+    )
     return NewToken(row, secret)
 
 

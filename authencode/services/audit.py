@@ -20,17 +20,25 @@ _MAX_RACES = 5
 _LOCK_KEY = 0x41554454  # "AUDT": one advisory lock for the audit chain
 
 
-def entry_digest(prev_hash: str, at_iso: str, actor: str, action: str, target: str,
-                 details: dict[str, Any]) -> str:
+def entry_digest(
+    prev_hash: str, at_iso: str, actor: str, action: str, target: str, details: dict[str, Any]
+) -> str:
     content = json.dumps(
         [prev_hash, at_iso, actor, action, target, details],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def record(session: Session, actor: str, action: str, target: str = "",
-           details: dict[str, Any] | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Append an entry after the current tail; details must hold no personal data.
 
     Writers queue on a transaction-scoped lock (PostgreSQL; SQLite already serialises
@@ -40,12 +48,18 @@ def record(session: Session, actor: str, action: str, target: str = "",
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     for _ in range(_MAX_RACES):
-        tail = session.scalar(
-            select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-        ) or GENESIS
+        tail = (
+            session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+            or GENESIS
+        )
         at = utcnow()
         entry = AuditEntry(
-            at=at, actor=actor, action=action, target=target, details=details, prev_hash=tail,
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            details=details,
+            prev_hash=tail,
             entry_hash=entry_digest(tail, at.isoformat(), actor, action, target, details),
         )
         try:
@@ -75,8 +89,14 @@ def verify(session: Session, batch: int = 1000) -> ChainReport:
     for entry in _entries(session, batch):
         if entry.prev_hash != expected_prev:
             return ChainReport(checked, entry.id, "previous entry is missing or was changed")
-        digest = entry_digest(entry.prev_hash, entry.at.isoformat(), entry.actor, entry.action,
-                              entry.target, entry.details)
+        digest = entry_digest(
+            entry.prev_hash,
+            entry.at.isoformat(),
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.details,
+        )
         if digest != entry.entry_hash:
             return ChainReport(checked, entry.id, "entry content does not match its hash")
         expected_prev = entry.entry_hash

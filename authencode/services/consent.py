@@ -35,30 +35,49 @@ CONSENT_TEXT_TH = (
     f"\nฉบับ {CONSENT_VERSION}"
 )
 
-register("CONSENT_VERSION_STALE", "conflict",
-         "The consent text has changed; please read the new version.",
-         "ข้อตกลงการให้ความยินยอมมีการปรับปรุง กรุณาอ่านฉบับใหม่อีกครั้ง")
-register("CONSENT_ALREADY_GIVEN", "conflict", "Consent has already been given.",
-         "ท่านได้ให้ความยินยอมไว้แล้ว")
-register("CONSENT_NOT_GIVEN", "conflict", "Consent has not been given.",
-         "ท่านยังไม่ได้ให้ความยินยอม")
-register("CONSENT_REQUIRED", "forbidden", "Please accept the consent terms first.",
-         "กรุณาให้ความยินยอมก่อนใช้บริการ")
+register(
+    "CONSENT_VERSION_STALE",
+    "conflict",
+    "The consent text has changed; please read the new version.",
+    "ข้อตกลงการให้ความยินยอมมีการปรับปรุง กรุณาอ่านฉบับใหม่อีกครั้ง",
+)
+register(
+    "CONSENT_ALREADY_GIVEN", "conflict", "Consent has already been given.", "ท่านได้ให้ความยินยอมไว้แล้ว"
+)
+register("CONSENT_NOT_GIVEN", "conflict", "Consent has not been given.", "ท่านยังไม่ได้ให้ความยินยอม")
+register(
+    "CONSENT_REQUIRED",
+    "forbidden",
+    "Please accept the consent terms first.",
+    "กรุณาให้ความยินยอมก่อนใช้บริการ",
+)
 
 
-def _record(session: Session, account: LineAccount, version: str, decision: str,
-            channel: str) -> ConsentRecord:
-    entry = ConsentRecord(line_account_id=account.id, version=version, decision=decision,
-                          decided_at=utcnow(), channel=channel)
+def _record(
+    session: Session, account: LineAccount, version: str, decision: str, channel: str
+) -> ConsentRecord:
+    entry = ConsentRecord(
+        line_account_id=account.id,
+        version=version,
+        decision=decision,
+        decided_at=utcnow(),
+        channel=channel,
+    )
     session.add(entry)
-    audit.record(session, f"line:{account.id}", f"consent.{decision}",
-                 f"line_account:{account.id}", {"version": version, "channel": channel})
+    audit.record(
+        session,
+        f"line:{account.id}",
+        f"consent.{decision}",
+        f"line_account:{account.id}",
+        {"version": version, "channel": channel},
+    )
     session.flush()
     return entry
 
 
-def accept(session: Session, account: LineAccount, version: str,
-           channel: str = "line") -> ConsentRecord:
+def accept(
+    session: Session, account: LineAccount, version: str, channel: str = "line"
+) -> ConsentRecord:
     """Record acceptance of this version; raises CONSENT_VERSION_STALE or CONSENT_ALREADY_GIVEN."""
     if version != CONSENT_VERSION:
         raise DomainError("CONSENT_VERSION_STALE")
@@ -71,8 +90,9 @@ def accept(session: Session, account: LineAccount, version: str,
     return entry
 
 
-def decline(session: Session, account: LineAccount, version: str,
-            channel: str = "line") -> ConsentRecord:
+def decline(
+    session: Session, account: LineAccount, version: str, channel: str = "line"
+) -> ConsentRecord:
     """Record that the user declined; raises CONSENT_ALREADY_GIVEN (withdraw is separate)."""
     if account.has_consented:
         raise DomainError("CONSENT_ALREADY_GIVEN")

@@ -68,13 +68,16 @@ def _open(protector: DataProtector, row: ChatConversation) -> dict[str, str]:
 
 
 # Built once (every text a LINE user sends reads it); re-read even if this session has it.
-_DIALOGUE_OF = (select(ChatConversation)
-                .where(ChatConversation.line_account_id == bindparam("account_id"))
-                .execution_options(populate_existing=True))
+_DIALOGUE_OF = (
+    select(ChatConversation)
+    .where(ChatConversation.line_account_id == bindparam("account_id"))
+    .execution_options(populate_existing=True)
+)
 
 
-def lock_current(session: Session, protector: DataProtector, account: LineAccount,
-                 now: dt.datetime) -> Current:
+def lock_current(
+    session: Session, protector: DataProtector, account: LineAccount, now: dt.datetime
+) -> Current:
     """Lock the account, then return its live dialogue; an expired one is deleted."""
     lock_account(session, account)
     row = session.scalar(_DIALOGUE_OF, {"account_id": account.id})
@@ -88,21 +91,41 @@ def lock_current(session: Session, protector: DataProtector, account: LineAccoun
     return Current(Conversation(row, _open(protector, row)))
 
 
-def start(session: Session, protector: DataProtector, account: LineAccount, flow: str,
-          step: str, now: dt.datetime, ttl: dt.timedelta = DEFAULT_TTL,
-          data: dict[str, str] | None = None) -> Conversation:
+def start(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    flow: str,
+    step: str,
+    now: dt.datetime,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    data: dict[str, str] | None = None,
+) -> Conversation:
     """Begin a dialogue, replacing any unfinished one (call ``lock_current`` first)."""
     finish_all(session, account)
-    row = ChatConversation(line_account_id=account.id, flow=flow, step=step,
-                           data_enc=_seal(protector, account.id, data or {}),
-                           started_at=now, updated_at=now, expires_at=now + ttl)
+    row = ChatConversation(
+        line_account_id=account.id,
+        flow=flow,
+        step=step,
+        data_enc=_seal(protector, account.id, data or {}),
+        started_at=now,
+        updated_at=now,
+        expires_at=now + ttl,
+    )
     session.add(row)
     session.flush()
     return Conversation(row, dict(data or {}))
 
 
-def advance(session: Session, protector: DataProtector, conversation: Conversation, step: str,
-            now: dt.datetime, ttl: dt.timedelta = DEFAULT_TTL, **answers: str) -> None:
+def advance(
+    session: Session,
+    protector: DataProtector,
+    conversation: Conversation,
+    step: str,
+    now: dt.datetime,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    **answers: str,
+) -> None:
     """Move to the next step, keeping the new answers; the silence timer starts again."""
     conversation.data.update(answers)
     row = conversation.row
@@ -113,8 +136,9 @@ def advance(session: Session, protector: DataProtector, conversation: Conversati
     session.flush()  # the version check happens here
 
 
-def touch(session: Session, conversation: Conversation, now: dt.datetime,
-          ttl: dt.timedelta = DEFAULT_TTL) -> None:
+def touch(
+    session: Session, conversation: Conversation, now: dt.datetime, ttl: dt.timedelta = DEFAULT_TTL
+) -> None:
     """The user answered (even wrongly): the dialogue stays open a while longer."""
     conversation.row.updated_at = now
     conversation.row.expires_at = now + ttl
@@ -130,15 +154,19 @@ def finish(session: Session, conversation: Conversation) -> None:
 def finish_all(session: Session, account: LineAccount) -> int:
     """End whatever dialogue the account has (a new one starts, consent is withdrawn...);
     returns how many were ended."""
-    result = session.execute(delete(ChatConversation)
-                             .where(ChatConversation.line_account_id == account.id)
-                             .execution_options(synchronize_session="fetch"))
+    result = session.execute(
+        delete(ChatConversation)
+        .where(ChatConversation.line_account_id == account.id)
+        .execution_options(synchronize_session="fetch")
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def purge_expired(session: Session, now: dt.datetime) -> int:
     """Delete every dialogue silent past its expiry; returns how many."""
-    result = session.execute(delete(ChatConversation)
-                             .where(ChatConversation.expires_at <= now)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        delete(ChatConversation)
+        .where(ChatConversation.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -42,38 +42,59 @@ _HASH_PURPOSE = "link-verification"
 _ISSUE_TRIES = 8
 
 LINK_ALREADY_VERIFIED = register(
-    "LINK_ALREADY_VERIFIED", "conflict", "This link is already verified.",
-    "รายการนี้ยืนยันตัวตนเรียบร้อยแล้ว")
+    "LINK_ALREADY_VERIFIED",
+    "conflict",
+    "This link is already verified.",
+    "รายการนี้ยืนยันตัวตนเรียบร้อยแล้ว",
+)
 VERIFY_CODE_FORMAT = register(
-    "VERIFY_CODE_FORMAT", "invalid", "A verification code is 6 digits.",
-    "รหัสยืนยันตัวตนต้องเป็นตัวเลข 6 หลัก")
+    "VERIFY_CODE_FORMAT",
+    "invalid",
+    "A verification code is 6 digits.",
+    "รหัสยืนยันตัวตนต้องเป็นตัวเลข 6 หลัก",
+)
 VERIFY_CODE_UNKNOWN = register(
-    "VERIFY_CODE_UNKNOWN", "not_found",
+    "VERIFY_CODE_UNKNOWN",
+    "not_found",
     "No open verification code matches; check the digits, or ask the patient for a new code.",
-    "ไม่พบรหัสยืนยันตัวตนนี้ กรุณาตรวจสอบตัวเลข หรือให้ผู้รับบริการขอรหัสใหม่")
+    "ไม่พบรหัสยืนยันตัวตนนี้ กรุณาตรวจสอบตัวเลข หรือให้ผู้รับบริการขอรหัสใหม่",
+)
 VERIFY_CODE_EXPIRED = register(
-    "VERIFY_CODE_EXPIRED", "gone",
+    "VERIFY_CODE_EXPIRED",
+    "gone",
     "This verification code has expired; ask the patient to request a new one.",
-    "รหัสยืนยันตัวตนหมดอายุแล้ว กรุณาให้ผู้รับบริการขอรหัสใหม่ในแอป LINE")
+    "รหัสยืนยันตัวตนหมดอายุแล้ว กรุณาให้ผู้รับบริการขอรหัสใหม่ในแอป LINE",
+)
 VERIFY_CODE_USED = register(
-    "VERIFY_CODE_USED", "conflict", "This verification code has already been used.",
-    "รหัสยืนยันตัวตนนี้ถูกใช้ไปแล้ว")
+    "VERIFY_CODE_USED",
+    "conflict",
+    "This verification code has already been used.",
+    "รหัสยืนยันตัวตนนี้ถูกใช้ไปแล้ว",
+)
 VERIFY_CHECK_REQUIRED = register(
-    "VERIFY_CHECK_REQUIRED", "invalid",
+    "VERIFY_CHECK_REQUIRED",
+    "invalid",
     "Read the ID card in the card reader, or tick that you checked it by eye.",
-    "กรุณาอ่านบัตรประชาชนด้วยเครื่องอ่านบัตร หรือทำเครื่องหมายว่าได้ตรวจบัตรด้วยตนเองแล้ว")
+    "กรุณาอ่านบัตรประชาชนด้วยเครื่องอ่านบัตร หรือทำเครื่องหมายว่าได้ตรวจบัตรด้วยตนเองแล้ว",
+)
 VERIFY_CARD_MISMATCH = register(
-    "VERIFY_CARD_MISMATCH", "forbidden",
+    "VERIFY_CARD_MISMATCH",
+    "forbidden",
     "The card read is not the ID card of {whom}; nothing was verified.",
-    "บัตรประชาชนที่อ่านได้ไม่ใช่บัตรของ{whom} จึงยังไม่ได้ยืนยันตัวตน")
+    "บัตรประชาชนที่อ่านได้ไม่ใช่บัตรของ{whom} จึงยังไม่ได้ยืนยันตัวตน",
+)
 VERIFY_RELATION_REQUIRED = register(
-    "VERIFY_RELATION_REQUIRED", "invalid",
+    "VERIFY_RELATION_REQUIRED",
+    "invalid",
     "Choose the relation you confirmed between the guardian and the child.",
-    "กรุณาเลือกความสัมพันธ์ระหว่างผู้ปกครองกับเด็กที่ได้ตรวจสอบแล้ว")
+    "กรุณาเลือกความสัมพันธ์ระหว่างผู้ปกครองกับเด็กที่ได้ตรวจสอบแล้ว",
+)
 VERIFY_NO_GUARDIAN = register(
-    "VERIFY_NO_GUARDIAN", "conflict",
+    "VERIFY_NO_GUARDIAN",
+    "conflict",
     "This LINE account has no registration of its own to check the guardian's card against.",
-    "บัญชี LINE นี้ยังไม่มีการลงทะเบียนของผู้ปกครองเอง จึงตรวจบัตรของผู้ปกครองไม่ได้")
+    "บัญชี LINE นี้ยังไม่มีการลงทะเบียนของผู้ปกครองเอง จึงตรวจบัตรของผู้ปกครองไม่ได้",
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +138,9 @@ def _hash(protector: DataProtector, code: str) -> str:
     return protector.lookup_hash(code, _HASH_PURPOSE)
 
 
-def issue_code(session: Session, protector: DataProtector, link: FamilyLink, *,
-               now: dt.datetime | None = None) -> IssuedCode:
+def issue_code(
+    session: Session, protector: DataProtector, link: FamilyLink, *, now: dt.datetime | None = None
+) -> IssuedCode:
     """A new code for an unverified link, replacing its unused one; raises
     LINK_ALREADY_VERIFIED."""
     now = now or utcnow()
@@ -126,21 +148,34 @@ def issue_code(session: Session, protector: DataProtector, link: FamilyLink, *,
     session.refresh(link)
     if link.is_verified:
         raise DomainError(LINK_ALREADY_VERIFIED)
-    session.execute(delete(LinkVerification).where(
-        LinkVerification.used_at.is_(None),
-        (LinkVerification.family_link_id == link.id) | (LinkVerification.expires_at < now)))
+    session.execute(
+        delete(LinkVerification).where(
+            LinkVerification.used_at.is_(None),
+            (LinkVerification.family_link_id == link.id) | (LinkVerification.expires_at < now),
+        )
+    )
     for _ in range(_ISSUE_TRIES):
-        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        row = LinkVerification(family_link_id=link.id, code_hash=_hash(protector, code),
-                               created_at=now, expires_at=now + CODE_TTL, failures=0)
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        row = LinkVerification(
+            family_link_id=link.id,
+            code_hash=_hash(protector, code),
+            created_at=now,
+            expires_at=now + CODE_TTL,
+            failures=0,
+        )
         try:
             with session.begin_nested():  # another link's open code has these digits
                 session.add(row)
                 session.flush()
         except IntegrityError:
             continue
-        audit.record(session, f"line:{link.line_account_id}", "link.counter_code",
-                     f"family_link:{link.id}", {"person_id": link.person_id})
+        audit.record(
+            session,
+            f"line:{link.line_account_id}",
+            "link.counter_code",
+            f"family_link:{link.id}",
+            {"person_id": link.person_id},
+        )
         return IssuedCode(code, row.expires_at)
     raise RuntimeError("no free verification code after several tries")
 
@@ -153,26 +188,39 @@ def parse_code(raw: object) -> str:
     return digits
 
 
-def _find(session: Session, code_hash: str, now: dt.datetime, *,
-          lock: bool) -> LinkVerification:
-    query = select(LinkVerification).where(LinkVerification.code_hash == code_hash,
-                                           LinkVerification.used_at.is_(None))
+def _find(session: Session, code_hash: str, now: dt.datetime, *, lock: bool) -> LinkVerification:
+    query = select(LinkVerification).where(
+        LinkVerification.code_hash == code_hash, LinkVerification.used_at.is_(None)
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     row = session.scalar(query)
     if row is None:
-        used = session.scalar(select(LinkVerification.id).where(
-            LinkVerification.code_hash == code_hash, LinkVerification.used_at.is_not(None),
-            LinkVerification.used_at > now - CODE_TTL).limit(1))
-        raise DomainError(VERIFY_CODE_USED if used is not None else VERIFY_CODE_UNKNOWN,
-                          detail="code")
+        used = session.scalar(
+            select(LinkVerification.id)
+            .where(
+                LinkVerification.code_hash == code_hash,
+                LinkVerification.used_at.is_not(None),
+                LinkVerification.used_at > now - CODE_TTL,
+            )
+            .limit(1)
+        )
+        raise DomainError(
+            VERIFY_CODE_USED if used is not None else VERIFY_CODE_UNKNOWN, detail="code"
+        )
     if row.expires_at <= now:
         raise DomainError(VERIFY_CODE_EXPIRED, detail="code")
     return row
 
 
-def look_up(session: Session, protector: DataProtector, raw_code: object, *,
-            now: dt.datetime | None = None, lock: bool = False) -> CounterCase:
+def look_up(
+    session: Session,
+    protector: DataProtector,
+    raw_code: object,
+    *,
+    now: dt.datetime | None = None,
+    lock: bool = False,
+) -> CounterCase:
     """The open code's link, person and what to check; raises VERIFY_CODE_* .
 
     With ``lock`` (confirming), the person is locked first, then the code row: a confirmation
@@ -188,16 +236,27 @@ def look_up(session: Session, protector: DataProtector, raw_code: object, *,
     minor = link_trust.is_minor_link(link, service_day(now))
     guardian = None
     if minor:
-        holder = session.scalar(select(FamilyLink).where(
-            FamilyLink.line_account_id == link.line_account_id,
-            FamilyLink.slot == link_trust.SELF_SLOT, FamilyLink.level != "pending"))
+        holder = session.scalar(
+            select(FamilyLink).where(
+                FamilyLink.line_account_id == link.line_account_id,
+                FamilyLink.slot == link_trust.SELF_SLOT,
+                FamilyLink.level != "pending",
+            )
+        )
         guardian = holder.person if holder is not None else None
     return CounterCase(row, link, link.person, minor, guardian)
 
 
-def confirm(session: Session, protector: DataProtector, raw_code: object, check: CounterCheck,
-            *, staff_id: int, facility: Facility,
-            now: dt.datetime | None = None) -> CounterResult:
+def confirm(
+    session: Session,
+    protector: DataProtector,
+    raw_code: object,
+    check: CounterCheck,
+    *,
+    staff_id: int,
+    facility: Facility,
+    now: dt.datetime | None = None,
+) -> CounterResult:
     """Verify the code's link after staff checked the card; records who, where and how.
 
     A refused card check counts against the code (the caller commits it); the MAX_FAILURES-th
@@ -218,8 +277,16 @@ def confirm(session: Session, protector: DataProtector, raw_code: object, check:
     if card_person is None:
         raise DomainError(VERIFY_NO_GUARDIAN)
     if check.card_check == "card":
-        _claim_card(session, protector, case, card_person, check.correlation_id,
-                    staff_id=staff_id, facility=facility, now=now)
+        _claim_card(
+            session,
+            protector,
+            case,
+            card_person,
+            check.correlation_id,
+            staff_id=staff_id,
+            facility=facility,
+            now=now,
+        )
     row = case.verification
     row.used_at = now
     row.used_by_staff_id = staff_id
@@ -229,34 +296,64 @@ def confirm(session: Session, protector: DataProtector, raw_code: object, check:
     case.link.relation = relation
     actor = f"staff:{staff_id}"
     verified = link_trust.verify_link(session, case.link, method="counter", actor=actor, now=now)
-    audit.record(session, actor, "link.counter_verified", f"family_link:{case.link.id}",
-                 {"facility": facility.hcode, "card_check": check.card_check,
-                  "relation": relation, "minor": case.minor, "verification_id": row.id})
+    audit.record(
+        session,
+        actor,
+        "link.counter_verified",
+        f"family_link:{case.link.id}",
+        {
+            "facility": facility.hcode,
+            "card_check": check.card_check,
+            "relation": relation,
+            "minor": case.minor,
+            "verification_id": row.id,
+        },
+    )
     return CounterResult(case, verified)
 
 
-def _claim_card(session: Session, protector: DataProtector, case: CounterCase,
-                card_person: Person, correlation_id: str, *, staff_id: int,
-                facility: Facility, now: dt.datetime) -> None:
+def _claim_card(
+    session: Session,
+    protector: DataProtector,
+    case: CounterCase,
+    card_person: Person,
+    correlation_id: str,
+    *,
+    staff_id: int,
+    facility: Facility,
+    now: dt.datetime,
+) -> None:
     """The agent's card read at this facility must be of ``card_person``'s card."""
-    read = session.scalar(select(CardRead).where(
-        CardRead.correlation_id == str(correlation_id or "")[:36],
-        CardRead.facility_id == facility.id))
+    read = session.scalar(
+        select(CardRead).where(
+            CardRead.correlation_id == str(correlation_id or "")[:36],
+            CardRead.facility_id == facility.id,
+        )
+    )
     if read is not None and read.cid_hash != card_person.cid_hash:
         _count_failure(session, case, f"staff:{staff_id}", facility)
         whom = "ผู้ปกครอง" if case.minor else card_person.full_name_th
         raise DomainError(VERIFY_CARD_MISMATCH, whom=whom)
-    claimed = agent.claim_card_read(session, protector, correlation_id,
-                                    person_cid(protector, card_person), facility_id=facility.id)
+    claimed = agent.claim_card_read(
+        session,
+        protector,
+        correlation_id,
+        person_cid(protector, card_person),
+        facility_id=facility.id,
+    )
     claimed.used_at = now
 
 
-def _count_failure(session: Session, case: CounterCase, actor: str,
-                   facility: Facility) -> None:
+def _count_failure(session: Session, case: CounterCase, actor: str, facility: Facility) -> None:
     row = case.verification
     row.failures += 1
-    audit.record(session, actor, "link.counter_refused", f"family_link:{case.link.id}",
-                 {"facility": facility.hcode, "failures": row.failures})
+    audit.record(
+        session,
+        actor,
+        "link.counter_refused",
+        f"family_link:{case.link.id}",
+        {"facility": facility.hcode, "failures": row.failures},
+    )
     if row.failures >= MAX_FAILURES:
         session.delete(row)  # withdrawn: the patient asks for a new code
     session.flush()
@@ -264,6 +361,10 @@ def _count_failure(session: Session, case: CounterCase, actor: str,
 
 def open_links(session: Session, account_id: int) -> list[FamilyLink]:
     """The account's links not yet verified (pending ones too), the holder first."""
-    return list(session.scalars(select(FamilyLink).where(
-        FamilyLink.line_account_id == account_id, FamilyLink.level != "verified")
-        .order_by(FamilyLink.slot)))
+    return list(
+        session.scalars(
+            select(FamilyLink)
+            .where(FamilyLink.line_account_id == account_id, FamilyLink.level != "verified")
+            .order_by(FamilyLink.slot)
+        )
+    )

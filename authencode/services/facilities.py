@@ -18,14 +18,21 @@ from authencode.services.staff_access import (
     sees_all_facilities,
 )
 
-HCODE_INVALID = register("HCODE_INVALID", "invalid", "A facility code (hcode) has 5 digits.",
-                         "รหัสหน่วยบริการต้องเป็นตัวเลข 5 หลัก")
-FACILITY_EXISTS = register("FACILITY_EXISTS", "conflict",
-                           "A facility with this code already exists.",
-                           "มีหน่วยบริการรหัสนี้อยู่แล้ว")
-FACILITY_NAME_REQUIRED = register("FACILITY_NAME_REQUIRED", "invalid",
-                                  "Please enter the facility's name.",
-                                  "กรุณากรอกชื่อหน่วยบริการ")
+HCODE_INVALID = register(
+    "HCODE_INVALID",
+    "invalid",
+    "A facility code (hcode) has 5 digits.",
+    "รหัสหน่วยบริการต้องเป็นตัวเลข 5 หลัก",
+)
+FACILITY_EXISTS = register(
+    "FACILITY_EXISTS",
+    "conflict",
+    "A facility with this code already exists.",
+    "มีหน่วยบริการรหัสนี้อยู่แล้ว",
+)
+FACILITY_NAME_REQUIRED = register(
+    "FACILITY_NAME_REQUIRED", "invalid", "Please enter the facility's name.", "กรุณากรอกชื่อหน่วยบริการ"
+)
 
 
 def visible_facilities(session: Session, actor: StaffUser) -> list[Facility]:
@@ -37,8 +44,9 @@ def visible_facilities(session: Session, actor: StaffUser) -> list[Facility]:
 
 
 def active_facilities(session: Session) -> list[Facility]:
-    return list(session.scalars(
-        select(Facility).where(Facility.active.is_(True)).order_by(Facility.hcode)))
+    return list(
+        session.scalars(select(Facility).where(Facility.active.is_(True)).order_by(Facility.hcode))
+    )
 
 
 def by_hcode(session: Session, hcode: str) -> Facility:
@@ -49,8 +57,9 @@ def by_hcode(session: Session, hcode: str) -> Facility:
     return facility
 
 
-def create_facility(session: Session, actor: StaffUser, hcode: str, name: str,
-                    province_name: str = "") -> Facility:
+def create_facility(
+    session: Session, actor: StaffUser, hcode: str, name: str, province_name: str = ""
+) -> Facility:
     """Add a facility (system admins only); raises FORBIDDEN, HCODE_INVALID,
     FACILITY_NAME_REQUIRED or FACILITY_EXISTS. Audited."""
     if not is_system_admin(actor):
@@ -63,8 +72,12 @@ def create_facility(session: Session, actor: StaffUser, hcode: str, name: str,
         raise DomainError(FACILITY_NAME_REQUIRED, detail="name")
     if session.scalar(select(Facility.id).where(Facility.hcode == hcode)):
         raise DomainError(FACILITY_EXISTS, detail="hcode")
-    facility = Facility(hcode=hcode, name=name[:200],
-                        province_name=(province_name or "").strip()[:100] or None, active=True)
+    facility = Facility(
+        hcode=hcode,
+        name=name[:200],
+        province_name=(province_name or "").strip()[:100] or None,
+        active=True,
+    )
     session.add(facility)
     session.flush()
     audit.record(session, f"staff:{actor.id}", "facility.create", f"facility:{hcode}")
@@ -77,11 +90,14 @@ def all_service_types(session: Session) -> list[ServiceType]:
 
 def offered(session: Session, facility: Facility) -> list[ServiceType]:
     """The active services the facility offers, by code."""
-    return list(session.scalars(
-        select(ServiceType).join(FacilityService,
-                                 FacilityService.service_code == ServiceType.code)
-        .where(FacilityService.facility_id == facility.id, FacilityService.active.is_(True))
-        .order_by(ServiceType.code)))
+    return list(
+        session.scalars(
+            select(ServiceType)
+            .join(FacilityService, FacilityService.service_code == ServiceType.code)
+            .where(FacilityService.facility_id == facility.id, FacilityService.active.is_(True))
+            .order_by(ServiceType.code)
+        )
+    )
 
 
 def offered_service(session: Session, facility: Facility, code: str) -> ServiceType:
@@ -92,8 +108,9 @@ def offered_service(session: Session, facility: Facility, code: str) -> ServiceT
     raise DomainError("SERVICE_NOT_OFFERED")
 
 
-def set_services(session: Session, actor: StaffUser, facility: Facility,
-                 codes: Iterable[str]) -> None:
+def set_services(
+    session: Session, actor: StaffUser, facility: Facility, codes: Iterable[str]
+) -> None:
     """Make the facility offer exactly these services; raises FORBIDDEN or SERVICE_NOT_FOUND.
 
     Audited (what was added and removed).
@@ -103,8 +120,12 @@ def set_services(session: Session, actor: StaffUser, facility: Facility,
     known = {s.code for s in all_service_types(session)}
     if wanted - known:
         raise DomainError("SERVICE_NOT_FOUND")
-    rows = {r.service_code: r for r in session.scalars(
-        select(FacilityService).where(FacilityService.facility_id == facility.id))}
+    rows = {
+        r.service_code: r
+        for r in session.scalars(
+            select(FacilityService).where(FacilityService.facility_id == facility.id)
+        )
+    }
     added: list[str] = []
     removed: list[str] = []
     for code in sorted(known):
@@ -118,5 +139,10 @@ def set_services(session: Session, actor: StaffUser, facility: Facility,
             (added if on else removed).append(code)
     session.flush()
     if added or removed:
-        audit.record(session, f"staff:{actor.id}", "facility.services",
-                     f"facility:{facility.hcode}", {"added": added, "removed": removed})
+        audit.record(
+            session,
+            f"staff:{actor.id}",
+            "facility.services",
+            f"facility:{facility.hcode}",
+            {"added": added, "removed": removed},
+        )

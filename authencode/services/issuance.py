@@ -50,11 +50,17 @@ def format_code(prefix: str, number: int) -> str:
 _CODES = cast(Table, AuthenCode.__table__)
 _PG_NEXT_CODE: ColumnElement[str] = literal_column(
     f"'{CODE_PREFIX_START}' || lpad(nextval(pg_get_serial_sequence('code_numbers', 'id'))"
-    "::text, 10, '0')")
+    "::text, 10, '0')"
+)
 _ONE_ACTIVE = ("person_id", "facility_id", "service_code", "service_date")
 _ACTIVE = text("status = 'active'")  # the index's own predicate, literally (not a parameter)
-_UNSET_COLUMNS = ("edited_at", "edited_by_staff_id", "cancelled_at", "cancelled_by_staff_id",
-                  "cancel_reason")
+_UNSET_COLUMNS = (
+    "edited_at",
+    "edited_by_staff_id",
+    "cancelled_at",
+    "cancelled_by_staff_id",
+    "cancel_reason",
+)
 
 
 def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | None:
@@ -72,8 +78,7 @@ def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | No
         number = _sqlite_code_number(session)
         stmt = sqlite_insert(_CODES).values(code=format_code(CODE_PREFIX_START, number))
     stmt = stmt.on_conflict_do_nothing(index_elements=list(_ONE_ACTIVE), index_where=_ACTIVE)
-    row = session.connection().execute(
-        stmt.returning(_CODES.c.id, _CODES.c.code), values).first()
+    row = session.connection().execute(stmt.returning(_CODES.c.id, _CODES.c.code), values).first()
     if row is None:
         return None
     code = AuthenCode(id=row.id, code=row.code, **values)
@@ -84,8 +89,9 @@ def _insert_code(session: Session, values: dict[str, object]) -> AuthenCode | No
     return code
 
 
-def require_facility_service(session: Session, hcode: str, service_code: str,
-                             day: dt.date) -> tuple[Facility, ServiceType]:
+def require_facility_service(
+    session: Session, hcode: str, service_code: str, day: dt.date
+) -> tuple[Facility, ServiceType]:
     """The facility and its service, if it offers it actively on the day.
 
     Raises FACILITY_NOT_FOUND, FACILITY_INACTIVE, SERVICE_NOT_FOUND, SERVICE_INACTIVE or
@@ -96,8 +102,13 @@ def require_facility_service(session: Session, hcode: str, service_code: str,
         select(Facility, ServiceType, FacilityService.active)
         .select_from(Facility)
         .outerjoin(ServiceType, ServiceType.code == service_code)
-        .outerjoin(FacilityService, and_(FacilityService.facility_id == Facility.id,
-                                         FacilityService.service_code == service_code))
+        .outerjoin(
+            FacilityService,
+            and_(
+                FacilityService.facility_id == Facility.id,
+                FacilityService.service_code == service_code,
+            ),
+        )
         .where(Facility.hcode == hcode)
     ).first()
     if found is None:
@@ -114,8 +125,9 @@ def require_facility_service(session: Session, hcode: str, service_code: str,
     return facility, service
 
 
-def active_code(session: Session, person_id: int, facility_id: int, service_code: str,
-                day: dt.date) -> AuthenCode | None:
+def active_code(
+    session: Session, person_id: int, facility_id: int, service_code: str, day: dt.date
+) -> AuthenCode | None:
     return session.scalar(
         select(AuthenCode).where(
             AuthenCode.person_id == person_id,
@@ -157,15 +169,27 @@ def issue_code(
     if person.deceased:
         raise DomainError("PERSON_DECEASED")
 
-    code = _insert_code(session, {
-        "person_id": person.id, "facility_id": facility.id, "service_code": service.code,
-        "service_date": day, "service_at": now, "recorded_at": now,
-        "channel": channel, "verify_method": verify_method or DEFAULT_METHOD[channel],
-        "phones": ",".join(numbers), "main_right": person.main_right,
-        "sub_right": person.sub_right, "recorder_staff_id": recorder_staff_id,
-        "line_account_id": line_account_id, "hn": _clean_ref(hn), "an": _clean_ref(an),
-        "status": "active",
-    })
+    code = _insert_code(
+        session,
+        {
+            "person_id": person.id,
+            "facility_id": facility.id,
+            "service_code": service.code,
+            "service_date": day,
+            "service_at": now,
+            "recorded_at": now,
+            "channel": channel,
+            "verify_method": verify_method or DEFAULT_METHOD[channel],
+            "phones": ",".join(numbers),
+            "main_right": person.main_right,
+            "sub_right": person.sub_right,
+            "recorder_staff_id": recorder_staff_id,
+            "line_account_id": line_account_id,
+            "hn": _clean_ref(hn),
+            "an": _clean_ref(an),
+            "status": "active",
+        },
+    )
     if code is None:
         # Today's code exists (issued earlier, or by a concurrent request whose commit the
         # unique index made this insert wait for).
@@ -179,8 +203,13 @@ def issue_code(
         set_committed_value(code, name, value)
     session.info.setdefault(ISSUED_CHANNELS, []).append(channel)
     if recorder_staff_id is not None:
-        audit.record(session, f"staff:{recorder_staff_id}", "code.issue",
-                     f"authen_code:{code.id}", {"channel": channel, "service": service.code})
+        audit.record(
+            session,
+            f"staff:{recorder_staff_id}",
+            "code.issue",
+            f"authen_code:{code.id}",
+            {"channel": channel, "service": service.code},
+        )
     return Issued(code, created=True)
 
 
@@ -207,14 +236,27 @@ def cancel_code(session: Session, code: AuthenCode, *, staff_id: int, reason: st
     code.cancelled_by_staff_id = staff_id
     code.cancel_reason = reason[:1000]
     session.flush()
-    audit.record(session, f"staff:{staff_id}", "code.cancel", f"authen_code:{code.id}",
-                 {"reason": reason[:1000]})
+    audit.record(
+        session,
+        f"staff:{staff_id}",
+        "code.cancel",
+        f"authen_code:{code.id}",
+        {"reason": reason[:1000]},
+    )
     return code
 
 
-def edit_code(session: Session, code: AuthenCode, *, staff_id: int, reason: str,
-              service_code: str | None = None, phones: object = None,
-              hn: str | None = None, an: str | None = None) -> AuthenCode:
+def edit_code(
+    session: Session,
+    code: AuthenCode,
+    *,
+    staff_id: int,
+    reason: str,
+    service_code: str | None = None,
+    phones: object = None,
+    hn: str | None = None,
+    an: str | None = None,
+) -> AuthenCode:
     """Change the service, phones or HN/AN of an active code with a reason; audited.
 
     Raises REASON_REQUIRED, CODE_ALREADY_CANCELLED, NOTHING_TO_CHANGE, PHONE_*, the service

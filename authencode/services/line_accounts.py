@@ -19,19 +19,21 @@ _LOCKED = "locked_line_accounts"  # session.info: ids of accounts this transacti
 # running its cached compiled form.
 _BY_USER_ID = select(LineAccount).where(LineAccount.line_user_id == bindparam("user_id"))
 _BY_USER_ID_LOCKED = _BY_USER_ID.with_for_update().execution_options(populate_existing=True)
-_BY_ID_LOCKED = (select(LineAccount).where(LineAccount.id == bindparam("account_id"))
-                 .with_for_update().execution_options(populate_existing=True))
+_BY_ID_LOCKED = (
+    select(LineAccount)
+    .where(LineAccount.id == bindparam("account_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
-def find_account(session: Session, line_user_id: str, *,
-                 lock: bool = False) -> LineAccount | None:
+def find_account(session: Session, line_user_id: str, *, lock: bool = False) -> LineAccount | None:
     """The account of this LINE user, or None.
 
     With ``lock`` the row is read under a row lock (PostgreSQL) held until the transaction
     ends, so events of one user are applied one after another; see ``lock_account``.
     """
-    account = session.scalar(_BY_USER_ID_LOCKED if lock else _BY_USER_ID,
-                             {"user_id": line_user_id})
+    account = session.scalar(_BY_USER_ID_LOCKED if lock else _BY_USER_ID, {"user_id": line_user_id})
     if lock and account is not None:
         session.info.setdefault(_LOCKED, set()).add(account.id)
     return account
@@ -56,8 +58,9 @@ def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_LOCKED, None)
 
 
-def get_or_create_account(session: Session, line_user_id: str, *,
-                          lock: bool = False) -> tuple[LineAccount, bool]:
+def get_or_create_account(
+    session: Session, line_user_id: str, *, lock: bool = False
+) -> tuple[LineAccount, bool]:
     """The account of this LINE user, created if new; raises LINE_USER_ID_INVALID.
 
     Two events of a new user handled at once both try the insert; the unique constraint

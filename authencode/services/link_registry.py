@@ -35,8 +35,9 @@ class VerifyReport:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _link(session: Session, protector: DataProtector, raw_cid: str, line_user_id: str,
-          raw_phone: str) -> FamilyLink | str:
+def _link(
+    session: Session, protector: DataProtector, raw_cid: str, line_user_id: str, raw_phone: str
+) -> FamilyLink | str:
     """The link a row names, or why there is none (the CID itself is never echoed)."""
     try:
         cid = parse_cid(raw_cid)
@@ -59,8 +60,9 @@ def _link(session: Session, protector: DataProtector, raw_cid: str, line_user_id
     return links[0] if links else "no such link (this person with this LINE user or phone)"
 
 
-def verify_csv(session: Session, protector: DataProtector, stream: TextIO, *,
-               actor: str = "cli") -> VerifyReport:
+def verify_csv(
+    session: Session, protector: DataProtector, stream: TextIO, *, actor: str = "cli"
+) -> VerifyReport:
     """Verify each row's link (method "registry"), each row on its own: a bad row is listed
     and changes nothing, the good ones are verified (audited by link_trust.verify_link)."""
     report = VerifyReport()
@@ -76,6 +78,7 @@ def verify_csv(session: Session, protector: DataProtector, stream: TextIO, *,
         if len(row) < len(header):
             report.errors.append(RowError(line, "too few columns"))
             continue
+
         def cell(name: str, row: list[str] = row) -> str:
             return row[at[name]].strip() if name in at else ""
 
@@ -90,7 +93,11 @@ def verify_csv(session: Session, protector: DataProtector, stream: TextIO, *,
             outcome = link_trust.verify_link(session, found, method="registry", actor=actor)
         report.verified += 1
         report.displaced += len(outcome.displaced_account_ids)
-    audit.record(session, actor, "links.verify_csv", "family_links",
-                 {"verified": report.verified, "already": report.already,
-                  "errors": len(report.errors)})
+    audit.record(
+        session,
+        actor,
+        "links.verify_csv",
+        "family_links",
+        {"verified": report.verified, "already": report.already, "errors": len(report.errors)},
+    )
     return report

@@ -37,43 +37,50 @@ MINOR_AGE = 15
 MINOR_METHODS = ("counter", "registry")
 
 LINK_PENDING = register(
-    "LINK_PENDING", "forbidden",
+    "LINK_PENDING",
+    "forbidden",
     "This person has not yet approved being linked to your LINE account; nothing can be done "
     "for them until they do.",
-    "รายการนี้รอการอนุมัติจากเจ้าของข้อมูล จึงยังไม่สามารถใช้งานแทนบุคคลนี้ได้")
+    "รายการนี้รอการอนุมัติจากเจ้าของข้อมูล จึงยังไม่สามารถใช้งานแทนบุคคลนี้ได้",
+)
 LINK_NOT_VERIFIED = register(
-    "LINK_NOT_VERIFIED", "forbidden",
+    "LINK_NOT_VERIFIED",
+    "forbidden",
     "Verify this link first, at a clinic counter with the person's ID card or with ThaID.",
-    "กรุณายืนยันตัวตนก่อน โดยแสดงบัตรประชาชนที่จุดบริการของหน่วยบริการ หรือยืนยันผ่านแอป ThaID")
+    "กรุณายืนยันตัวตนก่อน โดยแสดงบัตรประชาชนที่จุดบริการของหน่วยบริการ หรือยืนยันผ่านแอป ThaID",
+)
 LINK_GONE = register(
-    "LINK_GONE", "gone",
+    "LINK_GONE",
+    "gone",
     "This link was removed meanwhile (perhaps the person reclaimed their ID); nothing was "
     "verified.",
-    "รายการนี้ถูกนำออกไปแล้วระหว่างดำเนินการ (เจ้าของข้อมูลอาจยืนยันตัวตนจากบัญชีอื่น) "
-    "จึงยังไม่ได้ยืนยันตัวตน")
+    "รายการนี้ถูกนำออกไปแล้วระหว่างดำเนินการ (เจ้าของข้อมูลอาจยืนยันตัวตนจากบัญชีอื่น) จึงยังไม่ได้ยืนยันตัวตน",
+)
 VERIFY_METHOD_UNKNOWN = register(
-    "VERIFY_METHOD_UNKNOWN", "invalid", "Unknown way of verifying a link.",
-    "ไม่รู้จักวิธียืนยันตัวตนนี้")
+    "VERIFY_METHOD_UNKNOWN", "invalid", "Unknown way of verifying a link.", "ไม่รู้จักวิธียืนยันตัวตนนี้"
+)
 
 VERIFY_METHOD_NOT_ALLOWED = register(
-    "VERIFY_METHOD_NOT_ALLOWED", "forbidden",
+    "VERIFY_METHOD_NOT_ALLOWED",
+    "forbidden",
     "A guardian's link to a child under 15 is verified only at a clinic counter, with the "
     "guardian's ID card.",
     "การเชื่อมโยงกับบุตรหลานอายุต่ำกว่า 15 ปี ยืนยันได้ที่จุดบริการของหน่วยบริการเท่านั้น "
-    "โดยผู้ปกครองแสดงบัตรประชาชนของตนเอง")
+    "โดยผู้ปกครองแสดงบัตรประชาชนของตนเอง",
+)
 # How each level is named to patients, and how to move up (LIFF pages and chat alike).
-LEVEL_TH = {"pending": "รอการอนุมัติ", "claimed": "ยังไม่ยืนยันตัวตน",
-            "verified": "ยืนยันตัวตนแล้ว"}
-LEVEL_EN = {"pending": "Waiting for approval", "claimed": "Not verified",
-            "verified": "Verified"}
+LEVEL_TH = {"pending": "รอการอนุมัติ", "claimed": "ยังไม่ยืนยันตัวตน", "verified": "ยืนยันตัวตนแล้ว"}
+LEVEL_EN = {"pending": "Waiting for approval", "claimed": "Not verified", "verified": "Verified"}
 HOW_TO_VERIFY_TH = (
     "ยืนยันตัวตนได้โดยแสดงบัตรประจำตัวประชาชนของบุคคลนี้ที่จุดบริการของหน่วยบริการ "
     "หรือยืนยันผ่านแอป ThaID เมื่อยืนยันแล้วจะขอรหัสด้วย QR Code ทุกแบบ "
-    "ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้")
-PENDING_TH = ("รอให้เจ้าของข้อมูลอนุมัติจากบัญชี LINE ของตนเอง "
-              "ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้")
-CLAIMED_LIMITS_TH = ("ก่อนยืนยันตัวตน ขอรหัสได้เฉพาะ QR Code บนหน้าจอที่จุดบริการ "
-                     "เห็นเฉพาะรหัสที่ขอจากบัญชีนี้ และเห็นสิทธิเพียงว่าใช้บริการได้หรือไม่")
+    "ดูประวัติทั้งหมด และดูรายละเอียดสิทธิได้"
+)
+PENDING_TH = "รอให้เจ้าของข้อมูลอนุมัติจากบัญชี LINE ของตนเอง ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้"
+CLAIMED_LIMITS_TH = (
+    "ก่อนยืนยันตัวตน ขอรหัสได้เฉพาะ QR Code บนหน้าจอที่จุดบริการ "
+    "เห็นเฉพาะรหัสที่ขอจากบัญชีนี้ และเห็นสิทธิเพียงว่าใช้บริการได้หรือไม่"
+)
 
 
 def level_note_th(link: FamilyLink) -> str:
@@ -86,18 +93,19 @@ def level_note_th(link: FamilyLink) -> str:
 
 
 # What each level may do. Pending: nothing at all.
-POSTER_QR = "poster_qr"            # a code from a printed (non-expiring) facility QR
-DISPLAY_QR = "display_qr"          # a code from the counter's rotating display QR
-FULL_HISTORY = "full_history"      # the person's codes from every channel and account
-RIGHTS_DETAIL = "rights_detail"    # right names, units, dates (claimed: eligible or not)
-PCU_CHANGE = "pcu_change"          # ask to move the primary care unit
-OWN_HISTORY = "own_history"        # the codes this account itself asked for
-ELIGIBILITY = "eligibility"        # whether the person's right allows the service
+POSTER_QR = "poster_qr"  # a code from a printed (non-expiring) facility QR
+DISPLAY_QR = "display_qr"  # a code from the counter's rotating display QR
+FULL_HISTORY = "full_history"  # the person's codes from every channel and account
+RIGHTS_DETAIL = "rights_detail"  # right names, units, dates (claimed: eligible or not)
+PCU_CHANGE = "pcu_change"  # ask to move the primary care unit
+OWN_HISTORY = "own_history"  # the codes this account itself asked for
+ELIGIBILITY = "eligibility"  # whether the person's right allows the service
 _CAN: dict[str, frozenset[str]] = {
     "pending": frozenset(),
     "claimed": frozenset({DISPLAY_QR, OWN_HISTORY, ELIGIBILITY}),
-    "verified": frozenset({DISPLAY_QR, POSTER_QR, OWN_HISTORY, FULL_HISTORY, ELIGIBILITY,
-                           RIGHTS_DETAIL, PCU_CHANGE}),
+    "verified": frozenset(
+        {DISPLAY_QR, POSTER_QR, OWN_HISTORY, FULL_HISTORY, ELIGIBILITY, RIGHTS_DETAIL, PCU_CHANGE}
+    ),
 }
 assert set(_CAN) == set(LINK_LEVELS)  # a table kept in step with the model
 
@@ -144,8 +152,9 @@ def lock_person(session: Session, person_id: int) -> None:
     session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
 
 
-def verify_link(session: Session, link: FamilyLink, *, method: str, actor: str,
-                now: dt.datetime | None = None) -> Verified:
+def verify_link(
+    session: Session, link: FamilyLink, *, method: str, actor: str, now: dt.datetime | None = None
+) -> Verified:
     """Mark the link verified (how, when, by whom); audited.
 
     For a self link, other accounts' self links to the same person are removed (the person
@@ -167,14 +176,22 @@ def verify_link(session: Session, link: FamilyLink, *, method: str, actor: str,
         return Verified(link, ())
     displaced: list[int] = []
     if link.slot == SELF_SLOT:
-        others = session.scalars(select(FamilyLink).where(
-            FamilyLink.person_id == link.person_id, FamilyLink.slot == SELF_SLOT,
-            FamilyLink.id != link.id)).all()
+        others = session.scalars(
+            select(FamilyLink).where(
+                FamilyLink.person_id == link.person_id,
+                FamilyLink.slot == SELF_SLOT,
+                FamilyLink.id != link.id,
+            )
+        ).all()
         for other in others:
             displaced.append(other.line_account_id)
-            audit.record(session, actor, "link.displaced", f"family_link:{other.id}",
-                         {"person_id": other.person_id, "by_link": link.id,
-                          "level": other.level})
+            audit.record(
+                session,
+                actor,
+                "link.displaced",
+                f"family_link:{other.id}",
+                {"person_id": other.person_id, "by_link": link.id, "level": other.level},
+            )
             session.delete(other)
         session.flush()
     previous = link.level
@@ -183,14 +200,27 @@ def verify_link(session: Session, link: FamilyLink, *, method: str, actor: str,
     link.verified_method = method
     link.verified_by = actor[:64]
     session.flush()
-    audit.record(session, actor, "link.verified", f"family_link:{link.id}",
-                 {"person_id": link.person_id, "method": method, "from": previous,
-                  "displaced": len(displaced)})
+    audit.record(
+        session,
+        actor,
+        "link.verified",
+        f"family_link:{link.id}",
+        {
+            "person_id": link.person_id,
+            "method": method,
+            "from": previous,
+            "displaced": len(displaced),
+        },
+    )
     return Verified(link, tuple(displaced))
 
 
 def verified_self_link(session: Session, person_id: int) -> FamilyLink | None:
     """The person's own verified LINE link, the one to ask and tell, if they have one."""
-    return session.scalar(select(FamilyLink).where(
-        FamilyLink.person_id == person_id, FamilyLink.slot == SELF_SLOT,
-        FamilyLink.level == "verified"))
+    return session.scalar(
+        select(FamilyLink).where(
+            FamilyLink.person_id == person_id,
+            FamilyLink.slot == SELF_SLOT,
+            FamilyLink.level == "verified",
+        )
+    )

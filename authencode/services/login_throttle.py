@@ -53,20 +53,31 @@ def device_key(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def lock(session: Session, scope: str, key: str, policy: LoginPolicy,
-         now: dt.datetime) -> LoginThrottle:
+def lock(
+    session: Session, scope: str, key: str, policy: LoginPolicy, now: dt.datetime
+) -> LoginThrottle:
     """The counter of (scope, key), created when missing, locked until the transaction ends.
 
     A count silent for longer than the policy's ``forget_after`` starts again from zero.
     """
     insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for _ in range(3):  # a stale row may be purged between the insert and the lock
-        session.execute(insert(LoginThrottle).values(
-            scope=scope, key=key, failures=0, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["scope", "key"]))
+        session.execute(
+            insert(LoginThrottle)
+            .values(
+                scope=scope,
+                key=key,
+                failures=0,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["scope", "key"])
+        )
         row = session.scalar(
-            select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
-            .with_for_update().execution_options(populate_existing=True))
+            select(LoginThrottle)
+            .where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         if row is not None:
             if row.updated_at + policy.forget_after < now and not is_held(row, now):
                 row.failures, row.held_until = 0, None
@@ -74,24 +85,34 @@ def lock(session: Session, scope: str, key: str, policy: LoginPolicy,
     raise RuntimeError(f"the {scope} log-in counter kept disappearing")
 
 
-def held(session: Session, keys: list[tuple[str, str]],
-         now: dt.datetime) -> LoginThrottle | None:
+def held(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> LoginThrottle | None:
     """One of the counters that holds back now, read without a lock: refusing needs none, so
     a flood of tries at a held-back account never queues on its row."""
     if not keys:
         return None
-    return session.scalar(select(LoginThrottle).where(
-        or_(*(and_(LoginThrottle.scope == scope, LoginThrottle.key == key)
-              for scope, key in keys)),
-        LoginThrottle.held_until > now).order_by(LoginThrottle.scope).limit(1))
+    return session.scalar(
+        select(LoginThrottle)
+        .where(
+            or_(
+                *(
+                    and_(LoginThrottle.scope == scope, LoginThrottle.key == key)
+                    for scope, key in keys
+                )
+            ),
+            LoginThrottle.held_until > now,
+        )
+        .order_by(LoginThrottle.scope)
+        .limit(1)
+    )
 
 
 def is_held(row: LoginThrottle, now: dt.datetime) -> bool:
     return row.held_until is not None and row.held_until > now
 
 
-def count_failure(row: LoginThrottle, free: int, policy: LoginPolicy,
-                  now: dt.datetime) -> dt.timedelta | None:
+def count_failure(
+    row: LoginThrottle, free: int, policy: LoginPolicy, now: dt.datetime
+) -> dt.timedelta | None:
     """Count a failure on a locked counter; returns the delay it now holds back for, if any."""
     row.failures += 1
     row.updated_at = now
@@ -107,18 +128,26 @@ def clear(row: LoginThrottle, now: dt.datetime) -> None:
 def clear_account(session: Session, staff_id: int) -> bool:
     """Forget an account's failures (an administrator's unlock, a password reset); returns
     whether it had any."""
-    result = session.execute(update(LoginThrottle).where(
-        LoginThrottle.scope == ACCOUNT, LoginThrottle.key == str(staff_id),
-        (LoginThrottle.failures > 0) | LoginThrottle.held_until.is_not(None),
-    ).values(failures=0, held_until=None).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(LoginThrottle)
+        .where(
+            LoginThrottle.scope == ACCOUNT,
+            LoginThrottle.key == str(staff_id),
+            (LoginThrottle.failures > 0) | LoginThrottle.held_until.is_not(None),
+        )
+        .values(failures=0, held_until=None)
+        .execution_options(synchronize_session=False)
+    )
     return bool(getattr(result, "rowcount", 0))
 
 
-def account_held_until(session: Session, staff_id: int,
-                       now: dt.datetime) -> dt.datetime | None:
+def account_held_until(session: Session, staff_id: int, now: dt.datetime) -> dt.datetime | None:
     """Until when log-ins to the account from browsers it does not know are held back."""
-    held = session.scalar(select(LoginThrottle.held_until).where(
-        LoginThrottle.scope == ACCOUNT, LoginThrottle.key == str(staff_id)))
+    held = session.scalar(
+        select(LoginThrottle.held_until).where(
+            LoginThrottle.scope == ACCOUNT, LoginThrottle.key == str(staff_id)
+        )
+    )
     return held if held is not None and held > now else None
 
 
@@ -127,12 +156,20 @@ def purge_stale(session: Session, policy: LoginPolicy, now: dt.datetime) -> int:
 
     Rows another log-in has locked are skipped (PostgreSQL's SKIP LOCKED), never waited for.
     """
-    stale = (select(LoginThrottle.id)
-             .where(LoginThrottle.updated_at < now - policy.forget_after,
-                    (LoginThrottle.held_until.is_(None)) | (LoginThrottle.held_until <= now))
-             .limit(_PURGE_BATCH).with_for_update(skip_locked=True))
-    result = session.execute(delete(LoginThrottle).where(LoginThrottle.id.in_(stale))
-                             .execution_options(synchronize_session=False))
+    stale = (
+        select(LoginThrottle.id)
+        .where(
+            LoginThrottle.updated_at < now - policy.forget_after,
+            (LoginThrottle.held_until.is_(None)) | (LoginThrottle.held_until <= now),
+        )
+        .limit(_PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    result = session.execute(
+        delete(LoginThrottle)
+        .where(LoginThrottle.id.in_(stale))
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -159,7 +196,7 @@ class DeviceCookies:
         """A new value with the account (and a fresh nonce) first, the others kept."""
         others = [entry for entry in self._entries(value, now) if entry[0] != staff_id]
         fresh = [staff_id, secrets.token_urlsafe(16), int(now.timestamp())]
-        return self._serializer.dumps([fresh, *others][:self.MAX_ACCOUNTS])
+        return self._serializer.dumps([fresh, *others][: self.MAX_ACCOUNTS])
 
     def _entries(self, value: str | None, now: dt.datetime) -> list[list[Any]]:
         if not value:
@@ -171,6 +208,13 @@ class DeviceCookies:
         if not isinstance(entries, list):
             return []
         oldest = (now - self._lifetime).timestamp()
-        return [entry for entry in entries if isinstance(entry, list) and len(entry) == 3
-                and isinstance(entry[0], int) and isinstance(entry[1], str)
-                and isinstance(entry[2], int) and entry[2] >= oldest]
+        return [
+            entry
+            for entry in entries
+            if isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[0], int)
+            and isinstance(entry[1], str)
+            and isinstance(entry[2], int)
+            and entry[2] >= oldest
+        ]

@@ -35,14 +35,22 @@ DEFAULT_FROM = "no-reply@authencode.invalid"
 SENDER_NAME = "Authen Code"
 
 
-def queue_email(session: Session, protector: DataProtector, to: str, subject: str,
-                body: str) -> OutboxMessage:
+def queue_email(
+    session: Session, protector: DataProtector, to: str, subject: str, body: str
+) -> OutboxMessage:
     """Write an email to the outbox; it is sent after the transaction commits."""
     row = OutboxMessage(
-        kind="email", recipient=to, reply_token=None,
-        payload={"subject": subject,
-                 "body_enc": base64.b64encode(protector.encrypt(body, _CONTEXT)).decode()},
-        retry_key=str(uuid.uuid4()), status="pending", attempts=0, next_attempt_at=utcnow(),
+        kind="email",
+        recipient=to,
+        reply_token=None,
+        payload={
+            "subject": subject,
+            "body_enc": base64.b64encode(protector.encrypt(body, _CONTEXT)).decode(),
+        },
+        retry_key=str(uuid.uuid4()),
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
     )
     session.add(row)
     session.flush()
@@ -67,9 +75,14 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         raise ValueError("SMTP_URL must look like smtp://host:port (or smtp+starttls://, smtps://)")
     port = parts.port or {"plain": 25, "starttls": 587, "ssl": 465}[security]
     sender = parse_qs(parts.query).get("from", [DEFAULT_FROM])[0]
-    return SmtpTarget(parts.hostname, port, security,
-                      unquote(parts.username) if parts.username else None,
-                      unquote(parts.password) if parts.password else None, sender)
+    return SmtpTarget(
+        parts.hostname,
+        port,
+        security,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+        sender,
+    )
 
 
 @dataclass(frozen=True)
@@ -81,9 +94,16 @@ class _Claimed:
     attempts: int
 
 
-def deliver_due_email(db: Database, smtp_url: str | None, protector: DataProtector, *,
-                      log_only: bool = False, limit: int = 20, timeout: float = 10.0,
-                      now: dt.datetime | None = None) -> int:
+def deliver_due_email(
+    db: Database,
+    smtp_url: str | None,
+    protector: DataProtector,
+    *,
+    log_only: bool = False,
+    limit: int = 20,
+    timeout: float = 10.0,
+    now: dt.datetime | None = None,
+) -> int:
     """Send the email rows that are due; returns how many were attempted.
 
     Without ``smtp_url`` nothing is sent: with ``log_only`` (development) each mail is logged,
@@ -98,8 +118,13 @@ def deliver_due_email(db: Database, smtp_url: str | None, protector: DataProtect
     if not smtp_url:
         for mail in claimed:
             # The developer's mailbox: its reset links stay whole (development only).
-            log.info("mail queued (no SMTP_URL) to %s: %s\n%s", mail.recipient, mail.subject,
-                     mail.body, extra={KEEP_WHOLE: True})
+            log.info(
+                "mail queued (no SMTP_URL) to %s: %s\n%s",
+                mail.recipient,
+                mail.subject,
+                mail.body,
+                extra={KEEP_WHOLE: True},
+            )
             _settle(db, mail, None, permanent=False)
         return len(claimed)
     target = parse_smtp_url(smtp_url)
@@ -120,22 +145,23 @@ def deliver_due_email(db: Database, smtp_url: str | None, protector: DataProtect
     return len(claimed)
 
 
-def _claim(db: Database, protector: DataProtector, limit: int,
-           now: dt.datetime) -> list[_Claimed]:
+def _claim(db: Database, protector: DataProtector, limit: int, now: dt.datetime) -> list[_Claimed]:
     with db.transaction() as session:
         claimed = []
         for row in lease_due(session, ("email",), now, LEASE, limit):
             body = protector.decrypt(base64.b64decode(row.payload["body_enc"]), _CONTEXT)
-            claimed.append(_Claimed(row.id, row.recipient, row.payload["subject"], body,
-                                    row.attempts))
+            claimed.append(
+                _Claimed(row.id, row.recipient, row.payload["subject"], body, row.attempts)
+            )
     return claimed
 
 
 def _connect(target: SmtpTarget, timeout: float) -> smtplib.SMTP:
     client: smtplib.SMTP
     if target.security == "ssl":
-        client = smtplib.SMTP_SSL(target.host, target.port, timeout=timeout,
-                                  context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(target.host, target.port, timeout=timeout)
         if target.security == "starttls":
@@ -185,9 +211,11 @@ def _settle(db: Database, mail: _Claimed, error: str | None, *, permanent: bool)
         row.last_error = error[:500]
         if permanent or mail.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
-            log.warning("mail %s to %s failed: %s", row.id, mask_email(mail.recipient),
-                        row.last_error)
+            log.warning(
+                "mail %s to %s failed: %s", row.id, mask_email(mail.recipient), row.last_error
+            )
             return
         row.next_attempt_at = now + backoff(mail.attempts)
-        log.info("mail %s to %s: retry later (%s)", row.id, mask_email(mail.recipient),
-                 row.last_error)
+        log.info(
+            "mail %s to %s: retry later (%s)", row.id, mask_email(mail.recipient), row.last_error
+        )

@@ -17,18 +17,31 @@ from authencode.services import audit
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 # Due rows of some kinds, oldest first; rows another sender holds are skipped.
 _DUE = (
-    select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.recipient, _OUTBOX.c.reply_token,
-           _OUTBOX.c.payload, _OUTBOX.c.retry_key, _OUTBOX.c.attempts, _OUTBOX.c.last_error)
-    .where(_OUTBOX.c.status == "pending",
-           _OUTBOX.c.kind.in_(bindparam("kinds", expanding=True)),
-           _OUTBOX.c.next_attempt_at <= bindparam("now"))
+    select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.kind,
+        _OUTBOX.c.recipient,
+        _OUTBOX.c.reply_token,
+        _OUTBOX.c.payload,
+        _OUTBOX.c.retry_key,
+        _OUTBOX.c.attempts,
+        _OUTBOX.c.last_error,
+    )
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.kind.in_(bindparam("kinds", expanding=True)),
+        _OUTBOX.c.next_attempt_at <= bindparam("now"),
+    )
     .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
 # Counted as an attempt, and left alone by other senders until the lease ends.
-_LEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-          .values(attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until")))
+_LEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until"))
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +58,9 @@ class Leased:
     last_error: str | None
 
 
-def lease_due(session: Session, kinds: Sequence[str], now: dt.datetime, lease: dt.timedelta,
-              limit: int) -> list[Leased]:
+def lease_due(
+    session: Session, kinds: Sequence[str], now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[Leased]:
     """Up to ``limit`` pending rows of these kinds that are due, oldest first.
 
     Each is counted as an attempt and left alone by other senders for ``lease`` (rows locked
@@ -58,11 +72,23 @@ def lease_due(session: Session, kinds: Sequence[str], now: dt.datetime, lease: d
     if not rows:
         return []
     conn.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
-    return [Leased(row.id, row.kind, row.recipient, row.reply_token, row.payload,
-                   row.retry_key, row.attempts + 1, row.last_error) for row in rows]
+    return [
+        Leased(
+            row.id,
+            row.kind,
+            row.recipient,
+            row.reply_token,
+            row.payload,
+            row.retry_key,
+            row.attempts + 1,
+            row.last_error,
+        )
+        for row in rows
+    ]
 
 
 # --- what an operator sees and does (`authencode outbox`) -------------------------------------
+
 
 @dataclass(frozen=True)
 class Backlog:
@@ -76,24 +102,35 @@ def backlog(session: Session) -> list[Backlog]:
     """Rows waiting or given up on, by kind and status, with the oldest of each (sent rows,
     which pile up, are not counted)."""
     rows = session.execute(
-        select(OutboxMessage.kind, OutboxMessage.status, func.count(),
-               func.min(OutboxMessage.created_at))
+        select(
+            OutboxMessage.kind,
+            OutboxMessage.status,
+            func.count(),
+            func.min(OutboxMessage.created_at),
+        )
         .where(OutboxMessage.status.in_(("pending", "failed")))
         .group_by(OutboxMessage.kind, OutboxMessage.status)
-        .order_by(OutboxMessage.kind, OutboxMessage.status))
+        .order_by(OutboxMessage.kind, OutboxMessage.status)
+    )
     return [Backlog(kind, status, int(count), oldest) for kind, status, count, oldest in rows]
 
 
 def failed(session: Session, limit: int = 100) -> list[OutboxMessage]:
     """Messages given up on (refused by LINE or the mail server, or out of attempts), newest
     first."""
-    return list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == "failed")
-        .order_by(OutboxMessage.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
 
 
-def retry_failed(session: Session, ids: Sequence[int] | None, actor: str,
-                 now: dt.datetime) -> list[int]:
+def retry_failed(
+    session: Session, ids: Sequence[int] | None, actor: str, now: dt.datetime
+) -> list[int]:
     """Queue failed messages again (these ``ids``, or every one when None), due now with
     their attempts counted from zero; the ids queued again, audited.
 
@@ -104,14 +141,25 @@ def retry_failed(session: Session, ids: Sequence[int] | None, actor: str,
     chosen = OutboxMessage.status == "failed"
     if ids is not None:
         chosen = chosen & OutboxMessage.id.in_(list(ids))
-    queued = list(session.scalars(select(OutboxMessage.id).where(chosen)
-                                  .order_by(OutboxMessage.id).with_for_update()))
+    queued = list(
+        session.scalars(
+            select(OutboxMessage.id).where(chosen).order_by(OutboxMessage.id).with_for_update()
+        )
+    )
     if queued:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(queued))
-                        .values(status="pending", attempts=0, next_attempt_at=now),
-                        execution_options={"synchronize_session": False})
-        audit.record(session, actor, "outbox.retry", "outbox",
-                     {"ids": queued} if len(queued) <= 100 else {"count": len(queued)})
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(queued))
+            .values(status="pending", attempts=0, next_attempt_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        audit.record(
+            session,
+            actor,
+            "outbox.retry",
+            "outbox",
+            {"ids": queued} if len(queued) <= 100 else {"count": len(queued)},
+        )
     return queued
 
 

@@ -21,9 +21,15 @@ LINE_CHANNEL = "line"
 LINE_METHOD = "line_qr"
 
 
-def request_by_qr(session: Session, protector: DataProtector, account: LineAccount,
-                  link_id: object, scanned: str, policy: RegistrationPolicy,
-                  now: dt.datetime | None = None) -> tuple[Issued, FamilyLink]:
+def request_by_qr(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    link_id: object,
+    scanned: str,
+    policy: RegistrationPolicy,
+    now: dt.datetime | None = None,
+) -> tuple[Issued, FamilyLink]:
     """Issue today's code for a linked person at the scanned QR's facility and service.
 
     A claimed link may use only a counter's rotating display QR (staff see the person), a
@@ -41,9 +47,15 @@ def request_by_qr(session: Session, protector: DataProtector, account: LineAccou
     link_trust.require(link, link_trust.DISPLAY_QR if claim.is_display else link_trust.POSTER_QR)
     policy.check_right(link.person)
     issued = issuance.issue_code(
-        session, link.person, hcode=claim.hcode, service_code=claim.service_code,
-        phones=link.phone, channel=LINE_CHANNEL, verify_method=LINE_METHOD,
-        line_account_id=account.id, now=now,
+        session,
+        link.person,
+        hcode=claim.hcode,
+        service_code=claim.service_code,
+        phones=link.phone,
+        channel=LINE_CHANNEL,
+        verify_method=LINE_METHOD,
+        line_account_id=account.id,
+        now=now,
     )
     return issued, link
 
@@ -60,13 +72,20 @@ def visible_to(account: LineAccount, person_id: int | None = None) -> ColumnElem
         links = links.where(FamilyLink.person_id == person_id)
     every = links.where(FamilyLink.level.in_(link_trust.levels_allowing(link_trust.FULL_HISTORY)))
     own = links.where(FamilyLink.level.in_(link_trust.levels_allowing(link_trust.OWN_HISTORY)))
-    return or_(AuthenCode.person_id.in_(every),
-               and_(AuthenCode.person_id.in_(own), AuthenCode.line_account_id == account.id))
+    return or_(
+        AuthenCode.person_id.in_(every),
+        and_(AuthenCode.person_id.in_(own), AuthenCode.line_account_id == account.id),
+    )
 
 
-def codes_for_account(session: Session, account: LineAccount, *, day: dt.date | None = None,
-                      person_id: int | None = None,
-                      limit: int = MAX_HISTORY) -> list[AuthenCode]:
+def codes_for_account(
+    session: Session,
+    account: LineAccount,
+    *,
+    day: dt.date | None = None,
+    person_id: int | None = None,
+    limit: int = MAX_HISTORY,
+) -> list[AuthenCode]:
     """The codes the account may see (visible_to) of the persons it acts for, newest first."""
     stmt = select(AuthenCode).where(visible_to(account, person_id))
     if day is not None:
@@ -75,14 +94,18 @@ def codes_for_account(session: Session, account: LineAccount, *, day: dt.date | 
     return list(session.scalars(stmt))
 
 
-def count_for_account(session: Session, account: LineAccount,
-                      person_id: int | None = None) -> int:
+def count_for_account(session: Session, account: LineAccount, person_id: int | None = None) -> int:
     """How many codes codes_for_account could list without its limit."""
-    return session.scalar(select(func.count()).select_from(AuthenCode)
-                          .where(visible_to(account, person_id))) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(AuthenCode).where(visible_to(account, person_id))
+        )
+        or 0
+    )
 
 
-def codes_today(session: Session, account: LineAccount,
-                now: dt.datetime | None = None) -> list[AuthenCode]:
+def codes_today(
+    session: Session, account: LineAccount, now: dt.datetime | None = None
+) -> list[AuthenCode]:
     """Today's codes (service day in Asia/Bangkok) of the persons the account acts for."""
     return codes_for_account(session, account, day=service_day(now))

@@ -25,23 +25,32 @@ COUNTED_STATUSES = ("pending", "approved")
 MAX_FACILITY_RESULTS = 50
 
 PCU_CHANGE_LIMIT = register(
-    "PCU_CHANGE_LIMIT", "conflict",
+    "PCU_CHANGE_LIMIT",
+    "conflict",
     "The primary care unit can be changed at most 4 times per fiscal year.",
-    "เปลี่ยนหน่วยบริการได้ไม่เกิน 4 ครั้งต่อปีงบประมาณ")
+    "เปลี่ยนหน่วยบริการได้ไม่เกิน 4 ครั้งต่อปีงบประมาณ",
+)
 PCU_CHANGE_PENDING = register(
-    "PCU_CHANGE_PENDING", "conflict",
+    "PCU_CHANGE_PENDING",
+    "conflict",
     "A change of primary care unit is already waiting for the registry office.",
-    "มีคำขอเปลี่ยนหน่วยบริการที่รอเจ้าหน้าที่ทะเบียนดำเนินการอยู่แล้ว")
+    "มีคำขอเปลี่ยนหน่วยบริการที่รอเจ้าหน้าที่ทะเบียนดำเนินการอยู่แล้ว",
+)
 PCU_SAME_UNIT = register(
-    "PCU_SAME_UNIT", "invalid",
+    "PCU_SAME_UNIT",
+    "invalid",
     "This is already the registered primary care unit.",
-    "หน่วยบริการนี้เป็นหน่วยบริการประจำที่ลงทะเบียนไว้อยู่แล้ว")
+    "หน่วยบริการนี้เป็นหน่วยบริการประจำที่ลงทะเบียนไว้อยู่แล้ว",
+)
 PCU_REQUEST_NOT_FOUND = register(
-    "PCU_REQUEST_NOT_FOUND", "not_found", "No such change request.",
-    "ไม่พบคำขอเปลี่ยนหน่วยบริการนี้")
+    "PCU_REQUEST_NOT_FOUND", "not_found", "No such change request.", "ไม่พบคำขอเปลี่ยนหน่วยบริการนี้"
+)
 PCU_REQUEST_DECIDED = register(
-    "PCU_REQUEST_DECIDED", "conflict", "This change request has already been decided.",
-    "คำขอเปลี่ยนหน่วยบริการนี้ได้รับการพิจารณาแล้ว")
+    "PCU_REQUEST_DECIDED",
+    "conflict",
+    "This change request has already been decided.",
+    "คำขอเปลี่ยนหน่วยบริการนี้ได้รับการพิจารณาแล้ว",
+)
 
 
 def fiscal_year(day: dt.date) -> int:
@@ -69,11 +78,23 @@ def current_unit(person: Person) -> str | None:
 def status_for(session: Session, person: Person, today: dt.date | None = None) -> PcuStatus:
     """How many changes the person used this fiscal year, and the pending request if any."""
     year = fiscal_year(today or service_day())
-    used = session.scalar(select(func.count()).select_from(PcuChangeRequest).where(
-        PcuChangeRequest.person_id == person.id, PcuChangeRequest.fiscal_year == year,
-        PcuChangeRequest.status.in_(COUNTED_STATUSES))) or 0
-    pending = session.scalar(select(PcuChangeRequest).where(
-        PcuChangeRequest.person_id == person.id, PcuChangeRequest.status == "pending"))
+    used = (
+        session.scalar(
+            select(func.count())
+            .select_from(PcuChangeRequest)
+            .where(
+                PcuChangeRequest.person_id == person.id,
+                PcuChangeRequest.fiscal_year == year,
+                PcuChangeRequest.status.in_(COUNTED_STATUSES),
+            )
+        )
+        or 0
+    )
+    pending = session.scalar(
+        select(PcuChangeRequest).where(
+            PcuChangeRequest.person_id == person.id, PcuChangeRequest.status == "pending"
+        )
+    )
     return PcuStatus(year, used, MAX_CHANGES_PER_YEAR, pending)
 
 
@@ -87,8 +108,9 @@ def search_facilities(session: Session, query: str = "") -> list[Facility]:
     return list(session.scalars(stmt.order_by(Facility.hcode).limit(MAX_FACILITY_RESULTS)))
 
 
-def request_change(session: Session, link: FamilyLink, to_hcode: object,
-                   now: dt.datetime | None = None) -> PcuChangeRequest:
+def request_change(
+    session: Session, link: FamilyLink, to_hcode: object, now: dt.datetime | None = None
+) -> PcuChangeRequest:
     """Ask for a new primary care unit for a linked person.
 
     Only through a verified link. Raises LINK_PENDING, LINK_NOT_VERIFIED, FACILITY_NOT_FOUND,
@@ -110,21 +132,33 @@ def request_change(session: Session, link: FamilyLink, to_hcode: object,
         raise DomainError(PCU_CHANGE_PENDING)
     if status.used >= MAX_CHANGES_PER_YEAR:
         raise DomainError(PCU_CHANGE_LIMIT)
-    row = PcuChangeRequest(person_id=person.id, line_account_id=link.line_account_id,
-                           from_hcode=current_unit(person), to_hcode=facility.hcode,
-                           fiscal_year=status.fiscal_year, status="pending", requested_at=now)
+    row = PcuChangeRequest(
+        person_id=person.id,
+        line_account_id=link.line_account_id,
+        from_hcode=current_unit(person),
+        to_hcode=facility.hcode,
+        fiscal_year=status.fiscal_year,
+        status="pending",
+        requested_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
         raise DomainError(PCU_CHANGE_PENDING) from None
-    audit.record(session, f"line:{link.line_account_id}", "pcu.request",
-                 f"pcu_change_request:{row.id}", {"to": facility.hcode})
+    audit.record(
+        session,
+        f"line:{link.line_account_id}",
+        "pcu.request",
+        f"pcu_change_request:{row.id}",
+        {"to": facility.hcode},
+    )
     return row
 
 
-def decide(session: Session, request_id: int, *, staff_id: int, approve: bool,
-           note: str | None = None) -> PcuChangeRequest:
+def decide(
+    session: Session, request_id: int, *, staff_id: int, approve: bool, note: str | None = None
+) -> PcuChangeRequest:
     """The registry administrator approves (the unit changes) or rejects a pending request.
 
     Raises PCU_REQUEST_NOT_FOUND or PCU_REQUEST_DECIDED.
@@ -141,8 +175,13 @@ def decide(session: Session, request_id: int, *, staff_id: int, approve: bool,
     if approve:
         row.person.hosp_sub = row.to_hcode
     session.flush()
-    audit.record(session, f"staff:{staff_id}", f"pcu.{row.status}",
-                 f"pcu_change_request:{row.id}", {"to": row.to_hcode})
+    audit.record(
+        session,
+        f"staff:{staff_id}",
+        f"pcu.{row.status}",
+        f"pcu_change_request:{row.id}",
+        {"to": row.to_hcode},
+    )
     return row
 
 
@@ -150,12 +189,17 @@ def queue(session: Session, *, decided: bool = False, limit: int = 200) -> list[
     """The registry office's list: pending requests oldest first, or (``decided``) the latest
     decisions newest first."""
     if decided:
-        stmt = (select(PcuChangeRequest)
-                .where(PcuChangeRequest.status.in_(("approved", "rejected")))
-                .order_by(PcuChangeRequest.decided_at.desc(), PcuChangeRequest.id.desc()))
+        stmt = (
+            select(PcuChangeRequest)
+            .where(PcuChangeRequest.status.in_(("approved", "rejected")))
+            .order_by(PcuChangeRequest.decided_at.desc(), PcuChangeRequest.id.desc())
+        )
     else:
-        stmt = (select(PcuChangeRequest).where(PcuChangeRequest.status == "pending")
-                .order_by(PcuChangeRequest.requested_at, PcuChangeRequest.id))
+        stmt = (
+            select(PcuChangeRequest)
+            .where(PcuChangeRequest.status == "pending")
+            .order_by(PcuChangeRequest.requested_at, PcuChangeRequest.id)
+        )
     return list(session.scalars(stmt.limit(limit)))
 
 
@@ -164,5 +208,9 @@ def facility_names(session: Session, rows: list[PcuChangeRequest]) -> dict[str, 
     codes = {c for r in rows for c in (r.from_hcode, r.to_hcode) if c}
     if not codes:
         return {}
-    return {hcode: name for hcode, name in session.execute(
-        select(Facility.hcode, Facility.name).where(Facility.hcode.in_(codes)))}
+    return {
+        hcode: name
+        for hcode, name in session.execute(
+            select(Facility.hcode, Facility.name).where(Facility.hcode.in_(codes))
+        )
+    }

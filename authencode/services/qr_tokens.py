@@ -42,22 +42,29 @@ _TOKEN_RE = re.compile(
 MAX_SCANNED_TEXT = 2048
 
 QR_MALFORMED = register(
-    "QR_MALFORMED", "invalid",
+    "QR_MALFORMED",
+    "invalid",
     "This is not an Authen Code clinic QR code. Please scan the QR code shown at the clinic.",
-    "คิวอาร์โค้ดนี้ไม่ใช่คิวอาร์โค้ดขอรหัส Authen Code ของหน่วยบริการ "
-    "กรุณาสแกนคิวอาร์โค้ดที่หน่วยบริการ")
+    "คิวอาร์โค้ดนี้ไม่ใช่คิวอาร์โค้ดขอรหัส Authen Code ของหน่วยบริการ กรุณาสแกนคิวอาร์โค้ดที่หน่วยบริการ",
+)
 QR_FORGED = register(
-    "QR_FORGED", "invalid",
+    "QR_FORGED",
+    "invalid",
     "This QR code was not issued by a registered clinic and cannot be used.",
-    "คิวอาร์โค้ดนี้ไม่ได้ออกโดยหน่วยบริการที่ลงทะเบียนไว้ ไม่สามารถใช้งานได้")
+    "คิวอาร์โค้ดนี้ไม่ได้ออกโดยหน่วยบริการที่ลงทะเบียนไว้ ไม่สามารถใช้งานได้",
+)
 QR_EXPIRED = register(
-    "QR_EXPIRED", "gone",
+    "QR_EXPIRED",
+    "gone",
     "This QR code has expired. Please scan the QR code on the clinic's screen again.",
-    "คิวอาร์โค้ดนี้หมดอายุแล้ว กรุณาสแกนคิวอาร์โค้ดบนหน้าจอของหน่วยบริการอีกครั้ง")
+    "คิวอาร์โค้ดนี้หมดอายุแล้ว กรุณาสแกนคิวอาร์โค้ดบนหน้าจอของหน่วยบริการอีกครั้ง",
+)
 QR_REVOKED = register(
-    "QR_REVOKED", "gone",
+    "QR_REVOKED",
+    "gone",
     "This QR code is no longer in use. Please ask the counter for the current QR code.",
-    "คิวอาร์โค้ดนี้ถูกยกเลิกการใช้งานแล้ว กรุณาขอคิวอาร์โค้ดปัจจุบันจากเจ้าหน้าที่ที่เคาน์เตอร์")
+    "คิวอาร์โค้ดนี้ถูกยกเลิกการใช้งานแล้ว กรุณาขอคิวอาร์โค้ดปัจจุบันจากเจ้าหน้าที่ที่เคาน์เตอร์",
+)
 
 
 @dataclass(frozen=True)
@@ -102,31 +109,38 @@ def current_key(session: Session, facility: Facility) -> FacilityKey | None:
     ).first()
 
 
-def _insert_key(session: Session, protector: DataProtector, facility: Facility,
-                actor: str) -> FacilityKey | None:
+def _insert_key(
+    session: Session, protector: DataProtector, facility: Facility, actor: str
+) -> FacilityKey | None:
     """A new live key, or None when a concurrent request created one first.
 
     The partial unique index (one unrevoked key per facility) decides the race.
     """
-    key = FacilityKey(facility_id=facility.id, kid=secrets.token_urlsafe(6),
-                      secret_enc=protector.encrypt(_b64(secrets.token_bytes(32)), _KEY_CONTEXT),
-                      created_by=actor)
+    key = FacilityKey(
+        facility_id=facility.id,
+        kid=secrets.token_urlsafe(6),
+        secret_enc=protector.encrypt(_b64(secrets.token_bytes(32)), _KEY_CONTEXT),
+        created_by=actor,
+    )
     try:
         with session.begin_nested():
             session.add(key)
             session.flush()
     except IntegrityError:
         return None
-    audit.record(session, actor, "qr_key.create", f"facility:{facility.hcode}",
-                 {"kid": key.kid})
+    audit.record(session, actor, "qr_key.create", f"facility:{facility.hcode}", {"kid": key.kid})
     return key
 
 
-def ensure_key(session: Session, protector: DataProtector, facility: Facility,
-               actor: str = "system") -> FacilityKey:
+def ensure_key(
+    session: Session, protector: DataProtector, facility: Facility, actor: str = "system"
+) -> FacilityKey:
     """The facility's current key, created on first use (safe under concurrent first uses)."""
-    key = current_key(session, facility) or _insert_key(session, protector, facility, actor) \
+    key = (
+        current_key(session, facility)
+        or _insert_key(session, protector, facility, actor)
         or current_key(session, facility)
+    )
     if key is None:  # pragma: no cover - the index guarantees a winner exists
         raise RuntimeError("no live QR key after a lost race")
     return key
@@ -134,17 +148,22 @@ def ensure_key(session: Session, protector: DataProtector, facility: Facility,
 
 def _revoke_live(session: Session, facility: Facility, actor: str) -> None:
     now = utcnow()
-    for key in session.scalars(select(FacilityKey).where(
-            FacilityKey.facility_id == facility.id, FacilityKey.revoked_at.is_(None))):
+    for key in session.scalars(
+        select(FacilityKey).where(
+            FacilityKey.facility_id == facility.id, FacilityKey.revoked_at.is_(None)
+        )
+    ):
         key.revoked_at = now
         key.revoked_by = actor
-        audit.record(session, actor, "qr_key.revoke", f"facility:{facility.hcode}",
-                     {"kid": key.kid})
+        audit.record(
+            session, actor, "qr_key.revoke", f"facility:{facility.hcode}", {"kid": key.kid}
+        )
     session.flush()
 
 
-def rotate_key(session: Session, protector: DataProtector, facility: Facility,
-               actor: str) -> FacilityKey:
+def rotate_key(
+    session: Session, protector: DataProtector, facility: Facility, actor: str
+) -> FacilityKey:
     """Revoke every live key of the facility and start a new one. Audited.
 
     When another rotation commits in between, its new key is revoked too: the last wins.
@@ -157,23 +176,30 @@ def rotate_key(session: Session, protector: DataProtector, facility: Facility,
     raise RuntimeError("could not rotate the QR key under concurrent rotations")
 
 
-def _sign(protector: DataProtector, key: FacilityKey, hcode: str, service_code: str,
-          expires: int) -> str:
+def _sign(
+    protector: DataProtector, key: FacilityKey, hcode: str, service_code: str, expires: int
+) -> str:
     secret = protector.decrypt(key.secret_enc, _KEY_CONTEXT).encode()
     payload = f"{VERSION}.{hcode}.{service_code}.{_base36(expires)}.{key.kid}"
     return f"{payload}.{_signature(secret, payload)}"
 
 
-def sign_poster(session: Session, protector: DataProtector, facility: Facility,
-                service_code: str) -> str:
+def sign_poster(
+    session: Session, protector: DataProtector, facility: Facility, service_code: str
+) -> str:
     """A token for a printed poster: valid until the facility's key is rotated."""
     key = ensure_key(session, protector, facility)
     return _sign(protector, key, facility.hcode, service_code, 0)
 
 
-def sign_display(session: Session, protector: DataProtector, facility: Facility,
-                 service_code: str, now: dt.datetime | None = None,
-                 ttl: dt.timedelta = DISPLAY_TTL) -> tuple[str, dt.datetime]:
+def sign_display(
+    session: Session,
+    protector: DataProtector,
+    facility: Facility,
+    service_code: str,
+    now: dt.datetime | None = None,
+    ttl: dt.timedelta = DISPLAY_TTL,
+) -> tuple[str, dt.datetime]:
     """A short-lived token for the counter screen, and when it expires."""
     key = ensure_key(session, protector, facility)
     expires_at = (now or utcnow()) + ttl
@@ -204,14 +230,18 @@ def extract_token(scanned: str) -> str:
     return text
 
 
-def verify(session: Session, protector: DataProtector, scanned: str,
-           now: dt.datetime | None = None) -> QrClaim:
+def verify(
+    session: Session, protector: DataProtector, scanned: str, now: dt.datetime | None = None
+) -> QrClaim:
     """Check a scanned token's signature, key and expiry; raise a QR_* refusal otherwise."""
     token = extract_token(scanned)
     match = _TOKEN_RE.match(token)
     assert match is not None  # extract_token checked the shape
-    key = session.scalars(select(FacilityKey).where(FacilityKey.kid == match["kid"])
-                          .options(joinedload(FacilityKey.facility))).first()
+    key = session.scalars(
+        select(FacilityKey)
+        .where(FacilityKey.kid == match["kid"])
+        .options(joinedload(FacilityKey.facility))
+    ).first()
     if key is None or key.facility.hcode != match["hcode"]:
         raise DomainError(QR_FORGED)
     payload = token.rsplit(".", 1)[0]
@@ -229,5 +259,10 @@ def verify(session: Session, protector: DataProtector, scanned: str,
             raise DomainError(QR_MALFORMED) from None
         if (now or utcnow()) > expires_at:
             raise DomainError(QR_EXPIRED)
-    return QrClaim(hcode=match["hcode"], service_code=match["service"],
-                   facility_id=key.facility_id, kid=key.kid, expires_at=expires_at)
+    return QrClaim(
+        hcode=match["hcode"],
+        service_code=match["service"],
+        facility_id=key.facility_id,
+        kid=key.kid,
+        expires_at=expires_at,
+    )

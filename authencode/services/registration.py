@@ -36,50 +36,64 @@ MIN_SELF_AGE = 15
 # Main rights whose holders may use the LINE channel; None stands for "no right on record".
 DEFAULT_ELIGIBLE_RIGHTS: frozenset[str | None] = frozenset({"UCS", "WEL", "DIS", None})
 AGE_TOO_YOUNG = register(
-    "AGE_TOO_YOUNG", "unprocessable",
+    "AGE_TOO_YOUNG",
+    "unprocessable",
     "You must be at least {min_age} full years old to register yourself.",
-    "ผู้ลงทะเบียนด้วยตนเองต้องมีอายุ {min_age} ปีบริบูรณ์ขึ้นไป")
+    "ผู้ลงทะเบียนด้วยตนเองต้องมีอายุ {min_age} ปีบริบูรณ์ขึ้นไป",
+)
 RIGHT_NOT_ELIGIBLE = register(
-    "RIGHT_NOT_ELIGIBLE", "unprocessable",
+    "RIGHT_NOT_ELIGIBLE",
+    "unprocessable",
     "This service is for people with universal coverage (UCS, WEL, DIS) or no right on "
     "record; the main right on record is {right}.",
-    "บริการนี้สำหรับผู้มีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง "
-    "(สิทธิหลักที่บันทึกไว้: {right})")
+    "บริการนี้สำหรับผู้มีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง (สิทธิหลักที่บันทึกไว้: {right})",
+)
 # Not an error: registering oneself when another LINE account holds the ID as its own gives
 # a pending self link, and this is what the holder is told.
 SELF_PENDING_TH = (
     "เลขประจำตัวประชาชนนี้ได้ลงทะเบียนไว้กับบัญชี LINE อื่นแล้ว "
     "หากเป็นเลขของท่าน กรุณายืนยันตัวตนโดยแสดงบัตรประจำตัวประชาชนที่จุดบริการของหน่วยบริการ "
     "หรือยืนยันผ่านแอป ThaID แล้วการลงทะเบียนจะย้ายมาอยู่กับบัญชี LINE นี้ "
-    "ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้")
+    "ระหว่างนี้ยังไม่สามารถขอรหัสหรือดูข้อมูลของบุคคลนี้ได้"
+)
 SELF_PENDING_EN = (
     "This citizen ID is registered from another LINE account. If it is yours, verify at a "
     "clinic counter with your ID card or with ThaID and the registration moves to this "
-    "account; until then nothing can be done for this person from here.")
+    "account; until then nothing can be done for this person from here."
+)
 SELF_ALREADY_REGISTERED = register(
-    "SELF_ALREADY_REGISTERED", "conflict",
+    "SELF_ALREADY_REGISTERED",
+    "conflict",
     "This LINE account is already registered with another citizen ID.",
-    "บัญชี LINE นี้ลงทะเบียนด้วยเลขประจำตัวประชาชนอื่นไว้แล้ว")
+    "บัญชี LINE นี้ลงทะเบียนด้วยเลขประจำตัวประชาชนอื่นไว้แล้ว",
+)
 SELF_REGISTRATION_REQUIRED = register(
-    "SELF_REGISTRATION_REQUIRED", "forbidden",
+    "SELF_REGISTRATION_REQUIRED",
+    "forbidden",
     "Please register yourself (citizen ID and mobile number) first.",
-    "กรุณาลงทะเบียนด้วยเลขประจำตัวประชาชนและเบอร์โทรศัพท์ของท่านก่อน")
+    "กรุณาลงทะเบียนด้วยเลขประจำตัวประชาชนและเบอร์โทรศัพท์ของท่านก่อน",
+)
 FAMILY_FULL = register(
-    "FAMILY_FULL", "conflict",
+    "FAMILY_FULL",
+    "conflict",
     "One LINE account can add at most 5 family members.",
-    "หนึ่งบัญชี LINE เพิ่มบุคคลในครอบครัวได้ไม่เกิน 5 คน")
+    "หนึ่งบัญชี LINE เพิ่มบุคคลในครอบครัวได้ไม่เกิน 5 คน",
+)
 FAMILY_ALREADY_LINKED = register(
-    "FAMILY_ALREADY_LINKED", "conflict",
+    "FAMILY_ALREADY_LINKED",
+    "conflict",
     "This person is already on your list.",
-    "บุคคลนี้อยู่ในรายชื่อของท่านแล้ว")
+    "บุคคลนี้อยู่ในรายชื่อของท่านแล้ว",
+)
 FAMILY_MEMBER_NOT_FOUND = register(
-    "FAMILY_MEMBER_NOT_FOUND", "not_found",
-    "No such person on your list.",
-    "ไม่พบบุคคลนี้ในรายชื่อของท่าน")
+    "FAMILY_MEMBER_NOT_FOUND", "not_found", "No such person on your list.", "ไม่พบบุคคลนี้ในรายชื่อของท่าน"
+)
 RELATION_INVALID = register(
-    "RELATION_INVALID", "invalid",
+    "RELATION_INVALID",
+    "invalid",
     "Please choose how this person is related to you.",
-    "กรุณาเลือกความสัมพันธ์กับบุคคลนี้")
+    "กรุณาเลือกความสัมพันธ์กับบุคคลนี้",
+)
 
 
 @dataclass(frozen=True)
@@ -111,15 +125,21 @@ class RegistrationPolicy:
 
 def links_of(session: Session, account: LineAccount) -> list[FamilyLink]:
     """The persons the account acts for, the holder first."""
-    return list(session.scalars(
-        select(FamilyLink).where(FamilyLink.line_account_id == account.id)
-        .order_by(FamilyLink.slot)
-    ))
+    return list(
+        session.scalars(
+            select(FamilyLink)
+            .where(FamilyLink.line_account_id == account.id)
+            .order_by(FamilyLink.slot)
+        )
+    )
 
 
 def self_link(session: Session, account: LineAccount) -> FamilyLink | None:
-    return session.scalar(select(FamilyLink).where(
-        FamilyLink.line_account_id == account.id, FamilyLink.slot == SELF_SLOT))
+    return session.scalar(
+        select(FamilyLink).where(
+            FamilyLink.line_account_id == account.id, FamilyLink.slot == SELF_SLOT
+        )
+    )
 
 
 def _wanted_link_id(link_id: object) -> int | None:
@@ -150,9 +170,13 @@ def acting_link(session: Session, account: LineAccount, link_id: object) -> Fami
     wanted = _wanted_link_id(link_id)
     mine = FamilyLink.slot == SELF_SLOT
     rows = session.scalars(
-        select(FamilyLink).options(joinedload(FamilyLink.person))
-        .where(FamilyLink.line_account_id == account.id,
-               mine if wanted is None else or_(mine, FamilyLink.id == wanted))).all()
+        select(FamilyLink)
+        .options(joinedload(FamilyLink.person))
+        .where(
+            FamilyLink.line_account_id == account.id,
+            mine if wanted is None else or_(mine, FamilyLink.id == wanted),
+        )
+    ).all()
     if not any(row.slot == SELF_SLOT for row in rows):
         raise DomainError(SELF_REGISTRATION_REQUIRED)
     link = next((row for row in rows if row.id == wanted), None)
@@ -161,8 +185,9 @@ def acting_link(session: Session, account: LineAccount, link_id: object) -> Fami
     return link
 
 
-def _registry_person(session: Session, protector: DataProtector, raw_cid: object,
-                     raw_birth_date: object) -> Person:
+def _registry_person(
+    session: Session, protector: DataProtector, raw_cid: object, raw_birth_date: object
+) -> Person:
     """The person of a typed CID and birth date, before anything else is said about them.
 
     A birth date that does not match the registry gets the answer of an unknown CID, so
@@ -178,9 +203,15 @@ def _registry_person(session: Session, protector: DataProtector, raw_cid: object
     return person
 
 
-def check_self_candidate(session: Session, protector: DataProtector, account: LineAccount,
-                         raw_cid: object, raw_birth_date: object, policy: RegistrationPolicy,
-                         today: dt.date | None = None) -> Person:
+def check_self_candidate(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    raw_cid: object,
+    raw_birth_date: object,
+    policy: RegistrationPolicy,
+    today: dt.date | None = None,
+) -> Person:
     """The registry person of a CID and birth date the holder gives as their own.
 
     Every check of register_self that needs no phone, so a chat can refuse before asking for
@@ -207,14 +238,28 @@ def check_self_candidate(session: Session, protector: DataProtector, account: Li
 
 def _held_as_self(session: Session, person: Person) -> bool:
     """Whether another account holds the person as its own through a link that gives access."""
-    return session.scalar(select(FamilyLink.id).where(
-        FamilyLink.person_id == person.id, FamilyLink.slot == SELF_SLOT,
-        FamilyLink.level != "pending")) is not None
+    return (
+        session.scalar(
+            select(FamilyLink.id).where(
+                FamilyLink.person_id == person.id,
+                FamilyLink.slot == SELF_SLOT,
+                FamilyLink.level != "pending",
+            )
+        )
+        is not None
+    )
 
 
-def register_self(session: Session, protector: DataProtector, account: LineAccount,
-                  raw_cid: object, raw_phone: object, raw_birth_date: object,
-                  policy: RegistrationPolicy, today: dt.date | None = None) -> FamilyLink:
+def register_self(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    raw_cid: object,
+    raw_phone: object,
+    raw_birth_date: object,
+    policy: RegistrationPolicy,
+    today: dt.date | None = None,
+) -> FamilyLink:
     """Link the account holder's own CID and mobile (again: updates the mobile).
 
     The link is *claimed*; it is *pending* when another account already holds the person as
@@ -223,8 +268,9 @@ def register_self(session: Session, protector: DataProtector, account: LineAccou
     PHONE_*, PERSON_NOT_FOUND, PERSON_DECEASED, AGE_TOO_YOUNG, RIGHT_NOT_ELIGIBLE,
     SELF_ALREADY_REGISTERED or FAMILY_ALREADY_LINKED.
     """
-    person = check_self_candidate(session, protector, account, raw_cid, raw_birth_date,
-                                  policy, today)
+    person = check_self_candidate(
+        session, protector, account, raw_cid, raw_birth_date, policy, today
+    )
     phone = parse_mobile(raw_phone)
 
     existing = self_link(session, account)
@@ -239,22 +285,36 @@ def register_self(session: Session, protector: DataProtector, account: LineAccou
     for level in ("pending",) if _held_as_self(session, person) else ("claimed", "pending"):
         try:  # claimed loses to another account's self link committed meanwhile: wait then
             with session.begin_nested():
-                link = FamilyLink(line_account_id=account.id, person_id=person.id,
-                                  slot=SELF_SLOT, relation="self", phone=phone, level=level)
+                link = FamilyLink(
+                    line_account_id=account.id,
+                    person_id=person.id,
+                    slot=SELF_SLOT,
+                    relation="self",
+                    phone=phone,
+                    level=level,
+                )
                 session.add(link)
             break
         except IntegrityError:
             link = None
     if link is None:  # this account registered someone in a concurrent request
         raise DomainError(SELF_ALREADY_REGISTERED)
-    audit.record(session, f"line:{account.id}", "line.register_self",
-                 f"family_link:{link.id}", {"person_id": person.id, "level": link.level})
+    audit.record(
+        session,
+        f"line:{account.id}",
+        "line.register_self",
+        f"family_link:{link.id}",
+        {"person_id": person.id, "level": link.level},
+    )
     return link
 
 
 def _link_for(session: Session, account: LineAccount, person: Person) -> FamilyLink | None:
-    return session.scalar(select(FamilyLink).where(
-        FamilyLink.line_account_id == account.id, FamilyLink.person_id == person.id))
+    return session.scalar(
+        select(FamilyLink).where(
+            FamilyLink.line_account_id == account.id, FamilyLink.person_id == person.id
+        )
+    )
 
 
 def check_can_add_family(session: Session, account: LineAccount) -> None:
@@ -262,15 +322,26 @@ def check_can_add_family(session: Session, account: LineAccount) -> None:
     require_consent(account)
     if self_link(session, account) is None:
         raise DomainError(SELF_REGISTRATION_REQUIRED)
-    family = session.scalar(select(func.count()).select_from(FamilyLink).where(
-        FamilyLink.line_account_id == account.id, FamilyLink.slot != SELF_SLOT)) or 0
+    family = (
+        session.scalar(
+            select(func.count())
+            .select_from(FamilyLink)
+            .where(FamilyLink.line_account_id == account.id, FamilyLink.slot != SELF_SLOT)
+        )
+        or 0
+    )
     if family >= MAX_FAMILY_MEMBERS:
         raise DomainError(FAMILY_FULL)
 
 
-def check_family_candidate(session: Session, protector: DataProtector, account: LineAccount,
-                           raw_cid: object, raw_birth_date: object,
-                           policy: RegistrationPolicy) -> Person:
+def check_family_candidate(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    raw_cid: object,
+    raw_birth_date: object,
+    policy: RegistrationPolicy,
+) -> Person:
     """The registry person of a CID and birth date given for a family member, if addable.
 
     The checks of add_family_member that need no phone or relation. Raises the refusals of
@@ -285,9 +356,16 @@ def check_family_candidate(session: Session, protector: DataProtector, account: 
     return person
 
 
-def add_family_member(session: Session, protector: DataProtector, account: LineAccount,
-                      raw_cid: object, raw_phone: object, raw_birth_date: object,
-                      relation: object, policy: RegistrationPolicy) -> FamilyLink:
+def add_family_member(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    raw_cid: object,
+    raw_phone: object,
+    raw_birth_date: object,
+    relation: object,
+    policy: RegistrationPolicy,
+) -> FamilyLink:
     """Link a family member in the first free slot (1-5).
 
     The link is *claimed*, or *pending* (no access at all) when the person is the verified
@@ -312,21 +390,32 @@ def add_family_member(session: Session, protector: DataProtector, account: LineA
     for _ in range(MAX_FAMILY_MEMBERS):
         if _link_for(session, account, person) is not None:
             raise DomainError(FAMILY_ALREADY_LINKED)
-        used = set(session.scalars(select(FamilyLink.slot).where(
-            FamilyLink.line_account_id == account.id)))
+        used = set(
+            session.scalars(select(FamilyLink.slot).where(FamilyLink.line_account_id == account.id))
+        )
         free = [s for s in range(1, MAX_FAMILY_MEMBERS + 1) if s not in used]
         if not free:
             raise DomainError(FAMILY_FULL)
-        link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=free[0],
-                          relation=relation_code, phone=phone, level=level)
+        link = FamilyLink(
+            line_account_id=account.id,
+            person_id=person.id,
+            slot=free[0],
+            relation=relation_code,
+            phone=phone,
+            level=level,
+        )
         try:
             with session.begin_nested():
                 session.add(link)
         except IntegrityError:
             continue  # another request took the slot (or the person) first: look again
-        audit.record(session, f"line:{account.id}", "line.add_family",
-                     f"family_link:{link.id}",
-                     {"person_id": person.id, "slot": link.slot, "level": level})
+        audit.record(
+            session,
+            f"line:{account.id}",
+            "line.add_family",
+            f"family_link:{link.id}",
+            {"person_id": person.id, "slot": link.slot, "level": level},
+        )
         return link
     raise DomainError(FAMILY_FULL)
 
@@ -339,11 +428,18 @@ def remove_family_member(session: Session, account: LineAccount, link_id: object
     # Queue behind an approval or removal of the person's links (the order they lock in),
     # then make sure the link is still there.
     link_trust.lock_person(session, link.person_id)
-    if session.scalar(select(FamilyLink.id).where(FamilyLink.id == link.id)
-                      .with_for_update()) is None:
+    if (
+        session.scalar(select(FamilyLink.id).where(FamilyLink.id == link.id).with_for_update())
+        is None
+    ):
         raise DomainError(FAMILY_MEMBER_NOT_FOUND)
-    audit.record(session, f"line:{account.id}", "line.remove_family",
-                 f"family_link:{link.id}", {"person_id": link.person_id, "slot": link.slot})
+    audit.record(
+        session,
+        f"line:{account.id}",
+        "line.remove_family",
+        f"family_link:{link.id}",
+        {"person_id": link.person_id, "slot": link.slot},
+    )
     session.delete(link)
     session.flush()
 
@@ -356,8 +452,9 @@ class RightsView:
     detail: Rights | None
 
 
-def rights_view(session: Session, lookup: RightsLookup, policy: RegistrationPolicy,
-                link: FamilyLink) -> RightsView:
+def rights_view(
+    session: Session, lookup: RightsLookup, policy: RegistrationPolicy, link: FamilyLink
+) -> RightsView:
     """The person's rights as the link's level allows; raises LINK_PENDING."""
     link_trust.require(link, link_trust.ELIGIBILITY)
     person = link.person

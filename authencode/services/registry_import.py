@@ -38,9 +38,21 @@ from authencode.models import Person, Right
 
 REQUIRED = ("cid", "first_name_th", "sex", "birth_date")
 OPTIONAL = (
-    "title_th", "middle_name_th", "last_name_th", "title_en", "first_name_en",
-    "middle_name_en", "last_name_en", "main_right", "sub_right", "hosp_main", "hosp_sub",
-    "hosp_main_op", "province_code", "province_name", "deceased",
+    "title_th",
+    "middle_name_th",
+    "last_name_th",
+    "title_en",
+    "first_name_en",
+    "middle_name_en",
+    "last_name_en",
+    "main_right",
+    "sub_right",
+    "hosp_main",
+    "hosp_sub",
+    "hosp_main_op",
+    "province_code",
+    "province_name",
+    "deceased",
 )
 COLUMNS = REQUIRED + OPTIONAL
 _TEXT_LIMITS = {"title_th": 60, "title_en": 60, "province_name": 100}
@@ -82,8 +94,9 @@ class ImportRejected(Exception):
         super().__init__(f"{len(errors)} bad row(s); nothing was imported")
 
 
-def import_registry(session: Session, protector: DataProtector, stream: TextIO, *,
-                    skip_bad: bool = False) -> ImportReport:
+def import_registry(
+    session: Session, protector: DataProtector, stream: TextIO, *, skip_bad: bool = False
+) -> ImportReport:
     """Validate the CSV and upsert its persons; raise ImportRejected when rows are bad.
 
     With skip_bad, good rows are written and bad ones listed in the report.
@@ -177,8 +190,17 @@ def _row(raw: dict[str, str], main_rights: set[str]) -> dict[str, Any]:
     row: dict[str, Any] = {"cid": cid}
     if not raw["first_name_th"]:
         raise _BadField("first_name_th: required")
-    for name in ("title_th", "first_name_th", "middle_name_th", "last_name_th", "title_en",
-                 "first_name_en", "middle_name_en", "last_name_en", "province_name"):
+    for name in (
+        "title_th",
+        "first_name_th",
+        "middle_name_th",
+        "last_name_th",
+        "title_en",
+        "first_name_en",
+        "middle_name_en",
+        "last_name_en",
+        "province_name",
+    ):
         value = raw.get(name, "")
         if len(value) > _TEXT_LIMITS.get(name, 100):
             raise _BadField(f"{name}: longer than {_TEXT_LIMITS.get(name, 100)} characters")
@@ -235,13 +257,20 @@ def _birth_date(value: str) -> dict[str, int | None]:
 
 
 _PERSON_FIELDS = (
-    *(c for c in COLUMNS if c not in ("cid", "birth_date")), "birth_year", "birth_month",
+    *(c for c in COLUMNS if c not in ("cid", "birth_date")),
+    "birth_year",
+    "birth_month",
     "birth_day",
 )
 
 
-def _upsert(session: Session, protector: DataProtector, rows: list[dict[str, Any]],
-            report: ImportReport, chunk: int = 500) -> None:
+def _upsert(
+    session: Session,
+    protector: DataProtector,
+    rows: list[dict[str, Any]],
+    report: ImportReport,
+    chunk: int = 500,
+) -> None:
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         hashes = {protector.lookup_hash(r["cid"]): r for r in part}
@@ -253,8 +282,9 @@ def _upsert(session: Session, protector: DataProtector, rows: list[dict[str, Any
             values = {k: row[k] for k in _PERSON_FIELDS}
             person = existing.get(cid_hash)
             if person is None:
-                session.add(Person(cid_hash=cid_hash, cid_enc=protector.encrypt(row["cid"]),
-                                   **values))
+                session.add(
+                    Person(cid_hash=cid_hash, cid_enc=protector.encrypt(row["cid"]), **values)
+                )
                 report.inserted += 1
             elif any(getattr(person, k) != v for k, v in values.items()):
                 for k, v in values.items():

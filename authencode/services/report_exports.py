@@ -50,8 +50,9 @@ EXPORT_CONTENT_TYPES = {
 }
 
 
-def iter_export_rows(session: Session, protector: DataProtector, f: CodeFilter,
-                     *, batch: int = EXPORT_BATCH) -> Iterator[list[str]]:
+def iter_export_rows(
+    session: Session, protector: DataProtector, f: CodeFilter, *, batch: int = EXPORT_BATCH
+) -> Iterator[list[str]]:
     """The filter's codes as rows of the 24 export columns (strings), oldest service first.
 
     Rows are fetched ``batch`` at a time (a server-side cursor on PostgreSQL), so memory stays
@@ -60,20 +61,45 @@ def iter_export_rows(session: Session, protector: DataProtector, f: CodeFilter,
     where = conditions(protector, f)
     rights = {(r.kind, r.code): r.name_th for r in session.scalars(select(Right))}
     services = {s.code: s for s in session.scalars(select(ServiceType))}
-    facilities = {fac.id: fac for fac in session.scalars(
-        select(Facility).where(Facility.id.in_(f.facility_ids)))}
+    facilities = {
+        fac.id: fac
+        for fac in session.scalars(select(Facility).where(Facility.id.in_(f.facility_ids)))
+    }
     recorder, editor, canceller = aliased(StaffUser), aliased(StaffUser), aliased(StaffUser)
     stmt = (
-        select(AuthenCode.id, AuthenCode.code, AuthenCode.facility_id, AuthenCode.service_code,
-               AuthenCode.phones, AuthenCode.main_right, AuthenCode.sub_right, AuthenCode.hn,
-               AuthenCode.an, AuthenCode.service_at, AuthenCode.recorded_at, AuthenCode.status,
-               AuthenCode.channel, AuthenCode.verify_method, AuthenCode.edited_at,
-               AuthenCode.cancelled_at, AuthenCode.cancel_reason, Person.cid_enc, Person.title_th,
-               Person.first_name_th, Person.middle_name_th, Person.last_name_th,
-               Person.birth_year, Person.birth_month, Person.birth_day,
-               recorder.first_name.label("rec_first"), recorder.last_name.label("rec_last"),
-               editor.first_name.label("ed_first"), editor.last_name.label("ed_last"),
-               canceller.first_name.label("ca_first"), canceller.last_name.label("ca_last"))
+        select(
+            AuthenCode.id,
+            AuthenCode.code,
+            AuthenCode.facility_id,
+            AuthenCode.service_code,
+            AuthenCode.phones,
+            AuthenCode.main_right,
+            AuthenCode.sub_right,
+            AuthenCode.hn,
+            AuthenCode.an,
+            AuthenCode.service_at,
+            AuthenCode.recorded_at,
+            AuthenCode.status,
+            AuthenCode.channel,
+            AuthenCode.verify_method,
+            AuthenCode.edited_at,
+            AuthenCode.cancelled_at,
+            AuthenCode.cancel_reason,
+            Person.cid_enc,
+            Person.title_th,
+            Person.first_name_th,
+            Person.middle_name_th,
+            Person.last_name_th,
+            Person.birth_year,
+            Person.birth_month,
+            Person.birth_day,
+            recorder.first_name.label("rec_first"),
+            recorder.last_name.label("rec_last"),
+            editor.first_name.label("ed_first"),
+            editor.last_name.label("ed_last"),
+            canceller.first_name.label("ca_first"),
+            canceller.last_name.label("ca_last"),
+        )
         .join(Person, Person.id == AuthenCode.person_id)
         .outerjoin(recorder, recorder.id == AuthenCode.recorder_staff_id)
         .outerjoin(editor, editor.id == AuthenCode.edited_by_staff_id)
@@ -89,10 +115,39 @@ def iter_export_rows(session: Session, protector: DataProtector, f: CodeFilter,
     # Plain rows on the session's connection: the ORM adds nothing to a column export.
     result = session.connection().execute(stmt)
     try:
-        for (id_, code, facility_id, service_code, phones, main_right, sub_right, hn, an,
-             service_at, recorded_at, status, channel, method, edited_at, cancelled_at,
-             cancel_reason, cid_enc, title, first, middle, last, birth_year, birth_month,
-             birth_day, rec_first, rec_last, ed_first, ed_last, ca_first, ca_last) in result:
+        for (
+            id_,
+            code,
+            facility_id,
+            service_code,
+            phones,
+            main_right,
+            sub_right,
+            hn,
+            an,
+            service_at,
+            recorded_at,
+            status,
+            channel,
+            method,
+            edited_at,
+            cancelled_at,
+            cancel_reason,
+            cid_enc,
+            title,
+            first,
+            middle,
+            last,
+            birth_year,
+            birth_month,
+            birth_day,
+            rec_first,
+            rec_last,
+            ed_first,
+            ed_last,
+            ca_first,
+            ca_last,
+        ) in result:
             facility = facilities[facility_id]
             service = services[service_code]
             if rec_first is not None:
@@ -104,14 +159,27 @@ def iter_export_rows(session: Session, protector: DataProtector, f: CodeFilter,
             if cancelled_at and (changed_at is None or cancelled_at >= changed_at):
                 changed_at, changed_first, changed_last = cancelled_at, ca_first, ca_last
             yield [
-                facility.hcode, facility.name, protector.decrypt(cid_enc),
+                facility.hcode,
+                facility.name,
+                protector.decrypt(cid_enc),
                 full_name(title, first, middle, last),
-                _be_birth_date(birth_year, birth_month, birth_day), phones,
-                _label(main_labels, main_right), _label(sub_labels, sub_right),
-                str(id_), code, service.group, service.code, service.name_th, hn or "",
-                an or "", be_datetime(service_at), be_datetime(recorded_at),
-                _thai(STATUS_LABELS_TH, status), _thai(CHANNEL_LABELS_TH, channel),
-                _thai(METHOD_LABELS_TH, method), recorded_by,
+                _be_birth_date(birth_year, birth_month, birth_day),
+                phones,
+                _label(main_labels, main_right),
+                _label(sub_labels, sub_right),
+                str(id_),
+                code,
+                service.group,
+                service.code,
+                service.name_th,
+                hn or "",
+                an or "",
+                be_datetime(service_at),
+                be_datetime(recorded_at),
+                _thai(STATUS_LABELS_TH, status),
+                _thai(CHANNEL_LABELS_TH, channel),
+                _thai(METHOD_LABELS_TH, method),
+                recorded_by,
                 be_datetime(changed_at) if changed_at else "",
                 f"{changed_first} {changed_last}".strip() if changed_first else "",
                 cancel_reason or "",
@@ -147,14 +215,27 @@ def write_xlsx(rows: Iterable[list[str]], target: IO[bytes] | str) -> None:
     """
     import xlsxwriter
 
-    workbook = xlsxwriter.Workbook(target, {
-        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-        "strings_to_urls": False,
-    })
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
     try:
         sheet = workbook.add_worksheet("Authen Code")
-        for column, width in ((1, 30), (2, 16), (3, 28), (6, 34), (9, 14), (12, 36), (15, 20),
-                              (16, 20)):
+        for column, width in (
+            (1, 30),
+            (2, 16),
+            (3, 28),
+            (6, 34),
+            (9, 14),
+            (12, 36),
+            (15, 20),
+            (16, 20),
+        ):
             sheet.set_column(column, column, width)
         for number, row in enumerate(itertools.chain([list(EXPORT_HEADERS)], rows)):
             for column, value in enumerate(row):

@@ -27,17 +27,26 @@ MAX_PAGE_NUMBER = 1_000_000  # keeps the row offset within the databases' 64-bit
 # same) so that the facility/day/time index gives rows already sorted.
 TIME_ORDER = (AuthenCode.service_date, AuthenCode.service_at, AuthenCode.id)
 REPORT_SCOPE_REQUIRED = register(
-    "REPORT_SCOPE_REQUIRED", "forbidden", "A report is always limited to a facility.",
-    "รายงานต้องระบุหน่วยบริการเสมอ")
+    "REPORT_SCOPE_REQUIRED",
+    "forbidden",
+    "A report is always limited to a facility.",
+    "รายงานต้องระบุหน่วยบริการเสมอ",
+)
 REPORT_DATE_RANGE = register(
-    "REPORT_DATE_RANGE", "invalid", "The start date must not be after the end date.",
-    "วันที่เริ่มต้นต้องไม่อยู่หลังวันที่สิ้นสุด")
+    "REPORT_DATE_RANGE",
+    "invalid",
+    "The start date must not be after the end date.",
+    "วันที่เริ่มต้นต้องไม่อยู่หลังวันที่สิ้นสุด",
+)
 REPORT_FILTER_INVALID = register(
-    "REPORT_FILTER_INVALID", "invalid", "Unknown {name}: {value}.",
-    "ไม่รู้จัก{name_th}: {value}")
+    "REPORT_FILTER_INVALID", "invalid", "Unknown {name}: {value}.", "ไม่รู้จัก{name_th}: {value}"
+)
 PAGE_INVALID = register(
-    "PAGE_INVALID", "invalid", "The page must be 1 or more and the page size 1 to {max}.",
-    "หน้าต้องเป็น 1 ขึ้นไป และจำนวนรายการต่อหน้า 1 ถึง {max}")
+    "PAGE_INVALID",
+    "invalid",
+    "The page must be 1 or more and the page size 1 to {max}.",
+    "หน้าต้องเป็น 1 ขึ้นไป และจำนวนรายการต่อหน้า 1 ถึง {max}",
+)
 
 
 @dataclass(frozen=True)
@@ -138,40 +147,66 @@ def conditions(protector: DataProtector, f: CodeFilter) -> list[ColumnElement[bo
         where.append(AuthenCode.service_date <= f.date_to)
     if f.cid is not None and f.cid.strip():
         cid_hash = protector.lookup_hash(parse_cid(f.cid))
-        where.append(AuthenCode.person_id.in_(
-            select(Person.id).where(Person.cid_hash == cid_hash)))
+        where.append(AuthenCode.person_id.in_(select(Person.id).where(Person.cid_hash == cid_hash)))
     if f.code is not None and f.code.strip():
         where.append(AuthenCode.code == f.code.strip().upper())
     if f.service_code:
         where.append(AuthenCode.service_code == f.service_code.strip().upper())
     if f.channel:
         if f.channel not in CHANNELS:
-            raise DomainError(REPORT_FILTER_INVALID, name="channel", name_th="ช่องทาง",
-                              value=f.channel[:20])
+            raise DomainError(
+                REPORT_FILTER_INVALID, name="channel", name_th="ช่องทาง", value=f.channel[:20]
+            )
         where.append(AuthenCode.channel == f.channel)
     if f.status:
         if f.status not in STATUSES:
-            raise DomainError(REPORT_FILTER_INVALID, name="status", name_th="สถานะ",
-                              value=f.status[:20])
+            raise DomainError(
+                REPORT_FILTER_INVALID, name="status", name_th="สถานะ", value=f.status[:20]
+            )
         where.append(AuthenCode.status == f.status)
     return where
 
 
 _SUMMARY_QUERY = (
-    select(AuthenCode.id, AuthenCode.code, Person.cid_enc, Person.title_th,
-           Person.first_name_th, Person.middle_name_th, Person.last_name_th,
-           Facility.hcode, Facility.name, AuthenCode.service_code, ServiceType.name_th,
-           AuthenCode.channel, AuthenCode.verify_method, AuthenCode.service_at,
-           AuthenCode.recorded_at, AuthenCode.status, AuthenCode.hn, AuthenCode.an,
-           AuthenCode.cancelled_at, AuthenCode.cancel_reason, AuthenCode.disputed_at)
+    select(
+        AuthenCode.id,
+        AuthenCode.code,
+        Person.cid_enc,
+        Person.title_th,
+        Person.first_name_th,
+        Person.middle_name_th,
+        Person.last_name_th,
+        Facility.hcode,
+        Facility.name,
+        AuthenCode.service_code,
+        ServiceType.name_th,
+        AuthenCode.channel,
+        AuthenCode.verify_method,
+        AuthenCode.service_at,
+        AuthenCode.recorded_at,
+        AuthenCode.status,
+        AuthenCode.hn,
+        AuthenCode.an,
+        AuthenCode.cancelled_at,
+        AuthenCode.cancel_reason,
+        AuthenCode.disputed_at,
+    )
     .join(Person, Person.id == AuthenCode.person_id)
     .join(Facility, Facility.id == AuthenCode.facility_id)
     .join(ServiceType, ServiceType.code == AuthenCode.service_code)
 )
 
 
-def search_codes(session: Session, protector: DataProtector, f: CodeFilter, *, page: int = 1,
-                 size: int = 10, reveal_cid: bool = False, oldest_first: bool = False) -> Page:
+def search_codes(
+    session: Session,
+    protector: DataProtector,
+    f: CodeFilter,
+    *,
+    page: int = 1,
+    size: int = 10,
+    reveal_cid: bool = False,
+    oldest_first: bool = False,
+) -> Page:
     """One page of the filter's codes, newest service first, with the total count.
 
     CIDs are masked unless ``reveal_cid``. ``oldest_first`` keeps pages stable while new
@@ -188,24 +223,35 @@ def search_codes(session: Session, protector: DataProtector, f: CodeFilter, *, p
     items = []
     for r in rows:
         cid = protector.decrypt(r.cid_enc)
-        items.append(CodeSummary(
-            id=r.id, code=r.code, cid=cid if reveal_cid else mask_cid(cid),
-            full_name=full_name(r.title_th, r.first_name_th, r.middle_name_th,
-                                 r.last_name_th),
-            hcode=r.hcode, facility_name=r.name, service_code=r.service_code,
-            service_name=r.name_th, channel=r.channel, verify_method=r.verify_method,
-            service_at=r.service_at, recorded_at=r.recorded_at, status=r.status, hn=r.hn,
-            an=r.an, cancelled_at=r.cancelled_at, cancel_reason=r.cancel_reason,
-            disputed_at=r.disputed_at,
-        ))
+        items.append(
+            CodeSummary(
+                id=r.id,
+                code=r.code,
+                cid=cid if reveal_cid else mask_cid(cid),
+                full_name=full_name(r.title_th, r.first_name_th, r.middle_name_th, r.last_name_th),
+                hcode=r.hcode,
+                facility_name=r.name,
+                service_code=r.service_code,
+                service_name=r.name_th,
+                channel=r.channel,
+                verify_method=r.verify_method,
+                service_at=r.service_at,
+                recorded_at=r.recorded_at,
+                status=r.status,
+                hn=r.hn,
+                an=r.an,
+                cancelled_at=r.cancelled_at,
+                cancel_reason=r.cancel_reason,
+                disputed_at=r.disputed_at,
+            )
+        )
     return Page(items=items, total=total, page=page, size=size)
 
 
 def daily_counts(session: Session, protector: DataProtector, f: CodeFilter) -> list[DailyCount]:
     """Codes per service day, service and channel. Raises CID_* and REPORT_*."""
     rows = session.execute(
-        select(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel,
-               func.count())
+        select(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel, func.count())
         .where(*conditions(protector, f))
         .group_by(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel)
         .order_by(AuthenCode.service_date, AuthenCode.service_code, AuthenCode.channel)
@@ -229,6 +275,7 @@ def daily_chart(counts: Iterable[DailyCount], date_from: dt.date, date_to: dt.da
 
 # --- a hospital system's question: was this person authenticated here that day? -----------
 
+
 @dataclass(frozen=True)
 class AuthenStatus:
     """A person's active codes at one facility on one service day."""
@@ -238,8 +285,14 @@ class AuthenStatus:
     other_service_codes: int  # active codes that day for other services than the one asked
 
 
-def authen_status(session: Session, protector: DataProtector, facility_id: int, raw_cid: object,
-                  day: dt.date, service_code: str | None = None) -> AuthenStatus:
+def authen_status(
+    session: Session,
+    protector: DataProtector,
+    facility_id: int,
+    raw_cid: object,
+    day: dt.date,
+    service_code: str | None = None,
+) -> AuthenStatus:
     """The person's active codes at the facility on the day. Raises CID_*, SERVICE_NOT_FOUND."""
     cid = parse_cid(raw_cid)
     service = None
@@ -250,13 +303,18 @@ def authen_status(session: Session, protector: DataProtector, facility_id: int, 
     person = session.scalar(select(Person).where(Person.cid_hash == protector.lookup_hash(cid)))
     if person is None:
         return AuthenStatus(None, [], 0)
-    codes = list(session.scalars(
-        select(AuthenCode).where(AuthenCode.person_id == person.id,
-                                 AuthenCode.facility_id == facility_id,
-                                 AuthenCode.service_date == day,
-                                 AuthenCode.status == "active")
-        .order_by(AuthenCode.service_at, AuthenCode.id)
-    ))
+    codes = list(
+        session.scalars(
+            select(AuthenCode)
+            .where(
+                AuthenCode.person_id == person.id,
+                AuthenCode.facility_id == facility_id,
+                AuthenCode.service_date == day,
+                AuthenCode.status == "active",
+            )
+            .order_by(AuthenCode.service_at, AuthenCode.id)
+        )
+    )
     if service is None:
         return AuthenStatus(person, codes, 0)
     asked = [c for c in codes if c.service_code == service.code]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from authencode.errors import DomainError, register
 from authencode.models import Facility, StaffUser
 
-FORBIDDEN = register("FORBIDDEN", "forbidden", "You do not have permission for this.",
-                     "ท่านไม่มีสิทธิ์ดำเนินการนี้")
+FORBIDDEN = register(
+    "FORBIDDEN", "forbidden", "You do not have permission for this.", "ท่านไม่มีสิทธิ์ดำเนินการนี้"
+)
 
 ROLE_NAMES = {
     "system_admin": ("ผู้ดูแลระบบ", "System administrator"),
@@ -37,7 +38,8 @@ def can_view_facility(actor: StaffUser, facility: Facility) -> bool:
 
 def can_manage_facility(actor: StaffUser, facility: Facility) -> bool:
     return is_system_admin(actor) or (
-        actor.role == "facility_admin" and actor.facility_id == facility.id)
+        actor.role == "facility_admin" and actor.facility_id == facility.id
+    )
 
 
 def require_view(actor: StaffUser, facility: Facility) -> None:
@@ -57,8 +59,12 @@ def can_manage_staff(actor: StaffUser, target: StaffUser) -> bool:
         return False  # nobody approves, re-roles or disables themselves
     if is_system_admin(actor):
         return True
-    return (actor.role == "facility_admin" and actor.facility_id is not None
-            and target.facility_id == actor.facility_id and target.role in FACILITY_ROLES)
+    return (
+        actor.role == "facility_admin"
+        and actor.facility_id is not None
+        and target.facility_id == actor.facility_id
+        and target.role in FACILITY_ROLES
+    )
 
 
 def require_staff_admin(actor: StaffUser, target: StaffUser) -> None:
@@ -73,8 +79,9 @@ def can_decide_pcu_changes(actor: StaffUser) -> bool:
 
 
 def can_manage_accounts(actor: StaffUser) -> bool:
-    return is_system_admin(actor) or (actor.role == "facility_admin"
-                                      and actor.facility_id is not None)
+    return is_system_admin(actor) or (
+        actor.role == "facility_admin" and actor.facility_id is not None
+    )
 
 
 def assignable_roles(actor: StaffUser) -> tuple[str, ...]:

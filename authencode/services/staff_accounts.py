@@ -31,37 +31,59 @@ from authencode.services.staff_access import (
 )
 
 ADM007 = register(
-    "ADM007", "conflict",
+    "ADM007",
+    "conflict",
     "ADM007 – Cannot register: citizen ID {cid} has already been used to create a user. "
     "If you forgot your password, use “Forgot password” and the system will email you.",
     "ADM007 – ไม่สามารถสมัครเข้าใช้งานระบบได้ เนื่องจากเลขที่บัตรประชาชนหมายเลข {cid} "
     "ได้ถูกนำไปสร้างผู้ใช้แล้ว หากท่านลืมรหัสผ่าน ให้ใช้ฟังก์ชัน “ลืมรหัสผ่าน” "
-    "ระบบจะจัดส่งรหัสผู้ใช้และรหัสผ่านให้ทาง Email")
-USERNAME_TAKEN = register("USERNAME_TAKEN", "conflict",
-                          "This username is taken; please choose another.",
-                          "ชื่อผู้ใช้นี้มีผู้ใช้แล้ว กรุณาเลือกชื่ออื่น")
+    "ระบบจะจัดส่งรหัสผู้ใช้และรหัสผ่านให้ทาง Email",
+)
+USERNAME_TAKEN = register(
+    "USERNAME_TAKEN",
+    "conflict",
+    "This username is taken; please choose another.",
+    "ชื่อผู้ใช้นี้มีผู้ใช้แล้ว กรุณาเลือกชื่ออื่น",
+)
 USERNAME_INVALID = register(
-    "USERNAME_INVALID", "invalid",
+    "USERNAME_INVALID",
+    "invalid",
     "A username has 3–32 characters: a–z, 0–9, dot, dash or underscore.",
-    "ชื่อผู้ใช้ต้องมี 3–32 ตัวอักษร ประกอบด้วย a–z 0–9 จุด ขีด หรือขีดล่าง")
-EMAIL_INVALID = register("EMAIL_INVALID", "invalid", "Please enter a valid email address.",
-                         "กรุณากรอกอีเมลให้ถูกต้อง")
-FIELD_REQUIRED = register("FIELD_REQUIRED", "invalid", "Please fill in: {field}.",
-                          "กรุณากรอกข้อมูล: {field_th}")
-DOCUMENT_REQUIRED = register("DOCUMENT_REQUIRED", "invalid",
-                             "Please attach a supporting document (PDF, JPEG or PNG).",
-                             "กรุณาแนบหลักฐาน (ไฟล์ PDF, JPEG หรือ PNG)")
-DOCUMENT_TOO_LARGE = register("DOCUMENT_TOO_LARGE", "too_large",
-                              "The document is too large (at most {limit_mb} MB).",
-                              "ไฟล์หลักฐานมีขนาดใหญ่เกินไป (ไม่เกิน {limit_mb} MB)")
-DOCUMENT_TYPE = register("DOCUMENT_TYPE", "invalid",
-                         "The document must be a PDF, JPEG or PNG file.",
-                         "ไฟล์หลักฐานต้องเป็นไฟล์ PDF, JPEG หรือ PNG เท่านั้น")
-STAFF_NOT_PENDING = register("STAFF_NOT_PENDING", "conflict",
-                             "This registration has already been handled.",
-                             "คำขอนี้ได้รับการพิจารณาไปแล้ว")
-ROLE_NEEDS_FACILITY = register("ROLE_NEEDS_FACILITY", "invalid",
-                               "This role needs a facility.", "บทบาทนี้ต้องสังกัดหน่วยบริการ")
+    "ชื่อผู้ใช้ต้องมี 3–32 ตัวอักษร ประกอบด้วย a–z 0–9 จุด ขีด หรือขีดล่าง",
+)
+EMAIL_INVALID = register(
+    "EMAIL_INVALID", "invalid", "Please enter a valid email address.", "กรุณากรอกอีเมลให้ถูกต้อง"
+)
+FIELD_REQUIRED = register(
+    "FIELD_REQUIRED", "invalid", "Please fill in: {field}.", "กรุณากรอกข้อมูล: {field_th}"
+)
+DOCUMENT_REQUIRED = register(
+    "DOCUMENT_REQUIRED",
+    "invalid",
+    "Please attach a supporting document (PDF, JPEG or PNG).",
+    "กรุณาแนบหลักฐาน (ไฟล์ PDF, JPEG หรือ PNG)",
+)
+DOCUMENT_TOO_LARGE = register(
+    "DOCUMENT_TOO_LARGE",
+    "too_large",
+    "The document is too large (at most {limit_mb} MB).",
+    "ไฟล์หลักฐานมีขนาดใหญ่เกินไป (ไม่เกิน {limit_mb} MB)",
+)
+DOCUMENT_TYPE = register(
+    "DOCUMENT_TYPE",
+    "invalid",
+    "The document must be a PDF, JPEG or PNG file.",
+    "ไฟล์หลักฐานต้องเป็นไฟล์ PDF, JPEG หรือ PNG เท่านั้น",
+)
+STAFF_NOT_PENDING = register(
+    "STAFF_NOT_PENDING",
+    "conflict",
+    "This registration has already been handled.",
+    "คำขอนี้ได้รับการพิจารณาไปแล้ว",
+)
+ROLE_NEEDS_FACILITY = register(
+    "ROLE_NEEDS_FACILITY", "invalid", "This role needs a facility.", "บทบาทนี้ต้องสังกัดหน่วยบริการ"
+)
 
 MAX_DOCUMENT_BYTES = 1_500_000  # below the app's 2 MB body limit, so the form can say why
 _DOCUMENT_TYPES = (
@@ -91,9 +113,17 @@ class Address:
 
     def text(self) -> str:
         """One line as Thai addresses are written."""
-        parts = [("เลขที่", self.house_no), ("หมู่", self.moo), ("อาคาร", self.building),
-                 ("ซอย", self.soi), ("ถนน", self.road), ("ตำบล", self.subdistrict),
-                 ("อำเภอ", self.district), ("จังหวัด", self.province), ("", self.postcode)]
+        parts = [
+            ("เลขที่", self.house_no),
+            ("หมู่", self.moo),
+            ("อาคาร", self.building),
+            ("ซอย", self.soi),
+            ("ถนน", self.road),
+            ("ตำบล", self.subdistrict),
+            ("อำเภอ", self.district),
+            ("จังหวัด", self.province),
+            ("", self.postcode),
+        ]
         return " ".join(f"{label} {value}".strip() for label, value in parts if value)
 
 
@@ -121,10 +151,14 @@ class Upload:
 
 # field -> (English, Thai) for FIELD_REQUIRED
 _REQUIRED = {
-    "first_name": ("first name", "ชื่อ"), "last_name": ("last name", "นามสกุล"),
-    "affiliation": ("affiliation", "สังกัด"), "house_no": ("house number", "เลขที่"),
-    "subdistrict": ("sub-district", "แขวง/ตำบล"), "district": ("district", "เขต/อำเภอ"),
-    "province": ("province", "จังหวัด"), "postcode": ("postcode", "รหัสไปรษณีย์"),
+    "first_name": ("first name", "ชื่อ"),
+    "last_name": ("last name", "นามสกุล"),
+    "affiliation": ("affiliation", "สังกัด"),
+    "house_no": ("house number", "เลขที่"),
+    "subdistrict": ("sub-district", "แขวง/ตำบล"),
+    "district": ("district", "เขต/อำเภอ"),
+    "province": ("province", "จังหวัด"),
+    "postcode": ("postcode", "รหัสไปรษณีย์"),
 }
 
 
@@ -149,8 +183,9 @@ def check_document(upload: Upload | None) -> tuple[str, str]:
     if upload is None or not upload.data:
         raise DomainError(DOCUMENT_REQUIRED, detail="document")
     if len(upload.data) > MAX_DOCUMENT_BYTES:
-        raise DomainError(DOCUMENT_TOO_LARGE, detail="document",
-                          limit_mb=f"{MAX_DOCUMENT_BYTES / 1_000_000:g}")
+        raise DomainError(
+            DOCUMENT_TOO_LARGE, detail="document", limit_mb=f"{MAX_DOCUMENT_BYTES / 1_000_000:g}"
+        )
     for magic, content_type, extension in _DOCUMENT_TYPES:
         if upload.data.startswith(magic):
             stem = re.sub(r"[^\w.-]+", "_", upload.filename.rsplit(".", 1)[0])[:80] or "document"
@@ -158,9 +193,13 @@ def check_document(upload: Upload | None) -> tuple[str, str]:
     raise DomainError(DOCUMENT_TYPE, detail="document")
 
 
-def register_staff(session: Session, protector: DataProtector, form: Registration,
-                   document: Upload | None,
-                   reserve_upload: Callable[[int], None] = lambda size: None) -> StaffUser:
+def register_staff(
+    session: Session,
+    protector: DataProtector,
+    form: Registration,
+    document: Upload | None,
+    reserve_upload: Callable[[int], None] = lambda size: None,
+) -> StaffUser:
     """Record a pending registration; raises ADM007 for a CID that already has an account,
     USERNAME_*, EMAIL_INVALID, FIELD_REQUIRED, FACILITY_NOT_FOUND or DOCUMENT_*.
 
@@ -174,13 +213,15 @@ def register_staff(session: Session, protector: DataProtector, form: Registratio
     username = (form.username or "").strip().lower()
     if not _USERNAME_RE.match(username):
         raise DomainError(USERNAME_INVALID, detail="username")
-    values = {f: _required(f, getattr(form, f)) for f in ("first_name", "last_name",
-                                                          "affiliation")}
+    values = {f: _required(f, getattr(form, f)) for f in ("first_name", "last_name", "affiliation")}
     for field in ("house_no", "subdistrict", "district", "province", "postcode"):
         _required(field, getattr(form.address, field))
     email = check_email(form.email)
-    facility = session.scalar(select(Facility).where(
-        Facility.hcode == (form.facility_hcode or "").strip(), Facility.active.is_(True)))
+    facility = session.scalar(
+        select(Facility).where(
+            Facility.hcode == (form.facility_hcode or "").strip(), Facility.active.is_(True)
+        )
+    )
     if facility is None:
         raise DomainError("FACILITY_NOT_FOUND", detail="facility")
     content_type, filename = check_document(document)
@@ -192,12 +233,22 @@ def register_staff(session: Session, protector: DataProtector, form: Registratio
     reserve_upload(len(document.data))
     kind = form.evidence_kind if form.evidence_kind in EVIDENCE_KINDS else "other"
     staff = StaffUser(
-        cid_hash=cid_hash, cid_enc=protector.encrypt(cid), username=username, email=email,
-        first_name=values["first_name"][:100], last_name=values["last_name"][:100],
-        employee_code=form.employee_code.strip()[:32], affiliation=values["affiliation"][:200],
-        unit=facility.name[:200], position=form.position.strip()[:200],
-        address=form.address.text()[:500], facility_id=facility.id, role="staff",
-        status="pending", password_hash=None, must_change_password=True,
+        cid_hash=cid_hash,
+        cid_enc=protector.encrypt(cid),
+        username=username,
+        email=email,
+        first_name=values["first_name"][:100],
+        last_name=values["last_name"][:100],
+        employee_code=form.employee_code.strip()[:32],
+        affiliation=values["affiliation"][:200],
+        unit=facility.name[:200],
+        position=form.position.strip()[:200],
+        address=form.address.text()[:500],
+        facility_id=facility.id,
+        role="staff",
+        status="pending",
+        password_hash=None,
+        must_change_password=True,
     )
     try:
         with session.begin_nested():  # two registrations racing for one CID or username
@@ -207,13 +258,24 @@ def register_staff(session: Session, protector: DataProtector, form: Registratio
         if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash == cid_hash)):
             raise DomainError(ADM007, detail="cid", cid=mask_cid(cid)) from None
         raise DomainError(USERNAME_TAKEN, detail="username") from None
-    session.add(StaffDocument(
-        staff_id=staff.id, evidence_kind=kind, evidence_note=form.evidence_note.strip()[:200],
-        filename=filename, content_type=content_type, size=len(document.data),
-        data_enc=protector.encrypt(base64.b64encode(document.data).decode(), _DOCUMENT_CONTEXT),
-    ))
-    audit.record(session, f"staff:{staff.id}", "staff.register", f"staff:{staff.id}",
-                 {"facility": facility.hcode})
+    session.add(
+        StaffDocument(
+            staff_id=staff.id,
+            evidence_kind=kind,
+            evidence_note=form.evidence_note.strip()[:200],
+            filename=filename,
+            content_type=content_type,
+            size=len(document.data),
+            data_enc=protector.encrypt(base64.b64encode(document.data).decode(), _DOCUMENT_CONTEXT),
+        )
+    )
+    audit.record(
+        session,
+        f"staff:{staff.id}",
+        "staff.register",
+        f"staff:{staff.id}",
+        {"facility": facility.hcode},
+    )
     return staff
 
 
@@ -230,8 +292,14 @@ def new_initial_password() -> str:
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(12))
 
 
-def approve(session: Session, protector: DataProtector, actor: StaffUser, target: StaffUser,
-            login_url: str, role: str = "staff") -> None:
+def approve(
+    session: Session,
+    protector: DataProtector,
+    actor: StaffUser,
+    target: StaffUser,
+    login_url: str,
+    role: str = "staff",
+) -> None:
     """Activate a pending account and email its initial password (changed at first login).
 
     Raises FORBIDDEN or STAFF_NOT_PENDING. Audited.
@@ -249,11 +317,16 @@ def approve(session: Session, protector: DataProtector, actor: StaffUser, target
     target.approved_at = utcnow()
     target.approved_by = f"staff:{actor.id}"
     facility_name = target.facility.name if target.facility else "-"
-    mail.queue_email(session, protector, target.email,
-                     "บัญชีผู้ใช้ Authen Code ได้รับการอนุมัติแล้ว / Your Authen Code account",
-                     approval_body(target, facility_name, password, login_url))
-    audit.record(session, f"staff:{actor.id}", "staff.approve", f"staff:{target.id}",
-                 {"role": role})
+    mail.queue_email(
+        session,
+        protector,
+        target.email,
+        "บัญชีผู้ใช้ Authen Code ได้รับการอนุมัติแล้ว / Your Authen Code account",
+        approval_body(target, facility_name, password, login_url),
+    )
+    audit.record(
+        session, f"staff:{actor.id}", "staff.approve", f"staff:{target.id}", {"role": role}
+    )
 
 
 def approval_body(target: StaffUser, facility_name: str, password: str, login_url: str) -> str:
@@ -298,8 +371,13 @@ def change_role(session: Session, actor: StaffUser, target: StaffUser, role: str
         raise DomainError(ROLE_NEEDS_FACILITY)
     if role == target.role:
         return
-    audit.record(session, f"staff:{actor.id}", "staff.role", f"staff:{target.id}",
-                 {"from": target.role, "to": role})
+    audit.record(
+        session,
+        f"staff:{actor.id}",
+        "staff.role",
+        f"staff:{target.id}",
+        {"from": target.role, "to": role},
+    )
     target.role = role
 
 
@@ -316,5 +394,9 @@ def set_active(session: Session, actor: StaffUser, target: StaffUser, active: bo
         audit.record(session, f"staff:{actor.id}", "staff.unlock", f"staff:{target.id}")
     if status != target.status:
         target.status = status
-        audit.record(session, f"staff:{actor.id}", f"staff.{'enable' if active else 'disable'}",
-                     f"staff:{target.id}")
+        audit.record(
+            session,
+            f"staff:{actor.id}",
+            f"staff.{'enable' if active else 'disable'}",
+            f"staff:{target.id}",
+        )

@@ -32,27 +32,48 @@ _PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 _PHOTO_CONTEXT = "visit-photo"
 _CERTIFIER_CONTEXT = "cid"
 
-VISIT_METHOD_INVALID = register("VISIT_METHOD_INVALID", "invalid",
-                                "Choose how the patient's identity was checked.",
-                                "กรุณาเลือกวิธีการยืนยันตัวตน")
-PHOTO_REQUIRED = register("PHOTO_REQUIRED", "invalid",
-                          "Please take or attach a photo of the patient holding the ID card.",
-                          "กรุณาถ่ายหรือแนบรูปผู้รับบริการถือบัตรประชาชน")
-PHOTO_TYPE = register("PHOTO_TYPE", "invalid", "The photo must be a JPEG or PNG image.",
-                      "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น")
-PHOTO_TOO_LARGE = register("PHOTO_TOO_LARGE", "too_large",
-                           "The photo is too large (at most {limit_mb} MB).",
-                           "รูปถ่ายมีขนาดใหญ่เกินไป (ไม่เกิน {limit_mb} MB)")
+VISIT_METHOD_INVALID = register(
+    "VISIT_METHOD_INVALID",
+    "invalid",
+    "Choose how the patient's identity was checked.",
+    "กรุณาเลือกวิธีการยืนยันตัวตน",
+)
+PHOTO_REQUIRED = register(
+    "PHOTO_REQUIRED",
+    "invalid",
+    "Please take or attach a photo of the patient holding the ID card.",
+    "กรุณาถ่ายหรือแนบรูปผู้รับบริการถือบัตรประชาชน",
+)
+PHOTO_TYPE = register(
+    "PHOTO_TYPE",
+    "invalid",
+    "The photo must be a JPEG or PNG image.",
+    "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น",
+)
+PHOTO_TOO_LARGE = register(
+    "PHOTO_TOO_LARGE",
+    "too_large",
+    "The photo is too large (at most {limit_mb} MB).",
+    "รูปถ่ายมีขนาดใหญ่เกินไป (ไม่เกิน {limit_mb} MB)",
+)
 CERTIFIER_CID_INVALID = register(
-    "CERTIFIER_CID_INVALID", "invalid",
+    "CERTIFIER_CID_INVALID",
+    "invalid",
     "The certifier's citizen ID is missing or not valid.",
-    "เลขประจำตัวประชาชนของผู้รับรองไม่ถูกต้องหรือไม่ได้กรอก")
+    "เลขประจำตัวประชาชนของผู้รับรองไม่ถูกต้องหรือไม่ได้กรอก",
+)
 CERTIFIER_IS_PATIENT = register(
-    "CERTIFIER_IS_PATIENT", "invalid", "The certifier must be someone other than the patient.",
-    "ผู้รับรองต้องไม่ใช่ผู้รับบริการเอง")
-RELATION_REQUIRED = register("RELATION_REQUIRED", "invalid",
-                             "Please choose the certifier's relation to the patient.",
-                             "กรุณาเลือกความเกี่ยวข้องของผู้รับรองกับผู้รับบริการ")
+    "CERTIFIER_IS_PATIENT",
+    "invalid",
+    "The certifier must be someone other than the patient.",
+    "ผู้รับรองต้องไม่ใช่ผู้รับบริการเอง",
+)
+RELATION_REQUIRED = register(
+    "RELATION_REQUIRED",
+    "invalid",
+    "Please choose the certifier's relation to the patient.",
+    "กรุณาเลือกความเกี่ยวข้องของผู้รับรองกับผู้รับบริการ",
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +96,9 @@ def check_photo(data: bytes | None) -> str:
     if not data:
         raise DomainError(PHOTO_REQUIRED, detail="photo")
     if len(data) > MAX_PHOTO_BYTES:
-        raise DomainError(PHOTO_TOO_LARGE, detail="photo",
-                          limit_mb=f"{MAX_PHOTO_BYTES / 1_000_000:g}")
+        raise DomainError(
+            PHOTO_TOO_LARGE, detail="photo", limit_mb=f"{MAX_PHOTO_BYTES / 1_000_000:g}"
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
@@ -89,8 +111,15 @@ def check_photo(data: bytes | None) -> str:
     return _PHOTO_FORMATS[kind]
 
 
-def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hcode: str,
-                  request: VisitRequest, *, now: dt.datetime | None = None) -> issuance.Issued:
+def confirm_visit(
+    session: Session,
+    protector: DataProtector,
+    staff_id: int,
+    hcode: str,
+    request: VisitRequest,
+    *,
+    now: dt.datetime | None = None,
+) -> issuance.Issued:
     """Issue today's code for a visit confirmed by staff, with its evidence; or return the
     code already issued today (nothing new is stored then).
 
@@ -110,8 +139,9 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
     card_read = None
     if request.method == "smartcard":
         facility = facilities.by_hcode(session, hcode)
-        card_read = agent.claim_card_read(session, protector, request.correlation_id, cid,
-                                          facility_id=facility.id)
+        card_read = agent.claim_card_read(
+            session, protector, request.correlation_id, cid, facility_id=facility.id
+        )
     elif request.method == "cid_photo":
         photo_type = check_photo(request.photo)
     else:
@@ -127,9 +157,16 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
             photo_type = check_photo(request.photo)
 
     issued = issuance.issue_code(
-        session, person, hcode=hcode, service_code=request.service_code,
-        phones=request.phones, channel=request.method, recorder_staff_id=staff_id,
-        hn=request.hn or None, now=now)
+        session,
+        person,
+        hcode=hcode,
+        service_code=request.service_code,
+        phones=request.phones,
+        channel=request.method,
+        recorder_staff_id=staff_id,
+        hn=request.hn or None,
+        now=now,
+    )
     if card_read is not None:
         card_read.used_at = now or utcnow()
     if not issued.created:
@@ -138,8 +175,9 @@ def confirm_visit(session: Session, protector: DataProtector, staff_id: int, hco
     if photo_type is not None and request.photo:
         evidence.photo_type = photo_type
         evidence.photo_size = len(request.photo)
-        evidence.photo_enc = protector.encrypt(base64.b64encode(request.photo).decode(),
-                                               _PHOTO_CONTEXT)
+        evidence.photo_enc = protector.encrypt(
+            base64.b64encode(request.photo).decode(), _PHOTO_CONTEXT
+        )
     if certifier is not None:
         evidence.certifier_cid_hash = protector.lookup_hash(certifier)
         evidence.certifier_cid_enc = protector.encrypt(certifier, _CERTIFIER_CONTEXT)

@@ -35,7 +35,8 @@ def wants_json() -> bool:
     """JSON for APIs and programs; pages keep their own HTML error handlers."""
     apis: dict[str, str | None] = current_app.extensions.get(_JSON_APIS, {})
     if request.blueprint in apis or request.path.startswith(
-            tuple(prefix for prefix in apis.values() if prefix)):
+        tuple(prefix for prefix in apis.values() if prefix)
+    ):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json"
@@ -72,6 +73,9 @@ def _is_unavailable(error: DBAPIError) -> bool:
         return True
     name = type(error.orig).__name__
     return isinstance(error, OperationalError) and name in (
-        "OperationalError", "ConnectionFailure", "ConnectionTimeout", "AdminShutdown",
+        "OperationalError",
+        "ConnectionFailure",
+        "ConnectionTimeout",
+        "AdminShutdown",
         "CannotConnectNow",
     )

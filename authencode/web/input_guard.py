@@ -47,8 +47,10 @@ class ChunkedBodyLimit:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         # As in Werkzeug, Transfer-Encoding: chunked wins over any Content-Length.
-        if ("wsgi.input_terminated" in environ
-                and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()):
+        if (
+            "wsgi.input_terminated" in environ
+            and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        ):
             body = environ["wsgi.input"].read(self.limit + 1)
             if len(body) > self.limit:
                 environ[_TOO_LARGE] = True
@@ -64,7 +66,8 @@ def init_input_guard(app: Flask) -> None:
     the NUL check."""
     app.url_map.converters["int"] = RowIdConverter
     app.wsgi_app = ChunkedBodyLimit(  # type: ignore[method-assign]
-        app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+        app.wsgi_app, app.config["MAX_CONTENT_LENGTH"]
+    )
     app.before_request(refuse_input_no_handler_can_use)
 
 
@@ -79,10 +82,14 @@ def refuse_input_no_handler_can_use() -> None:
         raise RequestEntityTooLarge()
     if request.blueprint in current_app.extensions.get(_OWN_PARSING, ()):
         return
-    texts = [*request.args.keys(), *request.args.values(),
-             *(str(v) for v in (request.view_args or {}).values())]
+    texts = [
+        *request.args.keys(),
+        *request.args.values(),
+        *(str(v) for v in (request.view_args or {}).values()),
+    ]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         texts += [*request.form.keys(), *request.form.values()]
     if any(_NUL in text for text in texts) or (
-            request.is_json and _JSON_NUL in request.get_data(cache=True)):
+        request.is_json and _JSON_NUL in request.get_data(cache=True)
+    ):
         raise BadRequest("NUL characters are not accepted")

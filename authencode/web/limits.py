@@ -29,8 +29,9 @@ class IpRules:
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> RateLimiter:
-    limiter = RateLimiter({**settings.rate_limits, UPLOAD_BYTES: settings.upload_bytes_per_day},
-                          settings.redis_url)
+    limiter = RateLimiter(
+        {**settings.rate_limits, UPLOAD_BYTES: settings.upload_bytes_per_day}, settings.redis_url
+    )
     app.extensions["ratelimit"] = limiter
     rules = app.extensions["ratelimit_ip_rules"] = IpRules()
 

@@ -40,7 +40,7 @@ from authencode.services.issuance import ISSUED_CHANNELS
 from authencode.services.outbox import backlog
 
 _FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
-_LATENCY_BUCKETS = (.005, .01, .025, .05, .075, .1, .15, .25, .5, 1.0, 2.5, 5.0, 10.0)
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
@@ -55,15 +55,28 @@ class Metrics:
         # In multiprocess mode the values live in files that the collector above sums up;
         # registering them here as well would count this process twice.
         own = None if multiproc else self.registry
-        self.requests = Counter("authencode_http_requests", "HTTP requests answered",
-                                ("endpoint", "method", "status"), registry=own)
-        self.latency = Histogram("authencode_http_request_duration_seconds",
-                                 "Time to answer an HTTP request", ("endpoint", "method"),
-                                 buckets=_LATENCY_BUCKETS, registry=own)
-        self.codes_issued = Counter("authencode_codes_issued", "Authen Codes issued",
-                                    ("channel",), registry=own)
-        self.rate_limited = Counter("authencode_rate_limited", "Requests refused or events "
-                                    "throttled by a rate limit", ("rule",), registry=own)
+        self.requests = Counter(
+            "authencode_http_requests",
+            "HTTP requests answered",
+            ("endpoint", "method", "status"),
+            registry=own,
+        )
+        self.latency = Histogram(
+            "authencode_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ("endpoint", "method"),
+            buckets=_LATENCY_BUCKETS,
+            registry=own,
+        )
+        self.codes_issued = Counter(
+            "authencode_codes_issued", "Authen Codes issued", ("channel",), registry=own
+        )
+        self.rate_limited = Counter(
+            "authencode_rate_limited",
+            "Requests refused or events throttled by a rate limit",
+            ("rule",),
+            registry=own,
+        )
         self.registry.register(_DatabaseCollector(app))
 
 
@@ -82,8 +95,7 @@ def init_metrics(app: Flask) -> Metrics:
         endpoint = request.endpoint or "unmatched"
         metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
         if started is not None:
-            metrics.latency.labels(endpoint, request.method).observe(
-                time.perf_counter() - started)
+            metrics.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
         return response
 
     app.add_url_rule("/metrics", "metrics", _metrics_view)
@@ -99,6 +111,7 @@ def note_rate_limited(rule: str) -> None:
 
 def count_issued_codes(metrics: Metrics, sessionmaker: Any) -> None:
     """Count the codes a session issued (``issuance.ISSUED_CHANNELS``) once it commits."""
+
     @event.listens_for(sessionmaker, "after_commit")
     def _committed(session: Session) -> None:
         if session.in_nested_transaction():
@@ -147,9 +160,12 @@ class _DatabaseCollector(Collector):
         messages = GaugeMetricFamily(
             "authencode_outbox_messages",
             "Outbox rows waiting to be sent (pending) or given up (failed)",
-            labels=("kind", "status"))
-        oldest = GaugeMetricFamily("authencode_outbox_oldest_pending_seconds",
-                                   "Age of the oldest outbox row still waiting to be sent")
+            labels=("kind", "status"),
+        )
+        oldest = GaugeMetricFamily(
+            "authencode_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox row still waiting to be sent",
+        )
         try:
             counts, first = self._read()
         except Exception:  # the database is down: say so, and still answer the scrape
@@ -167,8 +183,9 @@ class _DatabaseCollector(Collector):
             yield oldest
         limiter = self.app.extensions.get("ratelimit")
         if limiter is not None and limiter.shared is not None:
-            redis_up = GaugeMetricFamily("authencode_ratelimit_redis_up",
-                                         "1 when rate limits are shared through Redis")
+            redis_up = GaugeMetricFamily(
+                "authencode_ratelimit_redis_up", "1 when rate limits are shared through Redis"
+            )
             redis_up.add_metric([], 1 if limiter.using_redis else 0)
             yield redis_up
 

@@ -14,22 +14,35 @@ openapi_pages = Blueprint("openapi", __name__)
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message", "message_th"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "message_th": {"type": "string"}, "detail": {"type": "string"}},
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "message_th"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "message_th": {"type": "string"},
+                "detail": {"type": "string"},
+            },
+        }
+    },
 }
+
 
 def error_responses(*statuses: int) -> dict[str, Any]:
     """The JSON error body for each status, for use in a front end's path declarations."""
-    return {str(s): {"description": "error", "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        for s in statuses}
+    return {
+        str(s): {
+            "description": "error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for s in statuses
+    }
 
 
-def register_paths(app: Any, paths: dict[str, Any],
-                   security_schemes: dict[str, Any] | None = None) -> None:
+def register_paths(
+    app: Any, paths: dict[str, Any], security_schemes: dict[str, Any] | None = None
+) -> None:
     """Called by a front end when its blueprint is registered: its paths, and the security
     schemes they name beyond the facility API tokens."""
     app.extensions.setdefault("openapi_paths", {}).update(paths)
@@ -43,34 +56,48 @@ def with_common_errors(paths: dict[str, Any]) -> dict[str, Any]:
     for path, operations in paths.items():
         out[path] = {}
         for method, operation in operations.items():
-            common = (*((400,) if operation.get("parameters") or "{" in path
-                        or "requestBody" in operation else ()),
-                      *((413,) if "requestBody" in operation else ()))
-            extra = {k: v for k, v in error_responses(*common).items()
-                     if k not in operation["responses"]}
-            out[path][method] = {**operation,
-                                 "responses": {**operation["responses"], **extra}}
+            common = (
+                *(
+                    (400,)
+                    if operation.get("parameters") or "{" in path or "requestBody" in operation
+                    else ()
+                ),
+                *((413,) if "requestBody" in operation else ()),
+            )
+            extra = {
+                k: v for k, v in error_responses(*common).items() if k not in operation["responses"]
+            }
+            out[path][method] = {**operation, "responses": {**operation["responses"], **extra}}
     return out
 
 
 @openapi_pages.get("/openapi.json")
 def openapi() -> Response:
     paths = with_common_errors(current_app.extensions.get("openapi_paths", {}))
-    return jsonify({
-        "openapi": "3.0.3",
-        "info": {"title": "Authen Code", "version": __version__,
-                 "description": "Visit authentication service: the JSON APIs of its "
-                                "patient pages, reader agents and hospital systems."},
-        "paths": paths,
-        "components": {
-            "schemas": {"Error": ERROR_SCHEMA},
-            "securitySchemes": {
-                **{f"{scope}Token": {
-                    "type": "http", "scheme": "bearer",
-                    "description": f"facility API token of scope {scope} "
-                                   f"(authencode token create HCODE NAME --scope {scope})"}
-                   for scope in TOKEN_SCOPES},
-                **current_app.extensions.get("openapi_schemes", {}),
+    return jsonify(
+        {
+            "openapi": "3.0.3",
+            "info": {
+                "title": "Authen Code",
+                "version": __version__,
+                "description": "Visit authentication service: the JSON APIs of its "
+                "patient pages, reader agents and hospital systems.",
             },
-        },
-    })
+            "paths": paths,
+            "components": {
+                "schemas": {"Error": ERROR_SCHEMA},
+                "securitySchemes": {
+                    **{
+                        f"{scope}Token": {
+                            "type": "http",
+                            "scheme": "bearer",
+                            "description": f"facility API token of scope {scope} "
+                            f"(authencode token create HCODE NAME --scope {scope})",
+                        }
+                        for scope in TOKEN_SCOPES
+                    },
+                    **current_app.extensions.get("openapi_schemes", {}),
+                },
+            },
+        }
+    )

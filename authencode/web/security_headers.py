@@ -75,5 +75,4 @@ def content_policy(app: Flask, name: str, csp_changes: Policy, **options: Any) -
     (``frame_options``, ``permissions_policy``, ...).
     """
     talisman: _PerBlueprintTalisman = app.extensions["security_headers"]
-    talisman.policies[name] = {"content_security_policy": {**DEFAULT_CSP, **csp_changes},
-                               **options}
+    talisman.policies[name] = {"content_security_policy": {**DEFAULT_CSP, **csp_changes}, **options}

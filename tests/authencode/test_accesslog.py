@@ -29,10 +29,15 @@ def _spellings(cid: str) -> list[str]:
     """personalId as hospital tools and an attacker may write it in a URL: grouped by each
     separator parse_cid accepts (percent-encoded), and a few mixes."""
     dashed = f"{cid[0]}-{cid[1:5]}-{cid[5:10]}-{cid[10:12]}-{cid[12]}"
-    return [dashed.replace("-", quote(separator, safe="")) for separator in
-            separator_characters()] + [
-        cid, dashed, dashed.replace("-", "+"), cid[:12] + "%" + f"{ord(cid[12]):02X}",
-        "".join(f"%{ord(d):02X}" for d in cid), f"%09{cid}%0A",
+    return [
+        dashed.replace("-", quote(separator, safe="")) for separator in separator_characters()
+    ] + [
+        cid,
+        dashed,
+        dashed.replace("-", "+"),
+        cid[:12] + "%" + f"{ord(cid[12]):02X}",
+        "".join(f"%{ord(d):02X}" for d in cid),
+        f"%09{cid}%0A",
         dashed.replace("-", "%e2%80%83-"),
     ]
 
@@ -59,8 +64,7 @@ def _raw_get(base_url: str, target: bytes) -> None:
             pass
 
 
-def test_procfile_gunicorn_logs_no_cid_spelling_and_no_token(pg_url: str,
-                                                             tmp_path: Path) -> None:
+def test_procfile_gunicorn_logs_no_cid_spelling_and_no_token(pg_url: str, tmp_path: Path) -> None:
     protector = DataProtector(TEST_DATA_KEY)
     cid = new_cid()
     database = Database(pg_url)
@@ -74,8 +78,7 @@ def test_procfile_gunicorn_logs_no_cid_spelling_and_no_token(pg_url: str,
     bearer = {"Authorization": f"Bearer {api_token}"}
     with procfile_web(pg_url, tmp_path, env=env) as web:
         accepted = [_get(web.base_url, STATUS + spelling, bearer) for spelling in _spellings(cid)]
-        _raw_get(web.base_url, (STATUS + cid[:5]).encode() + "\u3000".encode()
-                 + cid[5:].encode())
+        _raw_get(web.base_url, (STATUS + cid[:5]).encode() + "\u3000".encode() + cid[5:].encode())
         _get(web.base_url, f"/agent/api/latest-authen-code/{_spellings(cid)[1]}", bearer)
         _get(web.base_url, f"/clinic/reset/{reset_token}")
         _get(web.base_url, f"{STATUS}{cid}&access_token={api_token}")

@@ -18,8 +18,7 @@ def _code(call: object) -> str:
     return caught.value.code
 
 
-def test_a_new_token_opens_its_own_api_only_and_its_secret_is_not_stored(
-        session: Session) -> None:
+def test_a_new_token_opens_its_own_api_only_and_its_secret_is_not_stored(session: Session) -> None:
     facility = make_facility(session)
     new = api_tokens.create_token(session, facility, "  HIS  ", "admin", scope="his")
     session.commit()
@@ -28,17 +27,21 @@ def test_a_new_token_opens_its_own_api_only_and_its_secret_is_not_stored(
     assert new.secret not in (row.token_hash, row.prefix)
     assert api_tokens.authenticate(session, f"Bearer {new.secret}", "his").id == row.id
     assert row.last_used_at is not None
-    assert _code(lambda: api_tokens.authenticate(session, f"Bearer {new.secret}",
-                                                 "agent")) == "TOKEN_SCOPE"
+    assert (
+        _code(lambda: api_tokens.authenticate(session, f"Bearer {new.secret}", "agent"))
+        == "TOKEN_SCOPE"
+    )
     assert session.scalars(select(AuditEntry.action)).all() == ["api_token.create"]
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer ", "Basic abc", "bearer"])
-def test_a_missing_token_is_told_apart_from_a_wrong_one(session: Session,
-                                                        header: str | None) -> None:
+def test_a_missing_token_is_told_apart_from_a_wrong_one(
+    session: Session, header: str | None
+) -> None:
     assert _code(lambda: api_tokens.authenticate(session, header, "his")) == "TOKEN_MISSING"
-    assert _code(lambda: api_tokens.authenticate(session, "Bearer ac_nope", "his")) \
-        == "TOKEN_INVALID"
+    assert (
+        _code(lambda: api_tokens.authenticate(session, "Bearer ac_nope", "his")) == "TOKEN_INVALID"
+    )
 
 
 def test_a_revoked_token_or_one_of_a_closed_facility_stops_working(session: Session) -> None:
@@ -48,23 +51,35 @@ def test_a_revoked_token_or_one_of_a_closed_facility_stops_working(session: Sess
     api_tokens.revoke_token(session, revoked.token, "admin")
     api_tokens.revoke_token(session, revoked.token, "admin")  # once is audited, not twice
     session.commit()
-    assert _code(lambda: api_tokens.authenticate(session, f"Bearer {revoked.secret}", "his")) \
+    assert (
+        _code(lambda: api_tokens.authenticate(session, f"Bearer {revoked.secret}", "his"))
         == "TOKEN_INVALID"
+    )
     assert api_tokens.authenticate(session, f"bearer {kept.secret}", "his").name == "kept"
     facility.active = False
     session.commit()
-    assert _code(lambda: api_tokens.authenticate(session, f"Bearer {kept.secret}", "his")) \
+    assert (
+        _code(lambda: api_tokens.authenticate(session, f"Bearer {kept.secret}", "his"))
         == "TOKEN_INVALID"
+    )
     actions = session.scalars(select(AuditEntry.action)).all()
     assert actions.count("api_token.revoke") == 1
 
 
-@pytest.mark.parametrize(("name", "scope", "code"), [("", "his", "FIELD_INVALID"),
-                                                     ("   ", "his", "FIELD_INVALID"),
-                                                     ("x", "root", "TOKEN_SCOPE_UNKNOWN")])
-def test_a_token_needs_a_name_and_a_known_scope(session: Session, name: str, scope: str,
-                                                code: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "scope", "code"),
+    [
+        ("", "his", "FIELD_INVALID"),
+        ("   ", "his", "FIELD_INVALID"),
+        ("x", "root", "TOKEN_SCOPE_UNKNOWN"),
+    ],
+)
+def test_a_token_needs_a_name_and_a_known_scope(
+    session: Session, name: str, scope: str, code: str
+) -> None:
     facility = make_facility(session)
-    assert _code(lambda: api_tokens.create_token(session, facility, name, "admin",
-                                                 scope=scope)) == code
+    assert (
+        _code(lambda: api_tokens.create_token(session, facility, name, "admin", scope=scope))
+        == code
+    )
     assert session.scalars(select(ApiToken)).all() == []

@@ -41,9 +41,13 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     from authencode.app import create_app
 
     port = free_port()  # nothing listens there
-    settings = Settings(environment="test", secret_key="x" * 32, data_key=os.urandom(32),
-                        database_url=f"postgresql+psycopg://u@127.0.0.1:{port}/none",
-                        instance_path=tmp_path)
+    settings = Settings(
+        environment="test",
+        secret_key="x" * 32,
+        data_key=os.urandom(32),
+        database_url=f"postgresql+psycopg://u@127.0.0.1:{port}/none",
+        instance_path=tmp_path,
+    )
     client = create_app(settings).test_client()
     assert client.get("/healthz").status_code == 200
     response = client.get("/readyz")
@@ -69,17 +73,34 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
 def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) -> None:
     port = free_port()
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "PORT": str(port), "DATABASE_URL": db_url,
-           "SECRET_KEY": "procfile-test-secret-0123456789-abcdefgh",
-           "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
-           "AUTHENCODE_ENV": "production", "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
-           "PATH": f"{bindir}:{os.environ['PATH']}", "WEB_CONCURRENCY": "1"}
-    release = subprocess.run(procfile_command("release"), shell=True, env=env,  # noqa: S602
-                             capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "procfile-test-secret-0123456789-abcdefgh",
+        "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
+        "AUTHENCODE_ENV": "production",
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+        "PATH": f"{bindir}:{os.environ['PATH']}",
+        "WEB_CONCURRENCY": "1",
+    }
+    release = subprocess.run(  # noqa: S602 - the Procfile's own line, as platforms run it
+        procfile_command("release"),
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert release.returncode == 0, release.stderr
-    web = subprocess.Popen(procfile_command("web"), shell=True, env=env,  # noqa: S602
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
+    web = subprocess.Popen(  # noqa: S602 - the Procfile's own line, as platforms run it
+        procfile_command("web"),
+        shell=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert _wait_http(f"http://127.0.0.1:{port}/readyz", web) == 200
     finally:
@@ -93,29 +114,54 @@ GOOD_DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
 
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({}, "SECRET_KEY"), ({"SECRET_KEY": STRONG_KEY}, "DATA_KEY"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "not base64!"}, "DATA_KEY"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY, "DATABASE_URL": "mysql://x"},
-      "DATABASE_URL"),
-     # Weak production keys and a plain-http public address.
-     ({"SECRET_KEY": "a1b2c3d4e5f6g7h8", "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
-     ({"SECRET_KEY": "x" * 32, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
-     ({"SECRET_KEY": "0123456789abcdef" * 2, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
-     ({"SECRET_KEY": "secret-" + "k" * 40, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "A" * 43 + "="}, "DATA_KEY"),  # all zero
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": base64.b64encode(bytes(range(8)) * 4).decode()},
-      "DATA_KEY"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY,
-       "PUBLIC_BASE_URL": "http://authen.example.org"}, "PUBLIC_BASE_URL"),
-     ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY,
-       "PUBLIC_BASE_URL": "http://10.0.0.5:5000"}, "PUBLIC_BASE_URL")],
+    [
+        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": STRONG_KEY}, "DATA_KEY"),
+        ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "not base64!"}, "DATA_KEY"),
+        ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "c2hvcnQ="}, "DATA_KEY"),
+        (
+            {"SECRET_KEY": STRONG_KEY, "DATA_KEY": GOOD_DATA_KEY, "DATABASE_URL": "mysql://x"},
+            "DATABASE_URL",
+        ),
+        # Weak production keys and a plain-http public address.
+        ({"SECRET_KEY": "a1b2c3d4e5f6g7h8", "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "x" * 32, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "0123456789abcdef" * 2, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "secret-" + "k" * 40, "DATA_KEY": GOOD_DATA_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": STRONG_KEY, "DATA_KEY": "A" * 43 + "="}, "DATA_KEY"),  # all zero
+        (
+            {"SECRET_KEY": STRONG_KEY, "DATA_KEY": base64.b64encode(bytes(range(8)) * 4).decode()},
+            "DATA_KEY",
+        ),
+        (
+            {
+                "SECRET_KEY": STRONG_KEY,
+                "DATA_KEY": GOOD_DATA_KEY,
+                "PUBLIC_BASE_URL": "http://authen.example.org",
+            },
+            "PUBLIC_BASE_URL",
+        ),
+        (
+            {
+                "SECRET_KEY": STRONG_KEY,
+                "DATA_KEY": GOOD_DATA_KEY,
+                "PUBLIC_BASE_URL": "http://10.0.0.5:5000",
+            },
+            "PUBLIC_BASE_URL",
+        ),
+    ],
 )
-def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str], named: str,
-                                                              tmp_path: Path) -> None:
+def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
+    env: dict[str, str], named: str, tmp_path: Path
+) -> None:
     full_env = {"PATH": os.environ["PATH"], "AUTHENCODE_INSTANCE_PATH": str(tmp_path), **env}
-    result = subprocess.run([sys.executable, "-c", "import authencode; authencode.create_app()"],
-                            env=full_env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", "import authencode; authencode.create_app()"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
@@ -124,7 +170,12 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(env: dict[str, str
 def test_openapi_describes_the_json_apis(client) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/readyz", "/agent/api/card-reads", "/agent/api/confirm-save",
-                 "/agent/api/latest-authen-code/{pid}", "/agent/api/staff-unlock"):
+    for path in (
+        "/readyz",
+        "/agent/api/card-reads",
+        "/agent/api/confirm-save",
+        "/agent/api/latest-authen-code/{pid}",
+        "/agent/api/staff-unlock",
+    ):
         assert path in spec["paths"], path
     assert "Error" in spec["components"]["schemas"]

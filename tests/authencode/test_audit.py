@@ -21,8 +21,7 @@ def test_chain_verifies_and_reports_the_first_altered_entry(session: Session) ->
     assert report.ok and report.checked == 5
 
     third = session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()[2]
-    session.execute(update(AuditEntry).where(AuditEntry.id == third)
-                    .values(details={"n": 99}))
+    session.execute(update(AuditEntry).where(AuditEntry.id == third).values(details={"n": 99}))
     session.commit()
     report = audit.verify(session)
     assert not report.ok and report.broken_at == third and report.checked == 2
@@ -59,8 +58,12 @@ def test_concurrent_writers_never_fork_the_chain(pg_url: str) -> None:
 
 
 def test_cli_verify_exit_code(db_url: str, tmp_path: Path) -> None:
-    env = {"AUTHENCODE_ENV": "test", "DATABASE_URL": db_url, "PATH": "/usr/bin:/bin",
-           "AUTHENCODE_INSTANCE_PATH": str(tmp_path)}
+    env = {
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": db_url,
+        "PATH": "/usr/bin:/bin",
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+    }
     database = Database(db_url)
     with database.transaction() as session:
         audit.record(session, "cli", "a")

@@ -10,25 +10,42 @@ from authencode.errors import DomainError
 from authencode.models import Person
 
 
-@pytest.mark.parametrize("typed", [
-    "17/05/2533", "17/5/2533", "17-05-2533", "17.05.2533", "17 05 2533", "๑๗/๐๕/๒๕๓๓",
-    "17052533", "2533-05-17", "1990-05-17", "17/05/1990", "19900517", " 17/05/2533 ",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "17/05/2533",
+        "17/5/2533",
+        "17-05-2533",
+        "17.05.2533",
+        "17 05 2533",
+        "๑๗/๐๕/๒๕๓๓",
+        "17052533",
+        "2533-05-17",
+        "1990-05-17",
+        "17/05/1990",
+        "19900517",
+        " 17/05/2533 ",
+    ],
+)
 def test_the_shapes_people_type(typed: str) -> None:
     assert parse_birth_date(typed, this_year_ce=2026) == BirthDate(1990, 5, 17)
 
 
-@pytest.mark.parametrize(("typed", "code"), [
-    ("", "BIRTH_DATE_REQUIRED"), (None, "BIRTH_DATE_REQUIRED"),
-    ("31/02/2533", "BIRTH_DATE_INVALID"),   # no such day
-    ("29/02/2534", "BIRTH_DATE_INVALID"),   # 1991 is no leap year
-    ("17/13/2533", "BIRTH_DATE_INVALID"),
-    ("17/05/2600", "BIRTH_DATE_INVALID"),   # 2057: not yet
-    ("17/05/1700", "BIRTH_DATE_INVALID"),
-    ("05/00/2533", "BIRTH_DATE_INVALID"),   # a day without its month
-    ("พฤษภาคม 2533", "BIRTH_DATE_INVALID"),
-    ("17/05/33", "BIRTH_DATE_INVALID"),     # two-digit years are ambiguous
-])
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("", "BIRTH_DATE_REQUIRED"),
+        (None, "BIRTH_DATE_REQUIRED"),
+        ("31/02/2533", "BIRTH_DATE_INVALID"),  # no such day
+        ("29/02/2534", "BIRTH_DATE_INVALID"),  # 1991 is no leap year
+        ("17/13/2533", "BIRTH_DATE_INVALID"),
+        ("17/05/2600", "BIRTH_DATE_INVALID"),  # 2057: not yet
+        ("17/05/1700", "BIRTH_DATE_INVALID"),
+        ("05/00/2533", "BIRTH_DATE_INVALID"),  # a day without its month
+        ("พฤษภาคม 2533", "BIRTH_DATE_INVALID"),
+        ("17/05/33", "BIRTH_DATE_INVALID"),  # two-digit years are ambiguous
+    ],
+)
 def test_refusals(typed: str | None, code: str) -> None:
     with pytest.raises(DomainError) as excinfo:
         parse_birth_date(typed, this_year_ce=2026)

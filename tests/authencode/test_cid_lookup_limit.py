@@ -36,20 +36,28 @@ def _links(app: Any) -> list[FamilyLink]:
 
 @sqlite_only
 def test_liff_registration_past_the_limit_is_429_with_how_long_to_wait(
-        limited: Any, jwks: JwksServer) -> None:
+    limited: Any, jwks: JwksServer
+) -> None:
     client = limited.test_client()
     token, other = jwks.token(new_user_id()), jwks.token(new_user_id())
     consented(client, token)
     for _ in range(2):  # CIDs nobody has: each one looked up
-        response = client.post("/liff/api/register", headers=bearer(token),
-                               json={"cid": new_cid(), "phone": "0812345678",
-                                     "birthDate": "2533-05-17"})
+        response = client.post(
+            "/liff/api/register",
+            headers=bearer(token),
+            json={"cid": new_cid(), "phone": "0812345678", "birthDate": "2533-05-17"},
+        )
         assert response.json["error"]["code"] == "PERSON_NOT_FOUND"
     # Now even the right CID is not looked up, on either form.
-    right = {"cid": limited.world.adult_cid, "phone": "0812345678",
-             "birthDate": birth_date(limited.world.adult_cid)}
-    for path, body in (("/liff/api/register", right),
-                       ("/liff/api/members", {**right, "relation": "spouse"})):
+    right = {
+        "cid": limited.world.adult_cid,
+        "phone": "0812345678",
+        "birthDate": birth_date(limited.world.adult_cid),
+    }
+    for path, body in (
+        ("/liff/api/register", right),
+        ("/liff/api/members", {**right, "relation": "spouse"}),
+    ):
         refused = client.post(path, headers=bearer(token), json=body)
         assert refused.status_code == 429
         # the hour's window (aligned to the clock), not a minute's: the wait is what is left of
@@ -63,28 +71,37 @@ def test_liff_registration_past_the_limit_is_429_with_how_long_to_wait(
     assert _links(limited) == []
     # Another LINE user is not held up.
     consented(client, other)
-    assert client.post("/liff/api/register", headers=bearer(other),
-                       json=right).status_code == 200
+    assert client.post("/liff/api/register", headers=bearer(other), json=right).status_code == 200
     assert [link.slot for link in _links(limited)] == [0]
 
 
 def _replies(app: Any, user_id: str) -> list[str]:
     with app.extensions["authencode"].db.sessionmaker() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user_id)
-                               .order_by(OutboxMessage.id))
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == user_id)
+            .order_by(OutboxMessage.id)
+        )
         return [row.payload["messages"][0].get("text", "") for row in rows]
 
 
 @sqlite_only
 def test_chat_registration_past_the_limit_ends_the_dialogue_with_how_long_to_wait(
-        limited: Any) -> None:
+    limited: Any,
+) -> None:
     client = limited.test_client()
     user = "U" + "e" * 32
     adult = limited.world.adult_cid
-    said = [postback(PB_CONSENT_ACCEPT, user), text("ลงทะเบียน", user),
-            text(new_cid(), user), text("17/05/2533", user),
-            text(new_cid(), user), text("17/05/2533", user),
-            text(adult, user), text(birth_date(adult, be=True), user)]
+    said = [
+        postback(PB_CONSENT_ACCEPT, user),
+        text("ลงทะเบียน", user),
+        text(new_cid(), user),
+        text("17/05/2533", user),
+        text(new_cid(), user),
+        text("17/05/2533", user),
+        text(adult, user),
+        text(birth_date(adult, be=True), user),
+    ]
     for event in said:
         assert post(client, webhook(event)).status_code == 200
     answers = _replies(limited, user)[2:]  # the registry is asked with each birth date

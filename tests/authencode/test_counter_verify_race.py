@@ -40,8 +40,14 @@ def _seed(db: Database, protector: DataProtector, n: int) -> tuple[list[str], li
             account = LineAccount(line_user_id=f"U{n}-{i}", consent_version="1")
             session.add(account)
             session.flush()
-            link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=0,
-                              relation="self", phone="0812345678", level=level)
+            link = FamilyLink(
+                line_account_id=account.id,
+                person_id=person.id,
+                slot=0,
+                relation="self",
+                phone="0812345678",
+                level=level,
+            )
             session.add(link)
             session.flush()
             codes.append(counter_verify.issue_code(session, protector, link).code)
@@ -49,11 +55,14 @@ def _seed(db: Database, protector: DataProtector, n: int) -> tuple[list[str], li
 
 
 def test_two_accounts_racing_to_verify_the_same_person_as_self(
-        pg: Database, protector: DataProtector) -> None:
+    pg: Database, protector: DataProtector
+) -> None:
     with pg.transaction() as session:
         clinics = [make_facility(session, "10675"), make_facility(session, "10676", "อื่น")]
-        staff = [make_staff(session, protector, clinics[0]).id,
-                 make_staff(session, protector, clinics[1], username="other").id]
+        staff = [
+            make_staff(session, protector, clinics[0]).id,
+            make_staff(session, protector, clinics[1], username="other").id,
+        ]
         clinic_ids = [c.id for c in clinics]
     for n in range(ROUNDS):
         codes, (person_id,) = _seed(pg, protector, n)
@@ -65,8 +74,14 @@ def test_two_accounts_racing_to_verify_the_same_person_as_self(
                 with pg.transaction() as session:
                     facility = session.get(Facility, clinic_ids[i])
                     assert facility is not None
-                    counter_verify.confirm(session, protector, codes[i], CounterCheck("eye"),
-                                           staff_id=staff[i], facility=facility)
+                    counter_verify.confirm(
+                        session,
+                        protector,
+                        codes[i],
+                        CounterCheck("eye"),
+                        staff_id=staff[i],
+                        facility=facility,
+                    )
             except DomainError as error:
                 return error.code
             return "verified"
@@ -75,9 +90,14 @@ def test_two_accounts_racing_to_verify_the_same_person_as_self(
             outcomes = sorted(pool.map(confirm, range(2)))
         assert outcomes == ["VERIFY_CODE_UNKNOWN", "verified"], outcomes
         with pg.sessionmaker() as session:
-            links = session.scalars(select(FamilyLink).where(
-                FamilyLink.person_id == person_id)).all()
+            links = session.scalars(
+                select(FamilyLink).where(FamilyLink.person_id == person_id)
+            ).all()
             assert [link.level for link in links] == ["verified"]
             # The winner's code is used; the loser's went with its link.
-            assert session.scalars(select(LinkVerification.id).where(
-                LinkVerification.used_at.is_(None))).all() == []
+            assert (
+                session.scalars(
+                    select(LinkVerification.id).where(LinkVerification.used_at.is_(None))
+                ).all()
+                == []
+            )

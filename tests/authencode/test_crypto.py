@@ -18,9 +18,11 @@ def test_encryption_round_trips_and_is_randomised() -> None:
 def test_lookup_hash_is_keyed_and_stable() -> None:
     key = os.urandom(32)
     assert DataProtector(key).lookup_hash("1101700207030") == DataProtector(key).lookup_hash(
-        "1101700207030")
+        "1101700207030"
+    )
     assert DataProtector(os.urandom(32)).lookup_hash("1101700207030") != DataProtector(
-        key).lookup_hash("1101700207030")
+        key
+    ).lookup_hash("1101700207030")
     assert DataProtector(key).lookup_hash("1", "cid") != DataProtector(key).lookup_hash("1", "pin")
 
 

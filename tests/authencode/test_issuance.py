@@ -22,8 +22,12 @@ CODE = re.compile(r"PP\d{10}")
 
 
 def _issue(session: Session, person, **kw):
-    args: dict[str, Any] = {"hcode": "10675", "service_code": "PG0060001", "phones": "0812345678",
-            "channel": "line"}
+    args: dict[str, Any] = {
+        "hcode": "10675",
+        "service_code": "PG0060001",
+        "phones": "0812345678",
+        "channel": "line",
+    }
     args.update(kw)
     return issue_code(session, person, **args)
 
@@ -78,11 +82,15 @@ def test_refusals(session: Session, protector: DataProtector, change: dict, code
     assert session.scalar(select(func.count()).select_from(AuthenCode)) == 0
 
 
-def test_withdrawn_facility_service_is_not_offered(session: Session,
-                                                   protector: DataProtector) -> None:
+def test_withdrawn_facility_service_is_not_offered(
+    session: Session, protector: DataProtector
+) -> None:
     facility = make_facility(session)
-    row = session.scalar(select(FacilityService).where(
-        FacilityService.facility_id == facility.id, FacilityService.service_code == "PG0060001"))
+    row = session.scalar(
+        select(FacilityService).where(
+            FacilityService.facility_id == facility.id, FacilityService.service_code == "PG0060001"
+        )
+    )
     assert row is not None
     row.active = False
     with pytest.raises(DomainError) as info:
@@ -105,8 +113,9 @@ def test_unknown_person_is_refused(session: Session, protector: DataProtector) -
     assert info.value.code == "PERSON_NOT_FOUND"
 
 
-def test_cancel_and_edit_need_a_reason_and_are_audited(session: Session,
-                                                       protector: DataProtector) -> None:
+def test_cancel_and_edit_need_a_reason_and_are_audited(
+    session: Session, protector: DataProtector
+) -> None:
     facility = make_facility(session)
     staff = make_staff(session, protector, facility)
     person = make_person(session, protector)
@@ -118,8 +127,15 @@ def test_cancel_and_edit_need_a_reason_and_are_audited(session: Session,
         edit_code(session, issued, staff_id=staff.id, reason="ไม่มีอะไร")
     assert info.value.code == "NOTHING_TO_CHANGE"
 
-    edit_code(session, issued, staff_id=staff.id, reason="แก้บริการ", service_code="PG0090001",
-              phones="0898765432", hn="HN001")
+    edit_code(
+        session,
+        issued,
+        staff_id=staff.id,
+        reason="แก้บริการ",
+        service_code="PG0090001",
+        phones="0898765432",
+        hn="HN001",
+    )
     assert (issued.service_code, issued.phones, issued.hn) == ("PG0090001", "0898765432", "HN001")
     assert issued.edited_by_staff_id == staff.id and issued.edited_at is not None
 
@@ -153,7 +169,8 @@ def test_cancel_and_edit_need_a_reason_and_are_audited(session: Session,
 
 
 def test_a_thousand_issuances_give_distinct_well_formed_codes(
-        session: Session, protector: DataProtector) -> None:
+    session: Session, protector: DataProtector
+) -> None:
     make_facility(session)
     people = [make_person(session, protector) for _ in range(1000)]
     codes = [_issue(session, p).code.code for p in people]
@@ -163,8 +180,9 @@ def test_a_thousand_issuances_give_distinct_well_formed_codes(
     assert session.scalar(select(func.count()).select_from(AuthenCode)) == 1000
 
 
-def test_fifty_concurrent_requests_make_exactly_one_code(pg_url: str,
-                                                         protector: DataProtector) -> None:
+def test_fifty_concurrent_requests_make_exactly_one_code(
+    pg_url: str, protector: DataProtector
+) -> None:
     database = Database(pg_url, pool_size=55, max_overflow=0)
     with database.transaction() as session:
         make_facility(session)

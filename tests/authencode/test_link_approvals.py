@@ -43,11 +43,25 @@ def _setup(db: Database, protector: DataProtector) -> tuple[int, int, int]:
         requester_self = make_person(session, protector, new_cid())
         owner = _account(session, "U" + "1" * 32)
         requester = _account(session, "U" + "2" * 32)
-        own = FamilyLink(line_account_id=owner.id, person_id=person.id, slot=0,
-                         relation="self", phone="0812345678")
-        session.add_all([own, FamilyLink(line_account_id=requester.id,
-                                         person_id=requester_self.id, slot=0,
-                                         relation="self", phone="0898765432")])
+        own = FamilyLink(
+            line_account_id=owner.id,
+            person_id=person.id,
+            slot=0,
+            relation="self",
+            phone="0812345678",
+        )
+        session.add_all(
+            [
+                own,
+                FamilyLink(
+                    line_account_id=requester.id,
+                    person_id=requester_self.id,
+                    slot=0,
+                    relation="self",
+                    phone="0898765432",
+                ),
+            ]
+        )
         session.flush()
         link_trust.verify_link(session, own, method="counter", actor="staff:1")
         return person.id, owner.id, requester.id
@@ -55,8 +69,14 @@ def _setup(db: Database, protector: DataProtector) -> tuple[int, int, int]:
 
 def _pending(db: Database, person_id: int, requester_id: int) -> tuple[int, int]:
     with db.transaction() as session:
-        link = FamilyLink(line_account_id=requester_id, person_id=person_id, slot=1,
-                          relation="child", phone="0898765432", level="pending")
+        link = FamilyLink(
+            line_account_id=requester_id,
+            person_id=person_id,
+            slot=1,
+            relation="child",
+            phone="0898765432",
+            level="pending",
+        )
         session.add(link)
         session.flush()
         approval = link_approvals.request_approval(session, link)
@@ -64,8 +84,7 @@ def _pending(db: Database, person_id: int, requester_id: int) -> tuple[int, int]
         return link.id, approval.id
 
 
-def _attempt(db: Database, start: threading.Barrier,
-             work: Callable[[Session], object]) -> str:
+def _attempt(db: Database, start: threading.Barrier, work: Callable[[Session], object]) -> str:
     start.wait(timeout=30)
     try:
         with db.transaction() as session:
@@ -76,8 +95,9 @@ def _attempt(db: Database, start: threading.Barrier,
 
 
 @pytest.mark.parametrize("remover", ["requester", "person"])
-def test_an_approval_racing_a_removal_ends_consistent(pg: Database, protector: DataProtector,
-                                                      remover: str) -> None:
+def test_an_approval_racing_a_removal_ends_consistent(
+    pg: Database, protector: DataProtector, remover: str
+) -> None:
     person_id, owner_id, requester_id = _setup(pg, protector)
     outcomes = set()
     for _ in range(ROUNDS):

@@ -21,11 +21,17 @@ def _account(session: Session, user: str) -> LineAccount:
     return account
 
 
-def _link(session: Session, account: LineAccount, person_id: int, *, slot: int = 0,
-          level: str = "claimed") -> FamilyLink:
-    link = FamilyLink(line_account_id=account.id, person_id=person_id, slot=slot,
-                      relation="self" if slot == 0 else "child", phone="0812345678",
-                      level=level)
+def _link(
+    session: Session, account: LineAccount, person_id: int, *, slot: int = 0, level: str = "claimed"
+) -> FamilyLink:
+    link = FamilyLink(
+        line_account_id=account.id,
+        person_id=person_id,
+        slot=slot,
+        relation="self" if slot == 0 else "child",
+        phone="0812345678",
+        level=level,
+    )
     session.add(link)
     session.flush()
     return link
@@ -39,8 +45,12 @@ def test_each_level_allows_only_its_own(session: Session, protector: DataProtect
     assert pending.value.code == "LINK_PENDING"
     link.level = "claimed"
     link_trust.require(link, link_trust.DISPLAY_QR)
-    for what in (link_trust.POSTER_QR, link_trust.FULL_HISTORY, link_trust.RIGHTS_DETAIL,
-                 link_trust.PCU_CHANGE):
+    for what in (
+        link_trust.POSTER_QR,
+        link_trust.FULL_HISTORY,
+        link_trust.RIGHTS_DETAIL,
+        link_trust.PCU_CHANGE,
+    ):
         with pytest.raises(DomainError) as claimed:
             link_trust.require(link, what)
         assert claimed.value.code == "LINK_NOT_VERIFIED"
@@ -50,7 +60,8 @@ def test_each_level_allows_only_its_own(session: Session, protector: DataProtect
 
 
 def test_verifying_a_pending_self_link_reclaims_the_person(
-        session: Session, protector: DataProtector) -> None:
+    session: Session, protector: DataProtector
+) -> None:
     person = make_person(session, protector)
     impostor = _link(session, _account(session, "Uimpostor"), person.id)
     owner_account = _account(session, "Uowner")
@@ -59,10 +70,14 @@ def test_verifying_a_pending_self_link_reclaims_the_person(
     outcome = link_trust.verify_link(session, owner, method="counter", actor="staff:7")
 
     assert outcome.displaced_account_ids == (impostor.line_account_id,)
-    assert session.scalars(select(FamilyLink).where(
-        FamilyLink.person_id == person.id)).all() == [owner]
-    assert (owner.level, owner.verified_method, owner.verified_by) == \
-        ("verified", "counter", "staff:7")
+    assert session.scalars(select(FamilyLink).where(FamilyLink.person_id == person.id)).all() == [
+        owner
+    ]
+    assert (owner.level, owner.verified_method, owner.verified_by) == (
+        "verified",
+        "counter",
+        "staff:7",
+    )
     assert owner.verified_at is not None
     assert link_trust.verified_self_link(session, person.id) is owner
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
@@ -70,7 +85,8 @@ def test_verifying_a_pending_self_link_reclaims_the_person(
 
 
 def test_two_self_links_that_give_access_are_refused_by_the_database(
-        session: Session, protector: DataProtector) -> None:
+    session: Session, protector: DataProtector
+) -> None:
     person = make_person(session, protector)
     _link(session, _account(session, "Ua"), person.id)
     with pytest.raises(IntegrityError), session.begin_nested():
@@ -87,7 +103,8 @@ def test_an_unknown_method_is_refused(session: Session, protector: DataProtector
 
 
 def test_verifying_a_link_removed_meanwhile_changes_nothing(
-        session: Session, protector: DataProtector) -> None:
+    session: Session, protector: DataProtector
+) -> None:
     person = make_person(session, protector)
     link = _link(session, _account(session, "U3"), person.id, level="pending")
     session.delete(link)

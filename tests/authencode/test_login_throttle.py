@@ -23,8 +23,11 @@ SECRET = "test-secret-key-0123456789abcdef"
 def test_addresses_are_counted_per_ipv4_address_and_per_ipv6_64() -> None:
     assert address_key("192.0.2.7") == "192.0.2.7"
     assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
-    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == (
-        "2001:db8:1:2::/64")
+    assert (
+        address_key("2001:db8:1:2:aaaa::1")
+        == address_key("2001:db8:1:2:ffff::9")
+        == ("2001:db8:1:2::/64")
+    )
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("") == "unknown"
 
@@ -60,8 +63,10 @@ def test_device_cookies_name_accounts_signed_and_for_a_while() -> None:
     assert devices.read(again, now)[7] != first[7]  # a new nonce at each log-in
 
     assert devices.read(again[:-2] + "xx", now) == {}  # tampered
-    assert DeviceCookies("another-secret-key-0123456789ab", dt.timedelta(days=180)).read(
-        again, now) == {}
+    assert (
+        DeviceCookies("another-secret-key-0123456789ab", dt.timedelta(days=180)).read(again, now)
+        == {}
+    )
     assert devices.read("not a cookie", now) == {}
     later = now + dt.timedelta(days=181)
     assert devices.read(devices.remember(value, 9, later), later).keys() == {9}  # 7, 8 expired
@@ -79,23 +84,41 @@ def test_the_migration_keeps_an_account_held_back(db_url: str) -> None:
     until = (utcnow() + dt.timedelta(minutes=10)).replace(microsecond=0)
 
     def stored(moment: dt.datetime | None) -> dt.datetime | None:  # SQLite kept naive UTC
-        return moment.replace(tzinfo=None) if moment and engine.dialect.name == "sqlite" \
-            else moment
+        return moment.replace(tzinfo=None) if moment and engine.dialect.name == "sqlite" else moment
 
     staff = Table("staff_users", MetaData(), autoload_with=engine)
     ids = []
     with engine.begin() as conn:
         for n, lock in ((1, until), (2, None)):  # held back; never failed
-            ids.append(conn.execute(insert(staff).returning(staff.c.id).values(
-                cid_hash=f"{n}" * 64, cid_enc=b"x", username=f"user{n}",
-                email="a@clinic.example", first_name="ก", last_name="ข", employee_code="",
-                affiliation="", unit="", position="", address="", role="staff",
-                status="active", must_change_password=False, failed_logins=0,
-                locked_until=stored(lock), created_at=stored(utcnow()),
-            )).scalar_one())
+            ids.append(
+                conn.execute(
+                    insert(staff)
+                    .returning(staff.c.id)
+                    .values(
+                        cid_hash=f"{n}" * 64,
+                        cid_enc=b"x",
+                        username=f"user{n}",
+                        email="a@clinic.example",
+                        first_name="ก",
+                        last_name="ข",
+                        employee_code="",
+                        affiliation="",
+                        unit="",
+                        position="",
+                        address="",
+                        role="staff",
+                        status="active",
+                        must_change_password=False,
+                        failed_logins=0,
+                        locked_until=stored(lock),
+                        created_at=stored(utcnow()),
+                    )
+                ).scalar_one()
+            )
     command.upgrade(config, "head")
     with Session(engine) as session:
-        rows = session.execute(select(LoginThrottle.scope, LoginThrottle.key,
-                                      LoginThrottle.held_until)).all()
+        rows = session.execute(
+            select(LoginThrottle.scope, LoginThrottle.key, LoginThrottle.held_until)
+        ).all()
     engine.dispose()
     assert rows == [("account", str(ids[0]), until)]

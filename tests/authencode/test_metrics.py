@@ -41,29 +41,65 @@ def test_requests_codes_and_outbox_are_measured(client: Any, app: Any, protector
     db = app.extensions["authencode"].db
     cid = new_cid()
     assert client.get("/healthz").status_code == 200
-    assert client.get(f"/authencodestatus/api/check-authen-status?personalId={cid}"
-                      ).status_code == 401
+    assert (
+        client.get(f"/authencodestatus/api/check-authen-status?personalId={cid}").status_code == 401
+    )
     with db.transaction() as session:
         facility = make_facility(session, "10675", "รพ.สต.ทดสอบ", services=("PG0060001",))
         person = make_person(session, protector, cid)
-        issuance.issue_code(session, person, hcode=facility.hcode, service_code="PG0060001",
-                            channel="kiosk", phones="0812345678")
+        issuance.issue_code(
+            session,
+            person,
+            hcode=facility.hcode,
+            service_code="PG0060001",
+            channel="kiosk",
+            phones="0812345678",
+        )
         enqueue_push(session, "U" + "a" * 32, [messages.text("สวัสดี")])
     with pytest.raises(RuntimeError), db.transaction() as session:  # rolled back: not counted
-        issuance.issue_code(session, person, hcode=facility.hcode, service_code="PG0060001",
-                            channel="smartcard", phones="0812345678",
-                            now=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        issuance.issue_code(
+            session,
+            person,
+            hcode=facility.hcode,
+            service_code="PG0060001",
+            channel="smartcard",
+            phones="0812345678",
+            now=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+        )
         raise RuntimeError("rolled back")
 
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     body = response.get_data(as_text=True)
-    assert value(body, "authencode_http_requests_total", endpoint="core.healthz",
-                 method="GET", status="200") == 1
-    assert value(body, "authencode_http_requests_total", endpoint="his_api.check_authen_status",
-                 method="GET", status="401") == 1
-    assert value(body, "authencode_http_request_duration_seconds_count",
-                 endpoint="core.healthz", method="GET") == 1
+    assert (
+        value(
+            body,
+            "authencode_http_requests_total",
+            endpoint="core.healthz",
+            method="GET",
+            status="200",
+        )
+        == 1
+    )
+    assert (
+        value(
+            body,
+            "authencode_http_requests_total",
+            endpoint="his_api.check_authen_status",
+            method="GET",
+            status="401",
+        )
+        == 1
+    )
+    assert (
+        value(
+            body,
+            "authencode_http_request_duration_seconds_count",
+            endpoint="core.healthz",
+            method="GET",
+        )
+        == 1
+    )
     assert value(body, "authencode_codes_issued_total", channel="kiosk") == 1
     assert value(body, "authencode_codes_issued_total", channel="smartcard") == 0
     assert value(body, "authencode_outbox_messages", kind="push", status="pending") == 1
@@ -86,10 +122,10 @@ def test_metrics_are_not_public(client: Any, app: Any, settings: Settings) -> No
     with_token = create_app(settings.with_overrides(metrics_token=token)).test_client()
     with_token.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     assert with_token.get("/metrics").status_code == 404
-    assert with_token.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code \
-        == 404
-    assert with_token.get("/metrics", headers={"Authorization": f"Bearer {token}"}
-                          ).status_code == 200
+    assert with_token.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert (
+        with_token.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
 
 
 @sqlite_only
@@ -99,8 +135,16 @@ def test_rate_limited_requests_are_counted(client: Any, app: Any) -> None:
     client.get("/q/x")
     body = client.get("/metrics").get_data(as_text=True)
     assert value(body, "authencode_rate_limited_total", rule="ip") == 1
-    assert value(body, "authencode_http_requests_total", endpoint="liff_qr.qr_link",
-                 method="GET", status="429") == 1
+    assert (
+        value(
+            body,
+            "authencode_http_requests_total",
+            endpoint="liff_qr.qr_link",
+            method="GET",
+            status="429",
+        )
+        == 1
+    )
 
 
 _WORKER = """
@@ -126,26 +170,52 @@ def test_several_worker_processes_add_up(db_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
 
     def worker(requests: int, scrape: bool) -> str:
-        done = subprocess.run([sys.executable, "-c", _WORKER, db_url, TEST_DATA_KEY.hex(),
-                               str(tmp_path / "instance"), str(requests),
-                               "scrape" if scrape else "-"],
-                              env=env, capture_output=True, text=True, check=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                db_url,
+                TEST_DATA_KEY.hex(),
+                str(tmp_path / "instance"),
+                str(requests),
+                "scrape" if scrape else "-",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         return done.stdout
 
     worker(3, scrape=False)
     worker(4, scrape=False)
     body = worker(0, scrape=True)
-    assert value(body, "authencode_http_requests_total", endpoint="core.healthz",
-                 method="GET", status="200") == 7
+    assert (
+        value(
+            body,
+            "authencode_http_requests_total",
+            endpoint="core.healthz",
+            method="GET",
+            status="200",
+        )
+        == 7
+    )
 
 
-def test_the_procfile_web_line_adds_up_its_workers(sqlite_template: Path,
-                                                  tmp_path: Path) -> None:
+def test_the_procfile_web_line_adds_up_its_workers(sqlite_template: Path, tmp_path: Path) -> None:
     """No PROMETHEUS_MULTIPROC_DIR given: the gunicorn config makes one for its workers."""
+
     def healthz_count(web: WebProcess) -> float:
         with urllib.request.urlopen(web.base_url + "/metrics", timeout=10) as answer:  # noqa: S310
-            return value(answer.read().decode(), "authencode_http_requests_total",
-                         endpoint="core.healthz", method="GET", status="200")
+            return value(
+                answer.read().decode(),
+                "authencode_http_requests_total",
+                endpoint="core.healthz",
+                method="GET",
+                status="200",
+            )
 
     with procfile_web(f"sqlite:///{sqlite_template}", tmp_path, workers=2) as web:
         before = healthz_count(web)

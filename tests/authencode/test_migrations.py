@@ -29,8 +29,15 @@ def test_reference_data_is_seeded(db_url: str) -> None:
         codes = set(session.scalars(select(ServiceType.code)))
         mains = set(session.scalars(select(Right.code).where(Right.kind == "main")))
     engine.dispose()
-    assert codes == {"PG0060001", "PG0080001", "PG0090001", "PG0110001", "PG0120001",
-                     "PG0130001", "PG0150001"}
+    assert codes == {
+        "PG0060001",
+        "PG0080001",
+        "PG0090001",
+        "PG0110001",
+        "PG0120001",
+        "PG0130001",
+        "PG0150001",
+    }
     assert {"UCS", "WEL", "DIS", "OFC", "LGO", "SSS", "SSI", "PVT", "BKK", "OTH"} <= mains
 
 
@@ -59,34 +66,91 @@ def test_token_scopes_keep_existing_tokens_working(db_url: str, protector: DataP
     scopes = _revision_of(config, "_api_token_scopes.py")
     command.downgrade(config, str(scopes.down_revision))
     now = dt.datetime.now(dt.UTC)
-    tokens = sa.table("api_tokens", *(sa.column(c) for c in (
-        "id", "facility_id", "name", "token_hash", "prefix", "created_at", "created_by")))
-    card_reads = sa.table("card_reads", *(sa.column(c) for c in (
-        "correlation_id", "facility_id", "api_token_id", "cid_hash", "terminal_name",
-        "created_at")))
-    sessions = sa.table("agent_sessions", *(sa.column(c) for c in (
-        "token_hash", "staff_id", "api_token_id", "created_at", "expires_at")))
+    tokens = sa.table(
+        "api_tokens",
+        *(
+            sa.column(c)
+            for c in (
+                "id",
+                "facility_id",
+                "name",
+                "token_hash",
+                "prefix",
+                "created_at",
+                "created_by",
+            )
+        ),
+    )
+    card_reads = sa.table(
+        "card_reads",
+        *(
+            sa.column(c)
+            for c in (
+                "correlation_id",
+                "facility_id",
+                "api_token_id",
+                "cid_hash",
+                "terminal_name",
+                "created_at",
+            )
+        ),
+    )
+    sessions = sa.table(
+        "agent_sessions",
+        *(
+            sa.column(c)
+            for c in ("token_hash", "staff_id", "api_token_id", "created_at", "expires_at")
+        ),
+    )
     engine = create_engine(db_url)
     with Session(engine) as session, session.begin():
         facility = make_facility(session)
         staff = make_staff(session, protector, facility)
         names = ("counter with reads", "counter unlocked only", "HIS", "HIS unused")
-        session.execute(tokens.insert(), [
-            {"id": i, "facility_id": facility.id, "name": name, "token_hash": f"{i:064d}",
-             "prefix": f"ac_{i}", "created_at": now, "created_by": "cli"}
-            for i, name in enumerate(names, start=1)])
-        session.execute(card_reads.insert().values(
-            correlation_id="c1", facility_id=facility.id, api_token_id=1, cid_hash="0" * 64,
-            terminal_name="", created_at=now))
-        session.execute(sessions.insert().values(
-            token_hash="1" * 64, staff_id=staff.id, api_token_id=2, created_at=now,
-            expires_at=now))
+        session.execute(
+            tokens.insert(),
+            [
+                {
+                    "id": i,
+                    "facility_id": facility.id,
+                    "name": name,
+                    "token_hash": f"{i:064d}",
+                    "prefix": f"ac_{i}",
+                    "created_at": now,
+                    "created_by": "cli",
+                }
+                for i, name in enumerate(names, start=1)
+            ],
+        )
+        session.execute(
+            card_reads.insert().values(
+                correlation_id="c1",
+                facility_id=facility.id,
+                api_token_id=1,
+                cid_hash="0" * 64,
+                terminal_name="",
+                created_at=now,
+            )
+        )
+        session.execute(
+            sessions.insert().values(
+                token_hash="1" * 64,
+                staff_id=staff.id,
+                api_token_id=2,
+                created_at=now,
+                expires_at=now,
+            )
+        )
     command.upgrade(config, "head")
     with Session(engine) as session:
-        assert {name: scope for name, scope in session.execute(
-            select(ApiToken.name, ApiToken.scope))} == {
-            "counter with reads": "agent", "counter unlocked only": "agent", "HIS": "his",
-            "HIS unused": "his"}
+        assert {
+            name: scope for name, scope in session.execute(select(ApiToken.name, ApiToken.scope))
+        } == {
+            "counter with reads": "agent",
+            "counter unlocked only": "agent",
+            "HIS": "his",
+            "HIS unused": "his",
+        }
     for bad in ("admin", None):
         with Session(engine) as session, pytest.raises(IntegrityError):
             session.execute(update(ApiToken).where(ApiToken.id == 3).values(scope=bad))

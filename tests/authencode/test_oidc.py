@@ -27,9 +27,16 @@ def provider() -> Iterator[DevOpenIdProvider]:
 
 
 def _client(issuer: str) -> OpenIdClient:
-    return OpenIdClient(ProviderConfig(issuer=issuer, client_id=CLIENT_ID,
-                                       client_secret=CLIENT_SECRET, scopes="openid pid",
-                                       redirect_uri=REDIRECT), timeout=5)
+    return OpenIdClient(
+        ProviderConfig(
+            issuer=issuer,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            scopes="openid pid",
+            redirect_uri=REDIRECT,
+        ),
+        timeout=5,
+    )
 
 
 def _b64(raw: bytes) -> str:
@@ -38,16 +45,29 @@ def _b64(raw: bytes) -> str:
 
 def _claims(provider: DevOpenIdProvider, nonce: str = "n-1") -> dict[str, object]:
     now = int(time.time())
-    return {"iss": provider.issuer, "aud": CLIENT_ID, "sub": "s", "iat": now, "exp": now + 600,
-            "nonce": nonce, "pid": "1000000000319"}
+    return {
+        "iss": provider.issuer,
+        "aud": CLIENT_ID,
+        "sub": "s",
+        "iat": now,
+        "exp": now + 600,
+        "nonce": nonce,
+        "pid": "1000000000319",
+    }
 
 
 def test_discovery_gives_the_endpoints(provider: DevOpenIdProvider) -> None:
     client = _client(provider.issuer)
     url = client.authorization_url(state="st", nonce="no", code_verifier="v" * 50)
     assert url.startswith(provider.issuer + "/authorize?")
-    for part in ("code_challenge_method=S256", "state=st", "nonce=no", "response_type=code",
-                 f"client_id={CLIENT_ID}", "scope=openid+pid"):
+    for part in (
+        "code_challenge_method=S256",
+        "state=st",
+        "nonce=no",
+        "response_type=code",
+        f"client_id={CLIENT_ID}",
+        "scope=openid+pid",
+    ):
         assert part in url
 
 

@@ -10,9 +10,14 @@ from authencode.phone import mask_phone, parse_mobile, parse_mobiles
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("0812345678", "0812345678"), ("081-234-5678", "0812345678"),
-     ("+66812345678", "0812345678"), ("66 81 234 5678", "0812345678"),
-     ("0612345678", "0612345678"), ("0991234567", "0991234567")],
+    [
+        ("0812345678", "0812345678"),
+        ("081-234-5678", "0812345678"),
+        ("+66812345678", "0812345678"),
+        ("66 81 234 5678", "0812345678"),
+        ("0612345678", "0612345678"),
+        ("0991234567", "0991234567"),
+    ],
 )
 def test_thai_mobile_numbers_are_normalised(raw: str, expected: str) -> None:
     assert parse_mobile(raw) == expected
@@ -20,9 +25,15 @@ def test_thai_mobile_numbers_are_normalised(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [("", "PHONE_REQUIRED"), (None, "PHONE_REQUIRED"), ("021234567", "PHONE_INVALID"),
-     ("081234567", "PHONE_INVALID"), ("08123456789", "PHONE_INVALID"),
-     ("08l2345678", "PHONE_INVALID"), ("0712345678", "PHONE_INVALID")],
+    [
+        ("", "PHONE_REQUIRED"),
+        (None, "PHONE_REQUIRED"),
+        ("021234567", "PHONE_INVALID"),
+        ("081234567", "PHONE_INVALID"),
+        ("08123456789", "PHONE_INVALID"),
+        ("08l2345678", "PHONE_INVALID"),
+        ("0712345678", "PHONE_INVALID"),
+    ],
 )
 def test_bad_numbers_get_clear_errors(raw: object, code: str) -> None:
     with pytest.raises(DomainError) as info:

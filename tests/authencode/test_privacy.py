@@ -31,14 +31,20 @@ def _all_text(session: Session) -> str:
     return "\n".join(chunks)
 
 
-def test_cids_are_stored_only_hashed_and_encrypted(db_url: str, session: Session,
-                                                    protector: DataProtector,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_cids_are_stored_only_hashed_and_encrypted(
+    db_url: str, session: Session, protector: DataProtector, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     load_demo(session, protector, service_day())
     person = get_person(session, protector, DEMO_PEOPLE[0].cid)
-    issue_code(session, person, hcode="10675", service_code="PG0060001", phones="0812345678",
-               channel="line")
+    issue_code(
+        session,
+        person,
+        hcode="10675",
+        service_code="PG0060001",
+        phones="0812345678",
+        channel="line",
+    )
     session.commit()
     cids = [p.cid for p in DEMO_PEOPLE] + [s[4] for s in DEMO_STAFF]
     stored = _all_text(session)
@@ -57,6 +63,9 @@ def test_cids_are_stored_only_hashed_and_encrypted(db_url: str, session: Session
 def test_error_messages_never_echo_the_cid(session: Session, protector: DataProtector) -> None:
     bad = "1101700207031"
     with pytest.raises(ImportRejected) as info:
-        import_registry(session, protector, parse_text(
-            "cid,first_name_th,sex,birth_date\n" + bad + ",ก,1,25300101\n"))
+        import_registry(
+            session,
+            protector,
+            parse_text("cid,first_name_th,sex,birth_date\n" + bad + ",ก,1,25300101\n"),
+        )
     assert bad not in str(info.value) and not [e for e in info.value.errors if bad in str(e)]

@@ -25,8 +25,11 @@ def test_poster_token_round_trips_through_its_link(session, protector) -> None:
     url = qr_tokens.qr_url("https://authen.example/", token)
     assert url == f"https://authen.example/q/{token}"
     claim = qr_tokens.verify(session, protector, url)
-    assert (claim.hcode, claim.service_code, claim.facility_id) == ("10675", "PG0060001",
-                                                                    facility.id)
+    assert (claim.hcode, claim.service_code, claim.facility_id) == (
+        "10675",
+        "PG0060001",
+        facility.id,
+    )
     assert not claim.is_display
     assert qr_tokens.verify(session, protector, token) == claim
     assert len(token) < 80
@@ -62,8 +65,12 @@ def test_display_token_expires(session, protector) -> None:
     assert expires_at == now + qr_tokens.DISPLAY_TTL
     claim = qr_tokens.verify(session, protector, token, now=now + dt.timedelta(seconds=89))
     assert claim.is_display and claim.expires_at == expires_at
-    assert _code(lambda: qr_tokens.verify(
-        session, protector, token, now=now + dt.timedelta(seconds=91))) == "QR_EXPIRED"
+    assert (
+        _code(
+            lambda: qr_tokens.verify(session, protector, token, now=now + dt.timedelta(seconds=91))
+        )
+        == "QR_EXPIRED"
+    )
 
 
 def test_token_of_another_facility_key_is_forged(session, protector) -> None:
@@ -95,10 +102,19 @@ def test_tampered_token_is_forged(session, protector, part: str) -> None:
     assert _code(lambda: qr_tokens.verify(session, protector, ".".join(fields))) == "QR_FORGED"
 
 
-@pytest.mark.parametrize("scanned", [
-    "", "   ", "hello", "https://evil.example/other/path", "ftp://x/q/abc",
-    "1.10675.PG0060001.0.abcd", "x" * 5000, "javascript:alert(1)//q/x",
-])
+@pytest.mark.parametrize(
+    "scanned",
+    [
+        "",
+        "   ",
+        "hello",
+        "https://evil.example/other/path",
+        "ftp://x/q/abc",
+        "1.10675.PG0060001.0.abcd",
+        "x" * 5000,
+        "javascript:alert(1)//q/x",
+    ],
+)
 def test_malformed_scans_are_refused_clearly(session, protector, scanned: str) -> None:
     assert _code(lambda: qr_tokens.verify(session, protector, scanned)) == "QR_MALFORMED"
 
@@ -141,10 +157,12 @@ def test_concurrent_first_uses_share_one_key(pg_url: str, protector) -> None:
     for thread in threads:
         thread.join(30)
     with db.transaction() as session:
-        live = session.scalar(select(func.count()).select_from(FacilityKey)
-                              .where(FacilityKey.revoked_at.is_(None)))
-        rotated = qr_tokens.rotate_key(session, protector, session.get_one(Facility, facility_id),
-                                       actor="staff:1")
+        live = session.scalar(
+            select(func.count()).select_from(FacilityKey).where(FacilityKey.revoked_at.is_(None))
+        )
+        rotated = qr_tokens.rotate_key(
+            session, protector, session.get_one(Facility, facility_id), actor="staff:1"
+        )
     db.dispose()
     assert len(kids) == 8 and len(set(kids)) == 1 and live == 1
     assert rotated.kid not in kids

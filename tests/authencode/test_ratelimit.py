@@ -35,6 +35,7 @@ class FakeClock:
 
 # --- the limiter itself ---------------------------------------------------------------------
 
+
 def test_a_key_is_refused_past_its_limit_until_the_window_ends() -> None:
     clock = FakeClock(1_800_000_010.0)  # 10 s into a minute
     limiter = RateLimiter({"ip": 3}, clock=clock)
@@ -68,7 +69,8 @@ def test_cid_lookups_are_counted_by_the_hour_with_their_own_message() -> None:
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_a_daily_byte_quota_counts_costs_and_gives_refusals_back(
-        shared: bool, request: pytest.FixtureRequest) -> None:
+    shared: bool, request: pytest.FixtureRequest
+) -> None:
     redis_url = request.getfixturevalue("redis_server").url if shared else None
     clock = FakeClock(1_800_000_000.0 - 1_800_000_000.0 % 86400 + 3600)  # 01:00 UTC
     one = RateLimiter({UPLOAD_BYTES: 2500}, redis_url, clock=clock)
@@ -107,7 +109,8 @@ def test_limits_setting_is_parsed_and_checked(tmp_path: Path) -> None:
 
 
 def test_limits_are_shared_through_redis_and_local_when_it_is_down(
-        redis_server: RedisServer) -> None:
+    redis_server: RedisServer,
+) -> None:
     clock = FakeClock()
     # Two web processes sharing one Redis: together they allow the limit, not twice it.
     one = RateLimiter({"liff_user": 4}, redis_server.url, clock=clock)
@@ -131,8 +134,11 @@ def test_an_hourly_count_in_redis_lives_as_long_as_its_window(redis_server: Redi
     clock = FakeClock(1_800_000_000.0 - 1_800_000_000.0 % 3600 + 1200)  # 20 min into an hour
     one = RateLimiter({"cid_lookup": 2}, redis_server.url, clock=clock)
     two = RateLimiter({"cid_lookup": 2}, redis_server.url, clock=clock)
-    assert [one.hit("cid_lookup", "Uaaa").allowed, two.hit("cid_lookup", "Uaaa").allowed,
-            one.hit("cid_lookup", "Uaaa").allowed] == [True, True, False]
+    assert [
+        one.hit("cid_lookup", "Uaaa").allowed,
+        two.hit("cid_lookup", "Uaaa").allowed,
+        one.hit("cid_lookup", "Uaaa").allowed,
+    ] == [True, True, False]
     [key] = one.shared.client.keys("authencode:rl:cid_lookup:*")  # type: ignore[union-attr]
     assert b"Uaaa" not in key  # hashed
     assert 2400 < one.shared.client.ttl(key) <= 2400 + 60  # type: ignore[union-attr]
@@ -140,11 +146,16 @@ def test_an_hourly_count_in_redis_lives_as_long_as_its_window(redis_server: Redi
 
 # --- LIFF API ---------------------------------------------------------------------------------
 
+
 def _limited_settings(settings: Settings, jwks: JwksServer, **limits: int) -> Settings:
     rules = {rule: 0 for rule in DEFAULT_LIMITS} | limits
-    return settings.with_overrides(line_login_channel_id=CHANNEL_ID, line_jwks_url=jwks.url,
-                                   line_channel_secret=CHANNEL_SECRET,
-                                   line_channel_access_token=ACCESS_TOKEN, rate_limits=rules)
+    return settings.with_overrides(
+        line_login_channel_id=CHANNEL_ID,
+        line_jwks_url=jwks.url,
+        line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
+        rate_limits=rules,
+    )
 
 
 def _app(settings: Settings) -> Any:
@@ -181,20 +192,21 @@ def test_liff_api_and_qr_links_are_limited_per_ip(settings: Settings, jwks: Jwks
     app = _app(_limited_settings(settings, jwks, ip=3))
     client = app.test_client()
     for _ in range(3):
-        assert client.get("/liff/api/me",
-                          headers=bearer(jwks.token(new_user_id()))).status_code == 200
+        assert (
+            client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code == 200
+        )
     _assert_429(client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id()))))
     assert client.get("/q/not-a-token").status_code == 429
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "203.0.113.7"
-    assert other.get("/liff/api/me",
-                     headers=bearer(jwks.token(new_user_id()))).status_code == 200
+    assert other.get("/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code == 200
     app.extensions["authencode"].db.dispose()
 
 
 @sqlite_only
 def test_forwarded_for_is_believed_only_behind_trusted_proxies(
-        settings: Settings, jwks: JwksServer) -> None:
+    settings: Settings, jwks: JwksServer
+) -> None:
     headers = {"X-Forwarded-For": "198.51.100.1"}
     spoofing = _app(_limited_settings(settings, jwks, ip=1))
     client = spoofing.test_client()
@@ -228,13 +240,14 @@ def test_clinic_login_is_limited_per_ip_with_a_page(settings: Settings, jwks: Jw
 
 # --- LINE webhook -----------------------------------------------------------------------------
 
+
 @sqlite_only
 def test_badly_signed_webhook_posts_are_limited_per_ip_but_line_never_is(
-        settings: Settings, jwks: JwksServer) -> None:
+    settings: Settings, jwks: JwksServer
+) -> None:
     app = _app(_limited_settings(settings, jwks, bad_signature=2))
     client = app.test_client()
-    assert [post(client, webhook(), signature="forged").status_code
-            for _ in range(2)] == [400, 400]
+    assert [post(client, webhook(), signature="forged").status_code for _ in range(2)] == [400, 400]
     refused = post(client, webhook(), signature="forged")
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     for _ in range(5):
@@ -243,8 +256,9 @@ def test_badly_signed_webhook_posts_are_limited_per_ip_but_line_never_is(
 
 
 @sqlite_only
-def test_a_chatty_line_user_is_asked_once_to_slow_down(settings: Settings,
-                                                      jwks: JwksServer) -> None:
+def test_a_chatty_line_user_is_asked_once_to_slow_down(
+    settings: Settings, jwks: JwksServer
+) -> None:
     app = _app(_limited_settings(settings, jwks, line_user=2))
     client = app.test_client()
     db = app.extensions["authencode"].db
@@ -255,11 +269,16 @@ def test_a_chatty_line_user_is_asked_once_to_slow_down(settings: Settings,
     assert post(client, webhook(text("สวัสดี", quiet))).status_code == 200
     with db.sessionmaker() as session:
         stored = session.scalar(select(func.count()).select_from(WebhookEvent))
-        replies = list(session.scalars(select(OutboxMessage)
-                                       .where(OutboxMessage.recipient == chatty)
-                                       .order_by(OutboxMessage.id)))
-        quiet_replies = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                       .where(OutboxMessage.recipient == quiet))
+        replies = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient == chatty)
+                .order_by(OutboxMessage.id)
+            )
+        )
+        quiet_replies = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.recipient == quiet)
+        )
     assert stored == 6  # every event is stored: a redelivery is not handled later
     assert [r.reply_token for r in replies][:2] == [e["replyToken"] for e in events[:2]]
     slow_down = [r for r in replies if r.payload["messages"][0].get("text") == SLOW_DOWN_TH]

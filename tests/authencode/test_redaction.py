@@ -44,8 +44,10 @@ def _written(char: str, draw: st.DrawFn) -> str:
         return "+"
     # Percent-encoded UTF-8 (either case) or a WSGI string's bytes read as Latin-1 (maybe
     # repr'd), mixed.
-    return "".join(draw(st.sampled_from([f"%{b:02X}", f"%{b:02x}", chr(b), repr(chr(b))[1:-1]]))
-                   for b in char.encode())
+    return "".join(
+        draw(st.sampled_from([f"%{b:02X}", f"%{b:02x}", chr(b), repr(chr(b))[1:-1]]))
+        for b in char.encode()
+    )
 
 
 @st.composite
@@ -72,8 +74,9 @@ def spellings(draw: st.DrawFn) -> tuple[str, str, str]:
 
 @settings(max_examples=400, deadline=None)
 @given(spellings(), st.sampled_from(CONTEXTS))
-def test_every_accepted_cid_spelling_is_masked(spelling: tuple[str, str, str],
-                                              context: str) -> None:
+def test_every_accepted_cid_spelling_is_masked(
+    spelling: tuple[str, str, str], context: str
+) -> None:
     _cid, written, masked = spelling
     assert redact(context.format(written)) == context.format(masked)
 
@@ -86,15 +89,21 @@ def test_the_spellings_of_the_review() -> None:
 
 
 def test_lookalike_separators_parse_cid_refuses_are_masked_too() -> None:
-    assert redact("1\u20131017\u201300207\u201303\u20130") == \
-        "1\u2013xxxx\u2013xxxx7\u201303\u20130"
+    assert (
+        redact("1\u20131017\u201300207\u201303\u20130") == "1\u2013xxxx\u2013xxxx7\u201303\u20130"
+    )
     assert redact("1\u200b101700207030") == "1\u200bxxxxxxxx7030"
     assert redact("1%E2%88%92101700207030") == "1%E2%88%92xxxxxxxx7030"  # minus sign
 
 
 def test_other_numbers_stay_readable() -> None:
-    for text in ("/codes?page=12345678901234", "PP1000000123", "serviceDate=2026-11-22 10:00:00",
-                 "0812345678", "%25311101700207030"):
+    for text in (
+        "/codes?page=12345678901234",
+        "PP1000000123",
+        "serviceDate=2026-11-22 10:00:00",
+        "0812345678",
+        "%25311101700207030",
+    ):
         assert redact(text) == text
 
 
@@ -102,16 +111,19 @@ RESET_TOKEN = "Yp3rTq9Zk2LwX8vBn5Mc7Hd1Fg4Js6Ka0Qe_Rt-Uy2Io"  # secrets.token_ur
 API_TOKEN = "ac_" + RESET_TOKEN[::-1]
 
 
-@pytest.mark.parametrize("text", [
-    f"GET /clinic/reset/{RESET_TOKEN} HTTP/1.1",
-    f"/clinic/reset/{RESET_TOKEN[:10]}%{ord(RESET_TOKEN[10]):02X}{RESET_TOKEN[11:]}",
-    f"/authencodestatus/api/check-authen-status?access_token={API_TOKEN}",
-    f"/x?token={API_TOKEN}&personalId=1",
-    f"/x?api_key={API_TOKEN[:12]}",  # short, but named as a secret
-    f"Authorization: Bearer {API_TOKEN[:12]}",
-    f"/x?auth=Bearer%20{API_TOKEN}",
-    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVMTIzIiwiYXVkIjoiMTIzNDU2Nzg5MCJ9.sig",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"GET /clinic/reset/{RESET_TOKEN} HTTP/1.1",
+        f"/clinic/reset/{RESET_TOKEN[:10]}%{ord(RESET_TOKEN[10]):02X}{RESET_TOKEN[11:]}",
+        f"/authencodestatus/api/check-authen-status?access_token={API_TOKEN}",
+        f"/x?token={API_TOKEN}&personalId=1",
+        f"/x?api_key={API_TOKEN[:12]}",  # short, but named as a secret
+        f"Authorization: Bearer {API_TOKEN[:12]}",
+        f"/x?auth=Bearer%20{API_TOKEN}",
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVMTIzIiwiYXVkIjoiMTIzNDU2Nzg5MCJ9.sig",
+    ],
+)
 def test_secrets_are_cut(text: str) -> None:
     out = redact(text)
     assert "***" in out
@@ -120,8 +132,10 @@ def test_secrets_are_cut(text: str) -> None:
 
 
 def test_qr_tokens_and_names_stay_readable() -> None:
-    for text in ("/q/1.10675.PG0060001.0.abcd.Yp3rTq9Zk2LwX8vBn5Mc7H",
-                 "linebot_app.webhook handled_event_with_a_rather_long_name_here"):
+    for text in (
+        "/q/1.10675.PG0060001.0.abcd.Yp3rTq9Zk2LwX8vBn5Mc7H",
+        "linebot_app.webhook handled_event_with_a_rather_long_name_here",
+    ):
         assert redact(text) == text
 
 
@@ -132,8 +146,9 @@ def redacted_logs() -> Iterator[None]:
     redaction.install()
 
 
-def test_log_records_are_masked_whoever_handles_them(redacted_logs: None,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_log_records_are_masked_whoever_handles_them(
+    redacted_logs: None, caplog: pytest.LogCaptureFixture
+) -> None:
     log = logging.getLogger("tests.redaction")
     with caplog.at_level(logging.INFO):
         log.info("lookup %s by %s", "1-1017-00207-03-0", f"Bearer {API_TOKEN}")
@@ -147,8 +162,9 @@ def test_log_records_are_masked_whoever_handles_them(redacted_logs: None,
     assert "1101700207030" not in text and API_TOKEN not in text and RESET_TOKEN not in text
 
 
-def test_development_mail_log_keeps_its_links(redacted_logs: None,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_development_mail_log_keeps_its_links(
+    redacted_logs: None, caplog: pytest.LogCaptureFixture
+) -> None:
     redaction.install(keep_whole_allowed=True)
     with caplog.at_level(logging.INFO):
         logging.getLogger("tests.redaction").info("link %s", RESET_TOKEN, extra={KEEP_WHOLE: True})

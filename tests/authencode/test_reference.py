@@ -14,14 +14,21 @@ from authencode.services import issuance, report_exports
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONT_END_FILES = sorted(
-    path for package in ("liff_web", "clinic_qr", "linebot_app")
+    path
+    for package in ("liff_web", "clinic_qr", "linebot_app")
     for pattern in ("templates/**/*.html", "static/**/*.js")
     for path in (ROOT / package).glob(pattern)
-    if "vendor" not in path.parts)
-LABELS = sorted({*reference.RELATION_LABELS_TH.values(),
-                 *(relation.label_en for relation in reference.FAMILY_RELATIONS),
-                 *reference.CHANNEL_LABELS_TH.values(), *reference.METHOD_LABELS_TH.values(),
-                 *reference.SELF_RECORDED_TH.values()})
+    if "vendor" not in path.parts
+)
+LABELS = sorted(
+    {
+        *reference.RELATION_LABELS_TH.values(),
+        *(relation.label_en for relation in reference.FAMILY_RELATIONS),
+        *reference.CHANNEL_LABELS_TH.values(),
+        *reference.METHOD_LABELS_TH.values(),
+        *reference.SELF_RECORDED_TH.values(),
+    }
+)
 
 
 def test_front_end_files_are_found() -> None:
@@ -31,16 +38,23 @@ def test_front_end_files_are_found() -> None:
 
 @pytest.mark.parametrize("label", LABELS)
 def test_no_script_or_template_copies_a_label(label: str) -> None:
-    copies = [str(path.relative_to(ROOT)) for path in FRONT_END_FILES
-              if f"'{label}'" in (text := path.read_text(encoding="utf-8"))
-              or f">{label}<" in text or f'"{label}"' in text]
+    copies = [
+        str(path.relative_to(ROOT))
+        for path in FRONT_END_FILES
+        if f"'{label}'" in (text := path.read_text(encoding="utf-8"))
+        or f">{label}<" in text
+        or f'"{label}"' in text
+    ]
     assert copies == []
 
 
 def test_check_constraints_are_built_from_the_tuples() -> None:
     table = AuthenCode.metadata.tables[AuthenCode.__tablename__]
-    checks = {str(c.name).rsplit("_", 2)[-2] + "_known": str(c.sqltext)
-              for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+    checks = {
+        str(c.name).rsplit("_", 2)[-2] + "_known": str(c.sqltext)
+        for c in table.constraints
+        if isinstance(c, sa.CheckConstraint)
+    }
     for channel in reference.CHANNELS:
         assert f"'{channel}'" in checks["channel_known"]
     for status in reference.CODE_STATUSES:

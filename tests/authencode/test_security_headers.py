@@ -23,8 +23,10 @@ def _app(settings: Settings, **changes: Any) -> Any:
     return app
 
 
-@pytest.mark.parametrize("path", ["/", "/clinic/login", "/healthz", "/liff/api/me",
-                                  "/agent/api/card-reads", "/no-such-page"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/clinic/login", "/healthz", "/liff/api/me", "/agent/api/card-reads", "/no-such-page"],
+)
 def test_every_response_forbids_framing_and_foreign_scripts(client: Any, path: str) -> None:
     response = client.get(path)
     csp = _csp(response)
@@ -82,13 +84,15 @@ def test_session_cookie_flags_follow_the_public_address(settings: Settings) -> N
 
 # --- in Chromium: the pages work under their CSP, and the CSP is enforced -----------------
 
+
 @pytest.fixture
 def live_settings(live_settings: Settings) -> Settings:
     return live_settings.with_overrides(line_simulator=True)
 
 
 def test_pages_run_under_their_csp_and_an_injected_script_is_blocked(
-        live_server: str, page: Any, mobile_page: Any) -> None:
+    live_server: str, page: Any, mobile_page: Any
+) -> None:
     # The page fixtures fail a test on any CSP violation; these pages load and run their
     # scripts without one.
     for path in ("/", "/clinic/login", "/dev/line/"):

@@ -8,8 +8,11 @@ import pytest
 
 from authencode.settings import Settings, SettingsError
 
-PROD = {"AUTHENCODE_ENV": "production", "SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
-        "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="}
+PROD = {
+    "AUTHENCODE_ENV": "production",
+    "SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
+    "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
+}
 
 
 def test_production_needs_its_secrets(tmp_path: Path) -> None:
@@ -38,11 +41,18 @@ def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
         Settings.from_env({**PROD, "ELIGIBLE_MAIN_RIGHTS": value})
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("AUTHENCODE_ENV", "staging"), ("DATA_KEY", "not-base64!"), ("DATA_KEY", "YWJj"),
-    ("PUBLIC_BASE_URL", "ftp://x"), ("SMTP_URL", "mail.example:25"),
-    ("LINE_API_BASE_URL", "api.line.me"), ("UPLOAD_BYTES_PER_DAY", "20MB"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUTHENCODE_ENV", "staging"),
+        ("DATA_KEY", "not-base64!"),
+        ("DATA_KEY", "YWJj"),
+        ("PUBLIC_BASE_URL", "ftp://x"),
+        ("SMTP_URL", "mail.example:25"),
+        ("LINE_API_BASE_URL", "api.line.me"),
+        ("UPLOAD_BYTES_PER_DAY", "20MB"),
+    ],
+)
 def test_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**PROD, name: value})
@@ -54,32 +64,54 @@ def test_reader_agent_url_is_an_origin_only() -> None:
     assert Settings.from_env(PROD).reader_agent_url is None  # the page's default
 
 
-@pytest.mark.parametrize("value", ["127.0.0.1:8189", "http://127.0.0.1:8189/api",
-                                   "http://127.0.0.1:8189 'unsafe-inline'", "ftp://127.0.0.1"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "127.0.0.1:8189",
+        "http://127.0.0.1:8189/api",
+        "http://127.0.0.1:8189 'unsafe-inline'",
+        "ftp://127.0.0.1",
+    ],
+)
 def test_a_reader_agent_url_that_is_not_an_origin_is_named(value: str) -> None:
     with pytest.raises(SettingsError, match="READER_AGENT_URL"):
         Settings.from_env({**PROD, "READER_AGENT_URL": value})
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:8000",
-                                 "http://[::1]:5000", "http://127.0.0.2",
-                                 "https://authen.example.org"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000",
+        "http://localhost:8000",
+        "http://[::1]:5000",
+        "http://127.0.0.2",
+        "https://authen.example.org",
+    ],
+)
 def test_production_accepts_https_or_a_loopback_public_base_url(url: str) -> None:
     assert Settings.from_env({**PROD, "PUBLIC_BASE_URL": url}).public_base_url == url
 
 
-@pytest.mark.parametrize("key", [
-    "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",  # secrets.token_hex(16)
-    "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E",  # secrets.token_urlsafe(32)
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",  # secrets.token_hex(16)
+        "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E",  # secrets.token_urlsafe(32)
+    ],
+)
 def test_production_accepts_random_looking_secret_keys(key: str) -> None:
     assert Settings.from_env({**PROD, "SECRET_KEY": key}).secret_key == key
 
 
 def test_development_and_test_keep_relaxed_keys(tmp_path: Path) -> None:
     for environment in ("development", "test"):
-        settings = Settings.from_env({"AUTHENCODE_ENV": environment, "SECRET_KEY": "x" * 16,
-                                      "DATA_KEY": "A" * 43 + "=",
-                                      "PUBLIC_BASE_URL": "http://clinic.example.org",
-                                      "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
+        settings = Settings.from_env(
+            {
+                "AUTHENCODE_ENV": environment,
+                "SECRET_KEY": "x" * 16,
+                "DATA_KEY": "A" * 43 + "=",
+                "PUBLIC_BASE_URL": "http://clinic.example.org",
+                "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+            }
+        )
         assert settings.secret_key == "x" * 16 and settings.data_key == bytes(32)

@@ -80,6 +80,7 @@ from tests.support.procfile import web_command  # noqa: E402
 
 # --- measuring -------------------------------------------------------------------------------
 
+
 def wait_outbox_drained(engine: Any, timeout: float = 120) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -99,9 +100,13 @@ def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str,
         if key is not None:
             received.setdefault(key, stamp)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT kind, reply_token, retry_key, created_at, status FROM outbox "
-            "WHERE created_at >= :since"), {"since": since}).all()
+        rows = conn.execute(
+            text(
+                "SELECT kind, reply_token, retry_key, created_at, status FROM outbox "
+                "WHERE created_at >= :since"
+            ),
+            {"since": since},
+        ).all()
     delays = []
     missing = 0
     for kind, reply_token, retry_key, created, _status in rows:
@@ -113,29 +118,46 @@ def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str,
     delays.sort()
 
     def pct(p: float) -> float:
-        return delays[min(len(delays) - 1, max(0, round(len(delays) * p) - 1))] \
-            if delays else float("nan")
+        return (
+            delays[min(len(delays) - 1, max(0, round(len(delays) * p) - 1))]
+            if delays
+            else float("nan")
+        )
 
-    return {"messages": len(rows), "missing": missing, "p50_ms": pct(0.50),
-            "p95_ms": pct(0.95), "max_ms": delays[-1] if delays else float("nan"),
-            "mean_ms": statistics.fmean(delays) if delays else float("nan")}
+    return {
+        "messages": len(rows),
+        "missing": missing,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "max_ms": delays[-1] if delays else float("nan"),
+        "mean_ms": statistics.fmean(delays) if delays else float("nan"),
+    }
 
 
 def check_codes(engine: Any, fake: FakeLineServer, since: dt.datetime) -> list[str]:
     with engine.connect() as conn:
-        same_code = conn.scalar(text(
-            "SELECT count(*) FROM (SELECT code FROM authen_codes GROUP BY code "
-            "HAVING count(*) > 1) AS d"))
-        same_visit = conn.scalar(text(
-            "SELECT count(*) FROM (SELECT 1 FROM authen_codes WHERE status = 'active' "
-            "GROUP BY person_id, facility_id, service_code, service_date "
-            "HAVING count(*) > 1) AS d"))
-        codes = conn.scalar(text("SELECT count(*) FROM authen_codes WHERE recorded_at >= :s"),
-                            {"s": since})
+        same_code = conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT code FROM authen_codes GROUP BY code "
+                "HAVING count(*) > 1) AS d"
+            )
+        )
+        same_visit = conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT 1 FROM authen_codes WHERE status = 'active' "
+                "GROUP BY person_id, facility_id, service_code, service_date "
+                "HAVING count(*) > 1) AS d"
+            )
+        )
+        codes = conn.scalar(
+            text("SELECT count(*) FROM authen_codes WHERE recorded_at >= :s"), {"s": since}
+        )
     pushes = sum(1 for _at, d in TimedDeliveries.of(fake) if d.kind == "push")
-    return [f"{codes:,} codes issued in the measured run; duplicate code numbers: {same_code}; "
-            f"persons with two active codes for one visit: {same_visit}",
-            f"code pushes handed to LINE in all (warm-up included): {pushes:,}"]
+    return [
+        f"{codes:,} codes issued in the measured run; duplicate code numbers: {same_code}; "
+        f"persons with two active codes for one visit: {same_visit}",
+        f"code pushes handed to LINE in all (warm-up included): {pushes:,}",
+    ]
 
 
 class TimedDeliveries(list):
@@ -152,6 +174,7 @@ class TimedDeliveries(list):
 
 # --- the run ---------------------------------------------------------------------------------
 
+
 def app_env(base: dict[str, str]) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
     env = {k: v for k, v in os.environ.items() if k in keep}
@@ -161,8 +184,16 @@ def app_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def bare_app(args: argparse.Namespace, procs: Processes, env: dict[str, str], base_url: str,
-             name: str, app_spec: str, load: list[str], postmaster: int | None) -> Result:
+def bare_app(
+    args: argparse.Namespace,
+    procs: Processes,
+    env: dict[str, str],
+    base_url: str,
+    name: str,
+    app_spec: str,
+    load: list[str],
+    postmaster: int | None,
+) -> Result:
     """A bare Flask app under the Procfile's gunicorn line: warmed up, measured, stopped.
 
     ``load`` is replay.lua's arguments: ``["GET", path]`` or a request file, whose measured
@@ -181,8 +212,9 @@ def bare_app(args: argparse.Namespace, procs: Processes, env: dict[str, str], ba
     return result
 
 
-def bench(args: argparse.Namespace, url: str, workdir: Path,
-          postmaster: int | None) -> list[Result]:
+def bench(
+    args: argparse.Namespace, url: str, workdir: Path, postmaster: int | None
+) -> list[Result]:
     procs = Processes(workdir)
     jwks = JwksServer().start()
     fake = FakeLineServer(ACCESS_TOKEN, nodelay=True)
@@ -193,44 +225,84 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
     try:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        env = app_env({
-            "AUTHENCODE_ENV": "production", "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmn", "DATA_KEY": DATA_KEY,
-            "LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
-            "LINE_API_BASE_URL": fake.url, "LINE_LOGIN_CHANNEL_ID": CHANNEL_ID,
-            "LINE_JWKS_URL": jwks.url, "LIFF_ID": "1657000000-bench", "PUBLIC_BASE_URL": base_url,
-            "PORT": str(port), "WEB_CONCURRENCY": str(args.web_concurrency),
-            "AUTHENCODE_INSTANCE_PATH": str(workdir / "instance"),
-            # wrk is one address standing for thousands of phones: no per-IP limit, while the
-            # per-LINE-user limits stay on (each user sends a few requests a minute here).
-            "RATE_LIMITS": "ip=0",
-        })
+        env = app_env(
+            {
+                "AUTHENCODE_ENV": "production",
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmn",
+                "DATA_KEY": DATA_KEY,
+                "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
+                "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+                "LINE_API_BASE_URL": fake.url,
+                "LINE_LOGIN_CHANNEL_ID": CHANNEL_ID,
+                "LINE_JWKS_URL": jwks.url,
+                "LIFF_ID": "1657000000-bench",
+                "PUBLIC_BASE_URL": base_url,
+                "PORT": str(port),
+                "WEB_CONCURRENCY": str(args.web_concurrency),
+                "AUTHENCODE_INSTANCE_PATH": str(workdir / "instance"),
+                # wrk is one address standing for thousands of phones: no per-IP limit, while the
+                # per-LINE-user limits stay on (each user sends a few requests a minute here).
+                "RATE_LIMITS": "ip=0",
+            }
+        )
         print(f"gunicorn: {web_command()}  (WEB_CONCURRENCY={args.web_concurrency})")
-        print(f"wrk: {args.wrk_threads} thread(s), {args.connections} connections, "
-              f"{args.warmup} s warm-up + {args.duration} s measured per scenario")
+        print(
+            f"wrk: {args.wrk_threads} thread(s), {args.connections} connections, "
+            f"{args.warmup} s warm-up + {args.duration} s measured per scenario"
+        )
 
         # (a) the baseline.
-        results.append(bare_app(args, procs, env, base_url, "baseline",
-                                "tests.bench.hello_app:app", ["GET", "/"], postmaster))
+        results.append(
+            bare_app(
+                args,
+                procs,
+                env,
+                base_url,
+                "baseline",
+                "tests.bench.hello_app:app",
+                ["GET", "/"],
+                postmaster,
+            )
+        )
         report_one(results[-1], results[0])
 
         # The real application: migrate, seed, then gunicorn and the worker as in the Procfile.
         started = time.perf_counter()
-        subprocess.run([str(BIN / "authencode"), "db", "upgrade"], env=env, cwd=ROOT,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "authencode"), "db", "upgrade"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         seeded = seed(url, args.persons, base_url)
-        webhooks = write_lines(workdir / "webhook.txt", webhook_lines(
-            seeded, args.max_rate * (args.warmup + args.duration)))
+        webhooks = write_lines(
+            workdir / "webhook.txt",
+            webhook_lines(seeded, args.max_rate * (args.warmup + args.duration)),
+        )
         codes = write_lines(workdir / "issuance.txt", issuance_lines(seeded, jwks))
-        print(f"seeded {len(seeded.users):,} registered LINE users and {len(seeded.posters)} "
-              f"clinic QR codes; {webhooks:,} signed webhook bodies, {codes:,} code requests "
-              f"({time.perf_counter() - started:.1f} s)")
+        print(
+            f"seeded {len(seeded.users):,} registered LINE users and {len(seeded.posters)} "
+            f"clinic QR codes; {webhooks:,} signed webhook bodies, {codes:,} code requests "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
         # (a') the floor: the same signed bodies, each event stored and committed by bare Flask.
-        results.append(bare_app(args, procs, env, base_url, "floor", "tests.bench.floor_app:app",
-                                [str(workdir / "webhook.txt"), "0", str(args.wrk_threads)],
-                                postmaster))
+        results.append(
+            bare_app(
+                args,
+                procs,
+                env,
+                base_url,
+                "floor",
+                "tests.bench.floor_app:app",
+                [str(workdir / "webhook.txt"), "0", str(args.wrk_threads)],
+                postmaster,
+            )
+        )
         results[-1].notes.append(
-            "bare Flask: signature, JSON, one autocommitted INSERT per body; no reply")
+            "bare Flask: signature, JSON, one autocommitted INSERT per body; no reply"
+        )
         report_one(results[-1], results[0])
 
         web = procs.start("web", gunicorn_argv(None), env)
@@ -239,17 +311,26 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
         engine = create_engine(url)
         meter = CpuMeter({"gunicorn": web.pid, "worker": worker.pid}, postmaster)
         try:
-            for name, path in (("webhook", workdir / "webhook.txt"),
-                               ("issuance", workdir / "issuance.txt")):
-                warm = run_wrk("warm-up", base_url, args, args.warmup,
-                               [str(path), "0", str(args.wrk_threads)])
+            for name, path in (
+                ("webhook", workdir / "webhook.txt"),
+                ("issuance", workdir / "issuance.txt"),
+            ):
+                warm = run_wrk(
+                    "warm-up", base_url, args, args.warmup, [str(path), "0", str(args.wrk_threads)]
+                )
                 wait_outbox_drained(engine)
                 since = dt.datetime.now(dt.UTC)
                 before = meter.snapshot()
-                with profiled(args, procs, name, args.duration,
-                              {"gunicorn": web.pid, "worker": worker.pid}):
-                    result = run_wrk(name, base_url, args, args.duration,
-                                     [str(path), str(warm.consumed), str(args.wrk_threads)])
+                with profiled(
+                    args, procs, name, args.duration, {"gunicorn": web.pid, "worker": worker.pid}
+                ):
+                    result = run_wrk(
+                        name,
+                        base_url,
+                        args,
+                        args.duration,
+                        [str(path), str(warm.consumed), str(args.wrk_threads)],
+                    )
                 drained = wait_outbox_drained(engine)
                 result.cpu = meter.spent(before, meter.snapshot())  # the backlog's sending too
                 result.handover = handover(engine, fake, since)
@@ -257,8 +338,10 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
                 if name == "issuance":
                     result.notes.extend(check_codes(engine, fake, since))
                 if result.wraps:
-                    result.notes.append(f"ran out of distinct requests: {result.wraps} wrap(s); "
-                                        "raise --persons / --max-rate")
+                    result.notes.append(
+                        f"ran out of distinct requests: {result.wraps} wrap(s); "
+                        "raise --persons / --max-rate"
+                    )
                 results.append(result)
                 report_one(result, results[0])
                 if worker.poll() is not None:
@@ -268,8 +351,18 @@ def bench(args: argparse.Namespace, url: str, workdir: Path,
         procs.stop("web")
         procs.stop("worker")
         # (a) again: the machine is shared, and its speed drifts during a run.
-        results.append(bare_app(args, procs, env, base_url, "baseline again",
-                                "tests.bench.hello_app:app", ["GET", "/"], postmaster))
+        results.append(
+            bare_app(
+                args,
+                procs,
+                env,
+                base_url,
+                "baseline again",
+                "tests.bench.hello_app:app",
+                ["GET", "/"],
+                postmaster,
+            )
+        )
         report_one(results[-1], results[0])
     finally:
         procs.stop_all()
@@ -282,15 +375,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="measured seconds a scenario")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up seconds a scenario")
-    parser.add_argument("--web-concurrency", type=int, default=2,
-                        help="gunicorn workers (WEB_CONCURRENCY; the Procfile's default is 2)")
-    parser.add_argument("--connections", type=int, default=0,
-                        help="wrk connections (default: gunicorn workers x threads)")
+    parser.add_argument(
+        "--web-concurrency",
+        type=int,
+        default=2,
+        help="gunicorn workers (WEB_CONCURRENCY; the Procfile's default is 2)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help="wrk connections (default: gunicorn workers x threads)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--persons", type=int, default=3000,
-                        help="registered LINE users / registry persons")
-    parser.add_argument("--max-rate", type=int, default=2000,
-                        help="webhook bodies prepared per second of load (distinct events)")
+    parser.add_argument(
+        "--persons", type=int, default=3000, help="registered LINE users / registry persons"
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=int,
+        default=2000,
+        help="webhook bodies prepared per second of load (distinct events)",
+    )
     parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles (raw) here")
     parser.add_argument("--markdown", action="store_true", help="also print the README table")
@@ -326,8 +432,13 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(f"{os.cpu_count()} CPUs; load generator, gunicorn, worker and PostgreSQL share them")
-    print(table(results) if args.markdown else "\n".join(
-        f"{r.name}: {verdict(r, results[0]) or 'no target (a reference)'}" for r in results))
+    print(
+        table(results)
+        if args.markdown
+        else "\n".join(
+            f"{r.name}: {verdict(r, results[0]) or 'no target (a reference)'}" for r in results
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -65,13 +65,18 @@ def person_cid(n: int) -> str:
 
 # --- loading ---------------------------------------------------------------------------------
 
+
 def load(database: Database, protector: DataProtector, codes: int, persons: int) -> None:
     """Facilities, staff, persons (COPY, with real hashes and ciphertexts), then the codes."""
     started = time.perf_counter()
     with database.transaction() as session:
         for i in range(1, FACILITIES + 1):
-            facility = make_facility(session, hcode=f"{10000 + i}", name=f"หน่วยบริการทดสอบ {i}",
-                                     services=("PG0060001", "PG0090001", "PG0150001"))
+            facility = make_facility(
+                session,
+                hcode=f"{10000 + i}",
+                name=f"หน่วยบริการทดสอบ {i}",
+                services=("PG0060001", "PG0090001", "PG0150001"),
+            )
             staff = make_staff(session, protector, facility, username=f"staff{i}")
             # The codes below name facility i's recorder as staff i.
             assert facility.id == staff.id == i, "give the benchmark an empty database"
@@ -87,10 +92,30 @@ def load(database: Database, protector: DataProtector, codes: int, persons: int)
             now = dt.datetime.now(dt.UTC)
             for n in range(1, persons + 1):
                 cid = person_cid(n)
-                copy.write_row((
-                    n, protector.lookup_hash(cid), protector.encrypt(cid), "นาย",
-                    f"ทดสอบ{n}", "", "ใจดี", "Mr.", f"Test{n}", "", "Jaidee", "1",
-                    1950 + n % 60, 1 + n % 12, 1 + n % 28, "099", "UCS", "89", False, now))
+                copy.write_row(
+                    (
+                        n,
+                        protector.lookup_hash(cid),
+                        protector.encrypt(cid),
+                        "นาย",
+                        f"ทดสอบ{n}",
+                        "",
+                        "ใจดี",
+                        "Mr.",
+                        f"Test{n}",
+                        "",
+                        "Jaidee",
+                        "1",
+                        1950 + n % 60,
+                        1 + n % 12,
+                        1 + n % 28,
+                        "099",
+                        "UCS",
+                        "89",
+                        False,
+                        now,
+                    )
+                )
         raw.commit()
     finally:
         raw.close()
@@ -100,7 +125,8 @@ def load(database: Database, protector: DataProtector, codes: int, persons: int)
     rounds = -(-codes // persons)
     span = DAYS // rounds
     with database.engine.begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO authen_codes (
                 code, person_id, facility_id, service_code, service_date, service_at,
                 channel, verify_method, phones, main_right, sub_right, hn, status,
@@ -135,16 +161,26 @@ def load(database: Database, protector: DataProtector, codes: int, persons: int)
                 ) AS base
             ) AS rows
             ORDER BY at  -- stored in the order a live system writes them
-        """), {"persons": persons, "main": MAIN_FACILITY, "first_day": FIRST_DAY,
-               "span": span, "last": codes - 1})
+        """),
+            {
+                "persons": persons,
+                "main": MAIN_FACILITY,
+                "first_day": FIRST_DAY,
+                "span": span,
+                "last": codes - 1,
+            },
+        )
     with database.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     done = time.perf_counter()
-    print(f"loaded {persons:,} persons in {persons_done - started:.1f} s and {codes:,} codes in "
-          f"{done - persons_done:.1f} s")
+    print(
+        f"loaded {persons:,} persons in {persons_done - started:.1f} s and {codes:,} codes in "
+        f"{done - persons_done:.1f} s"
+    )
 
 
 # --- measuring -------------------------------------------------------------------------------
+
 
 def timed(label: str, repeats: int, action: Callable[[], object]) -> None:
     action()  # warm the caches, as a server that has been running would be
@@ -180,8 +216,9 @@ def sampled(rows: Iterable[list[str]], peak: list[int]) -> Iterator[list[str]]:
         yield row
 
 
-def export(label: str, database: Database, protector: DataProtector, f: CodeFilter,
-           fmt: str) -> None:
+def export(
+    label: str, database: Database, protector: DataProtector, f: CodeFilter, fmt: str
+) -> None:
     with database.sessionmaker() as session:
         before = rss_bytes()
         peak = [before]
@@ -202,9 +239,11 @@ def export(label: str, database: Database, protector: DataProtector, f: CodeFilt
         seconds = time.perf_counter() - started
         peak[0] = max(peak[0], rss_bytes())
     n = counted[0]
-    print(f"  {label:<30} {n:>8,} rows  {seconds:6.2f} s  {n / seconds:>9,.0f} rows/s  "
-          f"{mib(size):>10}  RSS {mib(before)} -> peak {mib(peak[0])} "
-          f"(+{mib(peak[0] - before)})")
+    print(
+        f"  {label:<30} {n:>8,} rows  {seconds:6.2f} s  {n / seconds:>9,.0f} rows/s  "
+        f"{mib(size):>10}  RSS {mib(before)} -> peak {mib(peak[0])} "
+        f"(+{mib(peak[0] - before)})"
+    )
 
 
 def run(url: str, codes: int, persons: int, repeats: int, xlsx_month: bool) -> None:
@@ -217,31 +256,41 @@ def run(url: str, codes: int, persons: int, repeats: int, xlsx_month: bool) -> N
         month = (day, day + dt.timedelta(days=29))
         scope = (MAIN_FACILITY,)
         with database.sessionmaker() as session:
-            per_day = session.scalar(text(
-                "SELECT count(*) FROM authen_codes WHERE facility_id = :f AND service_date = :d"),
-                {"f": MAIN_FACILITY, "d": day})
+            per_day = session.scalar(
+                text(
+                    "SELECT count(*) FROM authen_codes WHERE facility_id = :f AND service_date = :d"
+                ),
+                {"f": MAIN_FACILITY, "d": day},
+            )
         print(f"facility {10000 + MAIN_FACILITY}: {per_day:,} codes on {day}")
 
         def page(f: CodeFilter, number: int = 1) -> Callable[[], object]:
             def go() -> object:
                 with database.sessionmaker() as session:
                     return reports.search_codes(session, protector, f, page=number, size=10)
+
             return go
 
         print(f"report pages (10 rows + total count), {repeats} repeats:")
-        timed("one day, service + channel filtered, page 1", repeats, page(
-            CodeFilter(scope, day, day, service_code="PG0060001", channel="line")))
+        timed(
+            "one day, service + channel filtered, page 1",
+            repeats,
+            page(CodeFilter(scope, day, day, service_code="PG0060001", channel="line")),
+        )
         timed("one day, unfiltered, page 1", repeats, page(CodeFilter(scope, day, day)))
         timed("one day, unfiltered, page 100", repeats, page(CodeFilter(scope, day, day), 100))
-        timed("one day, by CID", repeats, page(CodeFilter(scope, day, day,
-                                                          cid=person_cid(1234))))
-        timed("30 days, status cancelled, page 1", repeats, page(
-            CodeFilter(scope, *month, status="cancelled")))
+        timed("one day, by CID", repeats, page(CodeFilter(scope, day, day, cid=person_cid(1234))))
+        timed(
+            "30 days, status cancelled, page 1",
+            repeats,
+            page(CodeFilter(scope, *month, status="cancelled")),
+        )
         timed("30 days, unfiltered, page 1", repeats, page(CodeFilter(scope, *month)))
 
         def chart() -> object:
             with database.sessionmaker() as session:
                 return reports.daily_counts(session, protector, CodeFilter(scope, *month))
+
         timed("daily counts by service and channel, 30 days", repeats, chart)
 
         print("exports (streamed; RSS = this process's resident memory):")

@@ -25,10 +25,11 @@ _SECRET = os.environ["LINE_CHANNEL_SECRET"].encode()
 _URL = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
 _local = threading.local()
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS floor_events "
-           "(event_id text PRIMARY KEY, body jsonb NOT NULL)")
-_STORE = ("INSERT INTO floor_events (event_id, body) "
-          "SELECT * FROM unnest(%s::text[], %s::jsonb[]) ON CONFLICT DO NOTHING")
+_SCHEMA = "CREATE TABLE IF NOT EXISTS floor_events (event_id text PRIMARY KEY, body jsonb NOT NULL)"
+_STORE = (
+    "INSERT INTO floor_events (event_id, body) "
+    "SELECT * FROM unnest(%s::text[], %s::jsonb[]) ON CONFLICT DO NOTHING"
+)
 
 
 def _connection() -> psycopg.Connection:
@@ -58,6 +59,7 @@ def webhook() -> str:
         abort(400)
     events = json.loads(body)["events"]
     # One statement, committed on its own (autocommit): a single round trip to PostgreSQL.
-    _connection().execute(_STORE, (
-        [e["webhookEventId"] for e in events], [json.dumps(e) for e in events]))
+    _connection().execute(
+        _STORE, ([e["webhookEventId"] for e in events], [json.dumps(e) for e in events])
+    )
     return "OK"

@@ -31,6 +31,7 @@ BIN = Path(sys.executable).parent
 
 # --- processes -------------------------------------------------------------------------------
 
+
 class Processes:
     """Child processes in their own process groups, all stopped (TERM, then KILL) at the end."""
 
@@ -40,8 +41,9 @@ class Processes:
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         self.running[name] = proc
         return proc
@@ -65,8 +67,11 @@ class Processes:
 
     def tail(self, name: str, lines: int = 20) -> str:
         path = self.logs / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) \
-            if path.exists() else ""
+        return (
+            "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            if path.exists()
+            else ""
+        )
 
 
 def gunicorn_argv(app_spec: str | None) -> list[str]:
@@ -80,8 +85,9 @@ def gunicorn_argv(app_spec: str | None) -> list[str]:
     return ["/bin/sh", "-c", f"exec {command}"]
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, procs: Processes,
-              timeout: float = 60) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes], what: str, procs: Processes, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -100,12 +106,34 @@ class DurablePostgres(PostgresCluster):
     """The test cluster, but with PostgreSQL's default durability (fsync, synchronous commit)."""
 
     def start(self) -> DurablePostgres:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                  "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
-                  "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def postmaster_pid(self) -> int:
@@ -113,6 +141,7 @@ class DurablePostgres(PostgresCluster):
 
 
 # --- measuring -------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -138,26 +167,47 @@ class Result:
         return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
 
 
-def run_wrk(name: str, url: str, args: argparse.Namespace, seconds: int,
-            script_args: list[str]) -> Result:
-    argv = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s",
-            "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--", *script_args]
+def run_wrk(
+    name: str, url: str, args: argparse.Namespace, seconds: int, script_args: list[str]
+) -> Result:
+    argv = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        "--",
+        *script_args,
+    ]
     out = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if out.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     data = json.loads(line.removeprefix("BENCH_JSON "))
     return Result(
-        name=name, requests=data["requests"], seconds=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        name=name,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
         statuses={str(k): v for k, v in data["statuses"].items()},
-        socket_errors=data["connect_errors"] + data["read_errors"] + data["write_errors"]
-        + data["timeouts"], wraps=data["wraps"], consumed=data["consumed"])
+        socket_errors=data["connect_errors"]
+        + data["read_errors"]
+        + data["write_errors"]
+        + data["timeouts"],
+        wraps=data["wraps"],
+        consumed=data["consumed"],
+    )
 
 
 @contextmanager
-def profiled(args: argparse.Namespace, procs: Processes, name: str, seconds: int,
-             pids: dict[str, int]) -> Iterator[None]:
+def profiled(
+    args: argparse.Namespace, procs: Processes, name: str, seconds: int, pids: dict[str, int]
+) -> Iterator[None]:
     """py-spy record of the given processes (and their children) while the block runs."""
     spies = []
     if args.profile:
@@ -165,10 +215,27 @@ def profiled(args: argparse.Namespace, procs: Processes, name: str, seconds: int
         args.profile.mkdir(parents=True, exist_ok=True)
         for label, pid in pids.items():
             out = args.profile / f"{name}-{label}.txt"
-            spies.append(subprocess.Popen(
-                [py_spy, "record", "--subprocesses", "--pid", str(pid), "--rate", "200",
-                 "--duration", str(seconds), "--format", "raw", "--output", str(out)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            spies.append(
+                subprocess.Popen(
+                    [
+                        py_spy,
+                        "record",
+                        "--subprocesses",
+                        "--pid",
+                        str(pid),
+                        "--rate",
+                        "200",
+                        "--duration",
+                        str(seconds),
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
     try:
         yield
     finally:
@@ -194,9 +261,13 @@ def _proc_stats() -> Iterator[tuple[int, int, int, float]]:
             raw = Path(entry.path, "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (command) "
-        yield (int(entry.name), int(fields[1]), int(fields[2]),
-               (int(fields[11]) + int(fields[12])) / _TICK)
+        fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (command) "
+        yield (
+            int(entry.name),
+            int(fields[1]),
+            int(fields[2]),
+            (int(fields[11]) + int(fields[12])) / _TICK,
+        )
 
 
 def _busy_seconds() -> float:

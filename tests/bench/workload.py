@@ -24,11 +24,22 @@ from tests.support.liff import JwksServer
 DATA_KEY = "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E="
 CHANNEL_SECRET = "bench-channel-secret"
 ACCESS_TOKEN = "bench-access-token"
-FACILITIES = (("10675", "รพ.สต.บ้านทดสอบ"), ("10676", "โรงพยาบาลทดสอบอำเภอเมือง"),
-              ("10677", "รพ.สต.บ้านหนองบัว"), ("10678", "รพ.สต.บ้านโคกสูง"))
+FACILITIES = (
+    ("10675", "รพ.สต.บ้านทดสอบ"),
+    ("10676", "โรงพยาบาลทดสอบอำเภอเมือง"),
+    ("10677", "รพ.สต.บ้านหนองบัว"),
+    ("10678", "รพ.สต.บ้านโคกสูง"),
+)
 SERVICES = ("PG0060001", "PG0090001", "PG0150001")
-TEXTS = ("สิทธิการรักษาของฉันคืออะไร", "วิธีขอรหัสเข้ารับบริการ", "สวัสดีค่ะ", "เบอร์โทรสายด่วน",
-         "ลงทะเบียนอย่างไร", "authen code คืออะไร", "ขอบคุณครับ")
+TEXTS = (
+    "สิทธิการรักษาของฉันคืออะไร",
+    "วิธีขอรหัสเข้ารับบริการ",
+    "สวัสดีค่ะ",
+    "เบอร์โทรสายด่วน",
+    "ลงทะเบียนอย่างไร",
+    "authen code คืออะไร",
+    "ขอบคุณครับ",
+)
 
 
 @dataclass
@@ -49,8 +60,9 @@ def seed(url: str, persons: int, public_base_url: str) -> Seeded:
     seeded = Seeded()
     try:
         with db.transaction() as session:
-            facilities = [make_facility(session, hcode, name, services=SERVICES)
-                          for hcode, name in FACILITIES]
+            facilities = [
+                make_facility(session, hcode, name, services=SERVICES) for hcode, name in FACILITIES
+            ]
             for facility in facilities:
                 for service in SERVICES:
                     token = qr_tokens.sign_poster(session, protector, facility, service)
@@ -59,13 +71,20 @@ def seed(url: str, persons: int, public_base_url: str) -> Seeded:
             with db.transaction() as session:
                 for n in range(start, min(persons, start + 250)):
                     cid = cid_from_number(n + 1)
-                    make_person(session, protector, cid, first_name_th=f"ทดสอบ{n}",
-                                birth_year=1950 + n % 50)
+                    make_person(
+                        session, protector, cid, first_name_th=f"ทดสอบ{n}", birth_year=1950 + n % 50
+                    )
                     account, _ = line_accounts.follow(session, user_id(n))
                     consent.accept(session, account, consent.CONSENT_VERSION, channel="liff")
-                    link = registration.register_self(session, protector, account, cid,
-                                                      f"08{n:08d}", f"{1950 + n % 50}-05-17",
-                                                      policy)
+                    link = registration.register_self(
+                        session,
+                        protector,
+                        account,
+                        cid,
+                        f"08{n:08d}",
+                        f"{1950 + n % 50}-05-17",
+                        policy,
+                    )
                     # the workload scans posters: the registry office verified everyone
                     link_trust.verify_link(session, link, method="registry", actor="cli")
                     seeded.users.append((account.line_user_id, link.id))
@@ -77,8 +96,9 @@ def seed(url: str, persons: int, public_base_url: str) -> Seeded:
 
 
 def sign(body: bytes) -> str:
-    return base64.b64encode(hmac.new(CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()
-                            ).decode()
+    return base64.b64encode(
+        hmac.new(CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()
+    ).decode()
 
 
 def webhook_lines(seeded: Seeded, count: int) -> Iterator[str]:
@@ -86,15 +106,25 @@ def webhook_lines(seeded: Seeded, count: int) -> Iterator[str]:
     users = seeded.users
     for k in range(count):
         event = {
-            "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+            "type": "message",
+            "mode": "active",
+            "timestamp": int(time.time() * 1000),
             "source": {"type": "user", "userId": users[k % len(users)][0]},
-            "webhookEventId": f"01BENCH{k:019d}", "deliveryContext": {"isRedelivery": False},
+            "webhookEventId": f"01BENCH{k:019d}",
+            "deliveryContext": {"isRedelivery": False},
             "replyToken": f"bench-rt-{k}",
-            "message": {"id": str(700_000_000_000 + k), "type": "text",
-                        "text": TEXTS[k % len(TEXTS)], "quoteToken": f"q{k}"},
+            "message": {
+                "id": str(700_000_000_000 + k),
+                "type": "text",
+                "text": TEXTS[k % len(TEXTS)],
+                "quoteToken": f"q{k}",
+            },
         }
-        body = json.dumps({"destination": "U" + "0" * 32, "events": [event]},
-                          ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps(
+            {"destination": "U" + "0" * 32, "events": [event]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         yield f"/line/webhook\tX-Line-Signature\t{sign(body.encode())}\t{body}"
 
 

@@ -22,19 +22,34 @@ from tests.support.factories import new_cid
 
 def _registration(cid: str, username: str = "somsri", **changes: object) -> dict[str, object]:
     form: dict[str, object] = {
-        "cid": cid, "first_name": "สมศรี", "last_name": "ตั้งใจ", "employee_code": "E-77",
-        "affiliation": "สำนักงานปลัดกระทรวงสาธารณสุข", "facility": "10675",
-        "position": "พยาบาลวิชาชีพ", "house_no": "35/40", "moo": "3", "road": "สุขุมวิท",
-        "subdistrict": "บางนาเหนือ", "district": "บางนา", "province": "กรุงเทพมหานคร",
-        "postcode": "10260", "email": "somsri@clinic.example", "username": username,
+        "cid": cid,
+        "first_name": "สมศรี",
+        "last_name": "ตั้งใจ",
+        "employee_code": "E-77",
+        "affiliation": "สำนักงานปลัดกระทรวงสาธารณสุข",
+        "facility": "10675",
+        "position": "พยาบาลวิชาชีพ",
+        "house_no": "35/40",
+        "moo": "3",
+        "road": "สุขุมวิท",
+        "subdistrict": "บางนาเหนือ",
+        "district": "บางนา",
+        "province": "กรุงเทพมหานคร",
+        "postcode": "10260",
+        "email": "somsri@clinic.example",
+        "username": username,
         "evidence_kind": "id_card",
     }
     form.update(changes)
     return form
 
 
-def _register(cc: ClinicClient, form: dict[str, object], document: bytes | None = None,
-              filename: str = "card.png"):
+def _register(
+    cc: ClinicClient,
+    form: dict[str, object],
+    document: bytes | None = None,
+    filename: str = "card.png",
+):
     cc.get("/clinic/register")
     data = dict(form, csrf_token=cc.csrf)
     if document is not None:
@@ -42,8 +57,9 @@ def _register(cc: ClinicClient, form: dict[str, object], document: bytes | None 
     # Encoded in memory: the test client would spool a large body to a file nobody closes
     # when the app refuses it unread.
     boundary, body = encode_multipart(data)
-    return cc.client.post("/clinic/register", data=body,
-                          content_type=f"multipart/form-data; boundary={boundary}")
+    return cc.client.post(
+        "/clinic/register", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def _audit_actions(db) -> list[str]:
@@ -52,7 +68,8 @@ def _audit_actions(db) -> list[str]:
 
 
 def test_registration_is_stored_pending_with_its_encrypted_document(
-        clinic_client, clinic_world, protector) -> None:
+    clinic_client, clinic_world, protector
+) -> None:
     cid = new_cid("1")
     document = png_bytes()
     response = _register(clinic_client, _registration(cid), document)
@@ -73,11 +90,13 @@ def test_registration_is_stored_pending_with_its_encrypted_document(
 
 
 def test_duplicate_cid_is_refused_with_adm007_and_the_form_kept(
-        clinic_client, clinic_world) -> None:
+    clinic_client, clinic_world
+) -> None:
     cid = new_cid("1")
     assert _register(clinic_client, _registration(cid), png_bytes()).status_code == 200
-    again = _register(clinic_client, _registration(cid, username="another", first_name="ซ้ำ"),
-                      png_bytes())
+    again = _register(
+        clinic_client, _registration(cid, username="another", first_name="ซ้ำ"), png_bytes()
+    )
     page = again.get_data(as_text=True)
     assert again.status_code == 409
     assert "ADM007 – ไม่สามารถสมัครเข้าใช้งานระบบได้" in page
@@ -85,19 +104,27 @@ def test_duplicate_cid_is_refused_with_adm007_and_the_form_kept(
     assert f"เลขที่บัตรประชาชนหมายเลข {mask_cid(cid)} ได้ถูกนำไปสร้างผู้ใช้แล้ว" in page
     assert 'value="ซ้ำ"' in page  # what was typed is not lost
     with clinic_world.db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(StaffUser).where(
-            StaffUser.username == "another")) == 0
+        assert (
+            session.scalar(
+                select(func.count()).select_from(StaffUser).where(StaffUser.username == "another")
+            )
+            == 0
+        )
 
 
-@pytest.mark.parametrize(("document", "filename", "status", "code"), [
-    (None, "", 400, "DOCUMENT_REQUIRED"),
-    (b"hello, not a document", "scan.pdf", 400, "DOCUMENT_TYPE"),
-    (b"GIF89a" + b"\0" * 100, "scan.png", 400, "DOCUMENT_TYPE"),
-    (b"%PDF-1.4\n" + b"0" * 1_600_000, "big.pdf", 413, "DOCUMENT_TOO_LARGE"),
-    (b"%PDF-1.4\n" + b"0" * 2_200_000, "huge.pdf", 413, "BODY_TOO_LARGE"),
-])
+@pytest.mark.parametrize(
+    ("document", "filename", "status", "code"),
+    [
+        (None, "", 400, "DOCUMENT_REQUIRED"),
+        (b"hello, not a document", "scan.pdf", 400, "DOCUMENT_TYPE"),
+        (b"GIF89a" + b"\0" * 100, "scan.png", 400, "DOCUMENT_TYPE"),
+        (b"%PDF-1.4\n" + b"0" * 1_600_000, "big.pdf", 413, "DOCUMENT_TOO_LARGE"),
+        (b"%PDF-1.4\n" + b"0" * 2_200_000, "huge.pdf", 413, "BODY_TOO_LARGE"),
+    ],
+)
 def test_documents_are_checked_by_content_and_size(
-        clinic_client, clinic_world, document, filename, status, code) -> None:
+    clinic_client, clinic_world, document, filename, status, code
+) -> None:
     response = _register(clinic_client, _registration(new_cid("1")), document, filename)
     assert response.status_code == status
     assert f'data-code="{code}"' in response.get_data(as_text=True)
@@ -106,10 +133,21 @@ def test_documents_are_checked_by_content_and_size(
 
 
 def test_pdf_and_jpeg_documents_are_accepted(clinic_client, clinic_world) -> None:
-    assert _register(clinic_client, _registration(new_cid("1")), b"%PDF-1.7\n%\xe2\xe3\n",
-                     "letter.pdf").status_code == 200
-    assert _register(clinic_client, _registration(new_cid("1"), username="jpeg"),
-                     b"\xff\xd8\xff\xe0" + b"\0" * 64, "card.jpg").status_code == 200
+    assert (
+        _register(
+            clinic_client, _registration(new_cid("1")), b"%PDF-1.7\n%\xe2\xe3\n", "letter.pdf"
+        ).status_code
+        == 200
+    )
+    assert (
+        _register(
+            clinic_client,
+            _registration(new_cid("1"), username="jpeg"),
+            b"\xff\xd8\xff\xe0" + b"\0" * 64,
+            "card.jpg",
+        ).status_code
+        == 200
+    )
 
 
 def test_bad_fields_get_a_thai_and_english_message(clinic_client, clinic_world) -> None:
@@ -119,10 +157,8 @@ def test_bad_fields_get_a_thai_and_english_message(clinic_client, clinic_world) 
     no_email = _register(clinic_client, _registration(new_cid("1"), email="nope"), png_bytes())
     assert "กรุณากรอกอีเมลให้ถูกต้อง" in no_email.get_data(as_text=True)
     assert "Please enter a valid email address." in no_email.get_data(as_text=True)
-    taken = _register(clinic_client, _registration(new_cid("1"), username="a-staff"),
-                      png_bytes())
-    assert taken.status_code == 409 and 'data-code="USERNAME_TAKEN"' in taken.get_data(
-        as_text=True)
+    taken = _register(clinic_client, _registration(new_cid("1"), username="a-staff"), png_bytes())
+    assert taken.status_code == 409 and 'data-code="USERNAME_TAKEN"' in taken.get_data(as_text=True)
 
 
 def _pending_id(db, username: str = "somsri") -> int:
@@ -131,7 +167,8 @@ def _pending_id(db, username: str = "somsri") -> int:
 
 
 def test_approval_emails_an_initial_password_that_must_be_changed(
-        app, clinic_client, clinic_world, protector, smtp_server) -> None:
+    app, clinic_client, clinic_world, protector, smtp_server
+) -> None:
     _register(clinic_client, _registration(new_cid("1")), png_bytes())
     new_id = _pending_id(clinic_world.db)
     admin = ClinicClient(app.test_client())
@@ -157,12 +194,19 @@ def test_approval_emails_an_initial_password_that_must_be_changed(
     assert user.get("/clinic/").headers["Location"].endswith("/clinic/password")
     forced = user.get("/clinic/password").get_data(as_text=True)
     assert "กรุณาเปลี่ยนรหัสผ่าน สำหรับการเข้าระบบครั้งแรก" in forced
-    same = user.post("/clinic/password", {"current_password": password,
-                                          "new_password": password, "confirm_password": password})
+    same = user.post(
+        "/clinic/password",
+        {"current_password": password, "new_password": password, "confirm_password": password},
+    )
     assert same.status_code == 400
-    changed = user.post("/clinic/password", {"current_password": password,
-                                             "new_password": "my-own-secret-9",
-                                             "confirm_password": "my-own-secret-9"})
+    changed = user.post(
+        "/clinic/password",
+        {
+            "current_password": password,
+            "new_password": "my-own-secret-9",
+            "confirm_password": "my-own-secret-9",
+        },
+    )
     assert changed.status_code == 302
     assert user.get("/clinic/").status_code == 200
     with clinic_world.db.transaction() as session:
@@ -175,11 +219,13 @@ def test_approval_emails_an_initial_password_that_must_be_changed(
         assert sent_row.status == "sent" and "body_enc" not in sent_row.payload
     actions = _audit_actions(clinic_world.db)
     assert {"staff.register", "staff.approve", "staff.login", "staff.password_change"} <= set(
-        actions)
+        actions
+    )
 
 
 def test_reject_removes_the_registration_so_the_person_may_register_again(
-        app, clinic_client, clinic_world) -> None:
+    app, clinic_client, clinic_world
+) -> None:
     cid = new_cid("1")
     _register(clinic_client, _registration(cid), png_bytes())
     admin = ClinicClient(app.test_client())
@@ -190,13 +236,18 @@ def test_reject_removes_the_registration_so_the_person_may_register_again(
 
 
 def test_documents_are_only_for_admins_of_the_same_facility(
-        app, clinic_client, clinic_world) -> None:
+    app, clinic_client, clinic_world
+) -> None:
     document = png_bytes(64)
     _register(clinic_client, _registration(new_cid("1")), document)
     new_id = _pending_id(clinic_world.db)
     path = f"/clinic/staff/{new_id}/document"
-    for username, allowed in (("a-admin", True), ("root", True), ("a-staff", False),
-                              ("b-admin", False)):
+    for username, allowed in (
+        ("a-admin", True),
+        ("root", True),
+        ("a-staff", False),
+        ("b-admin", False),
+    ):
         viewer = ClinicClient(app.test_client())
         viewer.login(username)
         response = viewer.get(path)
@@ -209,14 +260,12 @@ def test_documents_are_only_for_admins_of_the_same_facility(
     assert anonymous.status_code == 302 and "/clinic/login" in anonymous.headers["Location"]
 
 
-def test_roles_change_within_what_the_admin_may_grant_and_are_audited(
-        app, clinic_world) -> None:
+def test_roles_change_within_what_the_admin_may_grant_and_are_audited(app, clinic_world) -> None:
     admin = ClinicClient(app.test_client())
     admin.login("a-admin")
     target = clinic_world.ids["a-staff"]
     assert admin.post(f"/clinic/staff/{target}/role", {"role": "system_admin"}).status_code == 403
-    assert admin.post(f"/clinic/staff/{target}/role",
-                      {"role": "facility_admin"}).status_code == 302
+    assert admin.post(f"/clinic/staff/{target}/role", {"role": "facility_admin"}).status_code == 302
     own = admin.post(f"/clinic/staff/{clinic_world.ids['a-admin']}/role", {"role": "staff"})
     assert own.status_code == 404  # nobody re-roles themselves
     with clinic_world.db.transaction() as session:
@@ -226,8 +275,7 @@ def test_roles_change_within_what_the_admin_may_grant_and_are_audited(
         assert entry.actor == f"staff:{clinic_world.ids['a-admin']}"
 
 
-def test_disabled_accounts_cannot_log_in_and_lose_their_session(
-        app, clinic_world) -> None:
+def test_disabled_accounts_cannot_log_in_and_lose_their_session(app, clinic_world) -> None:
     user = ClinicClient(app.test_client())
     user.login("a-staff")
     assert user.get("/clinic/").status_code == 200
@@ -251,8 +299,9 @@ def test_unknown_users_fail_like_wrong_passwords(app, clinic_world) -> None:
 def test_posts_without_the_right_csrf_token_are_refused(app, clinic_world, token) -> None:
     cc = ClinicClient(app.test_client())
     data = {} if token is None else {"csrf_token": token}
-    login = cc.post("/clinic/login", {"username": "a-admin", "password": PASSWORD, **data},
-                    csrf=False)
+    login = cc.post(
+        "/clinic/login", {"username": "a-admin", "password": PASSWORD, **data}, csrf=False
+    )
     assert login.status_code == 400 and "CSRF_INVALID" in login.get_data(as_text=True)
     cc.login("a-admin")
     rotate = cc.post("/clinic/facilities/10675/keys/rotate", data, csrf=False)
@@ -287,8 +336,9 @@ def test_idle_sessions_expire_and_logout_ends_a_copied_cookie(app, clinic_world)
     cc.login("a-staff")
     assert cc.get("/clinic/").status_code == 200
     with clinic_world.db.transaction() as session:
-        session.execute(update(StaffSession).values(
-            last_seen_at=utcnow() - dt.timedelta(minutes=31)))
+        session.execute(
+            update(StaffSession).values(last_seen_at=utcnow() - dt.timedelta(minutes=31))
+        )
     expired = cc.get("/clinic/")
     assert expired.status_code == 302 and "expired=1" in expired.headers["Location"]
     assert "หมดเวลาการใช้งาน" in cc.get(expired.headers["Location"]).get_data(as_text=True)
@@ -314,7 +364,8 @@ def test_forgot_password_never_tells_whether_an_email_exists(app, clinic_world) 
     assert known.status_code == unknown.status_code == 200
     strip = re.compile(r'name="csrf_token" value="[^"]+"')
     assert strip.sub("", known.get_data(as_text=True)) == strip.sub(
-        "", unknown.get_data(as_text=True))
+        "", unknown.get_data(as_text=True)
+    )
     with clinic_world.db.transaction() as session:
         recipients = list(session.scalars(select(OutboxMessage.recipient)))
     assert recipients == ["a-staff@clinic.example"]
@@ -330,15 +381,19 @@ def test_reset_link_works_once_and_expires(app, clinic_world, protector, smtp_se
     new = {"new_password": "brand-new-pass-1", "confirm_password": "brand-new-pass-1"}
     assert cc.post(path, new).status_code == 200
     assert ClinicClient(app.test_client()).login("a-staff", "brand-new-pass-1").status_code == 302
-    reused = cc.post(path, {"new_password": "another-pass-22", "confirm_password":
-                            "another-pass-22"})
+    reused = cc.post(
+        path, {"new_password": "another-pass-22", "confirm_password": "another-pass-22"}
+    )
     assert reused.status_code == 410 and "RESET_INVALID" in reused.get_data(as_text=True)
     assert cc.get(path).status_code == 410
 
     cc.post("/clinic/forgot", {"email": "a-admin@clinic.example"})
     with clinic_world.db.transaction() as session:
-        session.execute(update(PasswordReset).where(PasswordReset.used_at.is_(None)).values(
-            expires_at=utcnow() - dt.timedelta(seconds=1)))
+        session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.used_at.is_(None))
+            .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
     stale = _reset_link(clinic_world.db, protector, smtp_server, "a-admin@clinic.example")
     stale_path = stale.split("127.0.0.1:5000", 1)[1]
     assert cc.get(stale_path).status_code == 410

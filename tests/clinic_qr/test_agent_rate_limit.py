@@ -22,13 +22,18 @@ def test_agent_api_calls_are_limited_per_token(app: Any, client: Any, protector:
         facility = make_facility(session)
         patient = new_cid()
         make_person(session, protector, cid=patient)
-        first, second, his = (create_token(session, facility, name, "test", scope).secret
-                              for name, scope in (("counter 1", "agent"),
-                                                  ("counter 2", "agent"), ("HIS", "his")))
+        first, second, his = (
+            create_token(session, facility, name, "test", scope).secret
+            for name, scope in (("counter 1", "agent"), ("counter 2", "agent"), ("HIS", "his"))
+        )
 
     def call(method: str, url: str, secret: str) -> Any:
-        return client.open(url, method=method, headers={"Authorization": f"Bearer {secret}"},
-                           json={} if method == "POST" else None)
+        return client.open(
+            url,
+            method=method,
+            headers={"Authorization": f"Bearer {secret}"},
+            json={} if method == "POST" else None,
+        )
 
     url = f"/agent/api/latest-authen-code/{patient}"
     for _ in range(3):
@@ -43,8 +48,10 @@ def test_agent_api_calls_are_limited_per_token(app: Any, client: Any, protector:
     # Another counter's token has its own count.
     assert call("GET", url, second).status_code == 404
     # The HIS API is not part of the agent's limit.
-    assert call("GET", "/authencodestatus/api/codes?from=2026-01-01&to=2026-01-01",
-                his).status_code == 200
+    assert (
+        call("GET", "/authencodestatus/api/codes?from=2026-01-01&to=2026-01-01", his).status_code
+        == 200
+    )
     # The refusal is counted in /metrics under its rule.
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'authencode_rate_limited_total{rule="agent_token"} 2.0' in metrics

@@ -25,8 +25,8 @@ DOCUMENT = b"%PDF-1.4\n" + b"0" * 991  # 1000 bytes
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_overrides(
-        rate_limits={**DEFAULT_LIMITS, "forgot": 4, "forgot_email": 2},
-        upload_bytes_per_day=2500)
+        rate_limits={**DEFAULT_LIMITS, "forgot": 4, "forgot_email": 2}, upload_bytes_per_day=2500
+    )
 
 
 @pytest.fixture
@@ -36,8 +36,10 @@ def live_settings(live_settings: Settings) -> Settings:
 
 def _stored(db) -> tuple[int, int]:
     with db.transaction() as session:
-        return (session.scalar(select(func.count()).select_from(StaffUser)) or 0,
-                session.scalar(select(func.count()).select_from(StaffDocument)) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(StaffUser)) or 0,
+            session.scalar(select(func.count()).select_from(StaffDocument)) or 0,
+        )
 
 
 def _code(response) -> str:
@@ -45,8 +47,11 @@ def _code(response) -> str:
     return found.group(1) if found else ""
 
 
-def test_adm007_only_for_an_otherwise_valid_form(clinic_client, clinic_world, protector,
-                                                 ) -> None:
+def test_adm007_only_for_an_otherwise_valid_form(
+    clinic_client,
+    clinic_world,
+    protector,
+) -> None:
     staff_cid = new_cid("3")
     with clinic_world.db.transaction() as session:
         make_staff(session, protector, None, username="existing", cid=staff_cid)
@@ -54,23 +59,23 @@ def test_adm007_only_for_an_otherwise_valid_form(clinic_client, clinic_world, pr
     # Missing or wrong parts are named first, as for any CID: nothing tells the CID is taken
     # (five posts: within the limit per CID).
     assert _code(_register(clinic_client, taken)) == "DOCUMENT_REQUIRED"
-    assert _code(_register(clinic_client, dict(taken, email="x"), png_bytes())) == \
-        "EMAIL_INVALID"
-    assert _code(_register(clinic_client, dict(taken, postcode=""), png_bytes())) == \
-        "FIELD_REQUIRED"
-    assert _code(_register(clinic_client, dict(taken, username="existing"), png_bytes())) == \
-        "USERNAME_TAKEN"
+    assert _code(_register(clinic_client, dict(taken, email="x"), png_bytes())) == "EMAIL_INVALID"
+    assert (
+        _code(_register(clinic_client, dict(taken, postcode=""), png_bytes())) == "FIELD_REQUIRED"
+    )
+    assert (
+        _code(_register(clinic_client, dict(taken, username="existing"), png_bytes()))
+        == "USERNAME_TAKEN"
+    )
     refused = _register(clinic_client, taken, png_bytes())
     assert refused.status_code == 409 and _code(refused) == "ADM007"
 
 
-def test_registration_is_limited_per_cid_with_the_error_page(clinic_client,
-                                                             clinic_world) -> None:
+def test_registration_is_limited_per_cid_with_the_error_page(clinic_client, clinic_world) -> None:
     cid = new_cid("1")
     before = _stored(clinic_world.db)
     for attempt in range(DEFAULT_LIMITS["register_cid"]):  # corrections count too
-        _register(clinic_client, _registration(cid, username=f"try{attempt}", email="x"),
-                  DOCUMENT)
+        _register(clinic_client, _registration(cid, username=f"try{attempt}", email="x"), DOCUMENT)
     refused = _register(clinic_client, _registration(cid, username="third"), DOCUMENT)
     assert refused.status_code == 429 and refused.mimetype == "text/html"
     assert int(refused.headers["Retry-After"]) > 60  # an hour's window
@@ -80,12 +85,15 @@ def test_registration_is_limited_per_cid_with_the_error_page(clinic_client,
     assert _register(clinic_client, _registration(new_cid("1")), DOCUMENT).status_code == 200
 
 
-def test_stored_document_bytes_are_capped_per_address_a_day(clinic_client,
-                                                           clinic_world) -> None:
+def test_stored_document_bytes_are_capped_per_address_a_day(clinic_client, clinic_world) -> None:
     before_users, before_documents = _stored(clinic_world.db)
     for name in ("one", "two"):
-        assert _register(clinic_client, _registration(new_cid("1"), username=name),
-                         DOCUMENT).status_code == 200
+        assert (
+            _register(
+                clinic_client, _registration(new_cid("1"), username=name), DOCUMENT
+            ).status_code
+            == 200
+        )
     over = _register(clinic_client, _registration(new_cid("1"), username="three"), DOCUMENT)
     page = over.get_data(as_text=True)
     assert over.status_code == 429 and _code(over) == "UPLOAD_QUOTA_EXCEEDED"
@@ -96,8 +104,10 @@ def test_stored_document_bytes_are_capped_per_address_a_day(clinic_client,
     # The refused bytes were not kept against the quota: a small document still fits.
     small = png_bytes(8)
     assert len(small) < 500
-    assert _register(clinic_client, _registration(new_cid("1"), username="small"),
-                     small).status_code == 200
+    assert (
+        _register(clinic_client, _registration(new_cid("1"), username="small"), small).status_code
+        == 200
+    )
 
 
 def test_reset_mails_are_limited_per_email_with_the_same_answer(app, clinic_world) -> None:
@@ -109,16 +119,16 @@ def test_reset_mails_are_limited_per_email_with_the_same_answer(app, clinic_worl
     answers = {strip.sub("", p.get_data(as_text=True)) for p in [*pages, unknown]}
     assert [p.status_code for p in [*pages, unknown]] == [200] * 4 and len(answers) == 1
     with clinic_world.db.transaction() as session:
-        mails = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "email"))
+        mails = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "email")
+        )
     assert mails == 2
     refused = cc.post("/clinic/forgot", {"email": "b-staff@clinic.example"})  # 5th from here
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     assert refused.mimetype == "text/html"
 
 
-def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str,
-                                                    protector) -> None:
+def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str, protector) -> None:
     """The review's 15 requests in a row, in parallel, against PostgreSQL: default limits."""
     with live_app.extensions["authencode"].db.transaction() as session:
         make_staff(session, protector, make_facility(session), username="victim")
@@ -127,21 +137,28 @@ def test_a_burst_of_reset_requests_queues_few_mails(live_app, live_server: str,
     assert csrf is not None
 
     def ask(_: int) -> int:
-        return browser.post(f"{live_server}/clinic/forgot", timeout=30, data={
-            "email": "victim@clinic.example", "csrf_token": csrf.group(1)}).status_code
+        return browser.post(
+            f"{live_server}/clinic/forgot",
+            timeout=30,
+            data={"email": "victim@clinic.example", "csrf_token": csrf.group(1)},
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(ask, range(15)))
     assert sorted(statuses) == [200] * DEFAULT_LIMITS["forgot"] + [429] * (
-        15 - DEFAULT_LIMITS["forgot"])
+        15 - DEFAULT_LIMITS["forgot"]
+    )
     with live_app.extensions["authencode"].db.transaction() as session:
-        mails = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "email"))
+        mails = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "email")
+        )
     assert mails == DEFAULT_LIMITS["forgot_email"]
 
 
-def test_a_burst_of_registrations_stores_documents_up_to_the_cap(live_app, live_server: str,
-                                                                 ) -> None:
+def test_a_burst_of_registrations_stores_documents_up_to_the_cap(
+    live_app,
+    live_server: str,
+) -> None:
     """The review's parallel registrations with large documents, against PostgreSQL."""
     with live_app.extensions["authencode"].db.transaction() as session:
         make_facility(session, hcode="10675")
@@ -152,10 +169,12 @@ def test_a_burst_of_registrations_stores_documents_up_to_the_cap(live_app, live_
 
     def register(number: int) -> int:
         form = _registration(new_cid("1"), username=f"burst{number}")
-        return browser.post(f"{live_server}/clinic/register", timeout=60,
-                            data={**form, "csrf_token": csrf.group(1)},
-                            files={"document": ("scan.pdf", document, "application/pdf")},
-                            ).status_code
+        return browser.post(
+            f"{live_server}/clinic/register",
+            timeout=60,
+            data={**form, "csrf_token": csrf.group(1)},
+            files={"document": ("scan.pdf", document, "application/pdf")},
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         statuses = list(pool.map(register, range(6)))

@@ -45,14 +45,22 @@ def _log_out(page) -> None:
 
 
 def test_register_approve_email_first_login_and_download_qr(
-        mail_live_server, smtp_server, page, screenshot, protector, tmp_path) -> None:
+    mail_live_server, smtp_server, page, screenshot, protector, tmp_path
+) -> None:
     base, app = mail_live_server
     page.set_default_timeout(30_000)  # a loaded CI machine hashes passwords slowly
     db = app.extensions["authencode"].db
     with db.transaction() as session:
         clinic = make_facility(session, hcode="10675", name="โรงพยาบาลชุมชนดอยหล่อ")
-        make_staff(session, protector, clinic, username="clinic-admin", role="facility_admin",
-                   password_hash=hash_password(PASSWORD), must_change_password=False)
+        make_staff(
+            session,
+            protector,
+            clinic,
+            username="clinic-admin",
+            role="facility_admin",
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
     document = tmp_path / "id-card.png"
     document.write_bytes(png_bytes())
     cid = new_cid("1")
@@ -119,8 +127,10 @@ def test_register_approve_email_first_login_and_download_qr(
         files[kind] = target
     assert files["png"].name == "qr-10675-PG0060001.png"
 
-    links = [decode_qr(Image.open(files["png"])), decode_qr(pdf_images(
-        files["pdf"].read_bytes())[0])]
+    links = [
+        decode_qr(Image.open(files["png"])),
+        decode_qr(pdf_images(files["pdf"].read_bytes())[0]),
+    ]
     # the SVG as Chromium draws it
     svg = files["svg"].read_text().split("?>", 1)[1]
     page.goto("about:blank")  # off the clinic page: its CSP forbids the inline style below
@@ -134,14 +144,22 @@ def test_register_approve_email_first_login_and_download_qr(
     assert (claim.hcode, claim.service_code) == ("10675", "PG0060001")
 
 
-def test_counter_display_shows_a_fresh_expiring_qr(live_server, live_app, page, screenshot,
-                                                   protector) -> None:
+def test_counter_display_shows_a_fresh_expiring_qr(
+    live_server, live_app, page, screenshot, protector
+) -> None:
     page.set_default_timeout(30_000)
     db = live_app.extensions["authencode"].db
     with db.transaction() as session:
         clinic = make_facility(session, hcode="10675", name="โรงพยาบาลชุมชนดอยหล่อ")
-        make_staff(session, protector, clinic, username="counter", role="staff",
-                   password_hash=hash_password(PASSWORD), must_change_password=False)
+        make_staff(
+            session,
+            protector,
+            clinic,
+            username="counter",
+            role="staff",
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
     _log_in(page, live_server, "counter", PASSWORD)
     page.wait_for_url(f"{live_server}/clinic/")
     page.goto(f"{live_server}/clinic/facilities/10675/display/PG0060001")

@@ -43,22 +43,43 @@ def counter(live_server, live_app, protector) -> Counter:
     db = live_app.extensions["authencode"].db
     now = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
-        clinic = make_facility(session, hcode=HCODE, name="โรงพยาบาลชุมชนดอยหล่อ",
-                               services=("PG0060001", "PG0090001"))
-        staff = make_staff(session, protector, clinic, username="counter",
-                           password_hash=hash_password(PASSWORD), must_change_password=False)
-        patient = make_person(session, protector, title_th="นาง", first_name_th="มาลี",
-                              last_name_th="ศรีสุข")
-        newborn = make_person(session, protector, title_th="ด.ญ.", first_name_th="ขวัญข้าว",
-                              last_name_th="ศรีสุข", birth_year=now.year, birth_month=None,
-                              birth_day=None)
+        clinic = make_facility(
+            session, hcode=HCODE, name="โรงพยาบาลชุมชนดอยหล่อ", services=("PG0060001", "PG0090001")
+        )
+        staff = make_staff(
+            session,
+            protector,
+            clinic,
+            username="counter",
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
+        patient = make_person(
+            session, protector, title_th="นาง", first_name_th="มาลี", last_name_th="ศรีสุข"
+        )
+        newborn = make_person(
+            session,
+            protector,
+            title_th="ด.ญ.",
+            first_name_th="ขวัญข้าว",
+            last_name_th="ศรีสุข",
+            birth_year=now.year,
+            birth_month=None,
+            birth_day=None,
+        )
         # Within today's service day (Bangkok), also just after its midnight.
         day_start = dt.datetime.combine(service_day(now), dt.time(), tzinfo=BANGKOK)
         for i in range(23):
             person = make_person(session, protector, first_name_th=f"ผู้รับบริการ{i:02d}")
-            issuance.issue_code(session, person, hcode=HCODE, service_code="PG0090001",
-                                phones="0811111111", channel="line",
-                                now=max(day_start, now - dt.timedelta(minutes=40 - i)))
+            issuance.issue_code(
+                session,
+                person,
+                hcode=HCODE,
+                service_code="PG0090001",
+                phones="0811111111",
+                channel="line",
+                now=max(day_start, now - dt.timedelta(minutes=40 - i)),
+            )
         ids = (protector.decrypt(patient.cid_enc), protector.decrypt(newborn.cid_enc), staff.id)
     return Counter(live_server, db, *ids)
 
@@ -80,7 +101,8 @@ def _code(db, code: str) -> AuthenCode:
 
 
 def test_confirm_by_webcam_photo_and_by_certified_cid_then_print(
-        counter, page, screenshot, protector) -> None:
+    counter, page, screenshot, protector
+) -> None:
     page.set_default_timeout(30_000)
     base = counter.base
     _log_in(page, base)
@@ -109,7 +131,10 @@ def test_confirm_by_webcam_photo_and_by_certified_cid_then_print(
     assert "มาลี" in page.inner_text("main")
     saved = _code(counter.db, code)
     assert (saved.channel, saved.phones, saved.recorder_staff_id) == (
-        "cid_photo", "0812345678", counter.staff_id)
+        "cid_photo",
+        "0812345678",
+        counter.staff_id,
+    )
     with counter.db.sessionmaker() as session:
         evidence = session.scalar(select(VisitEvidence).where(VisitEvidence.code_id == saved.id))
         assert evidence is not None and evidence.photo_type == "image/jpeg"
@@ -146,25 +171,40 @@ def _confirm_certified(page, counter: Counter) -> None:
 
 
 def test_search_edit_cancel_history_report_and_downloads(
-        counter, page, screenshot, protector, tmp_path) -> None:
+    counter, page, screenshot, protector, tmp_path
+) -> None:
     page.set_default_timeout(30_000)
     base = counter.base
     with counter.db.transaction() as session:
         from authencode.services.people import find_person
+
         patient = find_person(session, protector, counter.patient_cid)
         assert patient is not None
-        first = issuance.issue_code(session, patient, hcode=HCODE, service_code="PG0060001",
-                                    phones="0812345678", channel="cid_photo",
-                                    now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).code.code
-        second = issuance.issue_code(session, patient, hcode=HCODE, service_code="PG0060001",
-                                     phones="0812345678", channel="cid_photo").code.code
+        first = issuance.issue_code(
+            session,
+            patient,
+            hcode=HCODE,
+            service_code="PG0060001",
+            phones="0812345678",
+            channel="cid_photo",
+            now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
+        ).code.code
+        second = issuance.issue_code(
+            session,
+            patient,
+            hcode=HCODE,
+            service_code="PG0060001",
+            phones="0812345678",
+            channel="cid_photo",
+        ).code.code
     _log_in(page, base)
 
     # Search by CID: both of the patient's codes, over a date range.
     page.goto(f"{base}/clinic/facilities/{HCODE}/records")
     page.fill("form.filters input[name=cid]", counter.patient_cid)
-    page.fill("form.filters input[name=date_from]",
-              (service_day() - dt.timedelta(days=7)).isoformat())
+    page.fill(
+        "form.filters input[name=date_from]", (service_day() - dt.timedelta(days=7)).isoformat()
+    )
     # The service day is Bangkok's date (a day ahead of UTC's from 17:00 UTC).
     page.fill("form.filters input[name=date_to]", service_day().isoformat())
     page.click("form.filters button[type=submit]")
@@ -188,8 +228,13 @@ def test_search_edit_cancel_history_report_and_downloads(
     assert "ผู้รับบริการกลับก่อนพบแพทย์" in page.inner_text("#cancel-reason")
     assert _code(counter.db, second).status == "cancelled"
     with counter.db.sessionmaker() as session:
-        actions = set(session.scalars(select(AuditEntry.action).where(
-            AuditEntry.target == f"authen_code:{_code(counter.db, second).id}")))
+        actions = set(
+            session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.target == f"authen_code:{_code(counter.db, second).id}"
+                )
+            )
+        )
     assert {"code.edit", "code.cancel"} <= actions
 
     # The person's history: both codes, newest first, the cancelled one marked.
@@ -197,8 +242,9 @@ def test_search_edit_cancel_history_report_and_downloads(
     page.wait_for_selector("#records")
     shown = page.eval_on_selector_all("#records tbody tr", "rows => rows.map(r => r.dataset.code)")
     assert shown == [second, first]
-    assert page.get_attribute(f"tr[data-code={second}] td[data-status]", "data-status") == \
-        "cancelled"
+    assert (
+        page.get_attribute(f"tr[data-code={second}] td[data-status]", "data-status") == "cancelled"
+    )
     screenshot(page, "person-history")
 
     # The report: today's 23 LINE codes + the cancelled one, ten a page, with the chart.
@@ -249,8 +295,9 @@ def test_a_cid_that_is_not_registered_is_explained_in_the_page(counter, page) ->
     page.goto(f"{counter.base}/clinic/facilities/{HCODE}/visit")
     page.check("input[name=method][value=cid_photo]")
     page.fill("#visit-cid", new_cid("8"))
-    page.set_input_files("#photo-file", files=[{
-        "name": "card.png", "mimeType": "image/png", "buffer": _png()}])
+    page.set_input_files(
+        "#photo-file", files=[{"name": "card.png", "mimeType": "image/png", "buffer": _png()}]
+    )
     page.fill("input[name=phones]", "0812345678")
     page.click("#confirm button[type=submit]")
     page.wait_for_selector(".error")

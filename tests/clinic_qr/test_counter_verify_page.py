@@ -21,12 +21,19 @@ VERIFY = "/clinic/facilities/{hcode}/verify"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_overrides(rate_limits={
-        **settings.rate_limits, "verify_code_staff": 3, "verify_code_facility": 5})
+    return settings.with_overrides(
+        rate_limits={**settings.rate_limits, "verify_code_staff": 3, "verify_code_facility": 5}
+    )
 
 
-def _patient(world: World, protector: DataProtector, user: str, *, level: str = "claimed",
-             person_id: int | None = None) -> tuple[int, str, int]:
+def _patient(
+    world: World,
+    protector: DataProtector,
+    user: str,
+    *,
+    level: str = "claimed",
+    person_id: int | None = None,
+) -> tuple[int, str, int]:
     """A LINE account with a self link and a counter code: (link id, code, person id)."""
     with world.db.transaction() as session:
         if person_id is None:
@@ -34,8 +41,14 @@ def _patient(world: World, protector: DataProtector, user: str, *, level: str = 
         account = LineAccount(line_user_id=user, consent_version="1")
         session.add(account)
         session.flush()
-        link = FamilyLink(line_account_id=account.id, person_id=person_id, slot=0,
-                          relation="self", phone="0812345678", level=level)
+        link = FamilyLink(
+            line_account_id=account.id,
+            person_id=person_id,
+            slot=0,
+            relation="self",
+            phone="0812345678",
+            level=level,
+        )
         session.add(link)
         session.flush()
         code = counter_verify.issue_code(session, protector, link).code
@@ -49,12 +62,15 @@ def _pushes(world: World, user: str) -> list[str]:
 
 
 def _confirm(client: ClinicClient, hcode: str, code: str, **form: Any) -> Any:
-    return client.post(f"{VERIFY.format(hcode=hcode)}/confirm",
-                       {"code": code, "card_check": "eye", "eye_checked": "1", **form})
+    return client.post(
+        f"{VERIFY.format(hcode=hcode)}/confirm",
+        {"code": code, "card_check": "eye", "eye_checked": "1", **form},
+    )
 
 
-def test_staff_look_up_a_code_and_verify_by_eye(clinic_client: ClinicClient, clinic_world: World,
-                                                protector: DataProtector) -> None:
+def test_staff_look_up_a_code_and_verify_by_eye(
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     link_id, code, _ = _patient(clinic_world, protector, "U-patient")
     clinic_client.login("a-staff")
     page = clinic_client.get(VERIFY.format(hcode="10675"))
@@ -63,29 +79,32 @@ def test_staff_look_up_a_code_and_verify_by_eye(clinic_client: ClinicClient, cli
     body = found.get_data(as_text=True)
     assert found.status_code == 200 and "มาลี" in body and "xxxxx" in body
     # Ticking nothing is refused; the code stays open.
-    refused = clinic_client.post(f"{VERIFY.format(hcode='10675')}/confirm",
-                                 {"code": code, "card_check": "eye"})
+    refused = clinic_client.post(
+        f"{VERIFY.format(hcode='10675')}/confirm", {"code": code, "card_check": "eye"}
+    )
     assert refused.status_code == 400 and "VERIFY_CHECK_REQUIRED" in refused.get_data(True)
     done = _confirm(clinic_client, "10675", code)
     assert done.status_code == 200 and 'id="verified"' in done.get_data(as_text=True)
     with clinic_world.db.sessionmaker() as session:
         link = session.get(FamilyLink, link_id)
         assert link is not None and (link.level, link.verified_by) == (
-            "verified", f"staff:{clinic_world.ids['a-staff']}")
+            "verified",
+            f"staff:{clinic_world.ids['a-staff']}",
+        )
     assert any("ยืนยันตัวตนของ" in text for text in _pushes(clinic_world, "U-patient"))
     again = _confirm(clinic_client, "10675", code)
     assert again.status_code == 409 and "VERIFY_CODE_USED" in again.get_data(as_text=True)
 
 
 def test_a_pending_self_link_verified_reclaims_and_both_accounts_are_told(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     first_id, _, person_id = _patient(clinic_world, protector, "U-first")
     with clinic_world.db.transaction() as session:
         first = session.get(FamilyLink, first_id)
         assert first is not None
         first.level = "verified"
-    _, code, _ = _patient(clinic_world, protector, "U-owner", level="pending",
-                          person_id=person_id)
+    _, code, _ = _patient(clinic_world, protector, "U-owner", level="pending", person_id=person_id)
     clinic_client.login("b-staff")  # staff of another facility may verify: it is recorded
     assert _confirm(clinic_client, "10676", code).status_code == 200
     with clinic_world.db.sessionmaker() as session:
@@ -93,12 +112,12 @@ def test_a_pending_self_link_verified_reclaims_and_both_accounts_are_told(
         row = session.scalar(select(LinkVerification))
         assert row is not None and row.facility_id == clinic_world.ids["b_facility"]
     assert any("ยืนยันตัวตนของ" in text for text in _pushes(clinic_world, "U-owner"))
-    assert any("ยกเลิกการลงทะเบียนของบัญชีนี้" in text
-               for text in _pushes(clinic_world, "U-first"))
+    assert any("ยกเลิกการลงทะเบียนของบัญชีนี้" in text for text in _pushes(clinic_world, "U-first"))
 
 
 def test_the_page_is_scoped_to_the_staff_members_facilities(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     _, code, _ = _patient(clinic_world, protector, "U-patient")
     clinic_client.login("b-staff")
     assert clinic_client.get(VERIFY.format(hcode="10675")).status_code == 404
@@ -106,8 +125,8 @@ def test_the_page_is_scoped_to_the_staff_members_facilities(
 
 
 def test_wrong_codes_are_limited_per_staff_member_and_per_facility(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector,
-        app: Any) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector, app: Any
+) -> None:
     _, code, _ = _patient(clinic_world, protector, "U-patient")
     wrong = "000000" if code != "000000" else "111111"
     clinic_client.login("a-staff")
@@ -133,15 +152,28 @@ def test_wrong_codes_are_limited_per_staff_member_and_per_facility(
 
 
 def test_a_childs_link_shows_what_to_check_and_records_the_relation(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     link_id, _, _ = _patient(clinic_world, protector, "U-guardian")
     with clinic_world.db.transaction() as session:
         guardian = session.get(FamilyLink, link_id)
         assert guardian is not None
-        child = make_person(session, protector, title_th="ด.ญ.", first_name_th="ขวัญข้าว",
-                            birth_year=dt.date.today().year - 6, birth_month=3, birth_day=9)
-        link = FamilyLink(line_account_id=guardian.line_account_id, person_id=child.id, slot=1,
-                          relation="child", phone="0812345678")
+        child = make_person(
+            session,
+            protector,
+            title_th="ด.ญ.",
+            first_name_th="ขวัญข้าว",
+            birth_year=dt.date.today().year - 6,
+            birth_month=3,
+            birth_day=9,
+        )
+        link = FamilyLink(
+            line_account_id=guardian.line_account_id,
+            person_id=child.id,
+            slot=1,
+            relation="child",
+            phone="0812345678",
+        )
         session.add(link)
         session.flush()
         child_link_id = link.id
@@ -157,4 +189,6 @@ def test_a_childs_link_shows_what_to_check_and_records_the_relation(
     with clinic_world.db.sessionmaker() as session:
         verified = session.get(FamilyLink, child_link_id)
         assert verified is not None and (verified.level, verified.relation) == (
-            "verified", "guardian")
+            "verified",
+            "guardian",
+        )

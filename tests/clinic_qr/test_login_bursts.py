@@ -60,11 +60,20 @@ def clinic(live_server, live_app, protector) -> Clinic:
     cid = new_cid("3")
     with db.transaction() as session:
         facility = make_facility(session)
-        staff = make_staff(session, protector, facility, username="nurse", cid=cid,
-                           password_hash=hash_password(PASSWORD), pin_hash=hash_password("1234"),
-                           must_change_password=False)
-        tokens = [create_token(session, facility, f"counter {i}", "test", scope="agent").secret
-                  for i in range(9)]
+        staff = make_staff(
+            session,
+            protector,
+            facility,
+            username="nurse",
+            cid=cid,
+            password_hash=hash_password(PASSWORD),
+            pin_hash=hash_password("1234"),
+            must_change_password=False,
+        )
+        tokens = [
+            create_token(session, facility, f"counter {i}", "test", scope="agent").secret
+            for i in range(9)
+        ]
         return Clinic(db, staff.id, cid, staff.password_hash or "", staff.pin_hash or "", tokens)
 
 
@@ -95,20 +104,27 @@ class Browser:
     def __init__(self, base: str) -> None:
         self.base = base
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
         self.csrf = ""
 
     def open_login(self) -> None:
-        status, body = self._send(urllib.request.Request(  # noqa: S310 - the live server
-            f"{self.base}/clinic/login"))
+        status, body = self._send(
+            urllib.request.Request(  # noqa: S310 - the live server
+                f"{self.base}/clinic/login"
+            )
+        )
         found = _CSRF.search(body)
         assert status == 200 and found
         self.csrf = found.group(1)
 
     def log_in(self, username: str, password: str) -> tuple[int, str]:
         form = {"username": username, "password": password, "csrf_token": self.csrf}
-        return self._send(urllib.request.Request(  # noqa: S310 - the local live server
-            f"{self.base}/clinic/login", data=urllib.parse.urlencode(form).encode()))
+        return self._send(
+            urllib.request.Request(  # noqa: S310 - the local live server
+                f"{self.base}/clinic/login", data=urllib.parse.urlencode(form).encode()
+            )
+        )
 
     def _send(self, request: urllib.request.Request) -> tuple[int, str]:
         try:
@@ -131,9 +147,13 @@ def _burst(calls: list[Callable[[], Any]]) -> list[Any]:
 
 def _audit(db: Any, actor: str, prefix: str) -> list[str]:
     with db.transaction() as session:
-        return list(session.scalars(select(AuditEntry.action).where(
-            AuditEntry.actor == actor, AuditEntry.action.like(prefix + "%"))
-            .order_by(AuditEntry.id)))
+        return list(
+            session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.actor == actor, AuditEntry.action.like(prefix + "%"))
+                .order_by(AuditEntry.id)
+            )
+        )
 
 
 def _replay(actions: list[str], limit: int, failed: str, refused: str, success: str) -> int:
@@ -150,8 +170,11 @@ def _replay(actions: list[str], limit: int, failed: str, refused: str, success: 
 
 def _account_failures(db: Any, staff_id: int) -> int:
     with db.transaction() as session:
-        row = session.scalar(select(LoginThrottle).where(LoginThrottle.scope == "account",
-                                                         LoginThrottle.key == str(staff_id)))
+        row = session.scalar(
+            select(LoginThrottle).where(
+                LoginThrottle.scope == "account", LoginThrottle.key == str(staff_id)
+            )
+        )
         return row.failures if row is not None else 0
 
 
@@ -160,8 +183,7 @@ def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified
     browsers = [Browser(live_server) for _ in sent]
     for browser in browsers:
         browser.open_login()
-    results = _burst([partial(b.log_in, "nurse", p) for b, p in zip(browsers, sent,
-                                                                     strict=True)])
+    results = _burst([partial(b.log_in, "nurse", p) for b, p in zip(browsers, sent, strict=True)])
 
     statuses = [status for status, _ in results]
     assert set(statuses[:19]) == {401}  # a wrong password never gets in
@@ -174,8 +196,7 @@ def test_wrong_passwords_and_the_right_one_at_once(live_server, clinic, verified
     assert actions.count("staff.login") == statuses.count(302)
     # One hash per attempt; the account's own only for those not held back.
     assert len(verified) == len(sent)
-    assert verified.count(clinic.password_hash) == len(sent) - actions.count(
-        "staff.login_refused")
+    assert verified.count(clinic.password_hash) == len(sent) - actions.count("staff.login_refused")
 
 
 def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verified) -> None:
@@ -186,8 +207,9 @@ def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verifi
     attackers = [Browser(live_server) for _ in range(15)]
     for browser in attackers:
         browser.open_login()
-    calls: list[Callable[[], Any]] = [partial(b.log_in, "nurse", "wrong-password")
-                                      for b in attackers]
+    calls: list[Callable[[], Any]] = [
+        partial(b.log_in, "nurse", "wrong-password") for b in attackers
+    ]
     results = _burst([*calls, lambda: owner.log_in("nurse", PASSWORD)])
 
     assert results[-1][0] == 302
@@ -198,9 +220,11 @@ def test_the_owners_browser_gets_in_during_an_attack(live_server, clinic, verifi
 
 def _unlock(base: str, token: str, cid: str, pin: str) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(  # noqa: S310 - the local live server
-        f"{base}/agent/api/staff-unlock", method="POST",
+        f"{base}/agent/api/staff-unlock",
+        method="POST",
         data=json.dumps({"staffPid": cid, "pin": pin}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - local
             return response.status, json.loads(response.read())
@@ -210,8 +234,12 @@ def _unlock(base: str, token: str, cid: str, pin: str) -> tuple[int, dict[str, A
 
 def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> None:
     sent = [f"{i:04d}" for i in range(8)] + ["1234"]
-    results = _burst([partial(_unlock, live_server, t, clinic.staff_cid, p)
-                      for p, t in zip(sent, clinic.tokens, strict=True)])
+    results = _burst(
+        [
+            partial(_unlock, live_server, t, clinic.staff_cid, p)
+            for p, t in zip(sent, clinic.tokens, strict=True)
+        ]
+    )
 
     codes = [body.get("error", {}).get("code") for _, body in results]
     # wrong and locked PINs get one answer (a lock would tell staff from other card holders)
@@ -219,13 +247,15 @@ def test_wrong_pins_and_the_right_one_at_once(live_server, clinic, verified) -> 
     assert codes[8] in (None, "UNLOCK_REFUSED")
     actions = _audit(clinic.db, f"staff:{clinic.staff_id}", "agent.unlock")
     assert len(actions) == len(sent)
-    final = _replay(actions, PIN_MAX_FAILURES, "agent.unlock_failed", "agent.unlock_refused",
-                    "agent.unlock")
+    final = _replay(
+        actions, PIN_MAX_FAILURES, "agent.unlock_failed", "agent.unlock_refused", "agent.unlock"
+    )
     with clinic.db.transaction() as session:
         staff = session.get(StaffUser, clinic.staff_id)
         assert staff is not None and staff.pin_failures == final
         assert (staff.pin_locked_until is not None) == (final >= PIN_MAX_FAILURES)
     assert actions.count("agent.unlock") == codes.count(None)
-    assert codes.count("UNLOCK_REFUSED") == (actions.count("agent.unlock_failed")
-                                             + actions.count("agent.unlock_refused"))
+    assert codes.count("UNLOCK_REFUSED") == (
+        actions.count("agent.unlock_failed") + actions.count("agent.unlock_refused")
+    )
     assert verified.count(clinic.pin_hash) == len(sent) - actions.count("agent.unlock_refused")

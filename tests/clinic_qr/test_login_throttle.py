@@ -19,8 +19,12 @@ from authencode.settings import LoginPolicy, Settings
 from tests.clinic_qr.test_accounts import _reset_link
 from tests.support.clinic import PASSWORD, ClinicClient, World
 
-POLICY = LoginPolicy(free_failures=3, address_free_failures=6,
-                     first_delay=dt.timedelta(minutes=1), max_delay=dt.timedelta(minutes=4))
+POLICY = LoginPolicy(
+    free_failures=3,
+    address_free_failures=6,
+    first_delay=dt.timedelta(minutes=1),
+    max_delay=dt.timedelta(minutes=4),
+)
 ATTACKER = "203.0.113.9"
 DEVICE = "clinic_device"
 
@@ -52,30 +56,39 @@ def _browser(app: Any, address: str = "127.0.0.1") -> ClinicClient:
 
 def _counter(world: World, scope: str, key: str) -> LoginThrottle | None:
     with world.db.transaction() as session:
-        return session.scalar(select(LoginThrottle).where(LoginThrottle.scope == scope,
-                                                          LoginThrottle.key == key))
+        return session.scalar(
+            select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+        )
 
 
 def _expire_holds(world: World) -> None:
     with world.db.transaction() as session:
-        session.execute(update(LoginThrottle).where(LoginThrottle.held_until.is_not(None))
-                        .values(held_until=utcnow() - dt.timedelta(seconds=1)))
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.held_until.is_not(None))
+            .values(held_until=utcnow() - dt.timedelta(seconds=1))
+        )
 
 
 def _audit(world: World) -> list[tuple[str, dict[str, Any]]]:
     with world.db.transaction() as session:
-        return [(e.action, e.details) for e in session.scalars(
-            select(AuditEntry).where(AuditEntry.action.like("staff.%"))
-            .order_by(AuditEntry.id))]
+        return [
+            (e.action, e.details)
+            for e in session.scalars(
+                select(AuditEntry).where(AuditEntry.action.like("staff.%")).order_by(AuditEntry.id)
+            )
+        ]
 
 
 def _failed(response: Any) -> bool:
     return response.status_code == 401 and 'data-code="LOGIN_FAILED"' in response.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_failures_from_unknown_browsers_hold_the_account_back_longer_each_time(
-        app, clinic_world) -> None:
+    app, clinic_world
+) -> None:
     attacker = _browser(app, ATTACKER)
     account = str(clinic_world.ids["a-staff"])
     for _ in range(POLICY.free_failures):
@@ -100,8 +113,7 @@ def test_failures_from_unknown_browsers_hold_the_account_back_longer_each_time(
     assert refused == [{"reason": "throttled", "scope": "account"}]
 
 
-def test_a_browser_that_logged_in_before_is_not_held_back_by_others(
-        app, clinic_world) -> None:
+def test_a_browser_that_logged_in_before_is_not_held_back_by_others(app, clinic_world) -> None:
     owner = _browser(app)
     first = owner.login("a-staff")
     assert first.status_code == 302
@@ -125,8 +137,7 @@ def test_a_browser_that_logged_in_before_is_not_held_back_by_others(
     assert _failed(thief.login("a-staff", PASSWORD))
     owner.post("/clinic/logout")
     assert owner.login("a-staff").status_code == 302
-    refused = [d["scope"] for action, d in _audit(clinic_world)
-               if action == "staff.login_refused"]
+    refused = [d["scope"] for action, d in _audit(clinic_world) if action == "staff.login_refused"]
     assert refused == ["account"] * 3 + ["device"]
 
 
@@ -148,12 +159,16 @@ def _page(response: Any, username: str) -> str:
 
 
 def test_unknown_user_wrong_password_and_throttled_get_one_answer_and_one_hash(
-        app, clinic_world, hashes) -> None:
-    attempts = [("nobody", "some-password-1"), ("a-pending", PASSWORD),
-                *[("a-staff", "wrong-password")] * POLICY.free_failures,
-                ("a-staff", PASSWORD),              # held back: the account
-                ("nobody-else", "some-password-2"),  # the address's sixth failure
-                ("b-staff", PASSWORD)]              # held back: the address
+    app, clinic_world, hashes
+) -> None:
+    attempts = [
+        ("nobody", "some-password-1"),
+        ("a-pending", PASSWORD),
+        *[("a-staff", "wrong-password")] * POLICY.free_failures,
+        ("a-staff", PASSWORD),  # held back: the account
+        ("nobody-else", "some-password-2"),  # the address's sixth failure
+        ("b-staff", PASSWORD),
+    ]  # held back: the address
     pages = set()
     for username, password in attempts:
         before = len(hashes)
@@ -174,7 +189,8 @@ def test_unknown_user_wrong_password_and_throttled_get_one_answer_and_one_hash(
 
 
 def test_reset_by_email_lets_the_owner_in_while_held_back(
-        app, clinic_world, protector, smtp_server) -> None:
+    app, clinic_world, protector, smtp_server
+) -> None:
     attacker = _browser(app)  # the owner's own address (one clinic behind one router)
     for _ in range(POLICY.free_failures):
         assert _failed(attacker.login("a-staff", "wrong-password"))
@@ -208,7 +224,8 @@ def test_an_administrator_sees_and_lifts_the_hold(app, clinic_world) -> None:
     detail = admin.get(f"/clinic/staff/{clinic_world.ids['a-staff']}").get_data(as_text=True)
     assert "ระงับการเข้าสู่ระบบจากเครื่องอื่นชั่วคราวถึง" in detail and "ปลดล็อก" in detail
     admin.post(f"/clinic/staff/{clinic_world.ids['a-staff']}/active", {"active": "1"})
-    assert "ปลดล็อก" not in admin.get(
-        f"/clinic/staff/{clinic_world.ids['a-staff']}").get_data(as_text=True)
+    assert "ปลดล็อก" not in admin.get(f"/clinic/staff/{clinic_world.ids['a-staff']}").get_data(
+        as_text=True
+    )
     assert "staff.unlock" in [action for action, _ in _audit(clinic_world)]
     assert _browser(app, ATTACKER).login("a-staff").status_code == 302

@@ -15,8 +15,9 @@ from tests.support.live_server import free_port
 
 def _queue(database, protector, to: str = "nurse@clinic.example") -> int:
     with database.transaction() as session:
-        return mail.queue_email(session, protector, to, "รหัสผ่าน / password",
-                                "รหัสผ่าน : s3cret-Initial\n").id
+        return mail.queue_email(
+            session, protector, to, "รหัสผ่าน / password", "รหัสผ่าน : s3cret-Initial\n"
+        ).id
 
 
 def _row(database, row_id: int) -> OutboxMessage:
@@ -61,8 +62,9 @@ def test_unreachable_server_is_retried_with_backoff_then_given_up(database, prot
     assert row.status == "failed" and row.attempts == mail.MAX_ATTEMPTS
 
 
-def test_without_smtp_url_mail_stays_queued_unless_logging_is_asked(database, protector,
-                                                                    caplog) -> None:
+def test_without_smtp_url_mail_stays_queued_unless_logging_is_asked(
+    database, protector, caplog
+) -> None:
     row_id = _queue(database, protector)
     assert mail.deliver_due_email(database, None, protector) == 0
     assert _row(database, row_id).status == "pending"
@@ -72,14 +74,16 @@ def test_without_smtp_url_mail_stays_queued_unless_logging_is_asked(database, pr
     assert _row(database, row_id).status == "sent"
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://mail.example:2525", ("mail.example", 2525, "plain", None)),
-    ("smtp+starttls://u%40x:p@mail.example", ("mail.example", 587, "starttls", "u@x")),
-    ("smtps://mail.example", ("mail.example", 465, "ssl", None)),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example:2525", ("mail.example", 2525, "plain", None)),
+        ("smtp+starttls://u%40x:p@mail.example", ("mail.example", 587, "starttls", "u@x")),
+        ("smtps://mail.example", ("mail.example", 465, "ssl", None)),
+    ],
+)
 def test_smtp_urls(url, expected) -> None:
     target = mail.parse_smtp_url(url)
     assert (target.host, target.port, target.security, target.username) == expected
     with pytest.raises(ValueError, match="SMTP_URL"):
         mail.parse_smtp_url("http://mail.example")
-

@@ -31,14 +31,27 @@ def _asked(db: Database, protector: DataProtector, to_hcode: str = "10676") -> A
     """A registry admin exists, and a LINE user asked to move from 10675 to ``to_hcode``."""
     cid = new_cid()
     with db.transaction() as session:
-        make_staff(session, protector, None, username="registry", role="registry_admin",
-                   password_hash=hash_password(PASSWORD), must_change_password=False)
-        person = make_person(session, protector, cid, first_name_th="มานี", last_name_th="มีนา",
-                             hosp_main="10675", hosp_sub="10675")
+        make_staff(
+            session,
+            protector,
+            None,
+            username="registry",
+            role="registry_admin",
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
+        person = make_person(
+            session,
+            protector,
+            cid,
+            first_name_th="มานี",
+            last_name_th="มีนา",
+            hosp_main="10675",
+            hosp_sub="10675",
+        )
         account, _ = line_accounts.get_or_create_account(session, USER)
         consent.accept(session, account, consent.CONSENT_VERSION)
-        link = register_self(session, protector, account, cid, "0812345678",
-                             RegistrationPolicy())
+        link = register_self(session, protector, account, cid, "0812345678", RegistrationPolicy())
         link_trust.verify_link(session, link, method="registry", actor="cli")
         row = pcu_change.request_change(session, link, to_hcode)
         return Asked(row.id, person.id, cid)
@@ -46,14 +59,17 @@ def _asked(db: Database, protector: DataProtector, to_hcode: str = "10676") -> A
 
 def _pushes(db: Database) -> list[str]:
     with db.sessionmaker() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == USER,
-                                                           OutboxMessage.kind == "push")
-                               .order_by(OutboxMessage.id))
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == USER, OutboxMessage.kind == "push")
+            .order_by(OutboxMessage.id)
+        )
         return [row.payload["messages"][0]["text"] for row in rows]
 
 
 def test_the_registry_office_approves_and_the_patient_is_told(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     db = clinic_world.db
     asked = _asked(db, protector)
     clinic_client.login("registry")
@@ -69,8 +85,7 @@ def test_the_registry_office_approves_and_the_patient_is_told(
         assert session.get_one(Person, asked.person_id).hosp_sub == "10676"
         row = session.get_one(PcuChangeRequest, asked.request_id)
         assert row.status == "approved" and row.decided_by_staff_id is not None
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "pcu.approved")
-                                ).one()
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "pcu.approved")).one()
         assert entry.actor == f"staff:{row.decided_by_staff_id}"
     [told] = _pushes(db)
     assert "ได้รับการอนุมัติแล้ว" in told and "10676 รพ.ปลายทาง" in told
@@ -83,13 +98,18 @@ def test_the_registry_office_approves_and_the_patient_is_told(
 
 
 def test_a_rejection_keeps_the_unit_and_its_reason_is_escaped_and_sent(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector
+) -> None:
     db = clinic_world.db
     asked = _asked(db, protector)
     clinic_client.login("registry")
     reason = "<script>alert(1)</script> เอกสารไม่ครบ"
-    assert clinic_client.post(f"/clinic/pcu-changes/{asked.request_id}/reject",
-                              {"note": reason}).status_code == 302
+    assert (
+        clinic_client.post(
+            f"/clinic/pcu-changes/{asked.request_id}/reject", {"note": reason}
+        ).status_code
+        == 302
+    )
     with db.sessionmaker() as session:
         assert session.get_one(Person, asked.person_id).hosp_sub == "10675"
         assert session.get_one(PcuChangeRequest, asked.request_id).decision_note == reason
@@ -101,22 +121,23 @@ def test_a_rejection_keeps_the_unit_and_its_reason_is_escaped_and_sent(
 
 @pytest.mark.parametrize("username", ["a-admin", "a-staff"])
 def test_only_the_registry_office_and_the_system_admin_decide(
-        clinic_client: ClinicClient, clinic_world: World, protector: DataProtector,
-        username: str) -> None:
+    clinic_client: ClinicClient, clinic_world: World, protector: DataProtector, username: str
+) -> None:
     db = clinic_world.db
     asked = _asked(db, protector)
     clinic_client.login(username)
     home = clinic_client.get("/clinic/").get_data(as_text=True)
     assert "/clinic/pcu-changes" not in home
     assert clinic_client.get("/clinic/pcu-changes").status_code == 403
-    assert clinic_client.post(
-        f"/clinic/pcu-changes/{asked.request_id}/approve").status_code == 403
+    assert clinic_client.post(f"/clinic/pcu-changes/{asked.request_id}/approve").status_code == 403
     with db.sessionmaker() as session:
         assert session.get_one(PcuChangeRequest, asked.request_id).status == "pending"
     root = ClinicClient(clinic_client.client.application.test_client())
     root.login("root")
     assert root.get("/clinic/pcu-changes").status_code == 200
     assert root.post("/clinic/pcu-changes/999999/approve").status_code == 404
-    assert root.post(f"/clinic/pcu-changes/{asked.request_id}/approve",
-                     csrf=False).status_code in (400, 403)  # no CSRF token: refused
+    assert root.post(f"/clinic/pcu-changes/{asked.request_id}/approve", csrf=False).status_code in (
+        400,
+        403,
+    )  # no CSRF token: refused
     assert _pushes(db) == []

@@ -44,16 +44,27 @@ def book(clinic_world: World, protector) -> Book:
             person = make_person(session, protector, first_name_th=f"ผู้ป่วย{i}")
             when = now - dt.timedelta(days=1) if i == 12 else now - dt.timedelta(minutes=30 - i)
             issued = issuance.issue_code(
-                session, person, hcode="10675",
+                session,
+                person,
+                hcode="10675",
                 service_code="PG0090001" if i % 4 == 0 else "PG0060001",
-                phones="0812345678", channel="smartcard" if i % 3 == 0 else "line",
-                recorder_staff_id=clinic_world.ids["a-staff"] if i % 3 == 0 else None, now=when)
+                phones="0812345678",
+                channel="smartcard" if i % 3 == 0 else "line",
+                recorder_staff_id=clinic_world.ids["a-staff"] if i % 3 == 0 else None,
+                now=when,
+            )
             cids.append(protector.decrypt(person.cid_enc))
             codes.append(issued.code.code)
             ids.append(issued.code.id)
         other = make_person(session, protector)
-        b_code = issuance.issue_code(session, other, hcode="10676", service_code="PG0060001",
-                                     phones="0899999999", channel="line").code.code
+        b_code = issuance.issue_code(
+            session,
+            other,
+            hcode="10676",
+            service_code="PG0060001",
+            phones="0899999999",
+            channel="line",
+        ).code.code
     return Book(cids, codes, ids, b_code)
 
 
@@ -79,14 +90,17 @@ def test_search_defaults_to_today_newest_first_with_paging(staff_client, book) -
     assert book.cids[0] not in page and mask_cid(book.cids[0]) in second
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ({"cid": "CID12"}, [12]),  # a CID finds every day's codes
-    ({"code": "CODE5"}, [5]),
-    ({"date_from": "YESTERDAY", "date_to": "YESTERDAY"}, [12]),
-    ({"service": "PG0090001", "size": "25"}, [8, 4, 0]),
-    ({"channel": "smartcard", "size": "25"}, [9, 6, 3, 0]),
-    ({"status": "cancelled"}, []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"cid": "CID12"}, [12]),  # a CID finds every day's codes
+        ({"code": "CODE5"}, [5]),
+        ({"date_from": "YESTERDAY", "date_to": "YESTERDAY"}, [12]),
+        ({"service": "PG0090001", "size": "25"}, [8, 4, 0]),
+        ({"channel": "smartcard", "size": "25"}, [9, 6, 3, 0]),
+        ({"status": "cancelled"}, []),
+    ],
+)
 def test_search_filters(staff_client, book, query, expected) -> None:
     yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
     resolved = {k: v.replace("YESTERDAY", yesterday) for k, v in query.items()}
@@ -102,15 +116,15 @@ def test_bad_filters_are_explained_in_thai(staff_client, book) -> None:
     bad_cid = staff_client.get(RECORDS, query_string={"cid": "123"})
     assert bad_cid.status_code == 400
     assert "เลขประจำตัวประชาชนต้องมี 13 หลัก" in bad_cid.get_data(as_text=True)
-    backwards = staff_client.get(RECORDS, query_string={"date_from": "2026-11-02",
-                                                        "date_to": "2026-11-01"})
+    backwards = staff_client.get(
+        RECORDS, query_string={"date_from": "2026-11-02", "date_to": "2026-11-01"}
+    )
     assert "วันที่เริ่มต้นต้องไม่อยู่หลังวันที่สิ้นสุด" in backwards.get_data(as_text=True)
 
 
 def test_edit_needs_a_reason_and_is_audited(staff_client, book, clinic_world) -> None:
     url = f"{RECORDS}/{book.ids[1]}"
-    form = {"service": "PG0060001", "phones": "0811111111, 0922222222", "hn": "HN-77",
-            "an": ""}
+    form = {"service": "PG0060001", "phones": "0811111111, 0922222222", "hn": "HN-77", "an": ""}
     refused = staff_client.post(f"{url}/edit", form)
     assert refused.status_code == 400 and "กรุณา" in refused.get_data(as_text=True)
     saved = staff_client.post(f"{url}/edit", {**form, "reason": "ผู้ป่วยแจ้งเบอร์ใหม่"})
@@ -138,21 +152,23 @@ def test_cancel_needs_a_reason(staff_client, book, clinic_world) -> None:
     page = staff_client.get(done.headers["Location"]).get_data(as_text=True)
     assert 'data-status="cancelled"' in page and "บันทึกผิดคน" in page
     assert 'id="cancel"' not in page  # nothing more to do with a cancelled code
-    listed = staff_client.get(RECORDS, query_string={"status": "cancelled"}).get_data(
-        as_text=True)
+    listed = staff_client.get(RECORDS, query_string={"status": "cancelled"}).get_data(as_text=True)
     assert _shown(listed) == [book.codes[2]]
     again = staff_client.post(f"{url}/cancel", {"cancel_reason": "อีกครั้ง"})
     assert again.status_code == 409
 
 
 def test_report_shows_paging_and_daily_counts(staff_client, book) -> None:
-    page = staff_client.get(REPORT, query_string={
-        "date_from": (TODAY - dt.timedelta(days=1)).isoformat(),
-        "date_to": TODAY.isoformat()}).get_data(as_text=True)
+    page = staff_client.get(
+        REPORT,
+        query_string={
+            "date_from": (TODAY - dt.timedelta(days=1)).isoformat(),
+            "date_to": TODAY.isoformat(),
+        },
+    ).get_data(as_text=True)
     assert "1 - 10 จากทั้งหมด 13 รายการ" in page
     daily = re.search(r'<table class="list" id="daily">.*?</table>', page, re.S).group(0)  # type: ignore[union-attr]
-    row = re.search(r'data-channel="smartcard"><th>[^<]*</th><td>(\d+)</td><td>(\d+)</td>',
-                    daily)
+    row = re.search(r'data-channel="smartcard"><th>[^<]*</th><td>(\d+)</td><td>(\d+)</td>', daily)
     assert row is not None and row.groups() == ("1", "4")  # i = 12 yesterday; 0, 3, 6, 9 today
 
 
@@ -190,5 +206,9 @@ def test_staff_of_facility_b_see_none_of_as_records(app, book) -> None:
     assert b.get(f"{RECORDS}/{book.ids[0]}").status_code in (403, 404)
     # a code of A under B's own facility address is not found either
     assert b.get(f"/clinic/facilities/10676/records/{book.ids[0]}").status_code == 404
-    assert b.post(f"/clinic/facilities/10676/records/{book.ids[0]}/cancel",
-                  {"cancel_reason": "x"}).status_code == 404
+    assert (
+        b.post(
+            f"/clinic/facilities/10676/records/{book.ids[0]}/cancel", {"cancel_reason": "x"}
+        ).status_code
+        == 404
+    )

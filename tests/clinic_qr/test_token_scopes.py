@@ -28,8 +28,7 @@ API_SCOPES = {"/agent/api/": "agent", "/authencodestatus/api/": "his"}
 
 
 def _needed_scope(path: str) -> str | None:
-    return next((scope for prefix, scope in API_SCOPES.items() if path.startswith(prefix)),
-                None)
+    return next((scope for prefix, scope in API_SCOPES.items() if path.startswith(prefix)), None)
 
 
 def _api_calls(app: Any, cid: str) -> list[tuple[str, str, str]]:
@@ -41,8 +40,11 @@ def _api_calls(app: Any, cid: str) -> list[tuple[str, str, str]]:
         if scope is None:
             continue
         url = adapter.build(rule.endpoint, dict.fromkeys(rule.arguments, cid))
-        calls.extend((method, url, scope) for method in sorted(rule.methods or ())
-                     if method not in ("HEAD", "OPTIONS"))
+        calls.extend(
+            (method, url, scope)
+            for method in sorted(rule.methods or ())
+            if method not in ("HEAD", "OPTIONS")
+        )
     return calls
 
 
@@ -56,26 +58,35 @@ def scoped(app: Any, protector: Any) -> dict[str, Any]:
         make_person(session, protector, cid=patient)
         staff = new_cid("3")
         make_staff(session, protector, facility, cid=staff, pin_hash=hash_password("1234"))
-        tokens = {scope: create_token(session, facility, f"{scope} token", "test", scope).secret
-                  for scope in TOKEN_SCOPES}
+        tokens = {
+            scope: create_token(session, facility, f"{scope} token", "test", scope).secret
+            for scope in TOKEN_SCOPES
+        }
     return {"db": db, "tokens": tokens, "patient": patient, "staff": staff}
 
 
 def _call(client: Any, method: str, url: str, secret: str) -> Any:
-    return client.open(url, method=method, headers={"Authorization": f"Bearer {secret}"},
-                       json={} if method in ("POST", "PUT", "PATCH") else None)
+    return client.open(
+        url,
+        method=method,
+        headers={"Authorization": f"Bearer {secret}"},
+        json={} if method in ("POST", "PUT", "PATCH") else None,
+    )
 
 
-def test_every_api_route_opens_only_for_its_own_scope(app: Any, client: Any,
-                                                      scoped: dict[str, Any]) -> None:
+def test_every_api_route_opens_only_for_its_own_scope(
+    app: Any, client: Any, scoped: dict[str, Any]
+) -> None:
     calls = _api_calls(app, scoped["patient"])
     # The routes known today are all found (a rule renamed away would otherwise go unchecked).
     assert {(m, url) for m, url, _ in calls} >= {
-        ("POST", "/agent/api/card-reads"), ("POST", "/agent/api/staff-unlock"),
+        ("POST", "/agent/api/card-reads"),
+        ("POST", "/agent/api/staff-unlock"),
         ("POST", "/agent/api/confirm-save"),
         ("GET", f"/agent/api/latest-authen-code/{scoped['patient']}"),
         ("GET", "/authencodestatus/api/check-authen-status"),
-        ("GET", "/authencodestatus/api/codes")}
+        ("GET", "/authencodestatus/api/codes"),
+    }
     for method, url, needed in calls:
         for scope, secret in scoped["tokens"].items():
             response = _call(client, method, url, secret)
@@ -89,11 +100,15 @@ def test_every_api_route_opens_only_for_its_own_scope(app: Any, client: Any,
             assert needed in error["message"] and needed in error["message_th"]
 
 
-def test_a_refused_scope_reads_nothing_and_creates_nothing(client: Any,
-                                                           scoped: dict[str, Any]) -> None:
+def test_a_refused_scope_reads_nothing_and_creates_nothing(
+    client: Any, scoped: dict[str, Any]
+) -> None:
     """A hospital system's token cannot look up a CID's rights through the agent API."""
-    response = client.post("/agent/api/card-reads", json={"pid": scoped["patient"]},
-                           headers={"Authorization": f"Bearer {scoped['tokens']['his']}"})
+    response = client.post(
+        "/agent/api/card-reads",
+        json={"pid": scoped["patient"]},
+        headers={"Authorization": f"Bearer {scoped['tokens']['his']}"},
+    )
     assert response.status_code == 403 and set(response.get_json()) == {"error"}
     with scoped["db"].sessionmaker() as session:
         from authencode.models import CardRead
@@ -115,15 +130,21 @@ def test_openapi_names_the_scope_each_api_needs(client: Any) -> None:
 
 # --- staff-unlock does not tell staff CIDs from others ----------------------------------------
 
-def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(app: Any, client: Any,
-                                                             scoped: dict[str, Any],
-                                                             protector: Any,
-                                                             monkeypatch: Any) -> None:
+
+def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(
+    app: Any, client: Any, scoped: dict[str, Any], protector: Any, monkeypatch: Any
+) -> None:
     with scoped["db"].transaction() as session:
         other = make_facility(session, hcode="10676", name="อีกแห่ง")
         other_staff = new_cid("3")
-        make_staff(session, protector, other, username="other", cid=other_staff,
-                   pin_hash=hash_password("1234"))
+        make_staff(
+            session,
+            protector,
+            other,
+            username="other",
+            cid=other_staff,
+            pin_hash=hash_password("1234"),
+        )
         no_pin = new_cid("3")
         facility = session.scalar(select(ApiToken).where(ApiToken.scope == "agent")).facility
         make_staff(session, protector, facility, username="no-pin", cid=no_pin)
@@ -140,8 +161,11 @@ def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(app: Any, client: A
 
     def unlock(cid: str, pin: str) -> tuple[int, Any]:
         checked.clear()
-        response = client.post("/agent/api/staff-unlock", json={"staffPid": cid, "pin": pin},
-                               headers={"Authorization": f"Bearer {secret}"})
+        response = client.post(
+            "/agent/api/staff-unlock",
+            json={"staffPid": cid, "pin": pin},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         # every answer costs one hash check, so its timing tells staff from others no more
         # than its body does
         assert len(checked) == 1, cid
@@ -158,18 +182,23 @@ def test_staff_unlock_answers_a_non_staff_cid_as_a_wrong_pin(app: Any, client: A
 
 # --- making tokens: the CLI and the clinic's page ---------------------------------------------
 
-def test_cli_creates_a_token_of_each_scope(app: Any, client: Any, db_url: str,
-                                           tmp_path: Path) -> None:
+
+def test_cli_creates_a_token_of_each_scope(
+    app: Any, client: Any, db_url: str, tmp_path: Path
+) -> None:
     db = app.extensions["authencode"].db
     with db.transaction() as session:
         make_facility(session)
-    env = {"AUTHENCODE_ENV": "test", "DATABASE_URL": db_url, "PATH": "/usr/bin:/bin",
-           "AUTHENCODE_INSTANCE_PATH": str(tmp_path)}
+    env = {
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": db_url,
+        "PATH": "/usr/bin:/bin",
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+    }
     cli = [sys.executable, "-m", "authencode.cli", "token"]
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args], env=env, capture_output=True, text=True,
-                              check=check)
+        return subprocess.run([*cli, *args], env=env, capture_output=True, text=True, check=check)
 
     secrets = {"HIS": run("create", "10675", "HIS").stdout.strip().splitlines()[-1]}
     for scope in TOKEN_SCOPES:
@@ -177,9 +206,9 @@ def test_cli_creates_a_token_of_each_scope(app: Any, client: Any, db_url: str,
         assert created.stdout.startswith(f"{scope} token")
         secrets[f"{scope} made"] = created.stdout.strip().splitlines()[-1]
     with db.sessionmaker() as session:
-        assert {name: scope for name, scope in session.execute(
-            select(ApiToken.name, ApiToken.scope))} == {
-            "HIS": "his", "his made": "his", "agent made": "agent", "kiosk made": "kiosk"}
+        assert {
+            name: scope for name, scope in session.execute(select(ApiToken.name, ApiToken.scope))
+        } == {"HIS": "his", "his made": "his", "agent made": "agent", "kiosk made": "kiosk"}
     listed = run("list", "10675").stdout.splitlines()
     assert [line.split("\t")[2] for line in listed] == ["his", "his", "agent", "kiosk"]
     refused = run("create", "10675", "bad", "--scope", "admin", check=False)
@@ -190,26 +219,36 @@ def test_cli_creates_a_token_of_each_scope(app: Any, client: Any, db_url: str,
     assert _call(client, "POST", card_read, secrets["HIS"]).status_code == 403
 
 
-def test_clinic_page_creates_scoped_tokens_and_lists_their_scope(app: Any, clinic_world: Any
-                                                                 ) -> None:
+def test_clinic_page_creates_scoped_tokens_and_lists_their_scope(
+    app: Any, clinic_world: Any
+) -> None:
     admin = ClinicClient(app.test_client())
     admin.login("a-admin")
     page = admin.get("/clinic/facilities/10675/tokens").get_data(as_text=True)
     options = re.findall(r'<option value="(\w+)"\s*(selected)?>([^<]+)</option>', page)
     assert [(value, label) for value, _, label in options] == [
-        ("his", "ระบบโรงพยาบาล (HIS)"), ("agent", "เครื่องอ่านบัตร (Reader agent)"),
-        ("kiosk", "ตู้บริการ (Kiosk) ยังไม่มี API ให้ใช้")]
+        ("his", "ระบบโรงพยาบาล (HIS)"),
+        ("agent", "เครื่องอ่านบัตร (Reader agent)"),
+        ("kiosk", "ตู้บริการ (Kiosk) ยังไม่มี API ให้ใช้"),
+    ]
     assert [value for value, selected, _ in options if selected] == ["his"]
 
-    created = admin.post("/clinic/facilities/10675/tokens",
-                         {"name": "เคาน์เตอร์ 1", "scope": "agent"})
+    created = admin.post(
+        "/clinic/facilities/10675/tokens", {"name": "เคาน์เตอร์ 1", "scope": "agent"}
+    )
     assert created.status_code == 200
     shown = created.get_data(as_text=True)
     assert "“เคาน์เตอร์ 1” (เครื่องอ่านบัตร (Reader agent))" in shown
     secret = shown.split('id="new-token">', 1)[1].split("<", 1)[0]
-    row = next(r for r in re.findall(r"<tr>(.*?)</tr>",
-                                      admin.get("/clinic/facilities/10675/tokens")
-                                      .get_data(as_text=True), re.S) if "เคาน์เตอร์ 1" in r)
+    row = next(
+        r
+        for r in re.findall(
+            r"<tr>(.*?)</tr>",
+            admin.get("/clinic/facilities/10675/tokens").get_data(as_text=True),
+            re.S,
+        )
+        if "เคาน์เตอร์ 1" in r
+    )
     assert "เครื่องอ่านบัตร (Reader agent)" in row
     client = app.test_client()
     assert _call(client, "POST", "/agent/api/card-reads", secret).status_code == 400  # no pid

@@ -48,8 +48,12 @@ def jpeg_bytes() -> bytes:
 
 
 def _photo_form(cid: str, photo: bytes | None = None, **extra: object) -> dict[str, object]:
-    form: dict[str, object] = {"method": "cid_photo", "cid": cid,
-                               "phones": "081-234-5678, 0998887777", "service": "PG0060001"}
+    form: dict[str, object] = {
+        "method": "cid_photo",
+        "cid": cid,
+        "phones": "081-234-5678, 0998887777",
+        "service": "PG0060001",
+    }
     if photo is not None:
         form["photo"] = (io.BytesIO(photo), "card.jpg")
     form.update(extra)
@@ -58,8 +62,10 @@ def _photo_form(cid: str, photo: bytes | None = None, **extra: object) -> dict[s
 
 def _stored(world: World) -> tuple[int, int]:
     with world.db.transaction() as session:
-        return (session.scalar(select(func.count()).select_from(AuthenCode)) or 0,
-                session.scalar(select(func.count()).select_from(VisitEvidence)) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(AuthenCode)) or 0,
+            session.scalar(select(func.count()).select_from(VisitEvidence)) or 0,
+        )
 
 
 def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:
@@ -73,9 +79,11 @@ def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:
 
 
 def test_confirm_by_cid_and_photo_shows_the_code_and_a_printable_slip(
-        staff_client, patient, clinic_world, app, protector) -> None:
-    saved = staff_client.post(VISIT, _photo_form(patient.cid, jpeg_bytes()),
-                              content_type="multipart/form-data")
+    staff_client, patient, clinic_world, app, protector
+) -> None:
+    saved = staff_client.post(
+        VISIT, _photo_form(patient.cid, jpeg_bytes()), content_type="multipart/form-data"
+    )
     assert saved.status_code == 302
     slip = staff_client.get(saved.headers["Location"])
     page = slip.get_data(as_text=True)
@@ -102,24 +110,37 @@ def test_confirm_by_cid_and_photo_shows_the_code_and_a_printable_slip(
 
 
 def test_confirm_by_certified_pid_records_the_certifier(
-        staff_client, patient, clinic_world, protector) -> None:
-    saved = staff_client.post(VISIT, {
-        "method": "certified_pid", "cid": patient.cid, "phones": "0812345678",
-        "service": "PG0090001", "certifier_cid": patient.guardian_cid, "relation": "parent"})
+    staff_client, patient, clinic_world, protector
+) -> None:
+    saved = staff_client.post(
+        VISIT,
+        {
+            "method": "certified_pid",
+            "cid": patient.cid,
+            "phones": "0812345678",
+            "service": "PG0090001",
+            "certifier_cid": patient.guardian_cid,
+            "relation": "parent",
+        },
+    )
     assert saved.status_code == 302
     with clinic_world.db.transaction() as session:
         row = session.scalars(select(AuthenCode)).one()
         assert (row.channel, row.verify_method, row.service_code) == (
-            "certified_pid", "certified", "PG0090001")
+            "certified_pid",
+            "certified",
+            "PG0090001",
+        )
         evidence = visits.evidence_of(session, row)
         assert evidence is not None and evidence.photo_enc is None
         assert evidence.relation == "parent"
         assert visits.certifier_cid(protector, evidence) == patient.guardian_cid
-        assert session.scalar(select(AuditEntry.actor).where(
-            AuditEntry.action == "code.issue")) == f"staff:{clinic_world.ids['a-staff']}"
+        assert (
+            session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "code.issue"))
+            == f"staff:{clinic_world.ids['a-staff']}"
+        )
         code_id = row.id
-    record = staff_client.get(f"/clinic/facilities/10675/records/{code_id}").get_data(
-        as_text=True)
+    record = staff_client.get(f"/clinic/facilities/10675/records/{code_id}").get_data(as_text=True)
     assert mask_cid(patient.guardian_cid) in record and "บิดา/มารดา" in record
     assert patient.guardian_cid not in record
 
@@ -134,32 +155,45 @@ def test_same_day_repeat_shows_the_existing_code(staff_client, patient, clinic_w
     assert _stored(clinic_world) == (1, 1)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"cid": "1234567890123"}, "เลขประจำตัวประชาชนไม่ถูกต้อง (หลักตรวจสอบไม่ตรง)"),
-    ({"cid": "12345"}, "เลขประจำตัวประชาชนต้องมี 13 หลัก"),
-    ({"cid": "NEW"}, "ไม่พบเลขประจำตัวประชาชนนี้ในฐานข้อมูลผู้มีสิทธิ"),
-    ({"phones": "12345"}, "หมายเลขโทรศัพท์มือถือไม่ถูกต้อง"),
-    ({"phones": "0812345678,12"}, "หมายเลขโทรศัพท์มือถือไม่ถูกต้อง"),
-    ({"phones": ""}, "กรุณาระบุหมายเลขโทรศัพท์มือถือ"),
-    ({"photo": None}, "กรุณาถ่ายหรือแนบรูปผู้รับบริการถือบัตรประชาชน"),
-    ({"photo": b"%PDF-1.4 not a photo"}, "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น"),
-    ({"photo": b"\xff\xd8\xff\xe0 truncated jpeg"}, "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น"),
-    # a service facility A does not offer
-    ({"service": "PG0130001"}, "หน่วยบริการนี้ไม่ได้เปิดให้บริการประเภทนี้"),
-    ({"method": "certified_pid", "certifier_cid": ""},
-     "เลขประจำตัวประชาชนของผู้รับรองไม่ถูกต้องหรือไม่ได้กรอก"),
-    ({"method": "certified_pid", "certifier_cid": "SELF", "relation": "parent"},
-     "ผู้รับรองต้องไม่ใช่ผู้รับบริการเอง"),
-    ({"method": "certified_pid", "certifier_cid": "GUARDIAN", "relation": ""},
-     "กรุณาเลือกความเกี่ยวข้องของผู้รับรอง"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cid": "1234567890123"}, "เลขประจำตัวประชาชนไม่ถูกต้อง (หลักตรวจสอบไม่ตรง)"),
+        ({"cid": "12345"}, "เลขประจำตัวประชาชนต้องมี 13 หลัก"),
+        ({"cid": "NEW"}, "ไม่พบเลขประจำตัวประชาชนนี้ในฐานข้อมูลผู้มีสิทธิ"),
+        ({"phones": "12345"}, "หมายเลขโทรศัพท์มือถือไม่ถูกต้อง"),
+        ({"phones": "0812345678,12"}, "หมายเลขโทรศัพท์มือถือไม่ถูกต้อง"),
+        ({"phones": ""}, "กรุณาระบุหมายเลขโทรศัพท์มือถือ"),
+        ({"photo": None}, "กรุณาถ่ายหรือแนบรูปผู้รับบริการถือบัตรประชาชน"),
+        ({"photo": b"%PDF-1.4 not a photo"}, "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น"),
+        ({"photo": b"\xff\xd8\xff\xe0 truncated jpeg"}, "รูปถ่ายต้องเป็นไฟล์ภาพ JPEG หรือ PNG เท่านั้น"),
+        # a service facility A does not offer
+        ({"service": "PG0130001"}, "หน่วยบริการนี้ไม่ได้เปิดให้บริการประเภทนี้"),
+        (
+            {"method": "certified_pid", "certifier_cid": ""},
+            "เลขประจำตัวประชาชนของผู้รับรองไม่ถูกต้องหรือไม่ได้กรอก",
+        ),
+        (
+            {"method": "certified_pid", "certifier_cid": "SELF", "relation": "parent"},
+            "ผู้รับรองต้องไม่ใช่ผู้รับบริการเอง",
+        ),
+        (
+            {"method": "certified_pid", "certifier_cid": "GUARDIAN", "relation": ""},
+            "กรุณาเลือกความเกี่ยวข้องของผู้รับรอง",
+        ),
+    ],
+)
 def test_bad_input_is_refused_in_thai_and_nothing_is_stored(
-        staff_client, patient, clinic_world, change, message) -> None:
+    staff_client, patient, clinic_world, change, message
+) -> None:
     change = dict(change)
     photo = change.pop("photo", jpeg_bytes())
     for key, value in change.items():
-        change[key] = {"SELF": patient.cid, "GUARDIAN": patient.guardian_cid,
-                        "NEW": new_cid("8")}.get(value, value)
+        change[key] = {
+            "SELF": patient.cid,
+            "GUARDIAN": patient.guardian_cid,
+            "NEW": new_cid("8"),
+        }.get(value, value)
     form = _photo_form(patient.cid, photo)
     form.update(change)
     response = staff_client.post(VISIT, form, content_type="multipart/form-data")
@@ -188,6 +222,7 @@ def test_only_the_facilitys_services_are_offered(staff_client) -> None:
 
 # --- the smart-card way: the reader agent's card read, saved by the page ---------------------
 
+
 def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:
     """What the reader agent beside the page does: report a card read, get its id."""
     from authencode.models import ApiToken
@@ -195,17 +230,25 @@ def _card_read(world: World, protector, cid: str, facility: str = "a") -> str:
 
     with world.db.transaction() as session:
         token = session.get_one(ApiToken, world.ids[f"{facility}_token"])
-        return agent.record_card_read(session, protector, token, cid, "ACS ACR39U").read \
-            .correlation_id
+        return agent.record_card_read(
+            session, protector, token, cid, "ACS ACR39U"
+        ).read.correlation_id
 
 
 def _card_form(cid: str, correlation_id: str) -> dict[str, object]:
-    return {"method": "smartcard", "cid": cid, "correlation_id": correlation_id,
-            "phones": "0812345678", "service": "PG0060001", "hn": "HN-7"}
+    return {
+        "method": "smartcard",
+        "cid": cid,
+        "correlation_id": correlation_id,
+        "phones": "0812345678",
+        "service": "PG0060001",
+        "hn": "HN-7",
+    }
 
 
 def test_confirm_by_smart_card_uses_the_agents_card_read_once(
-        staff_client, patient, clinic_world, protector) -> None:
+    staff_client, patient, clinic_world, protector
+) -> None:
     from authencode.models import CardRead
 
     read_id = _card_read(clinic_world, protector, patient.cid)
@@ -226,7 +269,8 @@ def test_confirm_by_smart_card_uses_the_agents_card_read_once(
 
 @pytest.mark.parametrize("case", ["no read", "another person", "another facility", "made up"])
 def test_smart_card_save_needs_this_facilitys_read_of_this_person(
-        staff_client, patient, clinic_world, protector, case) -> None:
+    staff_client, patient, clinic_world, protector, case
+) -> None:
     with clinic_world.db.transaction() as session:
         other = make_person(session, protector)
         other_cid = protector.decrypt(other.cid_enc)

@@ -29,13 +29,18 @@ def own_postgres() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def fault_settings(own_postgres: PostgresCluster, fake_line: FakeLineServer,
-                   tmp_path: Path) -> Settings:
+def fault_settings(
+    own_postgres: PostgresCluster, fake_line: FakeLineServer, tmp_path: Path
+) -> Settings:
     return Settings(
-        environment="test", database_url=own_postgres.url,
-        secret_key="test-secret-key-0123456789abcdef", data_key=TEST_DATA_KEY,
-        instance_path=tmp_path / "instance", public_base_url="http://127.0.0.1:5000",
-        line_channel_secret=CHANNEL_SECRET, line_channel_access_token=ACCESS_TOKEN,
+        environment="test",
+        database_url=own_postgres.url,
+        secret_key="test-secret-key-0123456789abcdef",
+        data_key=TEST_DATA_KEY,
+        instance_path=tmp_path / "instance",
+        public_base_url="http://127.0.0.1:5000",
+        line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
         line_api_base_url=fake_line.url,
     )
 
@@ -45,12 +50,14 @@ def worker_env(settings: Settings) -> dict[str, str]:
     import base64
     import os
 
-    return {**os.environ, "AUTHENCODE_ENV": "test", "DATABASE_URL": settings.database_url,
-            "SECRET_KEY": settings.secret_key,
-            "DATA_KEY": base64.b64encode(settings.data_key).decode(),
-            "AUTHENCODE_INSTANCE_PATH": str(settings.instance_path),
-            "LINE_CHANNEL_SECRET": settings.line_channel_secret or "",
-            "LINE_CHANNEL_ACCESS_TOKEN": settings.line_channel_access_token or "",
-            "LINE_API_BASE_URL": settings.line_api_base_url}
-
-
+    return {
+        **os.environ,
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key,
+        "DATA_KEY": base64.b64encode(settings.data_key).decode(),
+        "AUTHENCODE_INSTANCE_PATH": str(settings.instance_path),
+        "LINE_CHANNEL_SECRET": settings.line_channel_secret or "",
+        "LINE_CHANNEL_ACCESS_TOKEN": settings.line_channel_access_token or "",
+        "LINE_API_BASE_URL": settings.line_api_base_url,
+    }

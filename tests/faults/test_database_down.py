@@ -24,8 +24,11 @@ from tests.support.postgres import PostgresCluster
 def _post(url: str, event: dict[str, Any]) -> int:
     body = json.dumps(webhook(event), ensure_ascii=False).encode()
     request = urllib.request.Request(  # noqa: S310 - the local test server
-        url + "/line/webhook", data=body, method="POST",
-        headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)})
+        url + "/line/webhook",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Line-Signature": sign(body)},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - http://127.0.0.1
             return int(response.status)
@@ -94,16 +97,18 @@ def _stored(db: Database) -> tuple[set[str], Counter[str]]:
         ids = set(session.scalars(select(WebhookEvent.webhook_event_id)))
         replies: Counter[str] = Counter()
         for token, count in session.execute(
-                select(OutboxMessage.reply_token, func.count())
-                .where(OutboxMessage.reply_token.is_not(None))
-                .group_by(OutboxMessage.reply_token)):
+            select(OutboxMessage.reply_token, func.count())
+            .where(OutboxMessage.reply_token.is_not(None))
+            .group_by(OutboxMessage.reply_token)
+        ):
             assert token is not None
             replies[token] = count
     return ids, replies
 
 
 def test_webhook_under_load_survives_postgres_stop_and_restart(
-        fault_settings: Settings, own_postgres: PostgresCluster) -> None:
+    fault_settings: Settings, own_postgres: PostgresCluster
+) -> None:
     app = create_app(fault_settings)
     db = app.extensions["authencode"].db
     try:
@@ -123,8 +128,9 @@ def test_webhook_under_load_survives_postgres_stop_and_restart(
 
             statuses = Counter(status for _, status in answers)
             assert set(statuses) <= {200, 503}, statuses  # never a 500, never a lost 200
-            assert all(status == 503 for _, status in answers[down_from + 8:during]), \
+            assert all(status == 503 for _, status in answers[down_from + 8 : during]), (
                 "deliveries made while the database was down must be refused"
+            )
             assert [status for _, status in answers[-10:]] == [200] * 10  # the pool recovered
 
             acknowledged = [event for event, status in answers if status == 200]

@@ -59,14 +59,16 @@ def _delivered_once(fake_line: FakeLineServer, texts: list[str]) -> None:
 
 
 def test_api_unreachable_then_failing_then_recovered(
-        db: Database, fault_settings: Settings, fake_line: FakeLineServer) -> None:
+    db: Database, fault_settings: Settings, fake_line: FakeLineServer
+) -> None:
     texts = _queue(db, "rprprprp")
     clock = Clock()
     # LINE unreachable: nothing connects, so nothing can have been delivered.
     dead = fault_settings.with_overrides(line_api_base_url=f"http://127.0.0.1:{free_port()}")
     assert OutboxSender(db, dead, FAST, clock=clock).run_once() == len(texts)
-    assert all(r.status == "pending" and (r.last_error or "").startswith("network:")
-               for r in _rows(db))
+    assert all(
+        r.status == "pending" and (r.last_error or "").startswith("network:") for r in _rows(db)
+    )
     # Back, but failing: 500s, 429 with Retry-After, and answers that never come in time
     # (LINE took the request; the answer was lost) — for replies and pushes alike.
     fake_line.fail_next(1, status=500)
@@ -88,7 +90,8 @@ def test_api_unreachable_then_failing_then_recovered(
 
 
 def test_a_reply_whose_token_expired_before_any_attempt_falls_back_to_push(
-        db: Database, fault_settings: Settings, fake_line: FakeLineServer) -> None:
+    db: Database, fault_settings: Settings, fake_line: FakeLineServer
+) -> None:
     [body] = _queue(db, "r")
     fake_line.invalidate_reply_token("rt-fault-0")
     drain(OutboxSender(db, fault_settings, FAST, clock=Clock()), Clock())
@@ -97,9 +100,12 @@ def test_a_reply_whose_token_expired_before_any_attempt_falls_back_to_push(
 
 def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "linebot_app.worker"],
-                                env=worker_env(settings), stdout=output,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "linebot_app.worker"],
+            env=worker_env(settings),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait(condition: object, timeout: float = 60.0) -> None:
@@ -111,8 +117,8 @@ def _wait(condition: object, timeout: float = 60.0) -> None:
 
 @pytest.mark.parametrize("first", ["r", "p"])
 def test_worker_killed_mid_send_loses_and_duplicates_nothing(
-        db: Database, fault_settings: Settings, fake_line: FakeLineServer, first: str,
-        tmp_path: Path) -> None:
+    db: Database, fault_settings: Settings, fake_line: FakeLineServer, first: str, tmp_path: Path
+) -> None:
     texts = _queue(db, first + "rprp")
     log = tmp_path / "worker.log"
     # LINE takes the first message at once but answers late; the others of the batch go out
@@ -134,8 +140,11 @@ def test_worker_killed_mid_send_loses_and_duplicates_nothing(
 
     # The lease of the dead worker's rows runs out (without waiting two minutes for it).
     with db.transaction() as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending")
-                        .values(next_attempt_at=utcnow()))
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending")
+            .values(next_attempt_at=utcnow())
+        )
     worker = _start_worker(fault_settings, log)
     try:
         _wait(lambda: all(r.status != "pending" for r in _rows(db)))

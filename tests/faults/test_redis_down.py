@@ -26,7 +26,8 @@ def _web_worker(settings: Settings) -> Any:
 
 
 def test_service_keeps_working_with_local_limits_when_redis_dies(
-        fault_settings: Settings, redis_server: RedisServer) -> None:
+    fault_settings: Settings, redis_server: RedisServer
+) -> None:
     limits = {rule: 0 for rule in DEFAULT_LIMITS} | {"ip": 5}
     settings = fault_settings.with_overrides(redis_url=redis_server.url, rate_limits=limits)
     one, two = _web_worker(settings), _web_worker(settings)

@@ -43,11 +43,18 @@ def _claims(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _signed(jwks: JwksServer, claims: dict[str, Any], *, key: SigningKey | None = None,
-            headers: dict[str, Any] | None = None, algorithm: str = "ES256") -> str:
+def _signed(
+    jwks: JwksServer,
+    claims: dict[str, Any],
+    *,
+    key: SigningKey | None = None,
+    headers: dict[str, Any] | None = None,
+    algorithm: str = "ES256",
+) -> str:
     key = key or jwks.key
-    return jwt.encode(claims, key.private, algorithm=algorithm,
-                      headers={"kid": key.kid, **(headers or {})})
+    return jwt.encode(
+        claims, key.private, algorithm=algorithm, headers={"kid": key.kid, **(headers or {})}
+    )
 
 
 def _tampered(jwks: JwksServer) -> str:
@@ -60,8 +67,12 @@ def _tampered(jwks: JwksServer) -> str:
 def _embedded_jwk(jwks: JwksServer) -> str:
     """Signed by the attacker's key, which the header itself offers (jwk/jku injection)."""
     attacker = SigningKey(jwks.key.kid)
-    return _signed(jwks, _claims(), key=attacker,
-                   headers={"jwk": attacker.jwk(), "jku": "http://127.0.0.1:9/keys"})
+    return _signed(
+        jwks,
+        _claims(),
+        key=attacker,
+        headers={"jwk": attacker.jwk(), "jku": "http://127.0.0.1:9/keys"},
+    )
 
 
 def _rs256(jwks: JwksServer) -> str:
@@ -77,8 +88,11 @@ ATTACKS: dict[str, Callable[[JwksServer], str]] = {
     "HS256 keyed with the public key": lambda j: hs256_with_public_key(USER, j.key),
     "RS256 by an unknown key": _rs256,
     "ES256 signature labelled ES384": lambda j: ".".join(
-        [_b64(json.dumps({"alg": "ES384", "kid": j.key.kid}).encode()),
-         *_segments(j.token(USER))[1:]]),
+        [
+            _b64(json.dumps({"alg": "ES384", "kid": j.key.kid}).encode()),
+            *_segments(j.token(USER))[1:],
+        ]
+    ),
     "wrong audience": lambda j: j.token(USER, aud="1657999999"),
     "audience list without ours": lambda j: _signed(j, _claims(aud=["1", "2"])),
     "audience list with ours": lambda j: _signed(j, _claims(aud=[CHANNEL_ID, "1657999999"])),
@@ -88,10 +102,12 @@ ATTACKS: dict[str, Callable[[JwksServer], str]] = {
     "no issuer": lambda j: _signed(j, _claims(iss=None)),
     "expired": lambda j: j.token(USER, expires_in=-3600),
     "no expiry": lambda j: _signed(j, _claims(exp=None)),
-    "issued in the future": lambda j: _signed(j, _claims(
-        iat=int(dt.datetime.now(dt.UTC).timestamp()) + 3600)),
-    "not valid before the future": lambda j: _signed(j, _claims(
-        nbf=int(dt.datetime.now(dt.UTC).timestamp()) + 3600)),
+    "issued in the future": lambda j: _signed(
+        j, _claims(iat=int(dt.datetime.now(dt.UTC).timestamp()) + 3600)
+    ),
+    "not valid before the future": lambda j: _signed(
+        j, _claims(nbf=int(dt.datetime.now(dt.UTC).timestamp()) + 3600)
+    ),
     "unknown kid": lambda j: j.token(USER, kid="nobody-knows-this-kid"),
     "no kid": lambda j: jwt.encode(_claims(), j.key.private, algorithm="ES256"),
     "another key under our kid": lambda j: j.token(USER, key=SigningKey(j.key.kid)),
@@ -102,8 +118,9 @@ ATTACKS: dict[str, Callable[[JwksServer], str]] = {
     "subject too long": lambda j: _signed(j, _claims(sub="U" + "0" * 200)),
     "exp not a number": lambda j: _signed(j, _claims(exp="tomorrow")),
     "header not base64": lambda j: "%%%." + ".".join(_segments(j.token(USER))[1:]),
-    "payload not JSON": lambda j: ".".join([_segments(j.token(USER))[0], _b64(b"{not json"),
-                                            _segments(j.token(USER))[2]]),
+    "payload not JSON": lambda j: ".".join(
+        [_segments(j.token(USER))[0], _b64(b"{not json"), _segments(j.token(USER))[2]]
+    ),
     "header a JSON list": lambda j: ".".join([_b64(b"[1,2]"), *_segments(j.token(USER))[1:]]),
     "two segments": lambda j: ".".join(_segments(j.token(USER))[:2]),
     "four segments": lambda j: j.token(USER) + ".AAAA",
@@ -133,29 +150,50 @@ def _refusals(client: Any, routes: list[tuple[str, str]], authorization: str) ->
     """What was not a 401 with the JSON error, for one Authorization header on every route."""
     wrong = []
     for method, path in routes:
-        response = client.open(path, method=method, headers={"Authorization": authorization},
-                               json={"decision": "accept", "cid": "1101700207030"})
+        response = client.open(
+            path,
+            method=method,
+            headers={"Authorization": authorization},
+            json={"decision": "accept", "cid": "1101700207030"},
+        )
         error = (response.json or {}).get("error", {}) if response.is_json else {}
-        if (response.status_code != 401 or error.get("code") not in LIFF_REFUSALS
-                or not error.get("message_th")):
+        if (
+            response.status_code != 401
+            or error.get("code") not in LIFF_REFUSALS
+            or not error.get("message_th")
+        ):
             wrong.append(f"{method} {path}: {response.status_code} {response.data[:120]!r}")
     return wrong
 
 
-def test_forged_id_tokens_are_refused_everywhere(app: Any, client: Any, jwks: JwksServer,
-                                                 routes: list[tuple[str, str]]) -> None:
-    wrong = {attack: found for attack, make in ATTACKS.items()
-             if (found := _refusals(client, routes, f"Bearer {make(jwks)}"))}
+def test_forged_id_tokens_are_refused_everywhere(
+    app: Any, client: Any, jwks: JwksServer, routes: list[tuple[str, str]]
+) -> None:
+    wrong = {
+        attack: found
+        for attack, make in ATTACKS.items()
+        if (found := _refusals(client, routes, f"Bearer {make(jwks)}"))
+    }
     assert not wrong, wrong
     assert _accounts(app) == 0
 
 
-def test_missing_or_malformed_authorization_is_refused(app: Any, client: Any,
-                                                       routes: list[tuple[str, str]]) -> None:
-    headers = ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b c",
-               "bearer\tx.y.z", "Bearer " + "A" * 9000]
-    wrong = {header[:20]: found for header in headers
-             if (found := _refusals(client, routes, header))}
+def test_missing_or_malformed_authorization_is_refused(
+    app: Any, client: Any, routes: list[tuple[str, str]]
+) -> None:
+    headers = [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "Bearer a b c",
+        "bearer\tx.y.z",
+        "Bearer " + "A" * 9000,
+    ]
+    wrong = {
+        header[:20]: found for header in headers if (found := _refusals(client, routes, header))
+    }
     assert not wrong, wrong
     assert _accounts(app) == 0
 

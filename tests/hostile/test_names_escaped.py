@@ -94,8 +94,9 @@ REGISTRY_CSV = (
 def _hostile_person(db: Any, protector: Any) -> tuple[str, Person]:
     """A registry person imported from CSV with a formula title and markup names."""
     cid = new_cid()
-    text = REGISTRY_CSV.format(cid=cid, title=FORMULA.replace('"', '""'),
-                               first=SCRIPT, last=IMG.replace('"', '""'))
+    text = REGISTRY_CSV.format(
+        cid=cid, title=FORMULA.replace('"', '""'), first=SCRIPT, last=IMG.replace('"', '""')
+    )
     with db.transaction() as session:
         import_registry(session, protector, parse_text(text))
     with db.sessionmaker() as session:
@@ -123,17 +124,23 @@ def hostile_clinic(app: Any, protector: Any, clinic_world: ClinicWorld) -> dict[
         token.name = SCRIPT
         row = session.get(Person, person.id)
         assert row is not None
-        code = issuance.issue_code(session, row, hcode=clinic_world.a_hcode,
-                                   service_code="PG0060001", phones="0812345678",
-                                   channel="line", verify_method="line_qr",
-                                   hn="<b>HN</b>").code
+        code = issuance.issue_code(
+            session,
+            row,
+            hcode=clinic_world.a_hcode,
+            service_code="PG0060001",
+            phones="0812345678",
+            channel="line",
+            verify_method="line_qr",
+            hn="<b>HN</b>",
+        ).code
         code_id = code.id
     return {"cid": cid, "code_id": code_id, "staff_id": clinic_world.ids["a-staff"]}
 
 
-def test_every_clinic_page_shows_hostile_names_as_text(clinic_client: ClinicClient,
-                                                       clinic_world: ClinicWorld,
-                                                       hostile_clinic: dict[str, Any]) -> None:
+def test_every_clinic_page_shows_hostile_names_as_text(
+    clinic_client: ClinicClient, clinic_world: ClinicWorld, hostile_clinic: dict[str, Any]
+) -> None:
     assert clinic_client.login("a-admin").status_code == 302
     base = f"/clinic/facilities/{clinic_world.a_hcode}"
     code_id, cid = hostile_clinic["code_id"], hostile_clinic["cid"]
@@ -164,9 +171,9 @@ def test_every_clinic_page_shows_hostile_names_as_text(clinic_client: ClinicClie
         assert_inert(response.get_data(as_text=True), shows=shows)
 
 
-def test_the_qr_svg_keeps_a_hostile_facility_name_as_text(clinic_client: ClinicClient,
-                                                          clinic_world: ClinicWorld,
-                                                          hostile_clinic: dict[str, Any]) -> None:
+def test_the_qr_svg_keeps_a_hostile_facility_name_as_text(
+    clinic_client: ClinicClient, clinic_world: ClinicWorld, hostile_clinic: dict[str, Any]
+) -> None:
     assert clinic_client.login("a-admin").status_code == 302
     response = clinic_client.get(f"/clinic/facilities/{clinic_world.a_hcode}/qr/PG0060001.svg")
     assert response.status_code == 200
@@ -174,9 +181,9 @@ def test_the_qr_svg_keeps_a_hostile_facility_name_as_text(clinic_client: ClinicC
     assert "<img" not in svg and "&lt;img src=x onerror=alert(1)&gt;" in svg
 
 
-def test_exports_keep_names_as_inert_text(clinic_client: ClinicClient,
-                                          clinic_world: ClinicWorld,
-                                          hostile_clinic: dict[str, Any]) -> None:
+def test_exports_keep_names_as_inert_text(
+    clinic_client: ClinicClient, clinic_world: ClinicWorld, hostile_clinic: dict[str, Any]
+) -> None:
     assert clinic_client.login("a-admin").status_code == 302
     today = service_day().isoformat()
     query = f"?date_from={today}&date_to={today}"
@@ -201,20 +208,30 @@ def test_exports_keep_names_as_inert_text(clinic_client: ClinicClient,
 
 
 def test_the_liff_api_and_the_pushed_flex_message_carry_names_as_text(
-        client: Any, jwks: JwksServer, world: LiffWorld, protector: Any) -> None:
+    client: Any, jwks: JwksServer, world: LiffWorld, protector: Any
+) -> None:
     cid, person = _hostile_person(world.db, protector)
     token = jwks.token(new_user_id())
-    member = registered(client, token, cid, birth=f"{person.birth_year}-"
-                        f"{person.birth_month or 0:02d}-{person.birth_day or 0:02d}")
+    member = registered(
+        client,
+        token,
+        cid,
+        birth=f"{person.birth_year}-{person.birth_month or 0:02d}-{person.birth_day or 0:02d}",
+    )
     assert member["name"] == f"{FORMULA}{SCRIPT} {IMG}"
-    response = client.post("/liff/api/codes", headers=bearer(token),
-                           json={"member_id": member["id"], "scanned": world.display_url()})
+    response = client.post(
+        "/liff/api/codes",
+        headers=bearer(token),
+        json={"member_id": member["id"], "scanned": world.display_url()},
+    )
     assert response.status_code == 201
     assert response.mimetype == "application/json"
     assert response.json["code"]["person_name"] == member["name"]
     with world.session() as session:
-        pushes = [json.loads(row.payload) if isinstance(row.payload, str) else row.payload
-                  for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        pushes = [
+            json.loads(row.payload) if isinstance(row.payload, str) else row.payload
+            for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
         code = session.scalars(select(AuthenCode)).one()
         built = code_message(code_view(protector, code))
     flex = [m for push in pushes for m in _messages(push) if m.get("type") == "flex"]
@@ -241,10 +258,17 @@ def _flex_texts(node: Any) -> list[str]:
 
 def test_a_card_with_markup_in_its_name_gives_the_agent_plain_text() -> None:
     name = f"นาย#{SCRIPT}#{IMG}#ใจดี".encode("cp874")
-    fields = {"cid": b"1101700207030", "name_th": name.ljust(100, b" "),
-              "name_en": b"Mr.#John##Doe".ljust(100, b" "), "birth_date": b"25300115",
-              "sex": b"1", "issuer": b"x", "issue_date": b"25600101",
-              "expiry_date": b"99999999", "address": b"1#"}
+    fields = {
+        "cid": b"1101700207030",
+        "name_th": name.ljust(100, b" "),
+        "name_en": b"Mr.#John##Doe".ljust(100, b" "),
+        "birth_date": b"25300115",
+        "sex": b"1",
+        "issuer": b"x",
+        "issue_date": b"25600101",
+        "expiry_date": b"99999999",
+        "address": b"1#",
+    }
     answer = card_fields(parse_card(fields, None))
     assert (answer["fname"], answer["lname"]) == (f"{SCRIPT} {IMG}", "ใจดี")
 
@@ -252,11 +276,16 @@ def test_a_card_with_markup_in_its_name_gives_the_agent_plain_text() -> None:
 _HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.html\(")
 
 
-@pytest.mark.parametrize("script", ["liff_web/static/liff/liff.js",
-                                    "clinic_qr/static/clinic/visit.js",
-                                    "clinic_qr/static/clinic/display.js",
-                                    "clinic_qr/static/clinic/slip.js",
-                                    "clinic_qr/static/clinic/verify.js"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "liff_web/static/liff/liff.js",
+        "clinic_qr/static/clinic/visit.js",
+        "clinic_qr/static/clinic/display.js",
+        "clinic_qr/static/clinic/slip.js",
+        "clinic_qr/static/clinic/verify.js",
+    ],
+)
 def test_page_scripts_only_ever_set_text(script: str) -> None:
     """The LIFF pages and the clinic's card-read form render names from JSON in the
     browser; they may do so only through textContent, never as markup."""

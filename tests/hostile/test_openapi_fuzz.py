@@ -39,8 +39,12 @@ from tests.support.liff import JwksServer, World, new_user_id, registered
 
 STAFF_CID = new_cid("3")
 EXAMPLES = int(os.environ.get("HOSTILE_FUZZ_EXAMPLES", "12"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 Mode = schemathesis.GenerationMode
 
 
@@ -60,8 +64,11 @@ class Credentials:
     known: dict[str, Any] = field(default_factory=dict)  # field name -> a value that exists
 
     def authorization(self, operation: Any) -> str | None:
-        schemes = {name for requirement in operation.definition.raw.get("security", [])
-                   for name in requirement}
+        schemes = {
+            name
+            for requirement in operation.definition.raw.get("security", [])
+            for name in requirement
+        }
         if "liffIdToken" in schemes:
             return self.liff
         if "hisToken" in schemes:
@@ -81,27 +88,46 @@ def _signed_in(client: Any, jwks: JwksServer, world: World) -> Credentials:
     with world.db.transaction() as session:
         facility = session.get(Facility, world.facility_id)
         assert facility is not None
-        make_staff(session, world.protector, facility, cid=STAFF_CID,
-                   pin_hash=hash_password("1234"))
+        make_staff(
+            session, world.protector, facility, cid=STAFF_CID, pin_hash=hash_password("1234")
+        )
         his_secret = create_token(session, facility, "fuzz HIS", "test").secret
         secret = create_token(session, facility, "fuzz agent", "test", "agent").secret
     facility_auth = {"Authorization": f"Bearer {secret}"}
-    unlocked = client.post("/agent/api/staff-unlock", headers=facility_auth,
-                           json={"staffPid": STAFF_CID, "pin": "1234"})
+    unlocked = client.post(
+        "/agent/api/staff-unlock",
+        headers=facility_auth,
+        json={"staffPid": STAFF_CID, "pin": "1234"},
+    )
     assert unlocked.status_code == 200, unlocked.json
-    read = client.post("/agent/api/card-reads", headers=facility_auth,
-                       json={"pid": world.family_cids[0]})
+    read = client.post(
+        "/agent/api/card-reads", headers=facility_auth, json={"pid": world.family_cids[0]}
+    )
     assert read.status_code == 200, read.json
     cid = world.adult_cid
     return Credentials(
-        liff=f"Bearer {token}", his=f"Bearer {his_secret}", agent=f"Bearer {secret}",
+        liff=f"Bearer {token}",
+        his=f"Bearer {his_secret}",
+        agent=f"Bearer {secret}",
         agent_session=unlocked.json["sessionToken"],
-        known={"member_id": member["id"], "cid": cid, "pid": cid, "personalId": cid,
-               "staffPid": STAFF_CID, "scanned": world.poster_url(), "hcode": "10676",
-               "serviceCode": "PG0060001", "claimType": "PG0060001", "phone": "0812345678",
-               "mobile": "0812345678", "correlationId": read.json["correlationId"],
-               "serviceDate": service_day().isoformat(), "relation": "บุตร",
-               "decision": "accept"})
+        known={
+            "member_id": member["id"],
+            "cid": cid,
+            "pid": cid,
+            "personalId": cid,
+            "staffPid": STAFF_CID,
+            "scanned": world.poster_url(),
+            "hcode": "10676",
+            "serviceCode": "PG0060001",
+            "claimType": "PG0060001",
+            "phone": "0812345678",
+            "mobile": "0812345678",
+            "correlationId": read.json["correlationId"],
+            "serviceDate": service_day().isoformat(),
+            "relation": "บุตร",
+            "decision": "accept",
+        },
+    )
 
 
 def _swap_known(case: Any, known: dict[str, Any], data: st.DataObject) -> None:
@@ -116,16 +142,22 @@ def _swap_known(case: Any, known: dict[str, Any], data: st.DataObject) -> None:
         setattr(case, name, values)
 
 
-def _fuzz(app: Any, operation: Any, credentials: Credentials, examples: int,
-          mode: Mode) -> set[int]:
+def _fuzz(
+    app: Any, operation: Any, credentials: Credentials, examples: int, mode: Mode
+) -> set[int]:
     """Run generated cases of one operation through the WSGI app and check each answer;
     returns the statuses seen."""
     statuses: set[int] = set()
     authorization = credentials.authorization(operation)
 
-    @hypothesis_settings(max_examples=examples, derandomize=True, deadline=None,
-                         database=None, phases=[Phase.explicit, Phase.generate],
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
     def run(case: Any, data: st.DataObject) -> None:
         _swap_known(case, credentials.known, data)
@@ -143,8 +175,9 @@ def _fuzz(app: Any, operation: Any, credentials: Credentials, examples: int,
     return statuses
 
 
-def _fuzz_all(app: Any, credentials: Credentials, modes: tuple[Mode, ...],
-              examples: int) -> tuple[list[str], dict[str, set[int]]]:
+def _fuzz_all(
+    app: Any, credentials: Credentials, modes: tuple[Mode, ...], examples: int
+) -> tuple[list[str], dict[str, set[int]]]:
     """Failures as text, and the statuses each operation answered."""
     spec = app.test_client().get("/openapi.json").json
     assert "/liff/api/codes" in spec["paths"]
@@ -159,7 +192,8 @@ def _fuzz_all(app: Any, credentials: Credentials, modes: tuple[Mode, ...],
         for mode in modes:
             try:
                 statuses.setdefault(operation.label, set()).update(
-                    _fuzz(app, operation, credentials, examples, mode))
+                    _fuzz(app, operation, credentials, examples, mode)
+                )
             except Unsatisfiable:
                 # nothing to make invalid: an operation without parameters or body
                 assert mode is Mode.NEGATIVE, operation.label
@@ -169,7 +203,8 @@ def _fuzz_all(app: Any, credentials: Credentials, modes: tuple[Mode, ...],
 
 
 def test_no_operation_errors_or_breaks_its_schema_when_signed_in(
-        app: Any, client: Any, jwks: JwksServer, world: World) -> None:
+    app: Any, client: Any, jwks: JwksServer, world: World
+) -> None:
     credentials = _signed_in(client, jwks, world)
     failures, statuses = _fuzz_all(app, credentials, (Mode.POSITIVE, Mode.NEGATIVE), EXAMPLES)
     assert not failures, "\n\n".join(failures)
@@ -178,20 +213,27 @@ def test_no_operation_errors_or_breaks_its_schema_when_signed_in(
     stuck = {label: seen for label, seen in statuses.items() if seen <= {401}}
     assert not stuck, stuck
     succeeded = {label for label, seen in statuses.items() if seen & {200, 201}}
-    assert {"POST /liff/api/codes", "GET /authencodestatus/api/check-authen-status",
-            "POST /agent/api/card-reads"} <= succeeded, statuses
+    assert {
+        "POST /liff/api/codes",
+        "GET /authencodestatus/api/check-authen-status",
+        "POST /agent/api/card-reads",
+    } <= succeeded, statuses
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer x.y.z", "Basic dXNlcjpwYXNz"])
-def test_no_operation_errors_without_valid_credentials(app: Any, world: World,
-                                                       authorization: str | None) -> None:
-    bad = Credentials(liff=authorization, his=authorization, agent=authorization,
-                      agent_session=authorization)
+def test_no_operation_errors_without_valid_credentials(
+    app: Any, world: World, authorization: str | None
+) -> None:
+    bad = Credentials(
+        liff=authorization, his=authorization, agent=authorization, agent_session=authorization
+    )
     failures, statuses = _fuzz_all(app, bad, (Mode.POSITIVE,), max(3, EXAMPLES // 4))
     assert not failures, "\n\n".join(failures)
-    protected = {label: seen for label, seen in statuses.items()
-                 if label.split(" ", 1)[1].startswith(("/liff/api", "/authencodestatus",
-                                                       "/agent/api"))}
+    protected = {
+        label: seen
+        for label, seen in statuses.items()
+        if label.split(" ", 1)[1].startswith(("/liff/api", "/authencodestatus", "/agent/api"))
+    }
     assert protected
     # refused for the credentials, or for input no handler can use (NUL characters)
     assert all(401 in seen and seen <= {400, 401} for seen in protected.values()), protected

@@ -22,8 +22,15 @@ from reader_agent.errors import CardDataError
 CID_ERRORS = {"CID_REQUIRED", "CID_NOT_DIGITS", "CID_LENGTH", "CID_CHECK_DIGIT"}
 PHONE_ERRORS = {"PHONE_REQUIRED", "PHONE_INVALID", "PHONE_TOO_MANY"}
 TWELVE = st.text(alphabet=string.digits, min_size=12, max_size=12)
-ANYTHING = st.one_of(st.none(), st.integers(), st.floats(), st.booleans(), st.text(),
-                     st.lists(st.text(max_size=5), max_size=3), st.binary(max_size=20))
+ANYTHING = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.text(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.binary(max_size=20),
+)
 SEPARATORS = st.text(alphabet=" -\t\u00a0\u3000", max_size=2)
 
 
@@ -32,6 +39,7 @@ def valid_cid(first12: str) -> str:
 
 
 # --- citizen IDs --------------------------------------------------------------------------------
+
 
 @given(st.one_of(ANYTHING, st.text(alphabet=string.digits + " -x๑", max_size=20)))
 def test_a_cid_parses_to_13_checked_digits_or_a_cid_error(raw: Any) -> None:
@@ -76,8 +84,11 @@ def test_a_masked_cid_never_shows_the_middle_group(raw: str) -> None:
 
 # --- phone numbers ------------------------------------------------------------------------------
 
-MOBILE = st.builds(lambda p, rest: f"0{p}{rest}", st.sampled_from("689"),
-                   st.text(alphabet=string.digits, min_size=8, max_size=8))
+MOBILE = st.builds(
+    lambda p, rest: f"0{p}{rest}",
+    st.sampled_from("689"),
+    st.text(alphabet=string.digits, min_size=8, max_size=8),
+)
 
 
 @given(st.one_of(ANYTHING, st.text(alphabet=string.digits + "+-() ", max_size=16)))
@@ -92,8 +103,12 @@ def test_a_phone_parses_to_a_thai_mobile_or_a_phone_error(raw: Any) -> None:
     assert phone.parse_mobile(parsed) == parsed
 
 
-@given(MOBILE, st.sampled_from(["{0}", "+66{1}", "66{1}", "+66 {1}", "{0:.3}-{0[3:]}",
-                                "({0:.3}) {1[2:]}", " {0} "]))
+@given(
+    MOBILE,
+    st.sampled_from(
+        ["{0}", "+66{1}", "66{1}", "+66 {1}", "{0:.3}-{0[3:]}", "({0:.3}) {1[2:]}", " {0} "]
+    ),
+)
 def test_every_way_of_writing_a_mobile_gives_the_same_number(number: str, form: str) -> None:
     written = form.replace("{0[3:]}", number[3:]).replace("{1[2:]}", number[3:])
     written = written.format(number, number[1:])
@@ -115,9 +130,13 @@ def test_several_phones_are_unique_valid_and_at_most_five(raws: list[str]) -> No
 
 # --- the Thai ID card's bytes -------------------------------------------------------------------
 
-THAI = st.text(alphabet=st.characters(min_codepoint=0x0E01, max_codepoint=0x0E3A,
-                                      exclude_characters="\u0e3b\u0e3c\u0e3d\u0e3e"),
-               min_size=1, max_size=15)
+THAI = st.text(
+    alphabet=st.characters(
+        min_codepoint=0x0E01, max_codepoint=0x0E3A, exclude_characters="\u0e3b\u0e3c\u0e3d\u0e3e"
+    ),
+    min_size=1,
+    max_size=15,
+)
 
 
 def padded(text: str, length: int) -> bytes:
@@ -133,8 +152,9 @@ VALID_FIELDS: dict[str, st.SearchStrategy[bytes]] = {
     "issuer": THAI.map(lambda t: padded(t, 100)),
     "issue_date": st.just(b"25600101"),
     "expiry_date": st.sampled_from([b"25700101", b"99999999"]),
-    "address": st.builds(lambda n, p: padded(f"{n}#หมู่ที่ 5#ตำบล{p}#อำเภอ{p}#จังหวัด{p}", 100),
-                         st.integers(1, 999), THAI),
+    "address": st.builds(
+        lambda n, p: padded(f"{n}#หมู่ที่ 5#ตำบล{p}#อำเภอ{p}#จังหวัด{p}", 100), st.integers(1, 999), THAI
+    ),
 }
 
 
@@ -147,14 +167,18 @@ def card_fields(draw: st.DrawFn) -> dict[str, bytes]:
         if choice == "valid":
             fields[name] = draw(valid)
         elif choice == "garbage":
-            fields[name] = draw(st.binary(min_size=apdu.TEXT_FIELDS[name].length,
-                                          max_size=apdu.TEXT_FIELDS[name].length))
+            fields[name] = draw(
+                st.binary(
+                    min_size=apdu.TEXT_FIELDS[name].length, max_size=apdu.TEXT_FIELDS[name].length
+                )
+            )
     return fields
 
 
 @given(card_fields(), st.one_of(st.none(), st.binary(max_size=600)))
-def test_any_card_gives_a_card_or_a_clean_card_data_error(fields: dict[str, bytes],
-                                                          photo: bytes | None) -> None:
+def test_any_card_gives_a_card_or_a_clean_card_data_error(
+    fields: dict[str, bytes], photo: bytes | None
+) -> None:
     try:
         card = thai_id.parse_card(fields, photo)
     except CardDataError as refused:
@@ -165,13 +189,22 @@ def test_any_card_gives_a_card_or_a_clean_card_data_error(fields: dict[str, byte
     assert card.cid == fields["cid"].decode()
 
 
-@given(st.dictionaries(st.sampled_from(list(VALID_FIELDS)), st.binary(max_size=120)),
-       st.binary(max_size=40))
-def test_no_field_parser_raises_anything_but_card_data_errors(fields: dict[str, bytes],
-                                                              photo: bytes) -> None:
-    for parse in (thai_id.parse_cid, thai_id.parse_name, thai_id.parse_sex,
-                  thai_id.parse_expiry, thai_id.parse_address, thai_id.decode_text,
-                  lambda raw: thai_id.parse_be_date(raw, allow_unknown=True)):
+@given(
+    st.dictionaries(st.sampled_from(list(VALID_FIELDS)), st.binary(max_size=120)),
+    st.binary(max_size=40),
+)
+def test_no_field_parser_raises_anything_but_card_data_errors(
+    fields: dict[str, bytes], photo: bytes
+) -> None:
+    for parse in (
+        thai_id.parse_cid,
+        thai_id.parse_name,
+        thai_id.parse_sex,
+        thai_id.parse_expiry,
+        thai_id.parse_address,
+        thai_id.decode_text,
+        lambda raw: thai_id.parse_be_date(raw, allow_unknown=True),
+    ):
         for raw in fields.values():
             with contextlib.suppress(CardDataError):
                 parse(raw)
@@ -179,15 +212,19 @@ def test_no_field_parser_raises_anything_but_card_data_errors(fields: dict[str, 
         thai_id.parse_card(fields, photo)
 
 
-@given(st.binary(min_size=2, max_size=300).map(lambda b: b"\xff\xd8" + b + b"\xff\xd9"),
-       st.binary(max_size=40).filter(lambda pad: b"\xff\xd9" not in pad))
+@given(
+    st.binary(min_size=2, max_size=300).map(lambda b: b"\xff\xd8" + b + b"\xff\xd9"),
+    st.binary(max_size=40).filter(lambda pad: b"\xff\xd9" not in pad),
+)
 def test_the_photo_is_cut_after_its_end_marker_and_nothing_inside_is_stripped(
-        jpeg: bytes, padding: bytes) -> None:
+    jpeg: bytes, padding: bytes
+) -> None:
     assert thai_id.cut_photo(jpeg + padding) == jpeg
     assert thai_id.cut_photo(jpeg + b" " * 20 + b"\x00" * 5) == jpeg
 
 
 # --- APDU answers -------------------------------------------------------------------------------
+
 
 class ScriptedChannel:
     """A card that answers each command with the next scripted response."""
@@ -204,15 +241,21 @@ class ScriptedChannel:
         return self.responses.pop(0) if self.responses else b""
 
 
-STATUS = st.one_of(st.binary(max_size=3),
-                   st.builds(lambda sw1, sw2, data: data + bytes([sw1, sw2]),
-                             st.sampled_from([0x90, 0x61, 0x6C, 0x6A, 0x00]),
-                             st.integers(0, 255), st.binary(max_size=260)))
+STATUS = st.one_of(
+    st.binary(max_size=3),
+    st.builds(
+        lambda sw1, sw2, data: data + bytes([sw1, sw2]),
+        st.sampled_from([0x90, 0x61, 0x6C, 0x6A, 0x00]),
+        st.integers(0, 255),
+        st.binary(max_size=260),
+    ),
+)
 
 
 @given(st.lists(STATUS, min_size=1, max_size=8), st.sampled_from(list(apdu.TEXT_FIELDS)))
-def test_any_card_answer_gives_the_field_or_a_card_answer_error(responses: list[bytes],
-                                                                field: str) -> None:
+def test_any_card_answer_gives_the_field_or_a_card_answer_error(
+    responses: list[bytes], field: str
+) -> None:
     channel = ScriptedChannel(responses)
     spec = apdu.TEXT_FIELDS[field]
     try:

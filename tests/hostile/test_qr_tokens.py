@@ -24,8 +24,12 @@ from tests.support.liff import JwksServer, World, bearer, new_user_id, registere
 REFUSALS = {"QR_MALFORMED", "QR_FORGED", "QR_EXPIRED", "QR_REVOKED"}
 TOKEN_CHARS = string.ascii_letters + string.digits + "._-/:"
 # A function-scoped database is shared by every example: the examples only read from it.
-PROPERTY = hypothesis_settings(max_examples=150, deadline=None, derandomize=True,
-                               suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = hypothesis_settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture
@@ -38,8 +42,9 @@ def facilities(session: Session, protector: DataProtector) -> tuple[Facility, Fa
     return a, b
 
 
-def _refusal(session: Session, protector: DataProtector, scanned: str,
-             now: dt.datetime | None = None) -> str:
+def _refusal(
+    session: Session, protector: DataProtector, scanned: str, now: dt.datetime | None = None
+) -> str:
     with pytest.raises(DomainError) as refused:
         qr_tokens.verify(session, protector, scanned, now=now)
     assert refused.value.code in REFUSALS
@@ -48,24 +53,32 @@ def _refusal(session: Session, protector: DataProtector, scanned: str,
 
 # --- properties of the signing service --------------------------------------------------------
 
+
 @PROPERTY
-@given(scanned=st.one_of(
-    st.text(max_size=300),
-    st.text(alphabet=TOKEN_CHARS, max_size=120),
-    st.from_regex(r"\A1\.[0-9A-Za-z]{5}\.[0-9A-Za-z]{1,16}\.[0-9a-z]{1,8}\.[0-9A-Za-z_-]{4,16}"
-                  r"\.[0-9A-Za-z_-]{22}\Z"),
-    st.builds("http://127.0.0.1:5000/q/{}".format, st.text(alphabet=TOKEN_CHARS, max_size=90)),
-))
-def test_any_scanned_text_is_refused_with_a_qr_error_only(facilities, session, protector,
-                                                           scanned: str) -> None:
+@given(
+    scanned=st.one_of(
+        st.text(max_size=300),
+        st.text(alphabet=TOKEN_CHARS, max_size=120),
+        st.from_regex(
+            r"\A1\.[0-9A-Za-z]{5}\.[0-9A-Za-z]{1,16}\.[0-9a-z]{1,8}\.[0-9A-Za-z_-]{4,16}"
+            r"\.[0-9A-Za-z_-]{22}\Z"
+        ),
+        st.builds("http://127.0.0.1:5000/q/{}".format, st.text(alphabet=TOKEN_CHARS, max_size=90)),
+    )
+)
+def test_any_scanned_text_is_refused_with_a_qr_error_only(
+    facilities, session, protector, scanned: str
+) -> None:
     _refusal(session, protector, scanned)
 
 
 @PROPERTY
-@given(service=st.from_regex(r"\A[0-9A-Za-z]{1,16}\Z"), display=st.booleans(),
-       as_link=st.booleans())
-def test_signed_tokens_verify_to_what_was_signed(facilities, session, protector, service: str,
-                                                 display: bool, as_link: bool) -> None:
+@given(
+    service=st.from_regex(r"\A[0-9A-Za-z]{1,16}\Z"), display=st.booleans(), as_link=st.booleans()
+)
+def test_signed_tokens_verify_to_what_was_signed(
+    facilities, session, protector, service: str, display: bool, as_link: bool
+) -> None:
     facility = facilities[1]
     if display:
         token, expires_at = qr_tokens.sign_display(session, protector, facility, service)
@@ -78,17 +91,24 @@ def test_signed_tokens_verify_to_what_was_signed(facilities, session, protector,
 
 
 @PROPERTY
-@given(position=st.integers(min_value=0, max_value=200), replacement=st.characters(),
-       display=st.booleans())
-def test_any_single_character_change_is_refused(facilities, session, protector, position: int,
-                                                replacement: str, display: bool) -> None:
+@given(
+    position=st.integers(min_value=0, max_value=200),
+    replacement=st.characters(),
+    display=st.booleans(),
+)
+def test_any_single_character_change_is_refused(
+    facilities, session, protector, position: int, replacement: str, display: bool
+) -> None:
     facility = facilities[0]
-    token = (qr_tokens.sign_display(session, protector, facility, "PG0060001")[0] if display
-             else qr_tokens.sign_poster(session, protector, facility, "PG0060001"))
+    token = (
+        qr_tokens.sign_display(session, protector, facility, "PG0060001")[0]
+        if display
+        else qr_tokens.sign_poster(session, protector, facility, "PG0060001")
+    )
     position %= len(token)
     if token[position] == replacement:
         replacement = "A" if replacement != "A" else "B"
-    tampered = token[:position] + replacement + token[position + 1:]
+    tampered = token[:position] + replacement + token[position + 1 :]
     assert _refusal(session, protector, tampered) in ("QR_MALFORMED", "QR_FORGED")
 
 
@@ -103,8 +123,9 @@ def test_a_facility_key_cannot_sign_for_another_facility(facilities, session, pr
 
 @PROPERTY
 @given(expires=st.integers(min_value=1, max_value=36**8 - 1))
-def test_every_expiry_the_format_allows_is_a_clean_answer(facilities, session, protector,
-                                                          expires: int) -> None:
+def test_every_expiry_the_format_allows_is_a_clean_answer(
+    facilities, session, protector, expires: int
+) -> None:
     """Even a far-future expiry signed by the key itself is an answer, not a crash."""
     key = qr_tokens.current_key(session, facilities[0])
     assert key is not None
@@ -131,15 +152,19 @@ def test_display_tokens_expire_and_rotation_revokes(facilities, session, protect
 
 # --- through the LIFF API and the /q/ link ---------------------------------------------------
 
+
 def _counts(world: World) -> tuple[int, int]:
     with world.session() as session:
-        return (session.scalar(select(func.count()).select_from(AuthenCode)) or 0,
-                session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(AuthenCode)) or 0,
+            session.scalar(select(func.count()).select_from(OutboxMessage)) or 0,
+        )
 
 
 def _scan(client: Any, token: str, member_id: int, scanned: str) -> Any:
-    return client.post("/liff/api/codes", headers=bearer(token),
-                       json={"member_id": member_id, "scanned": scanned})
+    return client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": member_id, "scanned": scanned}
+    )
 
 
 def _thai_refusal(response: Any, status: int, code: str) -> None:
@@ -162,7 +187,8 @@ def _cross_facility_url(world: World) -> str:
 
 
 def test_forged_expired_cross_facility_and_revoked_qrs_issue_nothing(
-        client: Any, jwks: JwksServer, world: World) -> None:
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     token = jwks.token(new_user_id())
     member = registered(client, token, world.adult_cid)
     before = _counts(world)
@@ -172,8 +198,11 @@ def test_forged_expired_cross_facility_and_revoked_qrs_issue_nothing(
         (world.forged_url(), 400, "QR_FORGED"),
         (_cross_facility_url(world), 400, "QR_FORGED"),
         (expired, 410, "QR_EXPIRED"),
-        ("https://evil.example/q/1.10675.PG0060001.0.abcd.AAAAAAAAAAAAAAAAAAAAAA", 400,
-         "QR_FORGED"),
+        (
+            "https://evil.example/q/1.10675.PG0060001.0.abcd.AAAAAAAAAAAAAAAAAAAAAA",
+            400,
+            "QR_FORGED",
+        ),
         ("<script>alert(1)</script>", 400, "QR_MALFORMED"),
         ("javascript:alert(document.cookie)//q/x", 400, "QR_MALFORMED"),
         ("x" * 5000, 400, "QR_MALFORMED"),
@@ -188,8 +217,9 @@ def test_forged_expired_cross_facility_and_revoked_qrs_issue_nothing(
     assert _counts(world) == before  # no code, no push
 
 
-def test_a_replayed_poster_gives_the_same_code_not_an_error(client: Any, jwks: JwksServer,
-                                                            world: World) -> None:
+def test_a_replayed_poster_gives_the_same_code_not_an_error(
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     user = new_user_id()
     token = jwks.token(user)
     member = registered(client, token, world.adult_cid)
@@ -205,8 +235,7 @@ def test_a_replayed_poster_gives_the_same_code_not_an_error(client: Any, jwks: J
     assert pushes == 2  # the consent confirmation and one code: a replay pushes nothing
 
 
-def test_a_display_qr_works_until_it_expires(client: Any, jwks: JwksServer,
-                                             world: World) -> None:
+def test_a_display_qr_works_until_it_expires(client: Any, jwks: JwksServer, world: World) -> None:
     token = jwks.token(new_user_id())
     member = registered(client, token, world.adult_cid)
     with world.db.transaction() as session:
@@ -216,13 +245,21 @@ def test_a_display_qr_works_until_it_expires(client: Any, jwks: JwksServer,
     url = qr_tokens.qr_url(world.public_base_url, live)
     assert _scan(client, token, member["id"], url).status_code == 201
     assert _scan(client, token, member["id"], url).status_code == 200
-    _thai_refusal(_scan(client, token, member["id"], world.expired_display_url("PG0090001")),
-                  410, "QR_EXPIRED")
+    _thai_refusal(
+        _scan(client, token, member["id"], world.expired_display_url("PG0090001")),
+        410,
+        "QR_EXPIRED",
+    )
 
 
 def test_qr_links_refuse_what_is_not_ours_with_a_thai_page(client: Any, world: World) -> None:
-    for path in ("/q/<script>alert(1)</script>", "/q/1.10675.PG0060001.0.abcd",
-                 "/q/" + "A" * 3000, "/q/%ff%fe", "/q/javascript:alert(1)"):
+    for path in (
+        "/q/<script>alert(1)</script>",
+        "/q/1.10675.PG0060001.0.abcd",
+        "/q/" + "A" * 3000,
+        "/q/%ff%fe",
+        "/q/javascript:alert(1)",
+    ):
         response = client.get(path)
         assert response.status_code == 400, path
         page = response.get_data(as_text=True)

@@ -24,14 +24,23 @@ def test_consent_decline_then_accept(client: Any, jwks: JwksServer, world: World
     token = jwks.token(new_user_id())
     text = client.get("/liff/api/consent", headers=bearer(token)).json
     assert text["version"] == consent.CONSENT_VERSION and "1330" in text["text_th"]
-    refused = client.post("/liff/api/register", headers=bearer(token),
-                          json={"cid": world.adult_cid, "phone": "0812345678"})
+    refused = client.post(
+        "/liff/api/register",
+        headers=bearer(token),
+        json={"cid": world.adult_cid, "phone": "0812345678"},
+    )
     assert refused.status_code == 403 and refused.json["error"]["code"] == "CONSENT_REQUIRED"
-    declined = client.post("/liff/api/consent", headers=bearer(token),
-                           json={"decision": "decline", "version": text["version"]})
+    declined = client.post(
+        "/liff/api/consent",
+        headers=bearer(token),
+        json={"decision": "decline", "version": text["version"]},
+    )
     assert declined.status_code == 200 and declined.json["given"] is False
-    stale = client.post("/liff/api/consent", headers=bearer(token),
-                        json={"decision": "accept", "version": "1999-01"})
+    stale = client.post(
+        "/liff/api/consent",
+        headers=bearer(token),
+        json={"decision": "accept", "version": "1999-01"},
+    )
     assert stale.status_code == 409 and stale.json["error"]["code"] == "CONSENT_VERSION_STALE"
     bad = client.post("/liff/api/consent", headers=bearer(token), json={"decision": "maybe"})
     assert bad.status_code == 400
@@ -47,8 +56,10 @@ def test_register_self_answers_masked_data(client: Any, jwks: JwksServer, world:
     token = jwks.token(new_user_id())
     member = registered(client, token, world.adult_cid, "081-234-5678")
     assert member["is_self"] and member["slot"] == 0
-    assert member["masked_cid"] == f"{world.adult_cid[0]}-{world.adult_cid[1:5]}-xxxxx-" \
-                                   f"{world.adult_cid[10:12]}-{world.adult_cid[12]}"
+    assert (
+        member["masked_cid"] == f"{world.adult_cid[0]}-{world.adult_cid[1:5]}-xxxxx-"
+        f"{world.adult_cid[10:12]}-{world.adult_cid[12]}"
+    )
     assert member["phone_masked"] == "081-xxx-5678"
     # Typed, not proven: whether the right allows the service, not which right it is.
     assert (member["level"], member["level_th"]) == ("claimed", "ยังไม่ยืนยันตัวตน")
@@ -63,6 +74,7 @@ def test_register_self_answers_masked_data(client: Any, jwks: JwksServer, world:
 def test_registration_refusals_are_clear(client: Any, jwks: JwksServer, world: World) -> None:
     token = jwks.token(new_user_id())
     consented(client, token)
+
     def form(cid: str, phone: str = "0812345678") -> dict[str, str]:
         return {"cid": cid, "phone": phone, "birthDate": birth_date(cid)}
 
@@ -79,8 +91,12 @@ def test_registration_refusals_are_clear(client: Any, jwks: JwksServer, world: W
         assert response.status_code == status, body
         assert response.json["error"]["code"] == code
         assert response.json["error"]["message_th"]
-    garbage = client.post("/liff/api/register", headers=bearer(token), data="not json",
-                          content_type="application/json")
+    garbage = client.post(
+        "/liff/api/register",
+        headers=bearer(token),
+        data="not json",
+        content_type="application/json",
+    )
     assert garbage.status_code == 400 and garbage.json["error"]["code"] == "BAD_REQUEST"
     # Someone else's own CID: a pending link, and how to move it here.
     registered(client, jwks.token(new_user_id()), world.spouse_cid)
@@ -96,24 +112,43 @@ def test_family_add_list_remove(client: Any, jwks: JwksServer, world: World) -> 
     registered(client, token, world.adult_cid)
     added = []
     for cid in [world.child_cid, *world.family_cids[:4]]:
-        response = client.post("/liff/api/members", headers=bearer(token),
-                               json={"cid": cid, "phone": "0898765432", "relation": "child",
-                                     "birthDate": birth_date(cid)})
+        response = client.post(
+            "/liff/api/members",
+            headers=bearer(token),
+            json={
+                "cid": cid,
+                "phone": "0898765432",
+                "relation": "child",
+                "birthDate": birth_date(cid),
+            },
+        )
         assert response.status_code == 201, response.json
         added.append(response.json["member"])
-    sixth = client.post("/liff/api/members", headers=bearer(token),
-                        json={"cid": world.family_cids[5], "phone": "0898765432",
-                              "relation": "relative",
-                              "birthDate": birth_date(world.family_cids[5])})
+    sixth = client.post(
+        "/liff/api/members",
+        headers=bearer(token),
+        json={
+            "cid": world.family_cids[5],
+            "phone": "0898765432",
+            "relation": "relative",
+            "birthDate": birth_date(world.family_cids[5]),
+        },
+    )
     assert sixth.status_code == 409 and sixth.json["error"]["code"] == "FAMILY_FULL"
     listed = client.get("/liff/api/members", headers=bearer(token)).json["members"]
     assert [m["slot"] for m in listed] == [0, 1, 2, 3, 4, 5]
     gone = client.delete(f"/liff/api/members/{added[0]['id']}", headers=bearer(token))
     assert gone.status_code == 200
-    again = client.post("/liff/api/members", headers=bearer(token),
-                        json={"cid": world.family_cids[5], "phone": "0898765432",
-                              "relation": "relative",
-                              "birthDate": birth_date(world.family_cids[5])})
+    again = client.post(
+        "/liff/api/members",
+        headers=bearer(token),
+        json={
+            "cid": world.family_cids[5],
+            "phone": "0898765432",
+            "relation": "relative",
+            "birthDate": birth_date(world.family_cids[5]),
+        },
+    )
     assert again.status_code == 201 and again.json["member"]["slot"] == 1
     # Another account cannot touch these members.
     stranger = jwks.token(new_user_id())
@@ -123,23 +158,26 @@ def test_family_add_list_remove(client: Any, jwks: JwksServer, world: World) -> 
     assert response.json["error"]["code"] == "FAMILY_MEMBER_NOT_FOUND"
 
 
-def test_scan_issues_one_code_a_day_and_pushes_it_once(client: Any, jwks: JwksServer,
-                                                      world: World) -> None:
+def test_scan_issues_one_code_a_day_and_pushes_it_once(
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     user = new_user_id()
     token = jwks.token(user)
     me = registered(client, token, world.adult_cid)
     world.verify(user)  # a poster needs a verified link
     url = world.poster_url()
-    first = client.post("/liff/api/codes", headers=bearer(token),
-                        json={"member_id": me["id"], "scanned": url})
+    first = client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": me["id"], "scanned": url}
+    )
     assert first.status_code == 201 and first.json["created"] is True
     code = first.json["code"]
     assert code["code"].startswith("PP") and len(code["code"]) == 12
     assert (code["hcode"], code["service_code"]) == ("10675", "PG0060001")
     assert code["facility_name"] == "รพ.สต.บ้านทดสอบ"
     assert code["service_at_be"].split(" ")[0].endswith(str(int(code["service_date"][:4]) + 543))
-    again = client.post("/liff/api/codes", headers=bearer(token),
-                        json={"member_id": str(me["id"]), "scanned": url})
+    again = client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": str(me["id"]), "scanned": url}
+    )
     assert again.status_code == 200 and again.json["created"] is False
     assert again.json["code"]["code"] == code["code"]
     pushes = _outbox(world)
@@ -157,21 +195,30 @@ def test_scan_issues_one_code_a_day_and_pushes_it_once(client: Any, jwks: JwksSe
     assert [c["code"] for c in listed["history"]] == [code["code"]]
 
 
-def test_a_family_member_gets_their_own_code(client: Any, jwks: JwksServer,
-                                            world: World) -> None:
+def test_a_family_member_gets_their_own_code(client: Any, jwks: JwksServer, world: World) -> None:
     token = jwks.token(new_user_id())
     me = registered(client, token, world.adult_cid)
-    child = client.post("/liff/api/members", headers=bearer(token),
-                        json={"cid": world.child_cid, "phone": "0898765432", "relation": "child",
-                              "birthDate": birth_date(world.child_cid)}).json["member"]
+    child = client.post(
+        "/liff/api/members",
+        headers=bearer(token),
+        json={
+            "cid": world.child_cid,
+            "phone": "0898765432",
+            "relation": "child",
+            "birthDate": birth_date(world.child_cid),
+        },
+    ).json["member"]
     url = world.display_url("PG0090001")  # claimed links: the counter's rotating QR
-    mine = client.post("/liff/api/codes", headers=bearer(token),
-                       json={"member_id": me["id"], "scanned": url}).json["code"]
-    theirs = client.post("/liff/api/codes", headers=bearer(token),
-                         json={"member_id": child["id"], "scanned": url}).json["code"]
+    mine = client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": me["id"], "scanned": url}
+    ).json["code"]
+    theirs = client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": child["id"], "scanned": url}
+    ).json["code"]
     assert mine["code"] != theirs["code"] and theirs["person_name"].endswith("ภูมิ ใจดี")
-    only_child = client.get(f"/liff/api/codes?member_id={child['id']}",
-                            headers=bearer(token)).json["history"]
+    only_child = client.get(f"/liff/api/codes?member_id={child['id']}", headers=bearer(token)).json[
+        "history"
+    ]
     assert [c["code"] for c in only_child] == [theirs["code"]]
     with world.session() as session:
         phones = dict(session.execute(select(AuthenCode.code, AuthenCode.phones)).all())
@@ -188,27 +235,35 @@ def test_bad_qr_codes_are_refused_in_thai(client: Any, jwks: JwksServer, world: 
         ("", 400, "QR_MALFORMED"),
     ]
     for scanned, status, code in cases:
-        response = client.post("/liff/api/codes", headers=bearer(token),
-                               json={"member_id": me["id"], "scanned": scanned})
+        response = client.post(
+            "/liff/api/codes",
+            headers=bearer(token),
+            json={"member_id": me["id"], "scanned": scanned},
+        )
         assert response.status_code == status, scanned
         assert response.json["error"]["code"] == code
         assert "คิวอาร์โค้ด" in response.json["error"]["message_th"]
     assert _outbox(world) == []
-    other = client.post("/liff/api/codes", headers=bearer(token),
-                        json={"member_id": 987654, "scanned": world.poster_url()})
+    other = client.post(
+        "/liff/api/codes",
+        headers=bearer(token),
+        json={"member_id": 987654, "scanned": world.poster_url()},
+    )
     assert other.status_code == 404
 
 
-def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer,
-                                            world: World) -> None:
+def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer, world: World) -> None:
     user = new_user_id()
     token = jwks.token(user)
     me = registered(client, token, world.adult_cid)
     claimed = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
     assert claimed["detail"] is False and claimed["eligible"] is True
     assert "main_right" not in claimed and "hosp_sub" not in claimed
-    refused = client.post("/liff/api/pcu-changes", headers=bearer(token),
-                          json={"member_id": me["id"], "hcode": "10676"})
+    refused = client.post(
+        "/liff/api/pcu-changes",
+        headers=bearer(token),
+        json={"member_id": me["id"], "hcode": "10676"},
+    )
     assert refused.status_code == 403 and refused.json["error"]["code"] == "LINK_NOT_VERIFIED"
     world.verify(user)
     rights = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
@@ -220,14 +275,20 @@ def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer,
     assert rights["pcu_change"]["fiscal_year_be"] > 2560
     found = client.get("/liff/api/facilities?q=อำเภอ", headers=bearer(token)).json
     assert [f["hcode"] for f in found["facilities"]] == ["10676"]
-    sent = client.post("/liff/api/pcu-changes", headers=bearer(token),
-                       json={"member_id": me["id"], "hcode": "10676"})
+    sent = client.post(
+        "/liff/api/pcu-changes",
+        headers=bearer(token),
+        json={"member_id": me["id"], "hcode": "10676"},
+    )
     assert sent.status_code == 201 and sent.json["request"]["status"] == "pending"
     rights = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
     assert rights["pcu_change"]["pending"]["to_hcode"] == "10676"
     assert rights["pcu_change"]["pending"]["to_hname"] == "โรงพยาบาลทดสอบอำเภอเมือง"
-    twice = client.post("/liff/api/pcu-changes", headers=bearer(token),
-                        json={"member_id": me["id"], "hcode": "10676"})
+    twice = client.post(
+        "/liff/api/pcu-changes",
+        headers=bearer(token),
+        json={"member_id": me["id"], "hcode": "10676"},
+    )
     assert twice.status_code == 409 and twice.json["error"]["code"] == "PCU_CHANGE_PENDING"
 
 

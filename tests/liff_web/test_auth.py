@@ -41,37 +41,46 @@ def test_a_valid_token_names_the_line_user(client: Any, jwks: JwksServer) -> Non
     assert response.json["members"] == []
 
 
-def test_the_line_user_comes_from_sub_never_from_the_body(client: Any, jwks: JwksServer,
-                                                         app: Any) -> None:
+def test_the_line_user_comes_from_sub_never_from_the_body(
+    client: Any, jwks: JwksServer, app: Any
+) -> None:
     from sqlalchemy import select
 
     from authencode.models import LineAccount
 
     me, other = new_user_id(), new_user_id()
-    response = client.post("/liff/api/consent", headers=bearer(jwks.token(me)),
-                           json={"decision": "accept", "version": "2026-11",
-                                 "line_user_id": other, "sub": other})
+    response = client.post(
+        "/liff/api/consent",
+        headers=bearer(jwks.token(me)),
+        json={"decision": "accept", "version": "2026-11", "line_user_id": other, "sub": other},
+    )
     assert response.status_code == 200
     with app.extensions["authencode"].db.sessionmaker() as session:
         ids = set(session.scalars(select(LineAccount.line_user_id)))
     assert ids == {me}
 
 
-@pytest.mark.parametrize("change", [
-    {"aud": "1111111111"},
-    {"iss": "https://evil.example"},
-    {"expires_in": -120},
-])
-def test_wrong_audience_issuer_or_expired_is_refused(client: Any, jwks: JwksServer,
-                                                     change: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"aud": "1111111111"},
+        {"iss": "https://evil.example"},
+        {"expires_in": -120},
+    ],
+)
+def test_wrong_audience_issuer_or_expired_is_refused(
+    client: Any, jwks: JwksServer, change: dict[str, Any]
+) -> None:
     token = jwks.token(new_user_id(), **change)
     response = client.get("/liff/api/me", headers=bearer(token))
     _assert_401(response, "LIFF_TOKEN_EXPIRED" if "expires_in" in change else "LIFF_TOKEN_INVALID")
 
 
 def test_alg_none_is_refused(client: Any) -> None:
-    _assert_401(client.get("/liff/api/me", headers=bearer(unsigned_token(new_user_id()))),
-                "LIFF_TOKEN_INVALID")
+    _assert_401(
+        client.get("/liff/api/me", headers=bearer(unsigned_token(new_user_id()))),
+        "LIFF_TOKEN_INVALID",
+    )
 
 
 def test_hs256_signed_with_the_public_key_is_refused(client: Any, jwks: JwksServer) -> None:
@@ -81,17 +90,20 @@ def test_hs256_signed_with_the_public_key_is_refused(client: Any, jwks: JwksServ
 
 def test_unknown_kid_and_foreign_key_are_refused(client: Any, jwks: JwksServer) -> None:
     stranger = SigningKey("test-key-1")  # same kid, a key LINE never published
-    _assert_401(client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id(),
-                                                                      key=stranger))),
-                "LIFF_TOKEN_INVALID")
+    _assert_401(
+        client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id(), key=stranger))),
+        "LIFF_TOKEN_INVALID",
+    )
     unknown = SigningKey("not-published")
-    _assert_401(client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id(),
-                                                                      key=unknown))),
-                "LIFF_TOKEN_INVALID")
+    _assert_401(
+        client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id(), key=unknown))),
+        "LIFF_TOKEN_INVALID",
+    )
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer not.a.jwt",
-                                    "Bearer " + "x" * 9000])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Basic abc", "Bearer not.a.jwt", "Bearer " + "x" * 9000]
+)
 def test_missing_or_garbage_authorization_is_refused(client: Any, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
     response = client.get("/liff/api/me", headers=headers)
@@ -112,8 +124,9 @@ def test_every_api_route_requires_a_token(client: Any, app: Any) -> None:
 
 def test_jwks_is_fetched_once_and_cached(client: Any, jwks: JwksServer) -> None:
     for _ in range(3):
-        assert client.get("/liff/api/me",
-                          headers=bearer(jwks.token(new_user_id()))).status_code == 200
+        assert (
+            client.get("/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code == 200
+        )
     assert jwks.fetches == 1
 
 
@@ -135,6 +148,7 @@ def test_unconfigured_channel_refuses_every_token(app: Any, jwks: JwksServer) ->
 
 
 # --- the key cache on its own ------------------------------------------------------------
+
 
 class _Clock:
     def __init__(self) -> None:

@@ -29,14 +29,16 @@ CALLS = 20
 def live_settings(live_settings: Settings) -> Settings:
     # Twenty-one CIDs from one LINE user in a second is past the hourly `cid_lookup` limit;
     # what is tested here is the family cap under concurrency, so that limit is off.
-    return live_settings.with_overrides(
-        rate_limits={**live_settings.rate_limits, "cid_lookup": 0})
+    return live_settings.with_overrides(rate_limits={**live_settings.rate_limits, "cid_lookup": 0})
 
 
 def _call(base: str, token: str, path: str, body: dict[str, object]) -> tuple[int, dict]:
     request = urllib.request.Request(  # noqa: S310 - the local live server
-        f"{base}/liff/api{path}", data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        f"{base}/liff/api{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
             return response.status, json.loads(response.read())
@@ -44,22 +46,48 @@ def _call(base: str, token: str, path: str, body: dict[str, object]) -> tuple[in
         return error.code, json.loads(error.read())
 
 
-def test_twenty_concurrent_adds_never_exceed_five(live_server: str, live_world: World,
-                                                  jwks: JwksServer) -> None:
+def test_twenty_concurrent_adds_never_exceed_five(
+    live_server: str, live_world: World, jwks: JwksServer
+) -> None:
     user = new_user_id()
     token = jwks.token(user)
-    assert _call(live_server, token, "/consent", {"decision": "accept",
-                                                  "version": consent.CONSENT_VERSION})[0] == 200
-    assert _call(live_server, token, "/register", {
-        "cid": live_world.adult_cid, "phone": "0812345678",
-        "birthDate": birth_date(live_world.adult_cid)})[0] == 200
+    assert (
+        _call(
+            live_server,
+            token,
+            "/consent",
+            {"decision": "accept", "version": consent.CONSENT_VERSION},
+        )[0]
+        == 200
+    )
+    assert (
+        _call(
+            live_server,
+            token,
+            "/register",
+            {
+                "cid": live_world.adult_cid,
+                "phone": "0812345678",
+                "birthDate": birth_date(live_world.adult_cid),
+            },
+        )[0]
+        == 200
+    )
     start = Barrier(CALLS)
 
     def add(cid: str) -> tuple[int, dict]:
         start.wait(timeout=30)
-        return _call(live_server, token, "/members",
-                     {"cid": cid, "phone": "0898765432", "relation": "relative",
-                      "birthDate": birth_date(cid)})
+        return _call(
+            live_server,
+            token,
+            "/members",
+            {
+                "cid": cid,
+                "phone": "0898765432",
+                "relation": "relative",
+                "birthDate": birth_date(cid),
+            },
+        )
 
     with ThreadPoolExecutor(max_workers=CALLS) as pool:
         results = list(pool.map(add, live_world.family_cids[:CALLS]))
@@ -69,28 +97,40 @@ def test_twenty_concurrent_adds_never_exceed_five(live_server: str, live_world: 
     refused = {body["error"]["code"] for status, body in results if status == 409}
     assert refused == {"FAMILY_FULL"}
     with live_world.session() as session:
-        account_id = session.scalar(select(LineAccount.id).where(
-            LineAccount.line_user_id == user))
-        slots = sorted(session.scalars(select(FamilyLink.slot).where(
-            FamilyLink.line_account_id == account_id)))
+        account_id = session.scalar(select(LineAccount.id).where(LineAccount.line_user_id == user))
+        slots = sorted(
+            session.scalars(select(FamilyLink.slot).where(FamilyLink.line_account_id == account_id))
+        )
         total = session.scalar(select(func.count()).select_from(FamilyLink))
     assert slots == [0, 1, 2, 3, 4, 5]
     assert total == 6
 
 
 def test_ten_accounts_registering_one_id_as_their_own_at_once(
-        live_server: str, live_world: World, jwks: JwksServer) -> None:
+    live_server: str, live_world: World, jwks: JwksServer
+) -> None:
     tokens = [jwks.token(new_user_id()) for _ in range(10)]
     for token in tokens:
-        assert _call(live_server, token, "/consent", {
-            "decision": "accept", "version": consent.CONSENT_VERSION})[0] == 200
+        assert (
+            _call(
+                live_server,
+                token,
+                "/consent",
+                {"decision": "accept", "version": consent.CONSENT_VERSION},
+            )[0]
+            == 200
+        )
     start = Barrier(len(tokens))
     cid = live_world.spouse_cid
 
     def register(token: str) -> tuple[int, dict]:
         start.wait(timeout=30)
-        return _call(live_server, token, "/register", {
-            "cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)})
+        return _call(
+            live_server,
+            token,
+            "/register",
+            {"cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)},
+        )
 
     with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
         results = list(pool.map(register, tokens))

@@ -24,8 +24,11 @@ PASSWORD = "counter-password-1"
 def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 - the local live server
-        f"{base}/liff/api{path}", data=data, method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        f"{base}/liff/api{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local server
         return json.loads(response.read())
 
@@ -36,27 +39,53 @@ def counter_staff(live_world: World) -> StaffUser:
 
     with live_world.db.transaction() as session:
         clinic = session.get(Facility, live_world.facility_id)
-        staff = make_staff(session, live_world.protector, clinic, username="counter",
-                           password_hash=hash_password(PASSWORD), must_change_password=False)
+        staff = make_staff(
+            session,
+            live_world.protector,
+            clinic,
+            username="counter",
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
         session.expunge(staff)
         return staff
 
 
 def test_patient_shows_the_code_and_staff_verify_it_at_the_counter(
-        mobile_page: Any, page: Any, live_server: str, live_world: World, jwks: JwksServer,
-        counter_staff: StaffUser, screenshot: Any) -> None:
+    mobile_page: Any,
+    page: Any,
+    live_server: str,
+    live_world: World,
+    jwks: JwksServer,
+    counter_staff: StaffUser,
+    screenshot: Any,
+) -> None:
     token = jwks.token(new_user_id())
-    _api(live_server, token, "POST", "/consent", {"decision": "accept",
-                                                  "version": consent.CONSENT_VERSION})
-    member = _api(live_server, token, "POST", "/register",
-                  {"cid": live_world.adult_cid, "birthDate": birth_date(live_world.adult_cid),
-                   "phone": "0812345678"})["member"]
+    _api(
+        live_server,
+        token,
+        "POST",
+        "/consent",
+        {"decision": "accept", "version": consent.CONSENT_VERSION},
+    )
+    member = _api(
+        live_server,
+        token,
+        "POST",
+        "/register",
+        {
+            "cid": live_world.adult_cid,
+            "birthDate": birth_date(live_world.adult_cid),
+            "phone": "0812345678",
+        },
+    )["member"]
     assert member["level"] == "claimed"
 
     # The patient's family page: a code for the unverified person, as digits and a QR.
     mobile_page.set_default_timeout(30_000)
     mobile_page.add_init_script(
-        f"window.AUTHENCODE_LIFF_MOCK = {json.dumps({'getIDToken': token})};")
+        f"window.AUTHENCODE_LIFF_MOCK = {json.dumps({'getIDToken': token})};"
+    )
     mobile_page.goto(f"{live_server}/liff/family")
     mobile_page.wait_for_selector("body[data-ready='true']")
     mobile_page.click(f"[data-verify='{member['id']}']")
@@ -94,7 +123,10 @@ def test_patient_shows_the_code_and_staff_verify_it_at_the_counter(
         link = session.get(FamilyLink, member["id"])
         assert link is not None
         assert (link.level, link.verified_method, link.verified_by) == (
-            "verified", "counter", f"staff:{counter_staff.id}")
+            "verified",
+            "counter",
+            f"staff:{counter_staff.id}",
+        )
         row = session.scalar(select(LinkVerification))
         assert row is not None and row.card_check == "eye"
     assert _api(live_server, token, "GET", "/members")["members"][0]["level"] == "verified"

@@ -25,14 +25,22 @@ from tests.support.liff import (
 
 
 def _add(client: Any, token: str, cid: str, birth: str | None = None) -> Any:
-    return client.post("/liff/api/members", headers=bearer(token), json={
-        "cid": cid, "phone": "0898765432", "relation": "relative",
-        "birthDate": birth if birth is not None else birth_date(cid)})
+    return client.post(
+        "/liff/api/members",
+        headers=bearer(token),
+        json={
+            "cid": cid,
+            "phone": "0898765432",
+            "relation": "relative",
+            "birthDate": birth if birth is not None else birth_date(cid),
+        },
+    )
 
 
 def _code(client: Any, token: str, member_id: int, scanned: str) -> Any:
-    return client.post("/liff/api/codes", headers=bearer(token),
-                       json={"member_id": member_id, "scanned": scanned})
+    return client.post(
+        "/liff/api/codes", headers=bearer(token), json={"member_id": member_id, "scanned": scanned}
+    )
 
 
 def _history(client: Any, token: str, member_id: int | None = None) -> set[str]:
@@ -42,28 +50,40 @@ def _history(client: Any, token: str, member_id: int | None = None) -> set[str]:
     return {c["code"] for c in response.json["history"]}
 
 
-def _counter_visit(world: World, cid: str, service: str = "PG0090001",
-                   days_ago: int = 0) -> str:
+def _counter_visit(world: World, cid: str, service: str = "PG0090001", days_ago: int = 0) -> str:
     """A visit staff recorded at the counter (a card read), not through LINE."""
     with world.db.transaction() as session:
         person = find_person(session, world.protector, cid)
         facility = session.get(Facility, world.facility_id)
         assert person is not None and facility is not None
-        return issuance.issue_code(session, person, hcode=facility.hcode, service_code=service,
-                                   phones="0812345678", channel="smartcard",
-                                   now=utcnow() - dt.timedelta(days=days_ago)).code.code
+        return issuance.issue_code(
+            session,
+            person,
+            hcode=facility.hcode,
+            service_code=service,
+            phones="0812345678",
+            channel="smartcard",
+            now=utcnow() - dt.timedelta(days=days_ago),
+        ).code.code
 
 
 def _codes_of(world: World, cid: str) -> int:
     with world.db.sessionmaker() as session:
         person = find_person(session, world.protector, cid)
         assert person is not None
-        return session.scalar(select(func.count()).select_from(AuthenCode)
-                              .where(AuthenCode.person_id == person.id)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(AuthenCode)
+                .where(AuthenCode.person_id == person.id)
+            )
+            or 0
+        )
 
 
 def test_a_stranger_who_knows_a_verified_persons_id_gets_nothing(
-        client: Any, jwks: JwksServer, world: World) -> None:
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     victim_user = new_user_id()
     victim = jwks.token(victim_user)
     me = registered(client, victim, world.adult_cid)
@@ -92,8 +112,11 @@ def test_a_stranger_who_knows_a_verified_persons_id_gets_nothing(
     assert not {own, dialysis} & _history(client, stranger)
     rights = client.get(f"/liff/api/members/{member['id']}/rights", headers=bearer(stranger))
     assert rights.status_code == 403 and rights.json["error"]["code"] == "LINK_PENDING"
-    pcu = client.post("/liff/api/pcu-changes", headers=bearer(stranger),
-                      json={"member_id": member["id"], "hcode": "10676"})
+    pcu = client.post(
+        "/liff/api/pcu-changes",
+        headers=bearer(stranger),
+        json={"member_id": member["id"], "hcode": "10676"},
+    )
     assert pcu.status_code == 403 and pcu.json["error"]["code"] == "LINK_PENDING"
     # And no code in their name, with a poster or with the counter's display.
     before = _codes_of(world, world.adult_cid)
@@ -104,15 +127,25 @@ def test_a_stranger_who_knows_a_verified_persons_id_gets_nothing(
         assert "รอการอนุมัติ" in response.json["error"]["message_th"]
     assert _codes_of(world, world.adult_cid) == before
     with world.session() as session:
-        assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.recipient == stranger_user, OutboxMessage.kind == "push",
-            OutboxMessage.payload["sync_rich_menu"].is_(None))) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.recipient == stranger_user,
+                    OutboxMessage.kind == "push",
+                    OutboxMessage.payload["sync_rich_menu"].is_(None),
+                )
+            )
+            == 0
+        )
     # The person's own account still sees everything.
     assert {own, dialysis} <= _history(client, victim, me["id"])
 
 
-def test_a_wrong_birth_date_answers_as_an_unknown_id(client: Any, jwks: JwksServer,
-                                                     world: World) -> None:
+def test_a_wrong_birth_date_answers_as_an_unknown_id(
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.family_cids[1])
     wrong = "01/01/2500"
@@ -120,8 +153,11 @@ def test_a_wrong_birth_date_answers_as_an_unknown_id(client: Any, jwks: JwksServ
     def register(cid: str, birth: str) -> tuple[int, Any]:
         other = jwks.token(new_user_id())
         consented(client, other)
-        response = client.post("/liff/api/register", headers=bearer(other),
-                               json={"cid": cid, "phone": "0812345678", "birthDate": birth})
+        response = client.post(
+            "/liff/api/register",
+            headers=bearer(other),
+            json={"cid": cid, "phone": "0812345678", "birthDate": birth},
+        )
         return response.status_code, response.json
 
     unknown = register(new_cid(), wrong)
@@ -138,12 +174,14 @@ def test_a_wrong_birth_date_answers_as_an_unknown_id(client: Any, jwks: JwksServ
         assert person is not None
         person.birth_day = None
         year, month = person.birth_year, person.birth_month
-    assert _add(client, token, world.family_cids[2],
-                f"15/{month:02d}/{year + 543}").status_code == 201
+    assert (
+        _add(client, token, world.family_cids[2], f"15/{month:02d}/{year + 543}").status_code == 201
+    )
 
 
-def test_a_claimed_link_uses_the_counter_display_not_a_poster(client: Any, jwks: JwksServer,
-                                                               world: World) -> None:
+def test_a_claimed_link_uses_the_counter_display_not_a_poster(
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
     child = _add(client, token, world.child_cid).json["member"]
@@ -155,8 +193,9 @@ def test_a_claimed_link_uses_the_counter_display_not_a_poster(client: Any, jwks:
     assert display.status_code == 201 and display.json["code"]["person_name"].endswith("ภูมิ ใจดี")
 
 
-def test_history_shows_a_claimed_link_only_its_own_requests(client: Any, jwks: JwksServer,
-                                                            world: World) -> None:
+def test_history_shows_a_claimed_link_only_its_own_requests(
+    client: Any, jwks: JwksServer, world: World
+) -> None:
     holder_user = new_user_id()
     holder = jwks.token(holder_user)
     me = registered(client, holder, world.adult_cid)  # claimed
@@ -167,8 +206,9 @@ def test_history_shows_a_claimed_link_only_its_own_requests(client: Any, jwks: J
     registered(client, relative, world.family_cids[3])
     link = _add(client, relative, world.adult_cid).json["member"]
     assert link["level"] == "claimed"  # the holder is not verified: nobody to ask
-    theirs = _code(client, relative, link["id"],
-                   world.display_url("PG0090001")).json["code"]["code"]
+    theirs = _code(client, relative, link["id"], world.display_url("PG0090001")).json["code"][
+        "code"
+    ]
     assert theirs not in (mine, counter)
 
     assert _history(client, holder) == {mine}

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.usefixtures("live_server")
 
 
 def test_the_person_disputes_a_code_and_removes_a_link(
-        mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer,
-        screenshot: Any) -> None:
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
     owner = new_user_id()
     token = jwks.token(owner)
     _registered(live_server, token, live_world.adult_cid)
@@ -33,11 +33,25 @@ def test_the_person_disputes_a_code_and_removes_a_link(
         assert person is not None
         for user_id, relation in ((new_user_id(), "sibling"), (new_user_id(), "child")):
             other, _ = line_accounts.get_or_create_account(session, user_id)
-            session.add(FamilyLink(line_account_id=other.id, person_id=person.id, slot=1,
-                                   relation=relation, phone="0898765432"))
-        code = issuance.issue_code(session, person, hcode="10675", service_code="PG0060001",
-                                   phones="0898765432", channel="line",
-                                   verify_method="line_qr", line_account_id=other.id).code.code
+            session.add(
+                FamilyLink(
+                    line_account_id=other.id,
+                    person_id=person.id,
+                    slot=1,
+                    relation=relation,
+                    phone="0898765432",
+                )
+            )
+        code = issuance.issue_code(
+            session,
+            person,
+            hcode="10675",
+            service_code="PG0060001",
+            phones="0898765432",
+            channel="line",
+            verify_method="line_qr",
+            line_account_id=other.id,
+        ).code.code
 
     page = mobile_page
     _open(page, f"{live_server}/liff/linked-by", token)
@@ -67,5 +81,9 @@ def test_the_person_disputes_a_code_and_removes_a_link(
     with db.sessionmaker() as session:
         row = session.scalar(select(AuthenCode).where(AuthenCode.code == code))
         assert row is not None and row.disputed_at is not None
-        assert session.scalars(select(FamilyLink).where(
-            FamilyLink.person_id == person.id, FamilyLink.slot > 0)).all() == []
+        assert (
+            session.scalars(
+                select(FamilyLink).where(FamilyLink.person_id == person.id, FamilyLink.slot > 0)
+            ).all()
+            == []
+        )

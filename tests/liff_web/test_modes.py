@@ -60,22 +60,29 @@ def test_production_has_no_development_routes(prod_app: Any) -> None:
     assert client.post("/dev/liff/token", json={}).status_code == 404
 
 
-def test_production_refuses_development_tokens(prod_app: Any, tmp_path: Path,
-                                              jwks: JwksServer) -> None:
+def test_production_refuses_development_tokens(
+    prod_app: Any, tmp_path: Path, jwks: JwksServer
+) -> None:
     forged = DevSigner(tmp_path / "someone-elses-instance").issue(new_user_id())
     response = prod_app.test_client().get("/liff/api/me", headers=bearer(forged))
     assert response.status_code == 401
     assert response.json["error"]["code"] == "LIFF_TOKEN_INVALID"
     # The same server accepts LINE's tokens.
-    assert prod_app.test_client().get(
-        "/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code == 200
+    assert (
+        prod_app.test_client()
+        .get("/liff/api/me", headers=bearer(jwks.token(new_user_id())))
+        .status_code
+        == 200
+    )
 
 
 def test_development_with_a_line_channel_uses_line(settings: Settings, jwks: JwksServer) -> None:
     app = _app(settings, environment="development", line_login_channel_id=CHANNEL_ID)
     assert "dev_liff" not in app.blueprints
-    assert app.test_client().get(
-        "/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code == 200
+    assert (
+        app.test_client().get("/liff/api/me", headers=bearer(jwks.token(new_user_id()))).status_code
+        == 200
+    )
     app.extensions["authencode"].db.dispose()
 
 
@@ -87,8 +94,15 @@ def test_production_pages_load_lines_sdk(prod_app: Any) -> None:
 
 
 def test_every_page_renders_in_thai(client: Any) -> None:
-    for path in ("/liff/", "/liff/request", "/liff/consent", "/liff/register", "/liff/family",
-                 "/liff/history", "/liff/rights"):
+    for path in (
+        "/liff/",
+        "/liff/request",
+        "/liff/consent",
+        "/liff/register",
+        "/liff/family",
+        "/liff/history",
+        "/liff/rights",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
@@ -98,14 +112,18 @@ def test_every_page_renders_in_thai(client: Any) -> None:
 def test_family_page_renders_the_relations_of_the_one_definition(client: Any) -> None:
     html = client.get("/liff/family").get_data(as_text=True)
     for relation in FAMILY_RELATIONS:
-        assert (f'<option value="{relation.code}" data-i18n="relation.{relation.code}">'
-                f"{relation.label_th}</option>") in html
-    config = re.search(r'<script type="application/json" id="liff-config">(.*?)</script>',
-                       html, re.S)
+        assert (
+            f'<option value="{relation.code}" data-i18n="relation.{relation.code}">'
+            f"{relation.label_th}</option>"
+        ) in html
+    config = re.search(
+        r'<script type="application/json" id="liff-config">(.*?)</script>', html, re.S
+    )
     assert config is not None
     relations = json.loads(config.group(1))["reference"]["relations"]
-    assert relations == [{"code": r.code, "th": r.label_th, "en": r.label_en}
-                         for r in FAMILY_RELATIONS]
+    assert relations == [
+        {"code": r.code, "th": r.label_th, "en": r.label_en} for r in FAMILY_RELATIONS
+    ]
 
 
 def test_qr_link_leads_into_the_liff_app(prod_app: Any, client: Any, world: World) -> None:
@@ -118,7 +136,8 @@ def test_qr_link_leads_into_the_liff_app(prod_app: Any, client: Any, world: Worl
     line = prod_app.test_client().get(f"/q/{token}")
     assert line.status_code == 302
     assert line.headers["Location"] == (
-        f"https://liff.line.me/1657000000-AbCdEfGh/request?qr={token}")
+        f"https://liff.line.me/1657000000-AbCdEfGh/request?qr={token}"
+    )
 
 
 def test_a_malformed_qr_link_explains_itself(client: Any) -> None:

@@ -21,8 +21,11 @@ pytestmark = pytest.mark.usefixtures("live_server")
 def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 - the local live server
-        f"{base}/liff/api{path}", data=data, method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        f"{base}/liff/api{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local server
         return json.loads(response.read())
 
@@ -40,21 +43,28 @@ def _ready(page: Any, url_part: str | None = None) -> None:
 
 def _scan(page: Any, scanned: str) -> None:
     """What LINE's scanner would return: set through the mock plugin's own API."""
-    page.evaluate("v => window.liff.$mock.set(p => Object.assign({}, p, {scanCode: {value: v}}))",
-                  scanned)
+    page.evaluate(
+        "v => window.liff.$mock.set(p => Object.assign({}, p, {scanCode: {value: v}}))", scanned
+    )
     page.click("#scan")
 
 
 def _registered(base: str, token: str, cid: str) -> None:
-    _api(base, token, "POST", "/consent", {"decision": "accept",
-                                           "version": consent.CONSENT_VERSION})
-    _api(base, token, "POST", "/register", {"cid": cid, "phone": "0812345678",
-                                            "birthDate": birth_date(cid)})
+    _api(
+        base, token, "POST", "/consent", {"decision": "accept", "version": consent.CONSENT_VERSION}
+    )
+    _api(
+        base,
+        token,
+        "POST",
+        "/register",
+        {"cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)},
+    )
 
 
-def test_consent_register_family_scan_history(mobile_page: Any, live_server: str,
-                                              live_world: World, jwks: JwksServer,
-                                              screenshot: Any) -> None:
+def test_consent_register_family_scan_history(
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
     page = mobile_page
     user = new_user_id()
     _open(page, f"{live_server}/liff/", jwks.token(user))
@@ -160,8 +170,8 @@ def test_consent_register_family_scan_history(mobile_page: Any, live_server: str
 
 
 def test_declining_consent_explains_and_offers_to_read_again(
-        mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer,
-        screenshot: Any) -> None:
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
     page = mobile_page
     _open(page, f"{live_server}/liff/register", jwks.token(new_user_id()))
     _ready(page, "/liff/consent")
@@ -174,15 +184,24 @@ def test_declining_consent_explains_and_offers_to_read_again(
     assert page.locator("#consent-card").is_visible()
 
 
-def test_a_sixth_family_member_is_refused(mobile_page: Any, live_server: str,
-                                          live_world: World, jwks: JwksServer,
-                                          screenshot: Any) -> None:
+def test_a_sixth_family_member_is_refused(
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
     token = jwks.token(new_user_id())
     _registered(live_server, token, live_world.adult_cid)
     for cid in live_world.family_cids[:5]:
-        _api(live_server, token, "POST", "/members",
-             {"cid": cid, "phone": "0898765432", "relation": "relative",
-              "birthDate": birth_date(cid)})
+        _api(
+            live_server,
+            token,
+            "POST",
+            "/members",
+            {
+                "cid": cid,
+                "phone": "0898765432",
+                "relation": "relative",
+                "birthDate": birth_date(cid),
+            },
+        )
     page = mobile_page
     _open(page, f"{live_server}/liff/family", token)
     _ready(page)
@@ -191,8 +210,9 @@ def test_a_sixth_family_member_is_refused(mobile_page: Any, live_server: str,
     assert page.locator("#family-form button[type=submit]").is_disabled()
     screenshot(page, "family-full")
     # Even a form forced open is refused by the server, in Thai.
-    page.evaluate("document.querySelectorAll('#family-form [disabled]')"
-                  ".forEach(n => { n.disabled = false; })")
+    page.evaluate(
+        "document.querySelectorAll('#family-form [disabled]').forEach(n => { n.disabled = false; })"
+    )
     page.fill("#member-cid", live_world.family_cids[5])
     page.fill("#member-birth-date", birth_date(live_world.family_cids[5], be=True))
     page.fill("#member-phone", "0898765432")
@@ -205,14 +225,24 @@ def test_a_sixth_family_member_is_refused(mobile_page: Any, live_server: str,
     screenshot(page, "family-sixth-refused")
 
 
-@pytest.mark.parametrize(("which", "code", "thai"), [
-    ("forged", "QR_FORGED", "ไม่ได้ออกโดยหน่วยบริการ"),
-    ("expired", "QR_EXPIRED", "หมดอายุแล้ว"),
-], ids=["forged", "expired"])
-def test_forged_and_expired_qr_are_refused(mobile_page: Any, live_server: str,
-                                           live_world: World, jwks: JwksServer,
-                                           screenshot: Any, which: str, code: str,
-                                           thai: str) -> None:
+@pytest.mark.parametrize(
+    ("which", "code", "thai"),
+    [
+        ("forged", "QR_FORGED", "ไม่ได้ออกโดยหน่วยบริการ"),
+        ("expired", "QR_EXPIRED", "หมดอายุแล้ว"),
+    ],
+    ids=["forged", "expired"],
+)
+def test_forged_and_expired_qr_are_refused(
+    mobile_page: Any,
+    live_server: str,
+    live_world: World,
+    jwks: JwksServer,
+    screenshot: Any,
+    which: str,
+    code: str,
+    thai: str,
+) -> None:
     token = jwks.token(new_user_id())
     _registered(live_server, token, live_world.adult_cid)
     page = mobile_page
@@ -228,9 +258,9 @@ def test_forged_and_expired_qr_are_refused(mobile_page: Any, live_server: str,
     screenshot(page, f"qr-{which}")
 
 
-def test_the_camera_link_leads_to_a_code(mobile_page: Any, live_server: str,
-                                         live_world: World, jwks: JwksServer,
-                                         screenshot: Any) -> None:
+def test_the_camera_link_leads_to_a_code(
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
     token = jwks.token(new_user_id())
     _registered(live_server, token, live_world.adult_cid)
     page = mobile_page

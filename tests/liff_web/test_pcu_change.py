@@ -68,10 +68,15 @@ def test_rejected_requests_do_not_count(session: Session, protector: DataProtect
     assert excinfo.value.code == "PCU_REQUEST_DECIDED"
 
 
-@pytest.mark.parametrize(("hcode", "code"), [
-    ("99999", "FACILITY_NOT_FOUND"), ("", "FACILITY_NOT_FOUND"),
-    ("10690", "FACILITY_INACTIVE"), ("10675", "PCU_SAME_UNIT"),
-])
+@pytest.mark.parametrize(
+    ("hcode", "code"),
+    [
+        ("99999", "FACILITY_NOT_FOUND"),
+        ("", "FACILITY_NOT_FOUND"),
+        ("10690", "FACILITY_INACTIVE"),
+        ("10675", "PCU_SAME_UNIT"),
+    ],
+)
 def test_refusals(session: Session, protector: DataProtector, hcode: str, code: str) -> None:
     link = _linked(session, protector)
     with pytest.raises(DomainError) as excinfo:
@@ -81,7 +86,9 @@ def test_refusals(session: Session, protector: DataProtector, hcode: str, code: 
 
 def test_search_facilities(session: Session, protector: DataProtector) -> None:
     _linked(session, protector)
-    assert [f.hcode for f in pcu_change.search_facilities(session, "1067")][:2] == ["10675",
-                                                                                     "10676"]
+    assert [f.hcode for f in pcu_change.search_facilities(session, "1067")][:2] == [
+        "10675",
+        "10676",
+    ]
     assert [f.hcode for f in pcu_change.search_facilities(session, "10677")] == ["10677"]
     assert "10690" not in [f.hcode for f in pcu_change.search_facilities(session, "")]

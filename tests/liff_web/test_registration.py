@@ -38,8 +38,12 @@ def test_register_self_links_slot_zero(session: Session, protector: DataProtecto
     person = make_person(session, protector, cid, birth_year=1990)
     account = _account(session)
     link = register_self(session, protector, account, cid, "081-234-5678", POLICY, TODAY)
-    assert (link.slot, link.person_id, link.phone, link.relation) == (0, person.id,
-                                                                      "0812345678", "self")
+    assert (link.slot, link.person_id, link.phone, link.relation) == (
+        0,
+        person.id,
+        "0812345678",
+        "self",
+    )
     again = register_self(session, protector, account, cid, "0899999999", POLICY, TODAY)
     assert again.id == link.id and again.phone == "0899999999"
     actions = set(session.scalars(select(AuditEntry.action)))
@@ -57,24 +61,38 @@ def test_consent_comes_first(session: Session, protector: DataProtector) -> None
     assert _code(excinfo) == "CONSENT_REQUIRED"
 
 
-@pytest.mark.parametrize(("fields", "raw", "code"), [
-    ({}, "1234567890123", "CID_CHECK_DIGIT"),
-    ({}, "12345", "CID_LENGTH"),
-    ({}, "", "CID_REQUIRED"),
-    ({"birth_year": 2012, "birth_month": 12, "birth_day": 1}, None, "AGE_TOO_YOUNG"),
-    ({"main_right": "OFC"}, None, "RIGHT_NOT_ELIGIBLE"),
-    ({"main_right": "SSS"}, None, "RIGHT_NOT_ELIGIBLE"),
-    ({"deceased": True}, None, "PERSON_DECEASED"),
-])
-def test_self_registration_refusals(session: Session, protector: DataProtector,
-                                    fields: dict[str, object], raw: str | None,
-                                    code: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "raw", "code"),
+    [
+        ({}, "1234567890123", "CID_CHECK_DIGIT"),
+        ({}, "12345", "CID_LENGTH"),
+        ({}, "", "CID_REQUIRED"),
+        ({"birth_year": 2012, "birth_month": 12, "birth_day": 1}, None, "AGE_TOO_YOUNG"),
+        ({"main_right": "OFC"}, None, "RIGHT_NOT_ELIGIBLE"),
+        ({"main_right": "SSS"}, None, "RIGHT_NOT_ELIGIBLE"),
+        ({"deceased": True}, None, "PERSON_DECEASED"),
+    ],
+)
+def test_self_registration_refusals(
+    session: Session,
+    protector: DataProtector,
+    fields: dict[str, object],
+    raw: str | None,
+    code: str,
+) -> None:
     cid = new_cid()
     make_person(session, protector, cid, **fields)
     account = _account(session)
     with pytest.raises(DomainError) as excinfo:
-        register_self(session, protector, account, raw if raw is not None else cid,
-                      "0812345678", POLICY, TODAY)
+        register_self(
+            session,
+            protector,
+            account,
+            raw if raw is not None else cid,
+            "0812345678",
+            POLICY,
+            TODAY,
+        )
     assert _code(excinfo) == code
     assert excinfo.value.message_th
 
@@ -91,13 +109,14 @@ def test_unknown_cid_and_bad_phone(session: Session, protector: DataProtector) -
     assert _code(excinfo) == "PHONE_INVALID"
 
 
-def test_fifteen_on_the_birthday_and_no_right_are_eligible(session: Session,
-                                                          protector: DataProtector) -> None:
+def test_fifteen_on_the_birthday_and_no_right_are_eligible(
+    session: Session, protector: DataProtector
+) -> None:
     cid = new_cid()
-    make_person(session, protector, cid, birth_year=2011, birth_month=11, birth_day=22,
-                main_right=None)
-    link = register_self(session, protector, _account(session), cid, "0812345678", POLICY,
-                         TODAY)
+    make_person(
+        session, protector, cid, birth_year=2011, birth_month=11, birth_day=22, main_right=None
+    )
+    link = register_self(session, protector, _account(session), cid, "0812345678", POLICY, TODAY)
     assert link.slot == 0
 
 
@@ -112,16 +131,19 @@ def test_a_cid_is_someones_own_account_once(session: Session, protector: DataPro
     """A second account registering the same ID as its own waits, pending, for proof."""
     cid = new_cid()
     make_person(session, protector, cid)
-    first = register_self(session, protector, _account(session, "U" + "a" * 32), cid,
-                          "0812345678", POLICY, TODAY)
-    second = register_self(session, protector, _account(session, "U" + "b" * 32), cid,
-                           "0899999999", POLICY, TODAY)
+    first = register_self(
+        session, protector, _account(session, "U" + "a" * 32), cid, "0812345678", POLICY, TODAY
+    )
+    second = register_self(
+        session, protector, _account(session, "U" + "b" * 32), cid, "0899999999", POLICY, TODAY
+    )
     assert (first.level, second.level) == ("claimed", "pending")
     # Also when the first is verified (which removed the waiting second): pending again.
     link_trust.verify_link(session, first, method="registry", actor="cli")
     assert session.get(FamilyLink, second.id) is None
-    third = register_self(session, protector, _account(session, "U" + "c" * 32), cid,
-                          "0899999998", POLICY, TODAY)
+    third = register_self(
+        session, protector, _account(session, "U" + "c" * 32), cid, "0899999998", POLICY, TODAY
+    )
     assert third.level == "pending"
     # Verifying a pending self link moves the person to that account.
     moved = link_trust.verify_link(session, third, method="counter", actor="staff:1")
@@ -191,12 +213,19 @@ def test_family_member_rules(session: Session, protector: DataProtector) -> None
     add_family_member(session, protector, other, child, "0899999999", "child", POLICY)
     # Removing frees the slot for someone new.
     remove_family_member(session, account, link.id)
-    assert session.scalar(select(func.count()).select_from(FamilyLink).where(
-        FamilyLink.line_account_id == account.id)) == 1
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(FamilyLink)
+            .where(FamilyLink.line_account_id == account.id)
+        )
+        == 1
+    )
 
 
-def test_cannot_remove_self_or_someone_elses_member(session: Session,
-                                                    protector: DataProtector) -> None:
+def test_cannot_remove_self_or_someone_elses_member(
+    session: Session, protector: DataProtector
+) -> None:
     me, child = new_cid(), new_cid()
     make_person(session, protector, me)
     make_person(session, protector, child)
@@ -204,8 +233,12 @@ def test_cannot_remove_self_or_someone_elses_member(session: Session,
     own = register_self(session, protector, account, me, "0812345678", POLICY, TODAY)
     link = add_family_member(session, protector, account, child, "0812345678", "child", POLICY)
     stranger = _account(session, "U" + "d" * 32)
-    for account_, link_id in ((account, own.id), (stranger, link.id), (account, "abc"),
-                              (account, 999999)):
+    for account_, link_id in (
+        (account, own.id),
+        (stranger, link.id),
+        (account, "abc"),
+        (account, 999999),
+    ):
         with pytest.raises(DomainError) as excinfo:
             remove_family_member(session, account_, link_id)
         assert _code(excinfo) == "FAMILY_MEMBER_NOT_FOUND"

@@ -38,8 +38,9 @@ def provider() -> Iterator[DevOpenIdProvider]:
 
 @pytest.fixture
 def settings(settings: Settings, provider: DevOpenIdProvider) -> Settings:
-    return settings.with_overrides(thaid_issuer=provider.issuer, thaid_client_id=CLIENT_ID,
-                                   thaid_client_secret=CLIENT_SECRET)
+    return settings.with_overrides(
+        thaid_issuer=provider.issuer, thaid_client_id=CLIENT_ID, thaid_client_secret=CLIENT_SECRET
+    )
 
 
 @dataclass
@@ -62,13 +63,16 @@ def at_provider(flow: Flow, cid: str, *, action: str = "confirm") -> str:
     """The patient at the provider: its page, then the form; the callback URL it redirects to."""
     page = requests.get(flow.url, timeout=10)
     assert page.status_code == 200 and "ยืนยัน" in page.text
-    answer = requests.post(flow.url.split("?")[0], data={**flow.params, "cid": cid,
-                                                         "action": action},
-                           allow_redirects=False, timeout=10)
+    answer = requests.post(
+        flow.url.split("?")[0],
+        data={**flow.params, "cid": cid, "action": action},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert answer.status_code == 303, answer.text
     location = answer.headers["Location"]
     assert location.startswith(CALLBACK)
-    return location[len("http://127.0.0.1:5000"):]
+    return location[len("http://127.0.0.1:5000") :]
 
 
 def outcome(response: Any) -> str | None:
@@ -85,20 +89,31 @@ def link_level(world: World, link_id: int) -> str | None:
 
 def pushes(world: World) -> list[OutboxMessage]:
     with world.session() as session:
-        return [row for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-                if not row.payload.get("sync_rich_menu")]
+        return [
+            row
+            for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            if not row.payload.get("sync_rich_menu")
+        ]
 
 
 def family(client: Any, token: str, cid: str, relation: str = "spouse") -> dict[str, Any]:
-    response = client.post("/liff/api/members", headers=bearer(token),
-                           json={"cid": cid, "birthDate": birth_date(cid),
-                                 "phone": "0898765432", "relation": relation})
+    response = client.post(
+        "/liff/api/members",
+        headers=bearer(token),
+        json={
+            "cid": cid,
+            "birthDate": birth_date(cid),
+            "phone": "0898765432",
+            "relation": relation,
+        },
+    )
     assert response.status_code == 201, response.json
     return response.json["member"]
 
 
-def test_family_link_verified_through_thaid(client: Any, jwks: JwksServer, world: World,
-                                            provider: DevOpenIdProvider) -> None:
+def test_family_link_verified_through_thaid(
+    client: Any, jwks: JwksServer, world: World, provider: DevOpenIdProvider
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
     spouse = family(client, token, world.spouse_cid)
@@ -128,8 +143,9 @@ def test_family_link_verified_through_thaid(client: Any, jwks: JwksServer, world
     assert again.status_code == 410 and outcome(again) == "THAID_AUTHORIZATION_EXPIRED"
 
 
-def test_self_link_reclaimed_through_thaid(client: Any, jwks: JwksServer, world: World,
-                                           provider: DevOpenIdProvider) -> None:
+def test_self_link_reclaimed_through_thaid(
+    client: Any, jwks: JwksServer, world: World, provider: DevOpenIdProvider
+) -> None:
     """Someone registered the person's CID as their own; the person proves it with ThaID
     from their own LINE account: the impostor's self link goes, both accounts are told."""
     impostor, owner = jwks.token(new_user_id()), jwks.token(new_user_id())
@@ -143,8 +159,16 @@ def test_self_link_reclaimed_through_thaid(client: Any, jwks: JwksServer, world:
         # The pending self link the owner gets when their CID is already someone's own.
         session.delete(mine)
         session.flush()
-        session.add(FamilyLink(line_account_id=mine.line_account_id, person_id=person.id,
-                               slot=0, relation="self", phone="0811111111", level="pending"))
+        session.add(
+            FamilyLink(
+                line_account_id=mine.line_account_id,
+                person_id=person.id,
+                slot=0,
+                relation="self",
+                phone="0811111111",
+                level="pending",
+            )
+        )
     pending_id = client.get("/liff/api/me", headers=bearer(owner)).json["self"]["id"]
 
     page = client.get(at_provider(start(client, owner, pending_id), world.adult_cid))
@@ -180,10 +204,19 @@ TOKEN_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("tweak", "code"), [(t, c) for _, t, c in TOKEN_REFUSALS],
-                         ids=[name for name, _, _ in TOKEN_REFUSALS])
-def test_bad_id_tokens_are_refused(client: Any, jwks: JwksServer, world: World,
-                                   provider: DevOpenIdProvider, tweak: Tweak, code: str) -> None:
+@pytest.mark.parametrize(
+    ("tweak", "code"),
+    [(t, c) for _, t, c in TOKEN_REFUSALS],
+    ids=[name for name, _, _ in TOKEN_REFUSALS],
+)
+def test_bad_id_tokens_are_refused(
+    client: Any,
+    jwks: JwksServer,
+    world: World,
+    provider: DevOpenIdProvider,
+    tweak: Tweak,
+    code: str,
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
     spouse = family(client, token, world.spouse_cid)
@@ -194,8 +227,9 @@ def test_bad_id_tokens_are_refused(client: Any, jwks: JwksServer, world: World,
     assert "ไม่สำเร็จ" in page.get_data(as_text=True)
 
 
-def test_other_refusals_change_nothing(client: Any, jwks: JwksServer, world: World,
-                                       provider: DevOpenIdProvider) -> None:
+def test_other_refusals_change_nothing(
+    client: Any, jwks: JwksServer, world: World, provider: DevOpenIdProvider
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
     spouse = family(client, token, world.spouse_cid)
@@ -205,25 +239,30 @@ def test_other_refusals_change_nothing(client: Any, jwks: JwksServer, world: Wor
         page = client.get(path)
         assert (page.status_code, outcome(page)) == (status, code), page.get_data(as_text=True)
         body = page.get_data(as_text=True)
-        assert re.search("[ก-๙]", body) and "lang=\"en\"" in body  # Thai, then English
+        assert re.search("[ก-๙]", body) and 'lang="en"' in body  # Thai, then English
         assert link_level(world, link_id) == "claimed"
 
     # A tampered state names no sign-in.
     flow = start(client, token, link_id)
     callback = at_provider(flow, world.spouse_cid)
-    refused(callback.replace(flow.params["state"], flow.params["state"][:-2] + "xx"), 400,
-            "THAID_STATE_INVALID")
+    refused(
+        callback.replace(flow.params["state"], flow.params["state"][:-2] + "xx"),
+        400,
+        "THAID_STATE_INVALID",
+    )
     refused("/liff/thaid/callback?code=abc", 400, "THAID_STATE_INVALID")
 
     # Someone else's citizen ID at ThaID.
-    refused(at_provider(start(client, token, link_id), world.family_cids[3]), 403,
-            "THAID_CID_MISMATCH")
+    refused(
+        at_provider(start(client, token, link_id), world.family_cids[3]), 403, "THAID_CID_MISMATCH"
+    )
 
     # A replayed nonce: the token of an earlier sign-in carries that sign-in's nonce.
     earlier = start(client, token, link_id)
     provider.tweak = _claims(nonce=earlier.params["nonce"])
-    refused(at_provider(start(client, token, link_id), world.spouse_cid), 403,
-            "THAID_NONCE_MISMATCH")
+    refused(
+        at_provider(start(client, token, link_id), world.spouse_cid), 403, "THAID_NONCE_MISMATCH"
+    )
     provider.tweak = None
 
     # A stolen code redeemed through another sign-in: our verifier is not the one its
@@ -231,24 +270,34 @@ def test_other_refusals_change_nothing(client: Any, jwks: JwksServer, world: Wor
     victim = start(client, token, link_id)
     stolen = parse_qs(urlsplit(at_provider(victim, world.spouse_cid)).query)["code"][0]
     attacker = start(client, token, link_id)
-    refused(f"/liff/thaid/callback?state={attacker.params['state']}&code={stolen}", 403,
-            "THAID_EXCHANGE_REFUSED")
+    refused(
+        f"/liff/thaid/callback?state={attacker.params['state']}&code={stolen}",
+        403,
+        "THAID_EXCHANGE_REFUSED",
+    )
 
     # A signature by a key not in the provider's JWKS.
     provider.signing_key = RSAKey.generate_key(2048, private=True)
-    refused(at_provider(start(client, token, link_id), world.spouse_cid), 403,
-            "THAID_TOKEN_INVALID")
+    refused(
+        at_provider(start(client, token, link_id), world.spouse_cid), 403, "THAID_TOKEN_INVALID"
+    )
     provider.signing_key = None
 
     # Cancelled at ThaID.
-    refused(at_provider(start(client, token, link_id), world.spouse_cid, action="cancel"), 403,
-            "THAID_DENIED")
+    refused(
+        at_provider(start(client, token, link_id), world.spouse_cid, action="cancel"),
+        403,
+        "THAID_DENIED",
+    )
 
     # An expired pending authorization.
     late = start(client, token, link_id)
     with world.session() as session, session.begin():
-        session.execute(update(ThaidAuthorization).values(
-            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        session.execute(
+            update(ThaidAuthorization).values(
+                expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
+        )
     refused(at_provider(late, world.spouse_cid), 410, "THAID_AUTHORIZATION_EXPIRED")
 
     # Finished in another browser (no binding cookie): refused, and the state is spent.
@@ -260,9 +309,9 @@ def test_other_refusals_change_nothing(client: Any, jwks: JwksServer, world: Wor
     assert pushes(world) == []
 
 
-def test_guardian_of_a_child_must_go_to_the_counter(client: Any, jwks: JwksServer,
-                                                    world: World,
-                                                    provider: DevOpenIdProvider) -> None:
+def test_guardian_of_a_child_must_go_to_the_counter(
+    client: Any, jwks: JwksServer, world: World, provider: DevOpenIdProvider
+) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
     child = family(client, token, world.child_cid, relation="child")
@@ -272,16 +321,20 @@ def test_guardian_of_a_child_must_go_to_the_counter(client: Any, jwks: JwksServe
     assert "จุดบริการ" in response.json["error"]["message_th"]
     # Someone else's link is not found; a verified link needs nothing more.
     stranger = jwks.token(new_user_id())
-    assert client.post(f"/liff/api/members/{child['id']}/thaid",
-                       headers=bearer(stranger)).status_code == 404
+    assert (
+        client.post(f"/liff/api/members/{child['id']}/thaid", headers=bearer(stranger)).status_code
+        == 404
+    )
 
 
-def test_flow_is_off_when_not_configured(jwks: JwksServer, world: World,
-                                         settings: Settings) -> None:
+def test_flow_is_off_when_not_configured(
+    jwks: JwksServer, world: World, settings: Settings
+) -> None:
     from authencode.app import create_app
 
-    app = create_app(settings.with_overrides(thaid_issuer=None, thaid_client_id=None,
-                                             thaid_client_secret=None))
+    app = create_app(
+        settings.with_overrides(thaid_issuer=None, thaid_client_id=None, thaid_client_secret=None)
+    )
     try:
         client: Any = app.test_client()
         token = jwks.token(new_user_id())

@@ -31,10 +31,15 @@ from tests.support.live_server import free_port, serve
 @pytest.fixture
 def dev_server(db_url: str, tmp_path: Path, protector: DataProtector) -> Iterator[World]:
     port = free_port()
-    settings = Settings.from_env({
-        "AUTHENCODE_ENV": "development", "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": db_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "DATA_KEY": base64.b64encode(TEST_DATA_KEY).decode()})
+    settings = Settings.from_env(
+        {
+            "AUTHENCODE_ENV": "development",
+            "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": db_url,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "DATA_KEY": base64.b64encode(TEST_DATA_KEY).decode(),
+        }
+    )
     assert settings.thaid_dev_provider and settings.thaid_enabled
     app = create_app(settings)
     try:
@@ -48,16 +53,22 @@ def _call(url: str, body: Any, token: str | None = None) -> Any:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310 - local
-                                     headers=headers)
+    request = urllib.request.Request(  # noqa: S310 - local
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers=headers,
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local server
         return json.loads(response.read())
 
 
 def test_dev_provider_serves_discovery_and_keys(dev_server: World) -> None:
     base = dev_server.public_base_url
-    with urllib.request.urlopen(f"{base}/dev/thaid/.well-known/openid-configuration",  # noqa: S310
-                                timeout=10) as response:
+    with urllib.request.urlopen(  # noqa: S310 - the local server
+        f"{base}/dev/thaid/.well-known/openid-configuration",
+        timeout=10,
+    ) as response:
         discovery = json.loads(response.read())
     assert discovery["issuer"] == f"{base}/dev/thaid"
     assert discovery["code_challenge_methods_supported"] == ["S256"]
@@ -67,7 +78,8 @@ def test_dev_provider_serves_discovery_and_keys(dev_server: World) -> None:
 
 
 def test_newcomer_verifies_a_family_link_with_the_dev_provider(
-        dev_server: World, mobile_page: Any, screenshot: Any) -> None:
+    dev_server: World, mobile_page: Any, screenshot: Any
+) -> None:
     base, page = dev_server.public_base_url, mobile_page
     # The development LIFF sign-in: the server's own signer issues the user's ID token.
     user = _call(f"{base}/dev/liff/token", {})
@@ -75,11 +87,21 @@ def test_newcomer_verifies_a_family_link_with_the_dev_provider(
     api = f"{base}/liff/api"
     _call(f"{api}/consent", {"decision": "accept", "version": consent.CONSENT_VERSION}, token)
     adult, spouse_cid = dev_server.adult_cid, dev_server.spouse_cid
-    _call(f"{api}/register", {"cid": adult, "birthDate": birth_date(adult),
-                              "phone": "0812345678"}, token)
-    spouse = _call(f"{api}/members", {"cid": spouse_cid, "birthDate": birth_date(spouse_cid),
-                                      "phone": "0898765432", "relation": "spouse"},
-                   token)["member"]
+    _call(
+        f"{api}/register",
+        {"cid": adult, "birthDate": birth_date(adult), "phone": "0812345678"},
+        token,
+    )
+    spouse = _call(
+        f"{api}/members",
+        {
+            "cid": spouse_cid,
+            "birthDate": birth_date(spouse_cid),
+            "phone": "0898765432",
+            "relation": "spouse",
+        },
+        token,
+    )["member"]
 
     page.goto(f"{base}/liff/family?dev_user={user_id}")
     page.wait_for_selector("body[data-ready='true']")

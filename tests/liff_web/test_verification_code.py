@@ -14,8 +14,9 @@ from tests.support.liff import JwksServer, World, bearer, new_user_id, registere
 PATH = "/liff/api/members/{id}/verification-code"
 
 
-def test_a_code_for_the_accounts_own_unverified_link(client: Any, world: World,
-                                                      jwks: JwksServer) -> None:
+def test_a_code_for_the_accounts_own_unverified_link(
+    client: Any, world: World, jwks: JwksServer
+) -> None:
     token = jwks.token(new_user_id())
     member = registered(client, token, world.adult_cid)
     answer = client.post(PATH.format(id=member["id"]), headers=bearer(token))

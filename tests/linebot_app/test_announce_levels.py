@@ -23,9 +23,12 @@ from tests.support.line_bot import Clock, drain
 
 
 def _cli(settings: Settings, tmp_path: Path, *args: str) -> Result:
-    env = {"AUTHENCODE_ENV": "test", "DATABASE_URL": settings.database_url,
-           "DATA_KEY": base64.b64encode(TEST_DATA_KEY).decode(),
-           "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "DATA_KEY": base64.b64encode(TEST_DATA_KEY).decode(),
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
     return CliRunner().invoke(cli.main, list(args), env=env)
 
 
@@ -34,20 +37,34 @@ def _accounts(db: Database, protector: DataProtector) -> dict[str, str]:
     users = {"linked": "U" + "1" * 32, "unfollowed": "U" + "2" * 32, "empty": "U" + "3" * 32}
     with db.transaction() as session:
         for name, user in users.items():
-            account = LineAccount(line_user_id=user,
-                                  status="unfollowed" if name == "unfollowed" else "active")
+            account = LineAccount(
+                line_user_id=user, status="unfollowed" if name == "unfollowed" else "active"
+            )
             session.add(account)
             session.flush()
             if name != "empty":
                 person = make_person(session, protector)
-                session.add(FamilyLink(line_account_id=account.id, person_id=person.id,
-                                       slot=0, relation="self", phone="0812345678"))
+                session.add(
+                    FamilyLink(
+                        line_account_id=account.id,
+                        person_id=person.id,
+                        slot=0,
+                        relation="self",
+                        phone="0812345678",
+                    )
+                )
     return users
 
 
-def test_each_account_is_told_once(db: Database, protector: DataProtector, settings: Settings,
-                                   tmp_path: Path, sender: OutboxSender, clock: Clock,
-                                   fake_line: FakeLineServer) -> None:
+def test_each_account_is_told_once(
+    db: Database,
+    protector: DataProtector,
+    settings: Settings,
+    tmp_path: Path,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+) -> None:
     users = _accounts(db, protector)
     first = _cli(settings, tmp_path, "line", "announce-levels")
     assert first.exit_code == 0, first.output
@@ -67,11 +84,10 @@ def test_each_account_is_told_once(db: Database, protector: DataProtector, setti
 
     # An account that follows again later is told on the next run, once.
     with db.transaction() as session:
-        account = session.scalar(select(LineAccount).where(
-            LineAccount.line_user_id == users["unfollowed"]))
+        account = session.scalar(
+            select(LineAccount).where(LineAccount.line_user_id == users["unfollowed"])
+        )
         assert account is not None
         account.status = "active"
-    assert "queued for 1 account(s)" in _cli(settings, tmp_path, "line",
-                                             "announce-levels").output
-    assert "queued for 0 account(s)" in _cli(settings, tmp_path, "line",
-                                             "announce-levels").output
+    assert "queued for 1 account(s)" in _cli(settings, tmp_path, "line", "announce-levels").output
+    assert "queued for 0 account(s)" in _cli(settings, tmp_path, "line", "announce-levels").output

@@ -24,28 +24,56 @@ def _last(db: Database) -> list[dict[str, Any]]:
     return outbox(db)[-1].payload["messages"]
 
 
-def _link_family(db: Database, protector: DataProtector, codes_each: int,
-                 own_cid: str | None = None) -> list[str]:
+def _link_family(
+    db: Database, protector: DataProtector, codes_each: int, own_cid: str | None = None
+) -> list[str]:
     """The account holder and a child, each with codes on consecutive days; plus a stranger."""
     issued = []
     with db.transaction() as session:
         account = session.scalar(select(LineAccount))
         assert account is not None
         make_facility(session, hcode="10675", name="รพ.สต.บ้านตัวอย่าง")
-        me = make_person(session, protector, cid=own_cid, first_name_th="สมชาย",
-                         last_name_th="ใจดี", hosp_main="10675", hosp_sub="10675")
-        child = make_person(session, protector, title_th="ด.ช.", first_name_th="ภูมิ",
-                            last_name_th="ใจดี", main_right="UCS", sub_right="73")
+        me = make_person(
+            session,
+            protector,
+            cid=own_cid,
+            first_name_th="สมชาย",
+            last_name_th="ใจดี",
+            hosp_main="10675",
+            hosp_sub="10675",
+        )
+        child = make_person(
+            session,
+            protector,
+            title_th="ด.ช.",
+            first_name_th="ภูมิ",
+            last_name_th="ใจดี",
+            main_right="UCS",
+            sub_right="73",
+        )
         stranger = make_person(session, protector, first_name_th="คนอื่น")
         for slot, person in enumerate((me, child)):
-            session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=slot,
-                                   relation="self" if slot == 0 else "child",
-                                   phone="0812345678", level="verified"))
+            session.add(
+                FamilyLink(
+                    line_account_id=account.id,
+                    person_id=person.id,
+                    slot=slot,
+                    relation="self" if slot == 0 else "child",
+                    phone="0812345678",
+                    level="verified",
+                )
+            )
         for person in (me, child, stranger):
             for day in range(codes_each):
-                code = issue_code(session, person, hcode="10675", service_code="PG0060001",
-                                  phones="0812345678", channel="line",
-                                  now=NOW - dt.timedelta(days=day))
+                code = issue_code(
+                    session,
+                    person,
+                    hcode="10675",
+                    service_code="PG0060001",
+                    phones="0812345678",
+                    channel="line",
+                    now=NOW - dt.timedelta(days=day),
+                )
                 if person is not stranger:
                     issued.append(code.code.code)
     return issued
@@ -58,8 +86,9 @@ def test_history_before_registering_points_to_registration(client: Any, db: Data
     assert "ยังไม่ได้ลงทะเบียน" in message["text"] and "/liff/register" in message["text"]
 
 
-def test_history_is_a_carousel_of_the_newest_codes(client: Any, db: Database,
-                                                   protector: DataProtector) -> None:
+def test_history_is_a_carousel_of_the_newest_codes(
+    client: Any, db: Database, protector: DataProtector
+) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     cid = new_cid()
     issued = _link_family(db, protector, codes_each=7, own_cid=cid)  # 14 codes of ours
@@ -80,8 +109,7 @@ def test_history_is_a_carousel_of_the_newest_codes(client: Any, db: Database,
     assert 1 <= len(hint["quickReply"]["items"]) <= MAX_QUICK_REPLY_ITEMS
 
 
-def test_history_with_no_codes_says_so(client: Any, db: Database,
-                                       protector: DataProtector) -> None:
+def test_history_with_no_codes_says_so(client: Any, db: Database, protector: DataProtector) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     _link_family(db, protector, codes_each=0)
     post(client, webhook(postback("menu:history")))
@@ -89,8 +117,9 @@ def test_history_with_no_codes_says_so(client: Any, db: Database,
     assert message["text"].startswith("ยังไม่มีประวัติการขอรหัส")
 
 
-def test_rights_lists_each_linked_person(client: Any, db: Database,
-                                         protector: DataProtector) -> None:
+def test_rights_lists_each_linked_person(
+    client: Any, db: Database, protector: DataProtector
+) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     _link_family(db, protector, codes_each=0)
     post(client, webhook(postback("menu:rights")))
@@ -112,21 +141,34 @@ def test_rights_and_history_need_consent(client: Any, db: Database) -> None:
 
 
 def test_carousel_limits() -> None:
-    view = CodeView(code="PP1000000001", hcode="10675", facility_name="ทดสอบ",
-                    service_code="PG0060001", service_name_th="ทั่วไป", service_at=NOW,
-                    masked_cid="1-1017-xxxxx-03-0", person_name="ทดสอบ")
+    view = CodeView(
+        code="PP1000000001",
+        hcode="10675",
+        facility_name="ทดสอบ",
+        service_code="PG0060001",
+        service_name_th="ทั่วไป",
+        service_at=NOW,
+        masked_cid="1-1017-xxxxx-03-0",
+        person_name="ทดสอบ",
+    )
     assert len(history_message([view] * 12)["contents"]["contents"]) == 12
     for count in (0, 13):
         with pytest.raises(ValueError, match="1 to 12"):
             history_message([view] * count)
 
 
-def test_every_answer_fits_line_limits(client: Any, db: Database,
-                                       protector: DataProtector) -> None:
+def test_every_answer_fits_line_limits(client: Any, db: Database, protector: DataProtector) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     _link_family(db, protector, codes_each=3)
-    post(client, webhook(postback("menu:history"), postback("menu:rights"),
-                         postback("menu:howto"), postback("menu:family")))
+    post(
+        client,
+        webhook(
+            postback("menu:history"),
+            postback("menu:rights"),
+            postback("menu:howto"),
+            postback("menu:family"),
+        ),
+    )
     for row in outbox(db):
         assert 1 <= len(row.payload["messages"]) <= 5
         for message in row.payload["messages"]:

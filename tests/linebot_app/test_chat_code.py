@@ -37,9 +37,14 @@ def _codes(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(AuthenCode)) or 0
 
 
-def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: World, db: Database,
-                                           sender: OutboxSender, clock: Clock,
-                                           fake_line: FakeLineServer) -> None:
+def test_a_code_by_sending_the_clinic_link(
+    chat: ChatUser,
+    world: World,
+    db: Database,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     # A typed (claimed) registration: not with a poster, which works from a photo at home...
@@ -70,8 +75,9 @@ def test_a_code_by_sending_the_clinic_link(chat: ChatUser, world: World, db: Dat
     assert [_code_of(m) for m in flexes] == [code, code]
 
 
-def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: World,
-                                                        db: Database) -> None:
+def test_which_person_when_the_account_acts_for_several(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")
@@ -83,8 +89,10 @@ def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: W
     [choose] = chat.say(world.display_url("PG0090001"))
     assert "รพ.สต.บ้านทดสอบ (10675)" in choose["text"]
     assert quick_reply_labels(choose) == ["นายสมชาย ใจดี", "ด.ช.ภูมิ ใจดี", "ยกเลิก"]
-    assert all(len(quick_reply_action(choose, label).get("data", "")) <= 300
-               for label in quick_reply_labels(choose))
+    assert all(
+        len(quick_reply_action(choose, label).get("data", "")) <= 300
+        for label in quick_reply_labels(choose)
+    )
     flex, _note = chat.choose(choose, "ด.ช.ภูมิ ใจดี")
     assert "ภูมิ ใจดี" in str(flex) and "สมชาย" not in str(flex)
     child_code = _code_of(flex)
@@ -102,8 +110,9 @@ def test_which_person_when_the_account_acts_for_several(chat: ChatUser, world: W
     assert carousel["type"] == "flex" and len(carousel["contents"]["contents"]) == 2
     only_child = chat.choose(hint, "ประวัติ ภูมิ")
     assert "ภูมิ ใจดี" in only_child[0]["text"]
-    assert [b["body"]["contents"][1]["text"] for b in only_child[1]["contents"]["contents"]] \
-        == [child_code]
+    assert [b["body"]["contents"][1]["text"] for b in only_child[1]["contents"]["contents"]] == [
+        child_code
+    ]
 
 
 def test_a_forged_link_is_refused(chat: ChatUser, world: World, db: Database) -> None:
@@ -120,8 +129,9 @@ def test_a_forged_link_is_refused(chat: ChatUser, world: World, db: Database) ->
     assert _codes(db) == 0
 
 
-def test_a_link_before_registering_asks_to_register(chat: ChatUser, world: World,
-                                                     db: Database) -> None:
+def test_a_link_before_registering_asks_to_register(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     first, _consent_text, _confirm = chat.say(world.poster_url())  # consent comes first
     assert "ความยินยอม" in first["text"]
     chat.consent()

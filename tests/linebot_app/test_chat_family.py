@@ -26,13 +26,15 @@ def _th(code: str) -> str:
 
 def _family(db: Database) -> list[tuple[int, str, str]]:
     with db.sessionmaker() as session:
-        links = session.scalars(select(FamilyLink).where(FamilyLink.slot > 0)
-                                .order_by(FamilyLink.slot))
+        links = session.scalars(
+            select(FamilyLink).where(FamilyLink.slot > 0).order_by(FamilyLink.slot)
+        )
         return [(link.slot, link.relation, link.phone) for link in links]
 
 
-def _add(chat: ChatUser, cid: str, relation: str = "บุตร",
-         phone: str = "0898765432") -> dict[str, Any]:
+def _add(
+    chat: ChatUser, cid: str, relation: str = "บุตร", phone: str = "0898765432"
+) -> dict[str, Any]:
     chat.say("เพิ่มสมาชิก")
     chat.say(cid)
     chat.say(birth_date(cid, be=True))
@@ -75,8 +77,9 @@ def test_add_a_family_member(chat: ChatUser, world: World, db: Database) -> None
     assert {"เพิ่มสมาชิก", "ลบสมาชิก"} <= set(quick_reply_labels(listing))
 
 
-def test_family_needs_the_holder_registered_first(chat: ChatUser, world: World,
-                                                  db: Database) -> None:
+def test_family_needs_the_holder_registered_first(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     chat.consent()
     [answer] = chat.say("เพิ่มสมาชิก")
     assert "ลงทะเบียน" in answer["text"] and "ลงทะเบียน" in quick_reply_labels(answer)
@@ -84,8 +87,7 @@ def test_family_needs_the_holder_registered_first(chat: ChatUser, world: World,
         assert session.scalars(select(ChatConversation)).all() == []
 
 
-def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: World,
-                                               db: Database) -> None:
+def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")
@@ -103,8 +105,9 @@ def test_the_same_refusals_and_the_cap_of_five(chat: ChatUser, world: World,
     assert len(_family(db)) == 5
 
 
-def test_remove_a_family_member_after_confirming(chat: ChatUser, world: World,
-                                                 db: Database) -> None:
+def test_remove_a_family_member_after_confirming(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     _add(chat, world.child_cid)

@@ -27,8 +27,11 @@ def _code_of(flex: dict[str, object]) -> str:
 
 def _pending_link_id(db: Database, user_id: str) -> int:
     with db.sessionmaker() as session:
-        link_id = session.scalar(select(FamilyLink.id).join(LineAccount).where(
-            LineAccount.line_user_id == user_id, FamilyLink.level == "pending"))
+        link_id = session.scalar(
+            select(FamilyLink.id)
+            .join(LineAccount)
+            .where(LineAccount.line_user_id == user_id, FamilyLink.level == "pending")
+        )
         assert link_id is not None
         return link_id
 
@@ -39,7 +42,8 @@ def _codes(db: Database) -> int:
 
 
 def test_a_stranger_adding_a_verified_persons_id_in_the_chat_gets_nothing(
-        chat: ChatUser, world: World, db: Database) -> None:
+    chat: ChatUser, world: World, db: Database
+) -> None:
     victim = ChatUser(chat.client, db, VICTIM)
     victim.consent()
     victim.register(world.adult_cid)
@@ -69,14 +73,14 @@ def test_a_stranger_adding_a_verified_persons_id_in_the_chat_gets_nothing(
     before = _codes(db)
     for scanned in (world.poster_url("PG0090001"), world.display_url("PG0090001")):
         token = scanned.rsplit("/", 1)[1]
-        [refused] = chat.tap(PB_CODE.format(link_id=_pending_link_id(db, chat.user_id),
-                                            token=token))
+        [refused] = chat.tap(
+            PB_CODE.format(link_id=_pending_link_id(db, chat.user_id), token=token)
+        )
         assert DomainError("LINK_PENDING").message_th in refused["text"]
     assert _codes(db) == before
 
 
-def test_levels_and_how_to_verify_in_the_chat(chat: ChatUser, world: World,
-                                              db: Database) -> None:
+def test_levels_and_how_to_verify_in_the_chat(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     [listing] = chat.say("ครอบครัว")

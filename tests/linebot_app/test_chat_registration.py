@@ -42,8 +42,13 @@ def _conversations(db: Database) -> list[ChatConversation]:
 
 
 def test_register_with_a_wrong_check_digit_then_the_right_one(
-        chat: ChatUser, world: World, db: Database, sender: OutboxSender, clock: Clock,
-        fake_line: FakeLineServer) -> None:
+    chat: ChatUser,
+    world: World,
+    db: Database,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+) -> None:
     chat.consent()
     [ask] = chat.say("ลงทะเบียน")
     assert "เลขประจำตัวประชาชน 13 หลัก" in ask["text"]
@@ -81,12 +86,15 @@ def test_register_with_a_wrong_check_digit_then_the_right_one(
     assert wrong_check_digit(world.adult_cid) not in delivered
 
 
-def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: World,
-                                             db: Database, protector: Any) -> None:
+def test_the_same_refusals_as_the_liff_pages(
+    chat: ChatUser, world: World, db: Database, protector: Any
+) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
-    for typed, expected in {"12345": _th("CID_LENGTH"),
-                            "abcdefghijklm": _th("CID_NOT_DIGITS")}.items():
+    for typed, expected in {
+        "12345": _th("CID_LENGTH"),
+        "abcdefghijklm": _th("CID_NOT_DIGITS"),
+    }.items():
         [answer] = chat.say(typed)
         assert expected in answer["text"], typed
     # Nothing is said about a person before their birth date matches: a wrong one gets
@@ -97,8 +105,9 @@ def test_the_same_refusals_as_the_liff_pages(chat: ChatUser, world: World,
         (world.teen_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
         (world.officer_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
         (world.teen_cid, birth_date(world.teen_cid, be=True)): _th("AGE_TOO_YOUNG", min_age=15),
-        (world.officer_cid, birth_date(world.officer_cid, be=True)):
-            _th("RIGHT_NOT_ELIGIBLE", right="OFC"),
+        (world.officer_cid, birth_date(world.officer_cid, be=True)): _th(
+            "RIGHT_NOT_ELIGIBLE", right="OFC"
+        ),
     }
     for (cid, birth), expected in cases.items():
         [ask_birth] = chat.say(cid)
@@ -125,7 +134,7 @@ def test_consent_comes_first(chat: ChatUser, world: World, db: Database) -> None
     assert consent_text["text"] == CONSENT_TEXT_TH and confirm["type"] == "template"
     assert _conversations(db) == []
     [answer] = chat.say(world.adult_cid)  # not taken as an answer: no dialogue is open
-    assert "พิมพ์ \"ลงทะเบียน\"" in answer["text"]
+    assert 'พิมพ์ "ลงทะเบียน"' in answer["text"]
     assert world.adult_cid not in answer["text"]
 
 
@@ -147,8 +156,7 @@ def test_cancel_at_any_step(chat: ChatUser, world: World, db: Database) -> None:
     assert "ไม่มีขั้นตอนที่ค้างอยู่" in nothing["text"]
 
 
-def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: World,
-                                            db: Database) -> None:
+def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
     chat.say(world.adult_cid)
@@ -161,7 +169,8 @@ def test_typed_answers_are_stored_encrypted(chat: ChatUser, world: World,
 
 
 def test_the_dialogue_expires_after_minutes_of_silence(
-        chat: ChatUser, world: World, db: Database, chat_clock: Clock) -> None:
+    chat: ChatUser, world: World, db: Database, chat_clock: Clock
+) -> None:
     chat.consent()
     chat.say("ลงทะเบียน")
     chat_clock.advance(4 * 60)
@@ -181,8 +190,7 @@ def test_the_dialogue_expires_after_minutes_of_silence(
     assert "เลขประจำตัวประชาชน 13 หลัก" in ask_cid["text"]
 
 
-def test_a_registered_account_is_told_so(chat: ChatUser, world: World,
-                                         db: Database) -> None:
+def test_a_registered_account_is_told_so(chat: ChatUser, world: World, db: Database) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     [answer] = chat.say("ลงทะเบียน")
@@ -191,8 +199,9 @@ def test_a_registered_account_is_told_so(chat: ChatUser, world: World,
     assert _conversations(db) == []
 
 
-def test_withdrawing_consent_ends_the_dialogue(chat: ChatUser, world: World,
-                                               db: Database, protector: Any) -> None:
+def test_withdrawing_consent_ends_the_dialogue(
+    chat: ChatUser, world: World, db: Database, protector: Any
+) -> None:
     from linebot_app.messages import PB_WITHDRAW_CONFIRM
 
     chat.consent()
@@ -205,8 +214,9 @@ def test_withdrawing_consent_ends_the_dialogue(chat: ChatUser, world: World,
         assert account is not None and account.consent_version is None
 
 
-def test_the_worker_purges_forgotten_dialogues(chat: ChatUser, world: World,
-                                               db: Database, chat_clock: Clock) -> None:
+def test_the_worker_purges_forgotten_dialogues(
+    chat: ChatUser, world: World, db: Database, chat_clock: Clock
+) -> None:
     from linebot_app.worker import ConversationPurgeJob
 
     chat.consent()
@@ -219,8 +229,9 @@ def test_the_worker_purges_forgotten_dialogues(chat: ChatUser, world: World,
     assert _conversations(db) == []
 
 
-def test_registry_person_made_here_can_register(chat: ChatUser, db: Database,
-                                                protector: Any, world: World) -> None:
+def test_registry_person_made_here_can_register(
+    chat: ChatUser, db: Database, protector: Any, world: World
+) -> None:
     # A CID typed with dashes and spaces, as people copy it from their card.
     cid = new_cid()
     with db.transaction() as session:
@@ -233,8 +244,9 @@ def test_registry_person_made_here_can_register(chat: ChatUser, db: Database,
     assert "มานี" in done["text"]
 
 
-def test_a_new_command_replaces_the_open_dialogue(chat: ChatUser, world: World,
-                                                  db: Database) -> None:
+def test_a_new_command_replaces_the_open_dialogue(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")

@@ -26,8 +26,9 @@ def _code(message: dict[str, object]) -> str:
     return found.group(1)
 
 
-def test_the_chat_gives_a_code_the_counter_accepts(chat: ChatUser, world: World, db: Database,
-                                                   protector: DataProtector) -> None:
+def test_the_chat_gives_a_code_the_counter_accepts(
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     [answer] = chat.say("ยืนยันตัวตน")
@@ -45,8 +46,9 @@ def test_the_chat_gives_a_code_the_counter_accepts(chat: ChatUser, world: World,
         assert replaced.value.code == "VERIFY_CODE_UNKNOWN"
 
 
-def test_with_several_unverified_people_the_chat_asks_whose(chat: ChatUser, world: World,
-                                                            db: Database) -> None:
+def test_with_several_unverified_people_the_chat_asks_whose(
+    chat: ChatUser, world: World, db: Database
+) -> None:
     chat.consent()
     chat.register(world.adult_cid)
     chat.say("เพิ่มสมาชิก")

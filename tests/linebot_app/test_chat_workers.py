@@ -43,7 +43,8 @@ def _links(db: Database) -> list[FamilyLink]:
 
 
 def test_consecutive_messages_on_two_workers_and_a_restart(
-        app: Any, second_app: Any, settings: Settings, db: Database, world: World) -> None:
+    app: Any, second_app: Any, settings: Settings, db: Database, world: World
+) -> None:
     one = ChatUser(app.test_client(), db)
     two = one.via(second_app.test_client())
     one.consent()
@@ -79,8 +80,9 @@ def _at_once(clients: list[Any], messages: list[str]) -> None:
         barrier.wait()
         statuses.append(post(client, webhook(text(message))).status_code)
 
-    threads = [threading.Thread(target=send, args=pair) for pair in zip(clients, messages,
-                                                                         strict=True)]
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(clients, messages, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -90,8 +92,12 @@ def _at_once(clients: list[Any], messages: list[str]) -> None:
 
 def _last_texts(db: Database, count: int) -> list[str]:
     with db.sessionmaker() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == USER_ID)
-                               .order_by(OutboxMessage.id.desc()).limit(count))
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == USER_ID)
+            .order_by(OutboxMessage.id.desc())
+            .limit(count)
+        )
         return [row.payload["messages"][0]["text"] for row in rows]
 
 
@@ -106,8 +112,8 @@ def _stored_cid(db: Database, protector: DataProtector) -> str:
 
 
 def test_two_answers_at_once_are_applied_one_after_the_other(
-        app: Any, second_app: Any, db: Database, world: World,
-        protector: DataProtector) -> None:
+    app: Any, second_app: Any, db: Database, world: World, protector: DataProtector
+) -> None:
     one = ChatUser(app.test_client(), db)
     clients = [app.test_client(), second_app.test_client()]
     one.consent()
@@ -127,7 +133,8 @@ def test_two_answers_at_once_are_applied_one_after_the_other(
 
 
 def test_the_last_answer_sent_twice_at_once_registers_once(
-        app: Any, second_app: Any, db: Database, world: World) -> None:
+    app: Any, second_app: Any, db: Database, world: World
+) -> None:
     one = ChatUser(app.test_client(), db)
     one.consent()
     one.say("ลงทะเบียน")

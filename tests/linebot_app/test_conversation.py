@@ -53,8 +53,8 @@ def _last_messages(db: Database) -> list[dict[str, Any]]:
 
 
 def test_follow_sends_welcome_and_consent_through_the_worker(
-        client: Any, db: Database, sender: OutboxSender, clock: Clock,
-        fake_line: FakeLineServer) -> None:
+    client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     assert post(client, webhook(follow(reply_token="rt-follow"))).status_code == 200
     assert fake_line.delivered == []  # nothing leaves before the worker runs
     drain(sender, clock)
@@ -104,22 +104,31 @@ def test_decline_explains_and_offers_a_second_look(client: Any, db: Database) ->
     assert "อ่านข้อตกลงอีกครั้ง" in labels
 
 
-def test_withdraw_asks_first_then_unlinks_everyone(client: Any, db: Database,
-                                                  protector: Any) -> None:
+def test_withdraw_asks_first_then_unlinks_everyone(
+    client: Any, db: Database, protector: Any
+) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     with db.transaction() as session:
         account = session.scalar(select(LineAccount))
         assert account is not None
         for slot in (0, 1):
             person = make_person(session, protector)
-            session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=slot,
-                                   relation="self" if slot == 0 else "child",
-                                   phone="0812345678"))
+            session.add(
+                FamilyLink(
+                    line_account_id=account.id,
+                    person_id=person.id,
+                    slot=slot,
+                    relation="self" if slot == 0 else "child",
+                    phone="0812345678",
+                )
+            )
 
     post(client, webhook(postback(PB_WITHDRAW_ASK)))
     [confirm] = _last_messages(db)
-    assert [a["data"] for a in confirm["template"]["actions"]] == [PB_WITHDRAW_CONFIRM,
-                                                                  PB_WITHDRAW_CANCEL]
+    assert [a["data"] for a in confirm["template"]["actions"]] == [
+        PB_WITHDRAW_CONFIRM,
+        PB_WITHDRAW_CANCEL,
+    ]
     post(client, webhook(postback(PB_WITHDRAW_CANCEL)))
     assert _account(db).consent_version == CONSENT_VERSION
 
@@ -169,8 +178,12 @@ def test_unknown_text_gets_a_menu_never_silence(client: Any, db: Database) -> No
 
 def test_menu_pages_need_consent(client: Any, db: Database) -> None:
     # A rich menu tap is answered as the typed command would be: consent first.
-    for item, typed in (("history", "ประวัติ"), ("rights", "ตรวจสอบสิทธิ"),
-                        ("request", "ขอรหัส"), ("family", "ครอบครัว")):
+    for item, typed in (
+        ("history", "ประวัติ"),
+        ("rights", "ตรวจสอบสิทธิ"),
+        ("request", "ขอรหัส"),
+        ("family", "ครอบครัว"),
+    ):
         post(client, webhook(postback(f"menu:{item}")))
         tapped = _last_messages(db)
         assert [m.get("text") for m in tapped][:2] == [CONSENT_FIRST_TH, CONSENT_TEXT_TH], item
@@ -184,8 +197,15 @@ def test_menu_pages_need_consent(client: Any, db: Database) -> None:
 
 
 def test_every_postback_we_send_fits_line_limits(client: Any, db: Database) -> None:
-    post(client, webhook(follow(), postback(PB_CONSENT_DECLINE), postback(PB_CONSENT_ACCEPT),
-                         postback(PB_WITHDRAW_ASK)))
+    post(
+        client,
+        webhook(
+            follow(),
+            postback(PB_CONSENT_DECLINE),
+            postback(PB_CONSENT_ACCEPT),
+            postback(PB_WITHDRAW_ASK),
+        ),
+    )
     for row in outbox(db):
         assert 1 <= len(row.payload["messages"]) <= 5
         for message in row.payload["messages"]:

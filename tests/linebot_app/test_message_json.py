@@ -13,10 +13,17 @@ from linebot_app.flex import CodeView, code_message, history_message
 
 
 def view(status: str = "active", name: str = "นายสมชาย ใจดี") -> CodeView:
-    return CodeView(code="PP0000000001", hcode="10675", facility_name="รพ.สต.บ้านทดสอบ",
-                    service_code="PG0060001", service_name_th="เข้ารับบริการรักษาทั่วไป",
-                    service_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
-                    masked_cid="1-xxxx-xxxxx-12-3", person_name=name, status=status)
+    return CodeView(
+        code="PP0000000001",
+        hcode="10675",
+        facility_name="รพ.สต.บ้านทดสอบ",
+        service_code="PG0060001",
+        service_name_th="เข้ารับบริการรักษาทั่วไป",
+        service_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        masked_cid="1-xxxx-xxxxx-12-3",
+        person_name=name,
+        status=status,
+    )
 
 
 @pytest.mark.parametrize("status", ["active", "cancelled"])
@@ -37,11 +44,13 @@ def test_history_carousel_is_what_the_sdk_builds() -> None:
 
 @pytest.mark.parametrize("quick_reply", [None, "model", "json"])
 def test_text_is_what_the_sdk_builds(quick_reply: str | None) -> None:
-    reply = {"model": messages.menu_quick_reply(),
-             "json": messages.menu_quick_reply_json()}.get(quick_reply or "")
+    reply = {"model": messages.menu_quick_reply(), "json": messages.menu_quick_reply_json()}.get(
+        quick_reply or ""
+    )
     message = messages.text("สวัสดีค่ะ", reply)
-    expected = TextMessage(text="สวัสดีค่ะ", quick_reply=messages.menu_quick_reply()
-                           if quick_reply else None).to_dict()
+    expected = TextMessage(
+        text="สวัสดีค่ะ", quick_reply=messages.menu_quick_reply() if quick_reply else None
+    ).to_dict()
     assert message == expected
     assert TextMessage.from_dict(message).to_dict() == message
 

@@ -29,8 +29,11 @@ def _push(db: Database, body: str) -> int:
 
 
 def _cli(settings: Settings, tmp_path: Path, *args: str) -> Result:
-    env = {"AUTHENCODE_ENV": "test", "DATABASE_URL": settings.database_url,
-           "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
     return CliRunner().invoke(cli.main, ["outbox", *args], env=env)
 
 
@@ -39,8 +42,13 @@ def _texts(fake_line: FakeLineServer) -> list[str]:
 
 
 def test_failed_messages_are_listed_masked_and_sent_once_when_queued_again(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer,
-        settings: Settings, tmp_path: Path) -> None:
+    db: Database,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
     refused = _push(db, "ข้อความที่ถูกปฏิเสธ")
     fake_line.fail_next(1, status=400)
     drain(sender, clock)
@@ -51,7 +59,8 @@ def test_failed_messages_are_listed_masked_and_sent_once_when_queued_again(
     status = _cli(settings, tmp_path, "status")
     assert status.exit_code == 0, status.output
     assert [line.split("\t")[:3] for line in status.output.splitlines()] == [
-        ["push", "failed", "1"]]  # sent rows pile up and are not counted
+        ["push", "failed", "1"]
+    ]  # sent rows pile up and are not counted
 
     listed = _cli(settings, tmp_path, "failed")
     assert listed.exit_code == 0, listed.output
@@ -76,14 +85,22 @@ def test_failed_messages_are_listed_masked_and_sent_once_when_queued_again(
 
 
 def test_a_push_line_had_accepted_is_not_shown_twice_when_sent_again(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer,
-        settings: Settings, tmp_path: Path) -> None:
+    db: Database,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
     accepted = _push(db, "ส่งถึงแล้วแต่ไม่รู้")
     drain(sender, clock)
     # As if every answer had been lost: LINE has the push, the row ran out of attempts.
     with db.transaction() as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == accepted)
-                        .values(status="failed", last_error="network: ReadTimeoutError"))
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == accepted)
+            .values(status="failed", last_error="network: ReadTimeoutError")
+        )
     result = _cli(settings, tmp_path, "retry", "--all-failed")
     assert result.exit_code == 0 and "1 message(s) queued again" in result.output
     drain(sender, clock)
@@ -92,7 +109,8 @@ def test_a_push_line_had_accepted_is_not_shown_twice_when_sent_again(
 
 
 def test_retry_needs_ids_or_all_failed_and_an_empty_outbox_says_so(
-        settings: Settings, tmp_path: Path, db: Database) -> None:
+    settings: Settings, tmp_path: Path, db: Database
+) -> None:
     for args in ((), ("1", "--all-failed")):
         result = _cli(settings, tmp_path, "retry", *args)
         assert result.exit_code == 2 and "--all-failed" in result.output

@@ -37,16 +37,25 @@ def _owner(chat: ChatUser, world: World, db: Database, *, verified: bool = True)
     chat.register(world.adult_cid)
     with db.transaction() as session:
         account, _ = line_accounts.get_or_create_account(session, chat.user_id)
-        link = session.scalar(select(FamilyLink).where(
-            FamilyLink.line_account_id == account.id, FamilyLink.slot == 0))
+        link = session.scalar(
+            select(FamilyLink).where(FamilyLink.line_account_id == account.id, FamilyLink.slot == 0)
+        )
         assert link is not None
         if verified:
             link_trust.verify_link(session, link, method="counter", actor="staff:1")
         return account.id
 
 
-def _other_link(db: Database, protector: DataProtector, user_id: str, cid: str, *,
-                level: str, slot: int = 1, relation: str = "child") -> int:
+def _other_link(
+    db: Database,
+    protector: DataProtector,
+    user_id: str,
+    cid: str,
+    *,
+    level: str,
+    slot: int = 1,
+    relation: str = "child",
+) -> int:
     """Another account's link to the person, made as registration makes it, then announced
     through notify.link_added as the front ends do after the registration service returns."""
     with db.transaction() as session:
@@ -55,8 +64,14 @@ def _other_link(db: Database, protector: DataProtector, user_id: str, cid: str, 
             consent.accept(session, account, consent.CONSENT_VERSION)
         person = find_person(session, protector, cid)
         assert person is not None
-        link = FamilyLink(line_account_id=account.id, person_id=person.id, slot=slot,
-                          relation=relation, phone="0898765432", level=level)
+        link = FamilyLink(
+            line_account_id=account.id,
+            person_id=person.id,
+            slot=slot,
+            relation=relation,
+            phone="0898765432",
+            level=level,
+        )
         session.add(link)
         session.flush()
         notify.link_added(session, link)
@@ -79,8 +94,14 @@ def _approvals(db: Database) -> int:
 
 
 def test_approving_by_quick_reply_verifies_the_link(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector,
-        sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    chat: ChatUser,
+    world: World,
+    db: Database,
+    protector: DataProtector,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+) -> None:
     owner_id = _owner(chat, world, db)
     stranger = ChatUser(chat.client, db, new_user_id())
     link_id = _other_link(db, protector, stranger.user_id, world.adult_cid, level="pending")
@@ -107,7 +128,8 @@ def test_approving_by_quick_reply_verifies_the_link(
 
 
 def test_declining_removes_the_pending_link_and_tells_the_requester(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector) -> None:
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     _owner(chat, world, db)
     stranger = ChatUser(chat.client, db, new_user_id())
     link_id = _other_link(db, protector, stranger.user_id, world.adult_cid, level="pending")
@@ -127,8 +149,8 @@ def test_declining_removes_the_pending_link_and_tells_the_requester(
 
 
 def test_an_unanswered_request_expires_after_a_day(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector,
-        chat_clock: Clock) -> None:
+    chat: ChatUser, world: World, db: Database, protector: DataProtector, chat_clock: Clock
+) -> None:
     _owner(chat, world, db)
     stranger = ChatUser(chat.client, db, new_user_id())
     link_id = _other_link(db, protector, stranger.user_id, world.adult_cid, level="pending")
@@ -152,8 +174,9 @@ def test_an_unanswered_request_expires_after_a_day(
     assert "link.approval_expired" in _actions(db)
 
 
-def test_a_claimed_self_link_is_never_asked(chat: ChatUser, world: World, db: Database,
-                                            protector: DataProtector) -> None:
+def test_a_claimed_self_link_is_never_asked(
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     _owner(chat, world, db, verified=False)
     before = chat.last()
     stranger = ChatUser(chat.client, db, new_user_id())
@@ -166,12 +189,14 @@ def test_a_claimed_self_link_is_never_asked(chat: ChatUser, world: World, db: Da
     assert _th("LINK_NOT_VERIFIED") in refused["text"]
 
 
-def test_a_new_link_notice_and_this_was_not_me(chat: ChatUser, world: World, db: Database,
-                                               protector: DataProtector) -> None:
+def test_a_new_link_notice_and_this_was_not_me(
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     _owner(chat, world, db)
     stranger = ChatUser(chat.client, db, new_user_id())
-    link_id = _other_link(db, protector, stranger.user_id, world.adult_cid, level="claimed",
-                          relation="spouse")
+    link_id = _other_link(
+        db, protector, stranger.user_id, world.adult_cid, level="claimed", relation="spouse"
+    )
     [notice] = chat.last()
     assert "บัญชี LINE อื่น" in notice["text"] and "คู่สมรส" in notice["text"]
     assert "ยังไม่ยืนยันตัวตน" in notice["text"]
@@ -184,8 +209,9 @@ def test_a_new_link_notice_and_this_was_not_me(chat: ChatUser, world: World, db:
     assert "link.not_me" in _actions(db)
 
 
-def _verified_family_link(db: Database, protector: DataProtector, stranger: ChatUser,
-                          world: World) -> int:
+def _verified_family_link(
+    db: Database, protector: DataProtector, stranger: ChatUser, world: World
+) -> int:
     """The stranger registered with their own CID and holds a verified link to the person."""
     stranger.consent()
     stranger.register(world.spouse_cid)
@@ -198,8 +224,14 @@ def _verified_family_link(db: Database, protector: DataProtector, stranger: Chat
 
 
 def test_a_code_through_another_account_is_told_and_disputed(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector,
-        sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    chat: ChatUser,
+    world: World,
+    db: Database,
+    protector: DataProtector,
+    sender: OutboxSender,
+    clock: Clock,
+    fake_line: FakeLineServer,
+) -> None:
     _owner(chat, world, db)
     stranger = ChatUser(chat.client, db, new_user_id())
     link_id = _verified_family_link(db, protector, stranger, world)
@@ -215,8 +247,12 @@ def test_a_code_through_another_account_is_told_and_disputed(
     button = bubble["footer"]["contents"][0]["action"]
     assert button["label"] == "ไม่ใช่ฉัน"
     drain(sender, clock)
-    assert any(m.get("type") == "flex" and code in m.get("altText", "")
-               for d in fake_line.delivered if d.to == chat.user_id for m in d.messages)
+    assert any(
+        m.get("type") == "flex" and code in m.get("altText", "")
+        for d in fake_line.delivered
+        if d.to == chat.user_id
+        for m in d.messages
+    )
 
     # The stranger asking again the same day gets the same code: no second notice.
     before = chat.last()
@@ -233,7 +269,8 @@ def test_a_code_through_another_account_is_told_and_disputed(
 
 
 def test_codes_of_the_account_itself_cannot_be_disputed(
-        chat: ChatUser, world: World, db: Database) -> None:
+    chat: ChatUser, world: World, db: Database
+) -> None:
     _owner(chat, world, db)
     chat.say(world.poster_url())
     with db.sessionmaker() as session:
@@ -243,11 +280,13 @@ def test_codes_of_the_account_itself_cannot_be_disputed(
     assert _th("CODE_NOT_FOUND") in refused["text"]
 
 
-def test_who_has_linked_me_and_removing_one(chat: ChatUser, world: World, db: Database,
-                                            protector: DataProtector) -> None:
+def test_who_has_linked_me_and_removing_one(
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     _owner(chat, world, db)
-    first = _other_link(db, protector, new_user_id(), world.adult_cid, level="claimed",
-                        relation="sibling")
+    first = _other_link(
+        db, protector, new_user_id(), world.adult_cid, level="claimed", relation="sibling"
+    )
     second = _other_link(db, protector, new_user_id(), world.adult_cid, level="pending")
     [listing] = chat.say("ใครเชื่อมโยงฉัน")
     lines = listing["text"].splitlines()
@@ -273,7 +312,8 @@ def test_who_has_linked_me_and_removing_one(chat: ChatUser, world: World, db: Da
 
 
 def test_reclaiming_tells_both_and_shows_the_codes_asked_through_the_removed_link(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector) -> None:
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     impostor = ChatUser(chat.client, db, new_user_id())
     impostor.consent()
     impostor.register(world.adult_cid)
@@ -284,8 +324,14 @@ def test_reclaiming_tells_both_and_shows_the_codes_asked_through_the_removed_lin
         account, _ = line_accounts.get_or_create_account(session, chat.user_id)
         person = find_person(session, protector, world.adult_cid)
         assert person is not None
-        mine = FamilyLink(line_account_id=account.id, person_id=person.id, slot=0,
-                          relation="self", phone="0812345678", level="pending")
+        mine = FamilyLink(
+            line_account_id=account.id,
+            person_id=person.id,
+            slot=0,
+            relation="self",
+            phone="0812345678",
+            level="pending",
+        )
         session.add(mine)
         session.flush()
         outcome = link_trust.verify_link(session, mine, method="counter", actor="staff:1")
@@ -307,26 +353,34 @@ def test_reclaiming_tells_both_and_shows_the_codes_asked_through_the_removed_lin
         assert row is not None and row.disputed_at is not None
 
 
-
 def test_approving_another_account_as_oneself_moves_the_person_there(
-        chat: ChatUser, world: World, db: Database, protector: DataProtector) -> None:
+    chat: ChatUser, world: World, db: Database, protector: DataProtector
+) -> None:
     owner_id = _owner(chat, world, db)
     new_phone = ChatUser(chat.client, db, new_user_id())
-    link_id = _other_link(db, protector, new_phone.user_id, world.adult_cid, level="pending",
-                          slot=0, relation="self")
+    link_id = _other_link(
+        db, protector, new_phone.user_id, world.adult_cid, level="pending", slot=0, relation="self"
+    )
     [ask] = chat.last()
     assert "เป็นบัญชีของท่านเอง" in ask["text"]
     chat.choose(ask, "อนุมัติ")
     link = _link(db, link_id)
     assert link is not None and link.level == "verified" and link.slot == 0
     with db.sessionmaker() as session:
-        assert session.scalar(select(FamilyLink).where(
-            FamilyLink.line_account_id == owner_id)) is None
+        assert (
+            session.scalar(select(FamilyLink).where(FamilyLink.line_account_id == owner_id)) is None
+        )
     [moved] = new_phone.last()
     assert "บัญชี LINE นี้เป็นบัญชีของท่าน" in moved["text"]
     with db.sessionmaker() as session:
-        told = [m["text"] for row in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.recipient == chat.user_id, OutboxMessage.kind == "push"))
-            for m in row.payload["messages"]]
+        told = [
+            m["text"]
+            for row in session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.recipient == chat.user_id, OutboxMessage.kind == "push"
+                )
+            )
+            for m in row.payload["messages"]
+        ]
     assert "ยกเลิกการลงทะเบียนของบัญชีนี้" in told[-1]
     assert "link.displaced" in _actions(db)

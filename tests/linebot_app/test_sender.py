@@ -37,8 +37,9 @@ def _keys(fake_line: FakeLineServer, path: str = "/v2/bot/message/push") -> list
     return [r.headers.get("X-Line-Retry-Key") for r in fake_line.requests if r.path == path]
 
 
-def test_push_arrives_with_content_and_retry_key(db: Database, sender: OutboxSender,
-                                                clock: Clock, fake_line: FakeLineServer) -> None:
+def test_push_arrives_with_content_and_retry_key(
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     row = _push(db, "สวัสดีค่ะ")
     drain(sender, clock)
     [delivery] = fake_line.delivered
@@ -49,7 +50,8 @@ def test_push_arrives_with_content_and_retry_key(db: Database, sender: OutboxSen
 
 
 def test_500_then_recovery_delivers_once_with_the_same_key(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     row = _push(db)
     fake_line.fail_next(2, status=500)
     start = clock.now
@@ -63,8 +65,9 @@ def test_500_then_recovery_delivers_once_with_the_same_key(
     assert outbox(db)[0].status == "sent"
 
 
-def test_429_waits_for_retry_after(db: Database, sender: OutboxSender, clock: Clock,
-                                   fake_line: FakeLineServer) -> None:
+def test_429_waits_for_retry_after(
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     _push(db)
     fake_line.fail_next(1, status=429, retry_after=30)
     start = clock.now
@@ -78,7 +81,8 @@ def test_429_waits_for_retry_after(db: Database, sender: OutboxSender, clock: Cl
 
 
 def test_timeout_whose_push_was_accepted_is_not_delivered_twice(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     row = _push(db)
     fake_line.stall_next(0.6)  # longer than the read timeout: LINE took it, the answer is lost
     sender.run_once()
@@ -92,7 +96,8 @@ def test_timeout_whose_push_was_accepted_is_not_delivered_twice(
 
 
 def test_worker_killed_mid_send_leaves_the_row_to_be_retried(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     _push(db)
     claimed = sender.claim(10)  # claimed, then the worker dies before settling
     assert len(claimed) == 1
@@ -104,8 +109,8 @@ def test_worker_killed_mid_send_leaves_the_row_to_be_retried(
 
 
 def test_invalid_reply_token_falls_back_to_push(
-        client: Any, db: Database, sender: OutboxSender, clock: Clock,
-        fake_line: FakeLineServer) -> None:
+    client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     post(client, webhook(follow(reply_token="rt-expired")))
     fake_line.invalidate_reply_token("rt-expired")
     drain(sender, clock)
@@ -116,8 +121,9 @@ def test_invalid_reply_token_falls_back_to_push(
     assert stored.status == "sent" and stored.kind == "push" and stored.reply_token is None
 
 
-def test_unfollowed_accounts_get_no_push(client: Any, db: Database, sender: OutboxSender,
-                                         clock: Clock, fake_line: FakeLineServer) -> None:
+def test_unfollowed_accounts_get_no_push(
+    client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     post(client, webhook(follow()))
     drain(sender, clock)
     post(client, webhook(unfollow()))
@@ -128,8 +134,9 @@ def test_unfollowed_accounts_get_no_push(client: Any, db: Database, sender: Outb
     assert stored.status == "failed" and "unfollowed" in (stored.last_error or "")
 
 
-def test_permanent_4xx_is_failed_with_its_reason(db: Database, sender: OutboxSender,
-                                                 clock: Clock, fake_line: FakeLineServer) -> None:
+def test_permanent_4xx_is_failed_with_its_reason(
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     _push(db)
     fake_line.fail_next(1, status=400)
     drain(sender, clock)
@@ -139,12 +146,25 @@ def test_permanent_4xx_is_failed_with_its_reason(db: Database, sender: OutboxSen
 
 
 def test_stored_json_goes_out_as_it_is_and_an_invalid_message_fails_with_lines_reason(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
-    flex = {"type": "flex", "altText": "รหัส PP0000000001",
-            "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical",
-                                                    "contents": [{"type": "text", "text": "ก"}]}}}
-    broken = {"type": "flex", "altText": "x",
-              "contents": {"type": "bubble", "size": "enormous"}}  # not a size LINE knows
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
+    flex = {
+        "type": "flex",
+        "altText": "รหัส PP0000000001",
+        "contents": {
+            "type": "bubble",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [{"type": "text", "text": "ก"}],
+            },
+        },
+    }
+    broken = {
+        "type": "flex",
+        "altText": "x",
+        "contents": {"type": "bubble", "size": "enormous"},
+    }  # not a size LINE knows
     with db.transaction() as session:
         enqueue_push(session, USER_ID, [flex])
         enqueue_reply(session, USER_ID, "rt-broken", [broken])
@@ -157,8 +177,9 @@ def test_stored_json_goes_out_as_it_is_and_an_invalid_message_fails_with_lines_r
     assert failed.last_error == "HTTP 400: A message (messages[0]) in the request body is invalid"
 
 
-def test_gives_up_after_max_attempts(db: Database, sender: OutboxSender, clock: Clock,
-                                     fake_line: FakeLineServer) -> None:
+def test_gives_up_after_max_attempts(
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     _push(db)
     fake_line.fail_next(10, status=503)
     drain(sender, clock)
@@ -167,7 +188,8 @@ def test_gives_up_after_max_attempts(db: Database, sender: OutboxSender, clock: 
 
 
 def test_many_messages_each_delivered_exactly_once_through_faults(
-        db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer) -> None:
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     rows = [_push(db, f"ข้อความ {i}") for i in range(6)]
     with db.transaction() as session:
         enqueue_reply(session, USER_ID, "rt-ok", [messages.text("ตอบกลับ")])
@@ -178,22 +200,26 @@ def test_many_messages_each_delivered_exactly_once_through_faults(
     texts = sorted(m["text"] for d in fake_line.delivered for m in d.messages)
     assert texts == sorted([f"ข้อความ {i}" for i in range(6)] + ["ตอบกลับ"])
     assert {d.retry_key for d in fake_line.delivered if d.kind == "push"} == {
-        r.retry_key for r in rows}
+        r.retry_key for r in rows
+    }
     assert all(row.status == "sent" for row in outbox(db))
 
 
-def test_rows_not_due_are_left_alone(db: Database, sender: OutboxSender, clock: Clock,
-                                     fake_line: FakeLineServer) -> None:
+def test_rows_not_due_are_left_alone(
+    db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
     _push(db)
     with db.transaction() as session:
-        session.execute(update(OutboxMessage).values(
-            next_attempt_at=clock.now + dt.timedelta(minutes=5)))
+        session.execute(
+            update(OutboxMessage).values(next_attempt_at=clock.now + dt.timedelta(minutes=5))
+        )
     assert sender.run_once() == 0
     assert fake_line.requests == []
 
 
-def test_worker_loop_sends_until_stopped(db: Database, sender: OutboxSender,
-                                         fake_line: FakeLineServer) -> None:
+def test_worker_loop_sends_until_stopped(
+    db: Database, sender: OutboxSender, fake_line: FakeLineServer
+) -> None:
     import threading
 
     from linebot_app.worker import run

@@ -24,14 +24,21 @@ from tests.support.line_bot import ACCESS_TOKEN, CHANNEL_SECRET
 
 
 @pytest.mark.parametrize("environment", ["test", "production"])
-@pytest.mark.parametrize("path", ["/dev/line/", "/dev/line/api/v2/bot/richmenu/list",
-                                  "/dev/line/static/simulator.js"])
-def test_simulator_is_absent_outside_development(environment: str, path: str, tmp_path: Path,
-                                                 sqlite_template: Path) -> None:
-    settings = Settings(environment=environment, database_url=f"sqlite:///{sqlite_template}",
-                        secret_key="test-secret-key-0123456789abcdef", data_key=TEST_DATA_KEY,
-                        instance_path=tmp_path, line_channel_access_token=ACCESS_TOKEN,
-                        line_simulator=environment == "production")
+@pytest.mark.parametrize(
+    "path", ["/dev/line/", "/dev/line/api/v2/bot/richmenu/list", "/dev/line/static/simulator.js"]
+)
+def test_simulator_is_absent_outside_development(
+    environment: str, path: str, tmp_path: Path, sqlite_template: Path
+) -> None:
+    settings = Settings(
+        environment=environment,
+        database_url=f"sqlite:///{sqlite_template}",
+        secret_key="test-secret-key-0123456789abcdef",
+        data_key=TEST_DATA_KEY,
+        instance_path=tmp_path,
+        line_channel_access_token=ACCESS_TOKEN,
+        line_simulator=environment == "production",
+    )
     app = create_app(settings)
     try:
         response = app.test_client().get(path, headers={"Authorization": f"Bearer {ACCESS_TOKEN}"})
@@ -41,27 +48,38 @@ def test_simulator_is_absent_outside_development(environment: str, path: str, tm
 
 
 def test_development_settings_point_line_at_the_simulator(tmp_path: Path) -> None:
-    settings = Settings.from_env({"AUTHENCODE_ENV": "development",
-                                  "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
-                                  "PUBLIC_BASE_URL": "http://127.0.0.1:5001"})
+    settings = Settings.from_env(
+        {
+            "AUTHENCODE_ENV": "development",
+            "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+            "PUBLIC_BASE_URL": "http://127.0.0.1:5001",
+        }
+    )
     assert settings.line_api_base_url == "http://127.0.0.1:5001" + DEV_LINE_API_PATH
     assert settings.line_channel_secret and settings.line_channel_access_token
-    production = Settings.from_env({"SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
-                                    "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
-                                    "AUTHENCODE_INSTANCE_PATH": str(tmp_path)})
+    production = Settings.from_env(
+        {
+            "SECRET_KEY": "9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
+            "DATA_KEY": "q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=",
+            "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+        }
+    )
     assert production.line_api_base_url == "https://api.line.me"
     assert production.line_channel_secret is None
 
 
 # --- the simulator in a browser, against a development-mode live server -------------------
 
+
 @pytest.fixture
 def live_settings(live_settings: Settings, live_port: int) -> Settings:
     """The live server in development mode, its LINE API being its own simulator."""
     return live_settings.with_overrides(
-        environment="development", line_channel_secret=CHANNEL_SECRET,
+        environment="development",
+        line_channel_secret=CHANNEL_SECRET,
         line_channel_access_token=ACCESS_TOKEN,
-        line_api_base_url=f"http://127.0.0.1:{live_port}{DEV_LINE_API_PATH}")
+        line_api_base_url=f"http://127.0.0.1:{live_port}{DEV_LINE_API_PATH}",
+    )
 
 
 @pytest.fixture
@@ -83,14 +101,24 @@ def _link_self(db: Database, user_id: str) -> None:
         account = session.scalar(select(LineAccount).where(LineAccount.line_user_id == user_id))
         assert account is not None
         make_facility(session, hcode="10675", name="รพ.สต.บ้านตัวอย่าง")
-        person = make_person(session, protector, first_name_th="สมชาย", last_name_th="ใจดี",
-                             hosp_main="10675")
-        session.add(FamilyLink(line_account_id=account.id, person_id=person.id, slot=0,
-                               relation="self", phone="0812345678", level="verified"))
+        person = make_person(
+            session, protector, first_name_th="สมชาย", last_name_th="ใจดี", hosp_main="10675"
+        )
+        session.add(
+            FamilyLink(
+                line_account_id=account.id,
+                person_id=person.id,
+                slot=0,
+                relation="self",
+                phone="0812345678",
+                level="verified",
+            )
+        )
 
 
-def test_follow_consent_menu_and_a_question(page: Page, live_server: str, live_app: Any,
-                                            running_worker: None, screenshot: Any) -> None:
+def test_follow_consent_menu_and_a_question(
+    page: Page, live_server: str, live_app: Any, running_worker: None, screenshot: Any
+) -> None:
     page.goto(f"{live_server}/dev/line/")
     menu = page.locator("#richmenu")
     # No menus yet: the page deploys them (the same code as `authencode line richmenu deploy`).

@@ -39,7 +39,8 @@ def test_empty_events_is_the_verify_call(client: Any) -> None:
 
 @pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl", sign(b"other body")])
 def test_missing_or_wrong_signature_is_refused_and_nothing_stored(
-        client: Any, db: Database, signature: str | None) -> None:
+    client: Any, db: Database, signature: str | None
+) -> None:
     response = post(client, webhook(follow()), signature=signature)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "LINE_SIGNATURE_INVALID"
@@ -55,13 +56,24 @@ def test_signature_made_with_another_secret_is_refused(client: Any) -> None:
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"events": {}}', b'{"hello": 1}',
-                                 b'{"events": [], "destination": 5}', "ไทย".encode("cp874")])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[]",
+        b'{"events": {}}',
+        b'{"hello": 1}',
+        b'{"events": [], "destination": 5}',
+        "ไทย".encode("cp874"),
+    ],
+)
 def test_signed_body_that_is_not_a_line_webhook_is_400(client: Any, raw: bytes) -> None:
     response = post(client, None, raw=raw, signature=sign(raw))
     assert response.status_code == 400
-    assert response.get_json()["error"]["code"] in ("LINE_WEBHOOK_INVALID",
-                                                    "LINE_SIGNATURE_INVALID")
+    assert response.get_json()["error"]["code"] in (
+        "LINE_WEBHOOK_INVALID",
+        "LINE_SIGNATURE_INVALID",
+    )
 
 
 def test_oversized_body_is_413(client: Any) -> None:
@@ -83,16 +95,27 @@ def test_redelivered_event_is_handled_once(client: Any, db: Database) -> None:
 def test_bad_events_do_not_block_good_ones(client: Any, db: Database) -> None:
     good1 = text("1330", user_id="U" + "1" * 32)
     missing_fields = {"type": "message", "webhookEventId": "01HMALFORMED0000000000001"}
-    unknown_type = {"type": "somethingNew", "webhookEventId": "01HUNKNOWN00000000000001",
-                    "timestamp": 1, "mode": "active"}
+    unknown_type = {
+        "type": "somethingNew",
+        "webhookEventId": "01HUNKNOWN00000000000001",
+        "timestamp": 1,
+        "mode": "active",
+    }
     not_an_object: Any = "event"
     no_id = {"type": "follow"}
     sticker = text("x", user_id="U" + "2" * 32)
-    sticker["message"] = {"id": "9", "type": "sticker", "packageId": "1", "stickerId": "2",
-                          "stickerResourceType": "STATIC", "quoteToken": "q"}
+    sticker["message"] = {
+        "id": "9",
+        "type": "sticker",
+        "packageId": "1",
+        "stickerId": "2",
+        "stickerResourceType": "STATIC",
+        "quoteToken": "q",
+    }
     good2 = follow(user_id="U" + "3" * 32)
-    response = post(client, webhook(good1, missing_fields, unknown_type, not_an_object, no_id,
-                                     sticker, good2))
+    response = post(
+        client, webhook(good1, missing_fields, unknown_type, not_an_object, no_id, sticker, good2)
+    )
     assert response.status_code == 200
     rows = outbox(db)
     assert {row.recipient for row in rows} == {"U" + "1" * 32, "U" + "2" * 32, "U" + "3" * 32}
@@ -100,8 +123,9 @@ def test_bad_events_do_not_block_good_ones(client: Any, db: Database) -> None:
     assert _count(db, WebhookEvent) == 5
 
 
-def test_handler_failure_rolls_back_that_event_only(client: Any, db: Database,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_handler_failure_rolls_back_that_event_only(
+    client: Any, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from linebot_app import events
 
     real = events._on_message
@@ -144,9 +168,14 @@ def test_database_unavailable_is_503(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = Settings(environment="test", secret_key="x" * 32, data_key=os.urandom(32),
-                        database_url=f"postgresql+psycopg://u@127.0.0.1:{port}/none",
-                        instance_path=tmp_path, line_channel_secret=CHANNEL_SECRET)
+    settings = Settings(
+        environment="test",
+        secret_key="x" * 32,
+        data_key=os.urandom(32),
+        database_url=f"postgresql+psycopg://u@127.0.0.1:{port}/none",
+        instance_path=tmp_path,
+        line_channel_secret=CHANNEL_SECRET,
+    )
     app = create_app(settings)
     response = post(app.test_client(), webhook(follow()))
     assert response.status_code == 503

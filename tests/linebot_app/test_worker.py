@@ -17,18 +17,16 @@ class Broken:
         raise ConnectionError("database went away")
 
 
-def test_one_batch_sends_line_messages_and_email(db: Database, settings: Settings,
-                                                 sender: OutboxSender,
-                                                 fake_line: FakeLineServer,
-                                                 smtp_server) -> None:
+def test_one_batch_sends_line_messages_and_email(
+    db: Database, settings: Settings, sender: OutboxSender, fake_line: FakeLineServer, smtp_server
+) -> None:
     from authencode.services import mail
 
     settings = settings.with_overrides(smtp_url=smtp_server.url)
     protector = DataProtector(settings.data_key)
     with db.transaction() as session:
         enqueue_push(session, USER_ID, [{"type": "text", "text": "สวัสดี"}])
-        mail.queue_email(session, protector, "nurse@clinic.example", "รหัสผ่านเริ่มต้น",
-                         "รหัสผ่าน: xyz")
+        mail.queue_email(session, protector, "nurse@clinic.example", "รหัสผ่านเริ่มต้น", "รหัสผ่าน: xyz")
     jobs = Jobs(Broken(), sender, EmailJob(db, settings))
     assert jobs.run_once() == 2  # the broken job is logged and skipped
     assert [d.messages[0]["text"] for d in fake_line.delivered] == ["สวัสดี"]

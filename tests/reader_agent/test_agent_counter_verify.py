@@ -32,20 +32,25 @@ def agent_port() -> int:
 @pytest.fixture
 def live_settings(live_settings, agent_port):
     """The live server's counter pages point at the agent this test starts."""
-    return live_settings.with_overrides(
-        reader_agent_url=f"http://127.0.0.1:{agent_port}")
+    return live_settings.with_overrides(reader_agent_url=f"http://127.0.0.1:{agent_port}")
 
 
-def _link_with_code(server: LiveAuthenServer, protector, user: str,
-                    person_id: int | None = None) -> tuple[int, str]:
+def _link_with_code(
+    server: LiveAuthenServer, protector, user: str, person_id: int | None = None
+) -> tuple[int, str]:
     with server.db.transaction() as session:
         if person_id is None:
             person_id = make_person(session, protector, first_name_th="สมศรี").id
         account = LineAccount(line_user_id=user, consent_version="1")
         session.add(account)
         session.flush()
-        link = FamilyLink(line_account_id=account.id, person_id=person_id, slot=0,
-                          relation="self", phone="0812345678")
+        link = FamilyLink(
+            line_account_id=account.id,
+            person_id=person_id,
+            slot=0,
+            relation="self",
+            phone="0812345678",
+        )
         session.add(link)
         session.flush()
         return link.id, counter_verify.issue_code(session, protector, link).code
@@ -77,12 +82,16 @@ def _look_up_and_read(page, server: LiveAuthenServer, code: str) -> None:
 
 
 def test_the_persons_card_read_by_the_agent_verifies_and_another_card_is_refused(
-        live_authen_server, agent_factory, agent_port, pcscd, insert_card, page, protector,
-        screenshot) -> None:
+    live_authen_server, agent_factory, agent_port, pcscd, insert_card, page, protector, screenshot
+) -> None:
     server = live_authen_server
     page.set_default_timeout(30_000)
-    agent_factory(server_url=server.url, api_token=server.token, port=agent_port,
-                  allowed_origins=(server.url,))
+    agent_factory(
+        server_url=server.url,
+        api_token=server.token,
+        port=agent_port,
+        allowed_origins=(server.url,),
+    )
     insert_card(VirtualThaiIdCard(CardContent()))
     _log_in(page, server)
 
@@ -95,20 +104,25 @@ def test_the_persons_card_read_by_the_agent_verifies_and_another_card_is_refused
     screenshot(page, "card-mismatch")
 
     with server.db.sessionmaker() as session:
-        person_id = session.scalar(select(Person.id).where(
-            Person.cid_hash == protector.lookup_hash(CARD_CID)))
+        person_id = session.scalar(
+            select(Person.id).where(Person.cid_hash == protector.lookup_hash(CARD_CID))
+        )
     link_id, code = _link_with_code(server, protector, "U-owner", person_id)
     _look_up_and_read(page, server, code)
     page.wait_for_selector("#verified")
     with server.db.sessionmaker() as session:
         link = session.get(FamilyLink, link_id)
         assert link is not None and (link.level, link.verified_by) == (
-            "verified", f"staff:{server.staff_id}")
-        row = session.scalar(select(LinkVerification).where(
-            LinkVerification.family_link_id == link_id))
+            "verified",
+            f"staff:{server.staff_id}",
+        )
+        row = session.scalar(
+            select(LinkVerification).where(LinkVerification.family_link_id == link_id)
+        )
         assert row is not None and row.card_check == "card"
         refused = session.get(FamilyLink, other_link)
         assert refused is not None and refused.level == "claimed"
-        kept = session.scalar(select(LinkVerification).where(
-            LinkVerification.family_link_id == other_link))
+        kept = session.scalar(
+            select(LinkVerification).where(LinkVerification.family_link_id == other_link)
+        )
         assert kept is not None and kept.failures == 1  # counted against that code

@@ -99,8 +99,8 @@ def _card_reads(fake_server: Any) -> list[str]:
     ("page_host", "site"), [("127.0.0.2", "cross-site"), ("127.0.0.1", "same-site")]
 )
 def test_another_sites_page_cannot_make_the_agent_read_the_card(
-        agent_factory, pcscd, insert_card, fake_server, page, page_server, caplog,
-        page_host, site) -> None:
+    agent_factory, pcscd, insert_card, fake_server, page, page_server, caplog, page_host, site
+) -> None:
     agent = agent_factory()  # allows only the clinic's https origin
     card = insert_card(VirtualThaiIdCard())
     attacker = page_server(page_host)
@@ -124,7 +124,8 @@ def test_another_sites_page_cannot_make_the_agent_read_the_card(
 
 
 def test_an_allowed_origin_and_plain_software_still_read_the_card(
-        agent_factory, pcscd, insert_card, fake_server, page, page_server) -> None:
+    agent_factory, pcscd, insert_card, fake_server, page, page_server
+) -> None:
     clinic = page_server("127.0.0.2")
     agent = agent_factory(allowed_origins=(clinic.origin,))
     card = insert_card(VirtualThaiIdCard())

@@ -288,8 +288,9 @@ def test_a_card_that_is_not_staff_cannot_unlock(agent, insert_card, fake_server)
 
 
 @pytest.mark.parametrize("token", ["revoked-token", HIS_TOKEN])
-def test_a_refused_facility_token_is_a_bad_gateway(agent_factory, pcscd, insert_card,
-                                                   token: str) -> None:
+def test_a_refused_facility_token_is_a_bad_gateway(
+    agent_factory, pcscd, insert_card, token: str
+) -> None:
     """An unknown or revoked token, or one made for hospital systems: the agent's setup."""
     agent = agent_factory(api_token=token)
     insert_card(VirtualThaiIdCard())

@@ -31,8 +31,7 @@ def agent_port() -> int:
 @pytest.fixture
 def live_settings(live_settings, agent_port):
     """The live server's counter page points at the agent this test starts."""
-    return live_settings.with_overrides(
-        reader_agent_url=f"http://127.0.0.1:{agent_port}")
+    return live_settings.with_overrides(reader_agent_url=f"http://127.0.0.1:{agent_port}")
 
 
 def _face_jpeg() -> bytes:
@@ -60,12 +59,16 @@ def _log_in(page, server: LiveAuthenServer) -> None:
 
 
 def test_the_counter_page_reads_the_card_through_the_agent_and_saves(
-        live_authen_server, agent_factory, agent_port, pcscd, insert_card, page,
-        screenshot) -> None:
+    live_authen_server, agent_factory, agent_port, pcscd, insert_card, page, screenshot
+) -> None:
     server = live_authen_server
     page.set_default_timeout(30_000)
-    agent_factory(server_url=server.url, api_token=server.token, port=agent_port,
-                  allowed_origins=(server.url,))
+    agent_factory(
+        server_url=server.url,
+        api_token=server.token,
+        port=agent_port,
+        allowed_origins=(server.url,),
+    )
     _log_in(page, server)
     page.goto(f"{server.url}/clinic/facilities/{LIVE_HCODE}/visit")
 

@@ -40,8 +40,9 @@ class ClinicClient:
         self._remember(response)
         return response
 
-    def post(self, path: str, data: dict[str, Any] | None = None, csrf: bool = True,
-             **kwargs: Any) -> Any:
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, csrf: bool = True, **kwargs: Any
+    ) -> Any:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             if not self.csrf:
@@ -88,18 +89,32 @@ def clinic_world(app, protector) -> World:
         for key, hcode, name in (("a", "10675", "รพ.สต.ต้นทาง"), ("b", "10676", "รพ.ปลายทาง")):
             facility = make_facility(session, hcode=hcode, name=name)
             ids[f"{key}_facility"] = facility.id
-            for role, username in (("facility_admin", f"{key}-admin"),
-                                   ("staff", f"{key}-staff")):
-                user = make_staff(session, protector, facility, username=username, role=role,
-                                  password_hash=password, must_change_password=False)
+            for role, username in (("facility_admin", f"{key}-admin"), ("staff", f"{key}-staff")):
+                user = make_staff(
+                    session,
+                    protector,
+                    facility,
+                    username=username,
+                    role=role,
+                    password_hash=password,
+                    must_change_password=False,
+                )
                 ids[username] = user.id
-            pending = make_staff(session, protector, facility, username=f"{key}-pending",
-                                 cid=new_cid("5"))
+            pending = make_staff(
+                session, protector, facility, username=f"{key}-pending", cid=new_cid("5")
+            )
             pending.status = "pending"
             ids[f"{key}-pending"] = pending.id
             ids[f"{key}_token"] = create_token(session, facility, f"{key} HIS", "test").token.id
-        root = make_staff(session, protector, None, username="root", role="system_admin",
-                          password_hash=password, must_change_password=False)
+        root = make_staff(
+            session,
+            protector,
+            None,
+            username="root",
+            role="system_admin",
+            password_hash=password,
+            must_change_password=False,
+        )
         ids["root"] = root.id
     return World(db, "10675", "10676", ids)
 
@@ -149,8 +164,12 @@ def pdf_images(pdf: bytes) -> list[Image.Image]:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     images: list[Image.Image] = []
     for match in _PDF_OBJECT.finditer(pdf):
@@ -161,9 +180,12 @@ def pdf_images(pdf: bytes) -> list[Image.Image]:
         width = int(re.search(rb"/Width (\d+)", head).group(1))  # type: ignore[union-attr]
         height = int(re.search(rb"/Height (\d+)", head).group(1))  # type: ignore[union-attr]
         length = int(re.search(rb"/Length (\d+)", head).group(1))  # type: ignore[union-attr]
-        stream = pdf[match.end():match.end() + length]
-        png = (b"\x89PNG\r\n\x1a\n"
-               + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-               + chunk(b"IDAT", stream) + chunk(b"IEND", b""))
+        stream = pdf[match.end() : match.end() + length]
+        png = (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", stream)
+            + chunk(b"IEND", b"")
+        )
         images.append(Image.open(io.BytesIO(png)))
     return images

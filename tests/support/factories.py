@@ -29,9 +29,13 @@ def cid_from_number(n: int) -> str:
     return first12 + str(check_digit(first12))
 
 
-def make_facility(session: Session, hcode: str = "10675", name: str = "รพ.สต.ทดสอบ",
-                  services: tuple[str, ...] = ("PG0060001", "PG0090001"),
-                  active: bool = True) -> Facility:
+def make_facility(
+    session: Session,
+    hcode: str = "10675",
+    name: str = "รพ.สต.ทดสอบ",
+    services: tuple[str, ...] = ("PG0060001", "PG0090001"),
+    active: bool = True,
+) -> Facility:
     facility = Facility(hcode=hcode, name=name, active=active)
     session.add(facility)
     session.flush()
@@ -41,12 +45,19 @@ def make_facility(session: Session, hcode: str = "10675", name: str = "รพ.�
     return facility
 
 
-def make_person(session: Session, protector: DataProtector, cid: str | None = None,
-                **fields: Any) -> Person:
+def make_person(
+    session: Session, protector: DataProtector, cid: str | None = None, **fields: Any
+) -> Person:
     cid = cid or new_cid()
     values: dict[str, Any] = {
-        "title_th": "นาย", "first_name_th": "ทดสอบ", "last_name_th": "ระบบ", "sex": "1",
-        "birth_year": 1990, "birth_month": 5, "birth_day": 17, "main_right": "UCS",
+        "title_th": "นาย",
+        "first_name_th": "ทดสอบ",
+        "last_name_th": "ระบบ",
+        "sex": "1",
+        "birth_year": 1990,
+        "birth_month": 5,
+        "birth_day": 17,
+        "main_right": "UCS",
         "sub_right": "89",
     }
     values.update(fields)
@@ -67,29 +78,56 @@ def birth_date(cid: str, *, be: bool = False) -> str:
     return f"{year:04d}-{month or 0:02d}-{day or 0:02d}"
 
 
-def register_self(session: Session, protector: DataProtector, account: LineAccount,
-                  cid: object, phone: object, policy: RegistrationPolicy,
-                  today: dt.date | None = None) -> FamilyLink:
+def register_self(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    cid: object,
+    phone: object,
+    policy: RegistrationPolicy,
+    today: dt.date | None = None,
+) -> FamilyLink:
     """registration.register_self with the person's own birth date, as a patient types it."""
-    return registration.register_self(session, protector, account, cid, phone,
-                                      birth_date(str(cid)), policy, today)
+    return registration.register_self(
+        session, protector, account, cid, phone, birth_date(str(cid)), policy, today
+    )
 
 
-def add_family_member(session: Session, protector: DataProtector, account: LineAccount,
-                      cid: object, phone: object, relation: object,
-                      policy: RegistrationPolicy) -> FamilyLink:
+def add_family_member(
+    session: Session,
+    protector: DataProtector,
+    account: LineAccount,
+    cid: object,
+    phone: object,
+    relation: object,
+    policy: RegistrationPolicy,
+) -> FamilyLink:
     """registration.add_family_member with the person's own birth date."""
-    return registration.add_family_member(session, protector, account, cid, phone,
-                                          birth_date(str(cid)), relation, policy)
+    return registration.add_family_member(
+        session, protector, account, cid, phone, birth_date(str(cid)), relation, policy
+    )
 
 
-def make_staff(session: Session, protector: DataProtector, facility: Facility | None,
-               username: str = "staff1", role: str = "staff", **fields: Any) -> StaffUser:
+def make_staff(
+    session: Session,
+    protector: DataProtector,
+    facility: Facility | None,
+    username: str = "staff1",
+    role: str = "staff",
+    **fields: Any,
+) -> StaffUser:
     cid = fields.pop("cid", None) or new_cid("3")
     staff = StaffUser(
-        cid_hash=protector.lookup_hash(cid), cid_enc=protector.encrypt(cid), username=username,
-        email=f"{username}@clinic.example", first_name="เจ้าหน้าที่", last_name="ทดสอบ",
-        facility_id=facility.id if facility else None, role=role, status="active", **fields,
+        cid_hash=protector.lookup_hash(cid),
+        cid_enc=protector.encrypt(cid),
+        username=username,
+        email=f"{username}@clinic.example",
+        first_name="เจ้าหน้าที่",
+        last_name="ทดสอบ",
+        facility_id=facility.id if facility else None,
+        role=role,
+        status="active",
+        **fields,
     )
     session.add(staff)
     session.flush()

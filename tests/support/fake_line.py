@@ -35,8 +35,9 @@ class FakeLineServer:
         # header and body writes do not meet the client's delayed ACK (40 ms each call).
         handler = type("Handler", (_QuietHandler,), {"disable_nagle_algorithm": nodelay})
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -54,8 +55,9 @@ class FakeLineServer:
     # --- scripting -------------------------------------------------------------------------
     def fail_next(self, count: int = 1, status: int = 500, retry_after: int | None = None) -> None:
         with self.state.lock:
-            self.state.faults.extend(Fault(status=status, retry_after=retry_after)
-                                     for _ in range(count))
+            self.state.faults.extend(
+                Fault(status=status, retry_after=retry_after) for _ in range(count)
+            )
 
     def fail_nth(self, n: int, status: int = 500) -> None:
         """Answer the n-th next request (1 = the next one) with ``status``."""

@@ -47,7 +47,8 @@ def _b64(raw: bytes) -> str:
 class SigningKey:
     kid: str
     private: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
 
     def jwk(self) -> dict[str, Any]:
         public = jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
@@ -55,7 +56,8 @@ class SigningKey:
 
     def public_pem(self) -> bytes:
         return self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 class JwksServer:
@@ -101,24 +103,41 @@ class JwksServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def token(self, sub: str, *, aud: str = CHANNEL_ID, iss: str = ISSUER,
-              expires_in: int = 3600, key: SigningKey | None = None,
-              kid: str | None = None, **claims: Any) -> str:
+    def token(
+        self,
+        sub: str,
+        *,
+        aud: str = CHANNEL_ID,
+        iss: str = ISSUER,
+        expires_in: int = 3600,
+        key: SigningKey | None = None,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
         """A LIFF ID token as LINE issues it (ES256), with any claim changed for a test."""
         key = key or self.key
         now = dt.datetime.now(dt.UTC)
-        payload = {"iss": iss, "sub": sub, "aud": aud, "iat": now,
-                   "exp": now + dt.timedelta(seconds=expires_in), "name": "ทดสอบ", **claims}
-        return jwt.encode(payload, key.private, algorithm="ES256",
-                          headers={"kid": kid or key.kid})
+        payload = {
+            "iss": iss,
+            "sub": sub,
+            "aud": aud,
+            "iat": now,
+            "exp": now + dt.timedelta(seconds=expires_in),
+            "name": "ทดสอบ",
+            **claims,
+        }
+        return jwt.encode(payload, key.private, algorithm="ES256", headers={"kid": kid or key.kid})
 
 
 def unsigned_token(sub: str, kid: str = "test-key-1") -> str:
     """alg "none": no signature at all."""
     now = int(dt.datetime.now(dt.UTC).timestamp())
     header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
-    body = _b64(json.dumps({"iss": ISSUER, "sub": sub, "aud": CHANNEL_ID, "iat": now,
-                            "exp": now + 3600}).encode())
+    body = _b64(
+        json.dumps(
+            {"iss": ISSUER, "sub": sub, "aud": CHANNEL_ID, "iat": now, "exp": now + 3600}
+        ).encode()
+    )
     return f"{header}.{body}."
 
 
@@ -126,8 +145,11 @@ def hs256_with_public_key(sub: str, key: SigningKey) -> str:
     """The classic confusion attack: HS256 "signed" with the published public key."""
     now = int(dt.datetime.now(dt.UTC).timestamp())
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": key.kid}).encode())
-    body = _b64(json.dumps({"iss": ISSUER, "sub": sub, "aud": CHANNEL_ID, "iat": now,
-                            "exp": now + 3600}).encode())
+    body = _b64(
+        json.dumps(
+            {"iss": ISSUER, "sub": sub, "aud": CHANNEL_ID, "iat": now, "exp": now + 3600}
+        ).encode()
+    )
     signing_input = f"{header}.{body}".encode()
     signature = hmac.new(key.public_pem(), signing_input, hashlib.sha256).digest()
     return f"{header}.{body}.{_b64(signature)}"
@@ -155,6 +177,7 @@ def live_settings(live_settings: Settings, jwks: JwksServer) -> Settings:
 
 
 # --- data --------------------------------------------------------------------------------
+
 
 @dataclass
 class World:
@@ -198,8 +221,7 @@ class World:
             facility = session.get(Facility, self.facility_id)
             assert facility is not None
             past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
-            token, _ = qr_tokens.sign_display(session, self.protector, facility, service,
-                                              now=past)
+            token, _ = qr_tokens.sign_display(session, self.protector, facility, service, now=past)
         return qr_tokens.qr_url(self.public_base_url, token)
 
     def forged_url(self, service: str = "PG0060001") -> str:
@@ -212,32 +234,76 @@ def build_world(db: Database, protector: DataProtector, public_base_url: str) ->
     world = World(db=db, protector=protector, public_base_url=public_base_url)
     today = dt.date.today()
     with db.transaction() as session:
-        facility = make_facility(session, "10675", "รพ.สต.บ้านทดสอบ",
-                                 services=("PG0060001", "PG0090001"))
+        facility = make_facility(
+            session, "10675", "รพ.สต.บ้านทดสอบ", services=("PG0060001", "PG0090001")
+        )
         make_facility(session, "10676", "โรงพยาบาลทดสอบอำเภอเมือง", services=("PG0060001",))
         world.facility_id = facility.id
         world.adult_cid = new_cid()
-        make_person(session, protector, world.adult_cid, first_name_th="สมชาย",
-                    last_name_th="ใจดี", first_name_en="Somchai", last_name_en="Jaidee",
-                    birth_year=today.year - 40, hosp_main="10676", hosp_sub="10675")
+        make_person(
+            session,
+            protector,
+            world.adult_cid,
+            first_name_th="สมชาย",
+            last_name_th="ใจดี",
+            first_name_en="Somchai",
+            last_name_en="Jaidee",
+            birth_year=today.year - 40,
+            hosp_main="10676",
+            hosp_sub="10675",
+        )
         world.spouse_cid = new_cid()
-        make_person(session, protector, world.spouse_cid, title_th="นาง",
-                    first_name_th="สมหญิง", last_name_th="ใจดี", sex="2",
-                    birth_year=today.year - 38, main_right=None, sub_right=None)
+        make_person(
+            session,
+            protector,
+            world.spouse_cid,
+            title_th="นาง",
+            first_name_th="สมหญิง",
+            last_name_th="ใจดี",
+            sex="2",
+            birth_year=today.year - 38,
+            main_right=None,
+            sub_right=None,
+        )
         world.child_cid = new_cid()
-        make_person(session, protector, world.child_cid, title_th="ด.ช.",
-                    first_name_th="ภูมิ", last_name_th="ใจดี", birth_year=today.year - 9,
-                    sub_right="73")
+        make_person(
+            session,
+            protector,
+            world.child_cid,
+            title_th="ด.ช.",
+            first_name_th="ภูมิ",
+            last_name_th="ใจดี",
+            birth_year=today.year - 9,
+            sub_right="73",
+        )
         world.teen_cid = new_cid()
-        make_person(session, protector, world.teen_cid, birth_year=today.year - 14,
-                    birth_month=1, birth_day=1)
+        make_person(
+            session,
+            protector,
+            world.teen_cid,
+            birth_year=today.year - 14,
+            birth_month=1,
+            birth_day=1,
+        )
         world.officer_cid = new_cid()
-        make_person(session, protector, world.officer_cid, birth_year=today.year - 50,
-                    main_right="OFC", sub_right=None)
+        make_person(
+            session,
+            protector,
+            world.officer_cid,
+            birth_year=today.year - 50,
+            main_right="OFC",
+            sub_right=None,
+        )
         for i in range(25):
             cid = new_cid()
-            make_person(session, protector, cid, first_name_th=f"ญาติ{i + 1}",
-                        birth_year=today.year - 30 - i, main_right="UCS")
+            make_person(
+                session,
+                protector,
+                cid,
+                first_name_th=f"ญาติ{i + 1}",
+                birth_year=today.year - 30 - i,
+                main_right="UCS",
+            )
             world.family_cids.append(cid)
     return world
 
@@ -253,17 +319,23 @@ def live_world(live_app: Any, protector: DataProtector, live_server: str) -> Wor
 
 
 def consented(client: Any, token: str) -> None:
-    response = client.post("/liff/api/consent", headers=bearer(token),
-                           json={"decision": "accept", "version": consent.CONSENT_VERSION})
+    response = client.post(
+        "/liff/api/consent",
+        headers=bearer(token),
+        json={"decision": "accept", "version": consent.CONSENT_VERSION},
+    )
     assert response.status_code == 200, response.json
 
 
-def registered(client: Any, token: str, cid: str, phone: str = "0812345678",
-               birth: str | None = None) -> dict[str, Any]:
+def registered(
+    client: Any, token: str, cid: str, phone: str = "0812345678", birth: str | None = None
+) -> dict[str, Any]:
     """Consent and register oneself (with the person's birth date unless ``birth``)."""
     consented(client, token)
-    response = client.post("/liff/api/register", headers=bearer(token),
-                           json={"cid": cid, "phone": phone,
-                                 "birthDate": birth or birth_date(cid)})
+    response = client.post(
+        "/liff/api/register",
+        headers=bearer(token),
+        json={"cid": cid, "phone": phone, "birthDate": birth or birth_date(cid)},
+    )
     assert response.status_code == 200, response.json
     return response.json["member"]

@@ -31,9 +31,11 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def settings(settings: Settings, fake_line: FakeLineServer) -> Settings:
-    return settings.with_overrides(line_channel_secret=CHANNEL_SECRET,
-                                   line_channel_access_token=ACCESS_TOKEN,
-                                   line_api_base_url=fake_line.url)
+    return settings.with_overrides(
+        line_channel_secret=CHANNEL_SECRET,
+        line_channel_access_token=ACCESS_TOKEN,
+        line_api_base_url=fake_line.url,
+    )
 
 
 @pytest.fixture
@@ -59,8 +61,7 @@ def clock() -> Clock:
 
 
 # Short timeouts keep the timeout tests fast; the real defaults are in SendPolicy.
-FAST = SendPolicy(connect_timeout=1.0, read_timeout=0.3, max_attempts=5, base_delay=2.0,
-                  lease=60.0)
+FAST = SendPolicy(connect_timeout=1.0, read_timeout=0.3, max_attempts=5, base_delay=2.0, lease=60.0)
 
 
 @pytest.fixture
@@ -73,9 +74,12 @@ def drain(sender: OutboxSender, clock: Clock, rounds: int = 20) -> None:
     for _ in range(rounds):
         sender.run_once()
         with sender.db.sessionmaker() as session:
-            due = session.scalar(select(OutboxMessage.next_attempt_at)
-                                 .where(OutboxMessage.status == "pending")
-                                 .order_by(OutboxMessage.next_attempt_at).limit(1))
+            due = session.scalar(
+                select(OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(1)
+            )
         if due is None:
             return
         if due > clock.now:
@@ -92,8 +96,9 @@ def sign(body: bytes, secret: str = CHANNEL_SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def post(client: Any, payload: Any, *, signature: str | None = "auto",
-         raw: bytes | None = None) -> Any:
+def post(
+    client: Any, payload: Any, *, signature: str | None = "auto", raw: bytes | None = None
+) -> Any:
     body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json"}
     if signature == "auto":
@@ -121,10 +126,19 @@ def _base(kind: str, user_id: str, event_id: str | None, **extra: Any) -> dict[s
     return event
 
 
-def follow(user_id: str = USER_ID, event_id: str | None = None, unblocked: bool = False,
-           reply_token: str | None = None) -> dict[str, Any]:
-    return _base("follow", user_id, event_id, replyToken=reply_token or f"rt-{next(_ids)}",
-                 follow={"isUnblocked": unblocked})
+def follow(
+    user_id: str = USER_ID,
+    event_id: str | None = None,
+    unblocked: bool = False,
+    reply_token: str | None = None,
+) -> dict[str, Any]:
+    return _base(
+        "follow",
+        user_id,
+        event_id,
+        replyToken=reply_token or f"rt-{next(_ids)}",
+        follow={"isUnblocked": unblocked},
+    )
 
 
 def unfollow(user_id: str = USER_ID) -> dict[str, Any]:
@@ -132,14 +146,17 @@ def unfollow(user_id: str = USER_ID) -> dict[str, Any]:
 
 
 def text(message: str, user_id: str = USER_ID, event_id: str | None = None) -> dict[str, Any]:
-    return _base("message", user_id, event_id, replyToken=f"rt-{next(_ids)}",
-                 message={"id": str(next(_ids)), "type": "text", "text": message,
-                          "quoteToken": "q"})
+    return _base(
+        "message",
+        user_id,
+        event_id,
+        replyToken=f"rt-{next(_ids)}",
+        message={"id": str(next(_ids)), "type": "text", "text": message, "quoteToken": "q"},
+    )
 
 
 def postback(data: str, user_id: str = USER_ID) -> dict[str, Any]:
-    return _base("postback", user_id, None, replyToken=f"rt-{next(_ids)}",
-                 postback={"data": data})
+    return _base("postback", user_id, None, replyToken=f"rt-{next(_ids)}", postback={"data": data})
 
 
 def session_of(db: Database) -> Session:
@@ -147,6 +164,7 @@ def session_of(db: Database) -> Session:
 
 
 # --- the chat path: a registry, a clinic's QR links, and a user who types ---------------------
+
 
 @pytest.fixture
 def world(db: Database, protector: DataProtector, settings: Settings) -> World:
@@ -206,9 +224,12 @@ class ChatUser:
 
     def last(self) -> list[dict[str, Any]]:
         with self.db.sessionmaker() as session:
-            row = session.scalar(select(OutboxMessage)
-                                 .where(OutboxMessage.recipient == self.user_id)
-                                 .order_by(OutboxMessage.id.desc()).limit(1))
+            row = session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient == self.user_id)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
             assert row is not None
             return row.payload["messages"]
 

@@ -13,9 +13,12 @@ def verify_links(db: Database, line_user_id: str, *, person_id: int | None = Non
     """Verify the account's links (or its link to one person) as the registry office would;
     returns how many were verified."""
     with db.transaction() as session:
-        stmt = (select(FamilyLink).join(LineAccount)
-                .where(LineAccount.line_user_id == line_user_id)
-                .order_by(FamilyLink.slot))
+        stmt = (
+            select(FamilyLink)
+            .join(LineAccount)
+            .where(LineAccount.line_user_id == line_user_id)
+            .order_by(FamilyLink.slot)
+        )
         if person_id is not None:
             stmt = stmt.where(FamilyLink.person_id == person_id)
         links = list(session.scalars(stmt))

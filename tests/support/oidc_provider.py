@@ -21,8 +21,12 @@ def local_provider(redirect_uri: str) -> Iterator[DevOpenIdProvider]:
     """A provider at http://127.0.0.1:<port>/op for one client with one redirect URI."""
     port = free_port()
     provider = DevOpenIdProvider(
-        issuer=f"http://127.0.0.1:{port}/op", client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-        redirect_uris=(redirect_uri,), key=RSAKey.generate_key(2048, private=True))
+        issuer=f"http://127.0.0.1:{port}/op",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=(redirect_uri,),
+        key=RSAKey.generate_key(2048, private=True),
+    )
     app = Flask("test_oidc_provider")
     app.register_blueprint(provider_blueprint(provider, "/op"))
     with serve(app, port):

@@ -39,19 +39,31 @@ def web_command() -> str:
 
 
 @contextmanager
-def procfile_web(db_url: str, instance: Path, workers: int = 1,
-                 env: dict[str, str] | None = None) -> Iterator[WebProcess]:
+def procfile_web(
+    db_url: str, instance: Path, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[WebProcess]:
     """Start the web line (gunicorn) on a free port; stopped with SIGTERM on leaving."""
     port = free_port()
-    full_env = {**os.environ, "AUTHENCODE_ENV": "test", "DATABASE_URL": db_url,
-                "AUTHENCODE_INSTANCE_PATH": str(instance), "PORT": str(port),
-                "WEB_CONCURRENCY": str(workers),
-                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "AUTHENCODE_ENV": "test",
+        "DATABASE_URL": db_url,
+        "AUTHENCODE_INSTANCE_PATH": str(instance),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        **(env or {}),
+    }
     if not env or "PROMETHEUS_MULTIPROC_DIR" not in env:
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the gunicorn config makes one
-    proc = subprocess.Popen(["sh", "-c", f"exec {web_command()}"], cwd=ROOT, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        ["sh", "-c", f"exec {web_command()}"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     web = WebProcess(f"http://127.0.0.1:{port}", proc)
     try:
         _wait_ready(web)

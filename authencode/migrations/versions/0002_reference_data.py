@@ -16,7 +16,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SERVICE_TYPES = [
-    ("PG0060001", "เข้ารับบริการรักษาทั่วไป (OPD/ IPD/ PP)", "General treatment (OPD/IPD/PP)", "OPD/IPD/PP"),
+    (
+        "PG0060001",
+        "เข้ารับบริการรักษาทั่วไป (OPD/ IPD/ PP)",
+        "General treatment (OPD/IPD/PP)",
+        "OPD/IPD/PP",
+    ),
     ("PG0080001", "การดูแลรักษาในชุมชน (Community Isolation)", "Community Isolation", "IPD"),
     ("PG0090001", "การดูแลรักษาในที่พัก (Home Isolation)", "Home Isolation", "IPD"),
     ("PG0110001", "Self Isolation", "Self Isolation", "OPD"),
@@ -27,8 +32,11 @@ SERVICE_TYPES = [
 
 MAIN_RIGHTS = [
     ("UCS", "สิทธิหลักประกันสุขภาพแห่งชาติ", "Universal coverage"),
-    ("WEL", "สิทธิหลักประกันสุขภาพแห่งชาติ (ยกเว้นการร่วมจ่ายค่าบริการ 30 บาท)",
-     "Universal coverage (co-payment exempt)"),
+    (
+        "WEL",
+        "สิทธิหลักประกันสุขภาพแห่งชาติ (ยกเว้นการร่วมจ่ายค่าบริการ 30 บาท)",
+        "Universal coverage (co-payment exempt)",
+    ),
     ("DIS", "สิทธิหลักประกันสุขภาพแห่งชาติ (ผู้พิการ)", "Universal coverage (disability)"),
     ("OFC", "สิทธิสวัสดิการการรักษาพยาบาลของข้าราชการ", "Civil servants"),
     ("LGO", "สิทธิสวัสดิการการรักษาพยาบาลขององค์กรปกครองส่วนท้องถิ่น", "Local government officers"),
@@ -53,24 +61,31 @@ SUB_RIGHTS = [
 def upgrade() -> None:
     service_types = sa.table(
         "service_types",
-        sa.column("code", sa.String), sa.column("name_th", sa.String),
-        sa.column("name_en", sa.String), sa.column("group", sa.String),
+        sa.column("code", sa.String),
+        sa.column("name_th", sa.String),
+        sa.column("name_en", sa.String),
+        sa.column("group", sa.String),
         sa.column("active", sa.Boolean),
     )
-    op.bulk_insert(service_types, [
-        {"code": c, "name_th": th, "name_en": en, "group": g, "active": True}
-        for c, th, en, g in SERVICE_TYPES
-    ])
+    op.bulk_insert(
+        service_types,
+        [
+            {"code": c, "name_th": th, "name_en": en, "group": g, "active": True}
+            for c, th, en, g in SERVICE_TYPES
+        ],
+    )
     rights = sa.table(
         "rights",
-        sa.column("kind", sa.String), sa.column("code", sa.String),
-        sa.column("name_th", sa.String), sa.column("name_en", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("code", sa.String),
+        sa.column("name_th", sa.String),
+        sa.column("name_en", sa.String),
     )
-    op.bulk_insert(rights, [
-        {"kind": "main", "code": c, "name_th": th, "name_en": en} for c, th, en in MAIN_RIGHTS
-    ] + [
-        {"kind": "sub", "code": c, "name_th": th, "name_en": en} for c, th, en in SUB_RIGHTS
-    ])
+    op.bulk_insert(
+        rights,
+        [{"kind": "main", "code": c, "name_th": th, "name_en": en} for c, th, en in MAIN_RIGHTS]
+        + [{"kind": "sub", "code": c, "name_th": th, "name_en": en} for c, th, en in SUB_RIGHTS],
+    )
 
 
 def downgrade() -> None:

@@ -7,8 +7,8 @@ Create Date: 2026-11-22
 
 from collections.abc import Sequence
 
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
