@@ -43,9 +43,10 @@ system-deps:
 assets:
 	sh scripts/build-liff-assets.sh
 
-## lint: ruff, mypy on the core, import layering
+## lint: ruff (lint and format), mypy on every package and the tests, import layering
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
