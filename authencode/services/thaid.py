@@ -32,7 +32,7 @@ from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, ThaidAuthorization
 from authencode.oidc import OpenIdClient, ProviderUnavailable, TokenRefused
 from authencode.services import audit, link_trust
-from authencode.services.registration import MIN_SELF_AGE, SELF_SLOT, get_link
+from authencode.services.registration import get_link
 from authencode.thaidate import service_day
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,9 @@ def check_may_verify(link: FamilyLink, today: dt.date | None = None) -> None:
     """Raise THAID_ALREADY_VERIFIED or THAID_MINOR_COUNTER_ONLY unless ThaID may verify it."""
     if link.is_verified:
         raise DomainError(THAID_ALREADY_VERIFIED)
-    if link.slot != SELF_SLOT and link.person.age_on(today or service_day()) < MIN_SELF_AGE:
+    # link_trust's rule (a minor's link: counter or registry office only), answered before the
+    # sign-in starts, with ThaID's own message
+    if "thaid" not in link_trust.verification_methods_allowed(link, today or service_day()):
         raise DomainError(THAID_MINOR_COUNTER_ONLY)
 
 
