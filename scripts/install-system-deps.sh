@@ -7,12 +7,18 @@
 #   fonts-thai-tlwg  Thai fonts for rich menu images, QR labels and the printable posters
 #   nodejs, npm      build the LIFF development bundle (only when npm is not already there)
 #   wrk              the HTTP load generator of `make bench` (tests/bench/bench_http.py)
+#   prometheus       its promtool checks and unit-tests deploy/prometheus/alerts.yml
+#   nginx            `nginx -t` and a run of deploy/nginx/authencode.conf on test ports
+#                    (the tests start their own; a daemon the packages start is not used)
+#   systemd          `systemd-analyze verify` and `security` on deploy/systemd (no running
+#                    systemd needed)
 # As root with apt-get it installs what is missing. Otherwise it prints what is missing;
 # that fails in CI (CI set) and only warns on a developer's machine (those tests then skip).
 set -eu
 here=$(dirname "$0")
 
-steps="apt-ensure.sh@postgresql@redis-server@chromium@fonts-thai-tlwg@wrk install-pcsc.sh"
+steps="apt-ensure.sh@postgresql@redis-server@chromium@fonts-thai-tlwg@wrk
+    apt-ensure.sh@prometheus@nginx@systemd install-pcsc.sh"
 command -v npm >/dev/null 2>&1 || steps="$steps apt-ensure.sh@nodejs@npm"
 
 for step in $steps; do
