@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from authencode.services import audit, backup, issuance, people
 from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, new_cid
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+from tests.support.writers import Writers
 
 SECRET_KEY = "backup-test-secret-key-0123456789"
 
@@ -112,37 +112,20 @@ def test_a_backup_under_write_load_restores_into_a_fresh_cluster(
         make_facility(session)
     cid = new_cid()
     code = _issue(database, protector, cid)
-    stop = threading.Event()
-    written: list[str] = []
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            while not stop.is_set():
-                written.append(_issue(database, protector, new_cid()))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    writers = [threading.Thread(target=write) for _ in range(2)]
-    for thread in writers:
-        thread.start()
     folder = tmp_path / "backup"
     try:
-        while len(written) < 5 and not errors:  # the dump starts with writers in full flow
-            stop.wait(0.05)
-        made = _cli(pg_url, tmp_path, "backup", str(folder))
-        while len(written) < 20 and not errors:  # and they went on while it ran
-            stop.wait(0.05)
+        with Writers(lambda: _issue(database, protector, new_cid())) as writers:
+            writers.wait_for(5)  # the dump starts with writers in full flow
+            before = len(writers.done)
+            made = _cli(pg_url, tmp_path, "backup", str(folder))
+            writers.wait_for(len(writers.done) + 5)  # and they go on after it
+        written = writers.done
     finally:
-        stop.set()
-        for thread in writers:
-            thread.join()
         database.dispose()
-    assert not errors
     assert made.exit_code == 0, made.output
     manifest = json.loads((folder / backup.MANIFEST).read_text())
     assert manifest["dialect"] == "postgresql" and manifest["schema_revision"]
-    assert 2 <= manifest["tables"]["authen_codes"] <= 1 + len(written)
+    assert 1 + before <= manifest["tables"]["authen_codes"] <= 1 + len(written)
     assert manifest["tables"]["authen_codes"] < _counts(pg_url, ["authen_codes"])["authen_codes"]
     # The keys are nowhere in the backup (the dump read back as SQL, and the manifest).
     pg_restore = backup.pg_tool("pg_restore", _major(pg_url))

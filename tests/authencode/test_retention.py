@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from authencode.services import audit, consent, retention
 from authencode.settings import RetentionPolicy, Settings
 from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, make_staff
+from tests.support.writers import Writers
 
 T0 = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.UTC)
 _serial = itertools.count(1)
@@ -424,37 +424,21 @@ def test_a_purge_racing_writers_loses_nothing_that_is_not_due(
                 seed(session, protector, world, T0)
         now = T0 + dt.timedelta(days=400)
         fresh = now + dt.timedelta(seconds=1)  # written during the purge: nothing due yet
-        stop = threading.Event()
-        written: list[str] = []
-        errors: list[BaseException] = []
 
-        def write() -> None:
-            try:
-                while not stop.is_set():
-                    with database.transaction() as session:
-                        seed(session, protector, world, fresh)
-                        mark = str(uuid.uuid4())
-                        session.add(
-                            WebhookEvent(webhook_event_id=mark, event_type="m", received_at=now)
-                        )
-                    written.append(mark)
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+        def write() -> str:
+            with database.transaction() as session:
+                seed(session, protector, world, fresh)
+                mark = str(uuid.uuid4())
+                session.add(WebhookEvent(webhook_event_id=mark, event_type="m", received_at=now))
+            return mark
 
-        writers = [threading.Thread(target=write) for _ in range(3)]
-        for thread in writers:
-            thread.start()
         policy = RetentionPolicy(batch_size=7)
         purged: dict[str, int] = {}
-        try:
-            while len(written) < 30 and not errors:  # purge again and again while they write
+        with Writers(write, count=3) as writers:
+            while len(writers.done) < 30 and writers.running():  # purge while they write
                 for name, count in retention.purge(database, policy, now).items():
                     purged[name] = purged.get(name, 0) + count
-        finally:
-            stop.set()
-            for thread in writers:
-                thread.join()
-        assert not errors
+        written = writers.done
         purged_after = retention.purge(database, policy, now)
         for name, count in purged_after.items():
             purged[name] = purged.get(name, 0) + count
