@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -474,3 +475,39 @@ def test_metrics_show_each_kinds_oldest_row(
     assert values['authencode_retention_period_seconds{kind="card_reads"}'] == 7 * 86400
     assert values['authencode_retention_due_rows{kind="card_reads"}'] == 1
     assert values['authencode_retention_due_rows{kind="visit_photos"}'] == 0
+
+
+def test_two_workers_purging_at_once_split_the_work(pg_url: str, protector: DataProtector) -> None:
+    database = Database(pg_url)
+    try:
+        with database.transaction() as session:
+            world = _world(session, protector)
+            for _ in range(25):
+                seed(session, protector, world, T0)
+        policy = RetentionPolicy(batch_size=4)
+        now = T0 + dt.timedelta(days=400)
+        results: list[dict[str, int]] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(retention.purge(database, policy, now)))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(results) == 2
+        # Every due row purged exactly once between them; nothing left, nothing counted twice.
+        assert {name: results[0][name] + results[1][name] for name in retention.KIND_NAMES} == (
+            dict.fromkeys(retention.KIND_NAMES, 25)
+        )
+        assert _held(database, now) == dict.fromkeys(retention.KIND_NAMES, 0)
+        with database.sessionmaker() as session:
+            runs = session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "retention.purge")
+            ).all()
+            assert sorted(sum(run.details["counts"].values()) for run in runs) == sorted(
+                sum(result.values()) for result in results if any(result.values())
+            )
+            assert audit.verify(session).ok
+    finally:
+        database.dispose()
