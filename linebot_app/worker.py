@@ -80,7 +80,10 @@ class PeriodicJob:
 class RetentionJob(PeriodicJob):
     """Everything past its retention period, purged about once a minute (expired dialogues
     hold CIDs: they should not wait long) in batches; a run that removed anything is
-    audited."""
+    audited. At most MAX_BATCHES batches a kind per run, so a backlog (the first run after an
+    upgrade) never holds up the outbox for long: it drains over the following minutes."""
+
+    MAX_BATCHES = 2
 
     def __init__(
         self, db: Database, policy: RetentionPolicy, clock: Callable[[], dt.datetime] = utcnow
@@ -89,7 +92,7 @@ class RetentionJob(PeriodicJob):
         self.policy = policy
 
     def sweep(self, now: dt.datetime) -> int:
-        counts = retention.purge(self.db, self.policy, now)
+        counts = retention.purge(self.db, self.policy, now, max_batches=self.MAX_BATCHES)
         purged = sum(counts.values())
         if purged:
             log.info("retention purge: %s", ", ".join(f"{k} {n}" for k, n in counts.items() if n))

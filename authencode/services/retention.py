@@ -16,6 +16,7 @@ breaks if an entry goes). Consent records are kept as the proof of each decision
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -248,12 +249,16 @@ def purge(
     actor: str = "worker",
     kinds: Iterable[str] = KIND_NAMES,
     audit_empty: bool = False,
+    max_batches: int | None = None,
 ) -> dict[str, int]:
-    """Purge every due row of ``kinds`` in batches; returns the count per kind and audits
-    the run (also an empty one when ``audit_empty``)."""
+    """Purge the due rows of ``kinds`` in batches (at most ``max_batches`` a kind: the rest
+    waits for the next run); returns the count per kind and audits the run (also an empty
+    one when ``audit_empty``)."""
     wanted = set(kinds)
     counts = {
-        kind.name: _purge_kind(db, kind, now, now - kind.period(policy), policy.batch_size)
+        kind.name: _purge_kind(
+            db, kind, now, now - kind.period(policy), policy.batch_size, max_batches
+        )
         for kind in KINDS
         if kind.name in wanted
     }
@@ -269,9 +274,16 @@ def purge(
     return counts
 
 
-def _purge_kind(db: Database, kind: Kind, now: dt.datetime, cutoff: dt.datetime, batch: int) -> int:
+def _purge_kind(
+    db: Database,
+    kind: Kind,
+    now: dt.datetime,
+    cutoff: dt.datetime,
+    batch: int,
+    max_batches: int | None,
+) -> int:
     purged = 0
-    while True:
+    for _ in itertools.count() if max_batches is None else range(max_batches):
         with db.transaction() as session:
             ids = list(
                 session.scalars(
@@ -283,11 +295,12 @@ def _purge_kind(db: Database, kind: Kind, now: dt.datetime, cutoff: dt.datetime,
                 )
             )
             if not ids:
-                return purged
+                break
             done = _apply(session, kind, ids, now, cutoff)
         purged += done
         if len(ids) < batch:
-            return purged
+            break
+    return purged
 
 
 def _apply(

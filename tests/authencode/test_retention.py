@@ -352,6 +352,27 @@ def test_purges_run_in_bounded_batches(
         assert session.scalars(select(CardRead.correlation_id)).all() == ["fresh"]
 
 
+def test_the_worker_takes_a_backlog_a_few_batches_a_minute(
+    database: Database, protector: DataProtector, world: World
+) -> None:
+    from linebot_app.worker import RetentionJob
+
+    with database.transaction() as session:
+        for _ in range(7):
+            seed(session, protector, world, T0)
+    clock = [T0 + dt.timedelta(days=8)]
+    job = RetentionJob(database, RetentionPolicy(batch_size=2), clock=lambda: clock[0])
+    job.MAX_BATCHES = 1
+    drained = []
+    for _ in range(5):
+        job.run_once()
+        drained.append(_held(database, clock[0])["card_reads"])
+        job.run_once()  # within the same minute: nothing more
+        assert _held(database, clock[0])["card_reads"] == drained[-1]
+        clock[0] += dt.timedelta(minutes=1)
+    assert drained == [5, 3, 1, 0, 0]
+
+
 def test_status_and_the_cli(
     database: Database, protector: DataProtector, world: World, settings: Settings, tmp_path: Path
 ) -> None:
