@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -328,6 +329,88 @@ def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
             err=True,
         )
         sys.exit(1)
+
+
+@main.group()
+def retention() -> None:
+    """What is kept how long, and the purge of what is past its period."""
+
+
+@retention.command("status")
+def retention_status() -> None:
+    """Each kind's period, its oldest row still held and how many rows are due."""
+    from authencode.db import utcnow
+    from authencode.services import retention as retention_service
+
+    settings = settings_or_exit()
+    with unit_of_work(settings) as session:
+        rows = retention_service.status(session, settings.retention, utcnow())
+    for row in rows:
+        oldest = _when(row.oldest) if row.oldest is not None else "none"
+        click.echo(f"{row.name}\tkept {row.period.days} day(s)\toldest {oldest}\tdue {row.due}")
+
+
+@retention.command("run")
+def retention_run() -> None:
+    """Purge every row past its period now, in batches (the worker does it every minute)."""
+    from authencode.db import utcnow
+    from authencode.services import retention as retention_service
+
+    settings = settings_or_exit()
+    database = Database(settings.database_url)
+    try:
+        counts = retention_service.purge(
+            database, settings.retention, utcnow(), actor="cli", audit_empty=True
+        )
+    finally:
+        database.dispose()
+    click.echo(", ".join(f"{name} {count}" for name, count in counts.items()) + " purged")
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent dump of the database and its manifest into the new folder PATH
+    (never the keys: back DATA_KEY up separately)."""
+    from authencode.services.backup import BackupError, backup
+
+    settings = settings_or_exit()
+    try:
+        manifest = backup(settings.database_url, path, settings.pg_bindir)
+    except BackupError as exc:
+        click.echo(f"authencode backup: {exc}", err=True)
+        sys.exit(1)
+    rows = sum(manifest.tables.values())
+    click.echo(
+        f"backup in {path}: {len(manifest.tables)} tables, {rows} rows, schema "
+        f"{manifest.schema_revision}, audit entries {manifest.audit_head['entries']}"
+    )
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(path: Path) -> None:
+    """Load the backup in PATH into the (empty) database of DATABASE_URL and check it
+    against its manifest."""
+    from authencode.services.backup import BackupError, restore
+
+    settings = settings_or_exit()
+    try:
+        report = restore(settings.database_url, path, settings.pg_bindir)
+    except BackupError as exc:
+        click.echo(f"authencode restore: {exc}", err=True)
+        sys.exit(1)
+    for name, (expected, found) in sorted(report.mismatches.items()):
+        click.echo(f"{name}: {found} rows restored, the manifest says {expected}", err=True)
+    if not report.audit_head_matches:
+        click.echo("the audit chain's head differs from the manifest's", err=True)
+    if not report.ok:
+        sys.exit(1)
+    rows = sum(report.manifest.tables.values())
+    click.echo(
+        f"restored {rows} rows of {len(report.manifest.tables)} tables, schema "
+        f"{report.manifest.schema_revision}, as the manifest says; run `authencode audit verify`"
+    )
 
 
 @main.command()

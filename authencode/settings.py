@@ -68,6 +68,21 @@ class LoginPolicy:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long each kind of data is kept once it has served its purpose (the README's
+    "Retention" section gives each default's reason); authencode.services.retention purges."""
+
+    visit_photos: dt.timedelta = dt.timedelta(days=365)  # after the visit
+    staff_documents: dt.timedelta = dt.timedelta(days=30)  # after the account was approved
+    webhook_events: dt.timedelta = dt.timedelta(days=7)  # after the event was received
+    outbox_sent: dt.timedelta = dt.timedelta(days=30)  # after the message was delivered
+    card_reads: dt.timedelta = dt.timedelta(days=7)  # after the card was read
+    sessions: dt.timedelta = dt.timedelta(days=90)  # after a staff or agent session ended
+    withdrawn_accounts: dt.timedelta = dt.timedelta(days=30)  # after consent was withdrawn
+    batch_size: int = 500  # rows a purge transaction removes at most
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str = "production"
     database_url: str = ""
@@ -89,6 +104,7 @@ class Settings:
     # registration documents stored per client IP a day (0: no cap)
     upload_bytes_per_day: int = DEFAULT_UPLOAD_BYTES_PER_DAY
     login: LoginPolicy = field(default_factory=LoginPolicy)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # ThaID over OpenID Connect (authencode.services.thaid): off unless a client id and the
     # issuer are set; endpoints not set are taken from the issuer's discovery document.
     thaid_issuer: str | None = None
@@ -105,6 +121,7 @@ class Settings:
     eligible_main_rights: tuple[str, ...] = ()
     reader_agent_url: str | None = None  # None: the counter page's default
     line_simulator: bool = False  # tests only: the LINE simulator outside development
+    pg_bindir: Path | None = None  # where pg_dump/pg_restore are (None: Debian's, then PATH)
 
     @property
     def is_production(self) -> bool:
@@ -231,10 +248,12 @@ class Settings:
             trusted_proxies=int(proxies),
             upload_bytes_per_day=int(upload_bytes),
             login=_login_policy(env),
+            retention=_retention_policy(env),
             **_thaid(env, public_base_url, development=development, relaxed=relaxed),
             instance_path=instance_path,
             eligible_main_rights=_eligible_main_rights(env),
             reader_agent_url=_reader_agent_url(env),
+            pg_bindir=Path(bindir) if (bindir := _optional(env, "PG_BINDIR")) else None,
         )
 
 
@@ -329,8 +348,37 @@ _LOGIN_VARIABLES = (
 
 def _login_policy(env: Mapping[str, str]) -> LoginPolicy:
     """The log-in policy: whole numbers from the environment over LoginPolicy's defaults."""
+    policy = LoginPolicy(**_whole_numbers(env, _LOGIN_VARIABLES))
+    if policy.max_delay < policy.first_delay:
+        raise SettingsError("LOGIN_MAX_DELAY_MINUTES must not be shorter than LOGIN_DELAY_SECONDS")
+    return policy
+
+
+# Retention variables, in days. Webhook events are kept at least 2 days, past the time LINE
+# may redeliver an event (which the stored id turns into a no-op).
+_RETENTION_VARIABLES = (
+    ("RETENTION_PHOTO_DAYS", "visit_photos", dt.timedelta(days=1), 1),
+    ("RETENTION_STAFF_DOCUMENT_DAYS", "staff_documents", dt.timedelta(days=1), 1),
+    ("RETENTION_WEBHOOK_EVENT_DAYS", "webhook_events", dt.timedelta(days=1), 2),
+    ("RETENTION_OUTBOX_DAYS", "outbox_sent", dt.timedelta(days=1), 1),
+    ("RETENTION_CARD_READ_DAYS", "card_reads", dt.timedelta(days=1), 1),
+    ("RETENTION_SESSION_DAYS", "sessions", dt.timedelta(days=1), 1),
+    ("RETENTION_WITHDRAWN_DAYS", "withdrawn_accounts", dt.timedelta(days=1), 1),
+    ("RETENTION_BATCH_SIZE", "batch_size", None, 1),
+)
+
+
+def _retention_policy(env: Mapping[str, str]) -> RetentionPolicy:
+    """The retention periods: whole numbers of days over RetentionPolicy's defaults."""
+    return RetentionPolicy(**_whole_numbers(env, _RETENTION_VARIABLES))
+
+
+def _whole_numbers(
+    env: Mapping[str, str], variables: tuple[tuple[str, str, dt.timedelta | None, int], ...]
+) -> dict[str, Any]:
+    """The variables set in the environment, each a whole number (times its unit, if any)."""
     values: dict[str, Any] = {}
-    for name, attribute, unit, least in _LOGIN_VARIABLES:
+    for name, attribute, unit, least in variables:
         raw = _optional(env, name)
         if raw is None:
             continue
@@ -339,10 +387,7 @@ def _login_policy(env: Mapping[str, str]) -> LoginPolicy:
                 f"{name} must be a whole number from {least} to 999999 (got {raw!r})"
             )
         values[attribute] = int(raw) if unit is None else unit * int(raw)
-    policy = LoginPolicy(**values)
-    if policy.max_delay < policy.first_delay:
-        raise SettingsError("LOGIN_MAX_DELAY_MINUTES must not be shorter than LOGIN_DELAY_SECONDS")
-    return policy
+    return values
 
 
 def parse_data_key(raw: str) -> bytes:

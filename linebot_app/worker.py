@@ -2,7 +2,8 @@
 
 It delivers both kinds of outbox rows: LINE replies and pushes (OutboxSender) and staff
 emails (authencode.services.mail, through SMTP_URL; logged in development without one).
-It also deletes chat dialogues nobody came back to (their answers hold CIDs), and pending
+It also purges what is past its retention period (authencode.services.retention: among
+others chat dialogues nobody came back to, whose answers hold CIDs), and removes pending
 links whose approval request went unanswered for a day.
 
 Run with ``python -m linebot_app.worker``; configuration comes from the environment only.
@@ -21,8 +22,8 @@ from typing import Protocol
 from authencode import redaction
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
-from authencode.services import conversations, link_approvals, mail
-from authencode.settings import Settings, SettingsError
+from authencode.services import link_approvals, mail, retention
+from authencode.settings import RetentionPolicy, Settings, SettingsError
 from linebot_app import notify
 from linebot_app.sender import OutboxSender
 
@@ -76,14 +77,25 @@ class PeriodicJob:
         raise NotImplementedError
 
 
-class ConversationPurgeJob(PeriodicJob):
-    """Expired chat dialogues, deleted about once a minute."""
+class RetentionJob(PeriodicJob):
+    """Everything past its retention period, purged about once a minute (expired dialogues
+    hold CIDs: they should not wait long) in batches; a run that removed anything is
+    audited. At most MAX_BATCHES batches a kind per run, so a backlog (the first run after an
+    upgrade) never holds up the outbox for long: it drains over the following minutes."""
+
+    MAX_BATCHES = 2
+
+    def __init__(
+        self, db: Database, policy: RetentionPolicy, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
+        super().__init__(db, clock)
+        self.policy = policy
 
     def sweep(self, now: dt.datetime) -> int:
-        with self.db.transaction() as session:
-            purged = conversations.purge_expired(session, now)
+        counts = retention.purge(self.db, self.policy, now, max_batches=self.MAX_BATCHES)
+        purged = sum(counts.values())
         if purged:
-            log.info("purged %d expired chat dialogue(s)", purged)
+            log.info("retention purge: %s", ", ".join(f"{k} {n}" for k, n in counts.items() if n))
         return purged
 
 
@@ -138,7 +150,12 @@ def main() -> int:
         redaction.install(keep_whole_allowed=settings.environment == "development")
         db = Database(settings.database_url)
         sender = OutboxSender(db, settings)
-        jobs = Jobs(sender, EmailJob(db, settings), ConversationPurgeJob(db), ApprovalExpiryJob(db))
+        jobs = Jobs(
+            sender,
+            EmailJob(db, settings),
+            RetentionJob(db, settings.retention),
+            ApprovalExpiryJob(db),
+        )
     except (SettingsError, ValueError) as exc:
         log.error("%s", exc)
         return 2

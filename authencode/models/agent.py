@@ -51,7 +51,7 @@ class CardRead(Base):
     api_token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
     cid_hash: Mapped[str_hash]
     terminal_name: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[created_at]
+    created_at: Mapped[created_at] = mapped_column(index=True)  # retention purges by age
     used_at: Mapped[dt.datetime | None]
 
 
@@ -65,4 +65,4 @@ class AgentSession(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     api_token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
     created_at: Mapped[created_at]
-    expires_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -54,5 +54,6 @@ class StaffSession(Base):
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[created_at]
-    last_seen_at: Mapped[dt.datetime]
-    ended_at: Mapped[dt.datetime | None]
+    # indexed for the retention purge of ended (or long idle) sessions
+    last_seen_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(index=True)

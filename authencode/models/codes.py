@@ -106,6 +106,15 @@ class VisitEvidence(Base):
     shown only to staff of the code's facility."""
 
     __tablename__ = "visit_evidence"
+    __table_args__ = (
+        # retention: the photos still held, oldest first
+        Index(
+            "ix_visit_evidence_photo_age",
+            "created_at",
+            sqlite_where=text("photo_enc IS NOT NULL"),
+            postgresql_where=text("photo_enc IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[intpk]
     code_id: Mapped[int] = mapped_column(

@@ -37,7 +37,7 @@ class WebhookEvent(Base):
 
     webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[created_at]
+    received_at: Mapped[created_at] = mapped_column(index=True)  # retention purges by age
 
 
 class OutboxMessage(Base):
@@ -48,6 +48,7 @@ class OutboxMessage(Base):
         CheckConstraint("kind IN ('reply', 'push', 'email')", name="kind_known"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_sent", "status", "sent_at"),  # retention: delivered rows by age
     )
 
     id: Mapped[intpk]

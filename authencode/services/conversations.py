@@ -160,13 +160,3 @@ def finish_all(session: Session, account: LineAccount) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def purge_expired(session: Session, now: dt.datetime) -> int:
-    """Delete every dialogue silent past its expiry; returns how many."""
-    result = session.execute(
-        delete(ChatConversation)
-        .where(ChatConversation.expires_at <= now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

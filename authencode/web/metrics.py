@@ -8,6 +8,11 @@
   ``authencode_outbox_oldest_pending_seconds``, read from the database at scrape time, and
   ``authencode_database_up``.
 - ``authencode_rate_limited_total{rule}`` and ``authencode_ratelimit_redis_up``.
+- Retention (authencode.services.retention), per ``kind``:
+  ``authencode_retention_oldest_seconds{kind}`` (age of the oldest row still held, counted
+  from the moment its period starts; 0 when none), ``authencode_retention_period_seconds{kind}``
+  and ``authencode_retention_due_rows{kind}`` (past the period, waiting for the purge). A
+  purge that keeps up holds oldest below period plus a few minutes.
 
 Not public: answered to a client on the loopback interface that came through no proxy, or
 to anyone with ``Authorization: Bearer $METRICS_TOKEN``; everyone else gets 404.
@@ -36,6 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
+from authencode.services import retention
 from authencode.services.issuance import ISSUED_CHANNELS
 from authencode.services.outbox import backlog
 
@@ -167,7 +173,7 @@ class _DatabaseCollector(Collector):
             "Age of the oldest outbox row still waiting to be sent",
         )
         try:
-            counts, first = self._read()
+            counts, first, kept = self._read()
         except Exception:  # the database is down: say so, and still answer the scrape
             up.add_metric([], 0)
             yield up
@@ -181,6 +187,7 @@ class _DatabaseCollector(Collector):
             age = (utcnow() - first).total_seconds() if first is not None else 0.0
             oldest.add_metric([], max(0.0, age))
             yield oldest
+            yield from _retention_metrics(kept)
         limiter = self.app.extensions.get("ratelimit")
         if limiter is not None and limiter.shared is not None:
             redis_up = GaugeMetricFamily(
@@ -189,9 +196,36 @@ class _DatabaseCollector(Collector):
             redis_up.add_metric([], 1 if limiter.using_redis else 0)
             yield redis_up
 
-    def _read(self) -> tuple[dict[tuple[str, str], int], dt.datetime | None]:
-        db = self.app.extensions["authencode"].db
-        with db.read_only() as session:
+    def _read(
+        self,
+    ) -> tuple[dict[tuple[str, str], int], dt.datetime | None, list[retention.KindStatus]]:
+        core = self.app.extensions["authencode"]
+        with core.db.read_only() as session:
             rows = backlog(session)
+            kept = retention.status(session, core.settings.retention, utcnow())
         pending = [row.oldest for row in rows if row.status == "pending"]
-        return {(row.kind, row.status): row.count for row in rows}, min(pending, default=None)
+        counts = {(row.kind, row.status): row.count for row in rows}
+        return counts, min(pending, default=None), kept
+
+
+def _retention_metrics(kept: list[retention.KindStatus]) -> Iterator[Metric]:
+    now = utcnow()
+    oldest = GaugeMetricFamily(
+        "authencode_retention_oldest_seconds",
+        "Age of the oldest row of a kind still held, from the moment its period starts",
+        labels=("kind",),
+    )
+    period = GaugeMetricFamily(
+        "authencode_retention_period_seconds", "Retention period of a kind", labels=("kind",)
+    )
+    due = GaugeMetricFamily(
+        "authencode_retention_due_rows",
+        "Rows of a kind past their retention period, waiting for the purge",
+        labels=("kind",),
+    )
+    for kind in kept:
+        age = (now - kind.oldest).total_seconds() if kind.oldest is not None else 0.0
+        oldest.add_metric([kind.name], max(0.0, age))
+        period.add_metric([kind.name], kind.period.total_seconds())
+        due.add_metric([kind.name], kind.due)
+    yield from (oldest, period, due)

@@ -35,6 +35,18 @@ def test_upload_bytes_per_day() -> None:
     assert Settings.from_env({**PROD, "UPLOAD_BYTES_PER_DAY": "0"}).upload_bytes_per_day == 0
 
 
+def test_retention_periods_in_days_over_the_defaults() -> None:
+    import datetime as dt
+
+    default = Settings.from_env(PROD).retention
+    assert default.visit_photos == dt.timedelta(days=365) and default.batch_size == 500
+    env = {**PROD, "RETENTION_CARD_READ_DAYS": "3", "RETENTION_BATCH_SIZE": "50"}
+    changed = Settings.from_env(env).retention
+    assert changed.card_reads == dt.timedelta(days=3) and changed.batch_size == 50
+    assert changed.visit_photos == default.visit_photos
+    assert Settings.from_env({**PROD, "PG_BINDIR": "/opt/pg/bin"}).pg_bindir == Path("/opt/pg/bin")
+
+
 @pytest.mark.parametrize("value", [",", "UCS;WEL", "UCS,<script>", "TOOLONGCODE1"])
 def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
     with pytest.raises(SettingsError, match="ELIGIBLE_MAIN_RIGHTS"):
@@ -51,6 +63,10 @@ def test_bad_eligible_main_rights_name_the_setting(value: str) -> None:
         ("SMTP_URL", "mail.example:25"),
         ("LINE_API_BASE_URL", "api.line.me"),
         ("UPLOAD_BYTES_PER_DAY", "20MB"),
+        ("RETENTION_PHOTO_DAYS", "0"),
+        ("RETENTION_SESSION_DAYS", "-5"),
+        ("RETENTION_WEBHOOK_EVENT_DAYS", "1"),  # LINE may still redeliver
+        ("RETENTION_BATCH_SIZE", "1e3"),
     ],
 )
 def test_malformed_setting_is_named(name: str, value: str) -> None:

@@ -217,12 +217,13 @@ def test_withdrawing_consent_ends_the_dialogue(
 def test_the_worker_purges_forgotten_dialogues(
     chat: ChatUser, world: World, db: Database, chat_clock: Clock
 ) -> None:
-    from linebot_app.worker import ConversationPurgeJob
+    from authencode.settings import RetentionPolicy
+    from linebot_app.worker import RetentionJob
 
     chat.consent()
     chat.say("ลงทะเบียน")
     chat.say(world.adult_cid)
-    job = ConversationPurgeJob(db, clock=chat_clock)
+    job = RetentionJob(db, RetentionPolicy(), clock=chat_clock)
     assert job.run_once() == 0 and len(_conversations(db)) == 1
     chat_clock.advance(6 * 60)
     job.run_once()
