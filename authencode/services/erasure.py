@@ -184,11 +184,12 @@ def erase(
     else:
         session.execute(delete(FamilyLink).where(mine))
     session.execute(delete(ChatConversation).where(ChatConversation.line_account_id == account.id))
-    messages = session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.recipient == account.line_user_id, OutboxMessage.status != "pending"
-        )
-    ).rowcount
+    delivered = (
+        OutboxMessage.recipient == account.line_user_id,
+        OutboxMessage.status != "pending",  # still to be sent: the worker has it in hand
+    )
+    messages = _count(session, OutboxMessage, *delivered)
+    session.execute(delete(OutboxMessage).where(*delivered))
     session.execute(
         update(AuthenCode)
         .where(AuthenCode.line_account_id == account.id)
@@ -206,7 +207,7 @@ def erase(
         "photos": len(photo_rows),
         "other_links": len(other_links),
         "dialogues": dialogues,
-        "messages": messages or 0,
+        "messages": messages,
         "consent": int(consented),
     }
     kept = {
@@ -215,7 +216,6 @@ def erase(
         "consent_records": _count(
             session, ConsentRecord, ConsentRecord.line_account_id == account.id
         ),
-        "audit_log": 1,
     }
     row = ErasureRequest(
         line_account_id=account.id,

@@ -48,6 +48,7 @@ PCU_STATUS_TH = {
     "rejected": "ไม่อนุมัติ",
     "cancelled": "ยกเลิก",
 }
+CONSENT_CHANNELS_TH = {"line": "แชต LINE", "liff": "หน้าเว็บใน LINE (LIFF)"}
 OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
 LINKED_BY_UNAVAILABLE_TH = (
     "รายการบัญชี LINE อื่นที่เชื่อมโยงกับท่านจะแสดงเมื่อบัญชีนี้ยืนยันตัวตนแล้ว (ที่จุดบริการของหน่วยบริการหรือผ่านแอป ThaID)"
@@ -189,7 +190,7 @@ def erasure_json(row: ErasureRequest) -> Json:
         "kept": [
             {
                 "kind": kind,
-                "count": row.kept.get(kind, 0),
+                "count": row.kept.get(kind),  # None: kept whole (the audit log)
                 "label_th": th,
                 "label_en": en,
                 "why_th": why_th,
@@ -258,6 +259,7 @@ def collect(session: Session, protector: DataProtector, account: LineAccount) ->
                 "decision_th": DECISIONS_TH.get(r.decision, r.decision),
                 "version": r.version,
                 "channel": r.channel,
+                "channel_th": CONSENT_CHANNELS_TH.get(r.channel, r.channel),
                 "decided_at_be": be_datetime(r.decided_at),
             }
             for r in records

@@ -116,7 +116,8 @@ def test_a_forged_or_expired_token_sees_and_erases_nothing(
 def test_erasure_wants_a_confirmation(client: Any, jwks: JwksServer, world: World) -> None:
     token = jwks.token(new_user_id())
     registered(client, token, world.adult_cid)
-    for body in (None, [], {"confirm": "yes"}, {"confirm": True}):
+    bodies: tuple[object, ...] = (None, [], {"confirm": "yes"}, {"confirm": True})
+    for body in bodies:
         refused = client.post("/liff/api/my-data/erase", headers=bearer(token), json=body)
         assert refused.status_code == 400, body
         assert refused.json["error"]["message_th"]

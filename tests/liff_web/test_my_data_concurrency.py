@@ -23,13 +23,13 @@ def test_erasures_sent_at_once_erase_once(
 ) -> None:
     user = new_user_id()
     token = jwks.token(user)
-    accept = {"decision": "accept", "version": consent.CONSENT_VERSION}
+    accept: dict[str, object] = {"decision": "accept", "version": consent.CONSENT_VERSION}
     assert _call(live_server, token, "/consent", accept)[0] == 200
     cid = live_world.adult_cid
-    me = {"cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)}
+    me: dict[str, object] = {"cid": cid, "phone": "0812345678", "birthDate": birth_date(cid)}
     assert _call(live_server, token, "/register", me)[0] == 200
     child = live_world.child_cid
-    member = {
+    member: dict[str, object] = {
         "cid": child,
         "phone": "0898765432",
         "birthDate": birth_date(child),

@@ -31,7 +31,7 @@
     'erase.hint': 'When you confirm, the following is removed at once and this LINE account is ' +
       'unregistered again (you can register again later).',
     'erase.removes': 'What is removed', 'erase.keeps': 'What the law requires us to keep, and why',
-    'erase.button': 'Erase my data', 'erase.again': 'Give consent and register again',
+    'erase.button': 'Erase my data', 'erase.again': 'Give consent and register',
     'consent.title': 'Consent to collect, use and disclose personal data',
     'consent.thai_only': 'The consent text below is the legal text in Thai.',
     'consent.accept': 'Accept', 'consent.decline': 'Decline',
@@ -874,7 +874,7 @@
       return el('li', { 'data-erasure': String(e.id) }, [
         line('name', e.requested_at_be),
         line('meta', t('removed') + ': ' + e.removed.map(function (r) { return label(r) + ' ' + r.count; }).join(', ')),
-        line('meta', t('kept') + ': ' + e.kept.map(function (k) { return label(k) + ' ' + k.count; }).join(', '))
+        line('meta', t('kept') + ': ' + e.kept.map(function (k) { return label(k) + (k.count === null ? '' : ' ' + k.count); }).join(', '))
       ]);
     }
     function draw() {
@@ -909,7 +909,7 @@
       });
       list($('#consent-history'), data.consent_history, function (r) {
         return el('li', { 'data-decision': r.decision }, [
-          line('name', r.decision_th), line('meta', r.decided_at_be + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel)
+          line('name', r.decision_th), line('meta', r.decided_at_be + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel_th)
         ]);
       });
       var by = data.linked_by;
@@ -936,6 +936,7 @@
       });
       var held = data.links.length || a.consent_given || data.dialogue || data.codes.some(function (c) { return c.through_this_account; });
       $('#erase').hidden = !held;
+      $('#register-again').hidden = a.registered;
     }
     function load() { return api('GET', '/my-data').then(function (d) { data = d; draw(); }); }
     $('#download-json').addEventListener('click', function () {
@@ -959,7 +960,6 @@
         box.appendChild(el('p', { text: r.created ? t('done') : t('again') }));
         box.appendChild(el('ul', { 'class': 'plain-list' }, [erasureItem(r.erasure)]));
         box.hidden = false;
-        $('#register-again').hidden = false;
         return load();
       }, function (err) { setBusy(button, false); showAlert($('#erase-error'), err); });
     });
