@@ -81,6 +81,7 @@ def _link(protector: DataProtector, link: FamilyLink) -> Json:
         "relation_th": _relation_th(link.relation),
         "level": link.level,
         "level_th": link_trust.LEVEL_TH[link.level],
+        "level_en": link_trust.LEVEL_EN[link.level],
         "verified_method": link.verified_method,
         "verified_at_be": _be(link.verified_at),
         "created_at_be": be_datetime(link.created_at),

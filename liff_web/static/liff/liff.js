@@ -890,7 +890,7 @@
         return el('li', { 'data-link': String(l.id), 'data-level': l.level }, [
           line('name', (l.name || l.masked_cid) + ' (' + relationLabel(l.relation) + ')'),
           line('meta', m('cid') + ' ' + l.masked_cid + ' · ' + m('phone') + ' ' + l.phone_masked),
-          el('div', { 'class': 'level', 'data-level': l.level, text: l.level_th }),
+          el('div', { 'class': 'level', 'data-level': l.level, text: lang === 'en' ? l.level_en : l.level_th }),
           line('meta', t('added') + ' ' + l.created_at_be + (l.verified_at_be ? ' · ' + t('verified_at') + ' ' + l.verified_at_be : ''))
         ]);
       });
