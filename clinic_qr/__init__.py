@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from clinic_qr import (  # noqa: F401 - they add routes
         auth,
         counter_verify,
+        erasure_admin,
         facility_pages,
         pcu_admin,
         records,

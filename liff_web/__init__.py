@@ -4,8 +4,8 @@ LINE Developers console: a LIFF app on the LINE Login channel (LINE_LOGIN_CHANNE
 endpoint URL `{PUBLIC_BASE_URL}/liff`, scopes `openid` and `profile`, size Full, and the
 "Scan QR" feature on (liff.scanCodeV2). Its id is LIFF_ID; `https://liff.line.me/{LIFF_ID}/x`
 then opens `/liff/x`. Pages: /liff/ (request a code), consent, register, family, history,
-rights, linked-by (who has linked me); the clinic QR `/q/<token>` leads into the request
-page with the token.
+rights, linked-by (who has linked me), my-data (everything held, and erasure); the clinic
+QR `/q/<token>` leads into the request page with the token.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     from authencode.web.errors import json_api
     from authencode.web.openapi import register_paths
     from authencode.web.security_headers import content_policy
-    from liff_web import api_owner  # noqa: F401 - its routes join liff_api
+    from liff_web import api_mydata, api_owner  # noqa: F401 - their routes join liff_api
     from liff_web.api import liff_api
     from liff_web.openapi import LIFF_OPENAPI, LIFF_SECURITY
     from liff_web.pages import LIFF_CSP, liff_pages, qr_links

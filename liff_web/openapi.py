@@ -202,6 +202,25 @@ LIFF_OPENAPI: dict[str, Any] = {
             parameters=[{"name": "link_id", "in": "path", "required": True, "schema": _S}],
         )
     },
+    "/liff/api/my-data": {
+        "get": _op(
+            "Everything held about the account holder (PDPA access): links and levels, codes, "
+            "consent history, who has linked them (verified own link), unit-change requests, "
+            "erasures; full values only of the holder's own data",
+            "account, links, codes, consent_history, linked_by, pcu_requests, erasures",
+        )
+    },
+    "/liff/api/my-data/erase": {
+        "post": _op(
+            "Erase the holder's data (PDPA): links, phones, photos, dialogues and consent go; "
+            "codes are kept for claims and detached from LINE; confirmed in the chat, audited. "
+            "Sent again it answers the erasure already done",
+            "erasure, created",
+            400,
+            409,
+            requestBody=_body(["confirm"], {"confirm": {"type": "string", "enum": ["erase"]}}),
+        )
+    },
     "/liff/api/not-me": {
         "post": _op(
             "This was not me: the account that asked for the code loses its link to the holder "

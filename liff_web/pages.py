@@ -49,6 +49,7 @@ PAGES = {
     "history": "liff/history.html",
     "rights": "liff/rights.html",
     "linked_by": "liff/linked_by.html",
+    "mydata": "liff/mydata.html",
 }
 
 
@@ -113,6 +114,12 @@ def rights() -> str:
 def linked_by() -> str:
     """Who has linked the holder, and codes asked for in their name (verified own only)."""
     return _render("linked_by")
+
+
+@liff_pages.get("/my-data")
+def mydata() -> str:
+    """Everything held about the holder: shown, downloadable (JSON, print), erasable."""
+    return _render("mydata")
 
 
 @qr_links.get("/q/<path:token>")

@@ -12,9 +12,22 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
-from authencode.models import AuthenCode, FamilyLink, LineAccount, PcuChangeRequest
+from authencode.models import (
+    AuthenCode,
+    ErasureRequest,
+    FamilyLink,
+    LineAccount,
+    PcuChangeRequest,
+)
 from authencode.reference import RELATION_LABELS_TH, SELF_RELATION_TH
-from authencode.services import link_approvals, link_trust, notices, pcu_change, person_say
+from authencode.services import (
+    erasure,
+    link_approvals,
+    link_trust,
+    notices,
+    pcu_change,
+    person_say,
+)
 from authencode.settings import Settings
 from authencode.thaidate import be_date, be_datetime, local
 from linebot_app import messages
@@ -392,3 +405,35 @@ def announce_levels(session: Session, settings: Settings) -> int:
     for account in accounts:
         enqueue_push(session, account.line_user_id, [message])
     return len(accounts)
+
+
+# --- Issue 22, a person's own data: the confirmation of an erasure (the LIFF API) -----------
+
+ERASED_TH = (
+    "ลบข้อมูลของท่านตามคำขอเรียบร้อยแล้วค่ะ ({at})\n"
+    "ลบแล้ว: {removed}\n"
+    "เก็บไว้ตามกฎหมาย: รหัสเข้ารับบริการ {codes} รายการ (ใช้เบิกค่าบริการ แยกออกจากบัญชี LINE นี้แล้ว) "
+    "ประวัติความยินยอม และบันทึกการตรวจสอบ\n"
+    "หากต้องการใช้บริการอีกครั้ง กรุณาให้ความยินยอมและลงทะเบียนใหม่"
+)
+
+
+def data_erased(session: Session, account: LineAccount, row: ErasureRequest) -> None:
+    """Confirm an erasure in the chat; the rich menu goes back to the guest menu first
+    (consent is gone)."""
+    removed = ", ".join(
+        f"{label_th} {row.removed[kind]}"
+        for kind, (label_th, _) in erasure.REMOVED_LABELS.items()
+        if kind != "consent" and row.removed.get(kind)
+    )
+    body = ERASED_TH.format(
+        at=be_datetime(row.requested_at),
+        removed=removed or "-",
+        codes=row.kept.get("codes", 0),
+    )
+    enqueue_push(
+        session,
+        account.line_user_id,
+        [messages.text(body[: messages.MAX_TEXT_CHARS])],
+        sync_rich_menu=True,
+    )

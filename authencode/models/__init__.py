@@ -6,6 +6,7 @@ from authencode.models.approvals import LinkApproval
 from authencode.models.clinic import PasswordReset, StaffDocument, StaffSession
 from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.conversation import ChatConversation
+from authencode.models.erasure import ErasureRequest
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
@@ -27,6 +28,7 @@ __all__ = [
     "ChatConversation",
     "CodeNumber",
     "ConsentRecord",
+    "ErasureRequest",
     "Facility",
     "FacilityKey",
     "FacilityService",

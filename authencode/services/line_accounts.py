@@ -48,7 +48,8 @@ def lock_account(session: Session, account: LineAccount) -> None:
     locked: set[int] = session.info.setdefault(_LOCKED, set())
     if account.id in locked:
         return
-    session.execute(_BY_ID_LOCKED, {"account_id": account.id})
+    # Fetched, not only executed: populate_existing refreshes the object only from rows read.
+    session.execute(_BY_ID_LOCKED, {"account_id": account.id}).all()
     locked.add(account.id)
 
 

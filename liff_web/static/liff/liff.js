@@ -18,7 +18,20 @@
     'loading': 'Loading…',
     'retry': 'Try again',
     'nav.request': 'Get code', 'nav.history': 'History', 'nav.family': 'Family',
-    'nav.rights': 'Rights',
+    'nav.rights': 'Rights', 'nav.mydata': 'My data',
+    'mydata.title': 'My data',
+    'mydata.hint': 'Everything the service holds about you and this LINE account. On screen ' +
+      'ID numbers and phones are partly hidden; the download has your own data in full.',
+    'mydata.generated': 'As of', 'mydata.download': 'Download my data (JSON)',
+    'mydata.print': 'Print / save as PDF', 'mydata.account': 'LINE account',
+    'mydata.links': 'People this account is linked to', 'mydata.codes': 'Visit codes (newest first)',
+    'mydata.consent': 'Consent history', 'mydata.linked_by': 'Other LINE accounts linked to you',
+    'mydata.pcu': 'Primary care unit change requests', 'mydata.erasures': 'Past erasures',
+    'erase.title': 'Erase my data',
+    'erase.hint': 'When you confirm, the following is removed at once and this LINE account is ' +
+      'unregistered again (you can register again later).',
+    'erase.removes': 'What is removed', 'erase.keeps': 'What the law requires us to keep, and why',
+    'erase.button': 'Erase my data', 'erase.again': 'Give consent and register',
     'consent.title': 'Consent to collect, use and disclose personal data',
     'consent.thai_only': 'The consent text below is the legal text in Thai.',
     'consent.accept': 'Accept', 'consent.decline': 'Decline',
@@ -827,6 +840,133 @@
     return load();
   };
 
+  // --- my data (issue 22): everything held, as JSON and printable; erasure ------------
+  PAGES.mydata = function () {
+    var T = {
+      th: { none: 'ไม่มี', line_id: 'รหัสผู้ใช้ LINE', since: 'เริ่มใช้เมื่อ', consent: 'ความยินยอม',
+            given: 'ให้ความยินยอมแล้ว', not_given: 'ยังไม่ได้ให้ความยินยอม', registered: 'การลงทะเบียน',
+            yes: 'ลงทะเบียนแล้ว', no: 'ยังไม่ได้ลงทะเบียน', verified_at: 'ยืนยันเมื่อ', added: 'เพิ่มเมื่อ',
+            version: 'ฉบับ', channel: 'ช่องทาง', photo: 'มีรูปถ่าย', through: 'ขอผ่านบัญชีนี้',
+            disputed: 'แจ้งว่าไม่ได้ขอ', fiscal: 'ปีงบประมาณ', decided: 'พิจารณาเมื่อ',
+            confirm: 'แตะอีกครั้งเพื่อยืนยันการลบข้อมูล', done: 'ลบข้อมูลเรียบร้อยแล้ว',
+            again: 'คำขอนี้ดำเนินการไปแล้ว', removed: 'ลบแล้ว', kept: 'เก็บไว้',
+            dialogue: 'บทสนทนาที่ค้างอยู่' },
+      en: { none: 'None', line_id: 'LINE user id', since: 'Since', consent: 'Consent',
+            given: 'Given', not_given: 'Not given', registered: 'Registration',
+            yes: 'Registered', no: 'Not registered', verified_at: 'verified', added: 'added',
+            version: 'version', channel: 'channel', photo: 'photo held', through: 'asked from this account',
+            disputed: 'reported as not requested', fiscal: 'fiscal year', decided: 'decided',
+            confirm: 'Tap again to erase your data', done: 'Your data was erased.',
+            again: 'This erasure was already done.', removed: 'Removed', kept: 'Kept',
+            dialogue: 'Unfinished chat dialogue' }
+    };
+    var data = null;
+    function t(key) { return T[lang][key]; }
+    function label(x) { return lang === 'en' ? x.label_en : x.label_th; }
+    function why(x) { return lang === 'en' ? x.why_en : x.why_th; }
+    function list(node, items, draw) {
+      node.textContent = '';
+      if (!items.length) { node.appendChild(el('li', { 'class': 'empty', text: t('none') })); return; }
+      items.forEach(function (item) { node.appendChild(draw(item)); });
+    }
+    function line(cls, text) { return el('div', { 'class': cls, text: text }); }
+    function erasureItem(e) {
+      return el('li', { 'data-erasure': String(e.id) }, [
+        line('name', e.requested_at_be),
+        line('meta', t('removed') + ': ' + e.removed.map(function (r) { return label(r) + ' ' + r.count; }).join(', ')),
+        line('meta', t('kept') + ': ' + e.kept.map(function (k) { return label(k) + (k.count === null ? '' : ' ' + k.count); }).join(', '))
+      ]);
+    }
+    function draw() {
+      var a = data.account;
+      $('#generated-at').textContent = data.generated_at_be;
+      facts($('#account-facts'), [
+        [t('line_id'), a.line_user_id_masked, 'line_user_id'],
+        [t('since'), a.created_at_be, 'created'],
+        [t('consent'), a.consent_given ? t('given') : t('not_given'), 'consent'],
+        [t('registered'), a.registered ? t('yes') : t('no'), 'registered']
+      ].concat(data.dialogue ? [[t('dialogue'), data.dialogue.started_at_be, 'dialogue']] : []));
+      list($('#my-links'), data.links, function (l) {
+        return el('li', { 'data-link': String(l.id), 'data-level': l.level }, [
+          line('name', (l.name || l.masked_cid) + ' (' + relationLabel(l.relation) + ')'),
+          line('meta', m('cid') + ' ' + l.masked_cid + ' · ' + m('phone') + ' ' + l.phone_masked),
+          el('div', { 'class': 'level', 'data-level': l.level, text: lang === 'en' ? l.level_en : l.level_th }),
+          line('meta', t('added') + ' ' + l.created_at_be + (l.verified_at_be ? ' · ' + t('verified_at') + ' ' + l.verified_at_be : ''))
+        ]);
+      });
+      list($('#my-codes'), data.codes, function (c) {
+        var notes = [c.status_th, c.channel_th];
+        if (c.through_this_account) { notes.push(t('through')); }
+        if (c.has_photo) { notes.push(t('photo')); }
+        if (c.disputed) { notes.push(t('disputed')); }
+        return el('li', { 'class': c.status === 'active' ? 'code-row' : 'code-row cancelled', 'data-code': c.code }, [
+          el('div', { 'class': 'code', text: c.code }),
+          line('', c.service_name_th + ' [' + c.service_code + ']'),
+          line('meta', m('at') + ' ' + c.facility_name + ' (' + c.hcode + ')'),
+          line('meta', c.person_name + ' · ' + c.masked_cid + ' · ' + m('phone') + ' ' + c.phones_masked.join(', ')),
+          line('meta', c.service_at_be + ' · ' + notes.join(' · '))
+        ]);
+      });
+      list($('#consent-history'), data.consent_history, function (r) {
+        return el('li', { 'data-decision': r.decision }, [
+          line('name', r.decision_th), line('meta', r.decided_at_be + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel_th)
+        ]);
+      });
+      var by = data.linked_by;
+      $('#linked-by-note').hidden = by.available;
+      $('#linked-by-note').textContent = by.note_th || '';
+      list($('#my-linked-by'), by.links, function (l) {
+        return el('li', {}, [line('name', l.account_th + ' (' + l.account_masked + ')'),
+                             line('meta', l.relation_th + ' · ' + l.level_th + ' · ' + l.since_be)]);
+      });
+      list($('#my-pcu'), data.pcu_requests, function (r) {
+        return el('li', { 'data-status': r.status }, [
+          line('name', r.person_name + ': ' + (r.from_hcode || '-') + ' → ' + r.to_hcode + ' · ' + r.status_th),
+          line('meta', r.requested_at_be + ' · ' + t('fiscal') + ' ' + r.fiscal_year_be +
+                       (r.decided_at_be ? ' · ' + t('decided') + ' ' + r.decided_at_be : ''))
+        ]);
+      });
+      $('#erasures-card').hidden = !data.erasures.length;
+      list($('#my-erasures'), data.erasures, erasureItem);
+      var terms = data.erasure_terms;
+      list($('#erase-removes'), terms.removes, function (r) { return el('li', { 'data-kind': r.kind, text: label(r) + (r.verified_only ? ' *' : '') }); });
+      $('#erase-verified-only').textContent = '* ' + terms.verified_only_th;
+      list($('#erase-keeps'), terms.keeps, function (k) {
+        return el('li', { 'data-kind': k.kind }, [el('strong', { text: label(k) }), el('span', { 'class': 'why', text: why(k) })]);
+      });
+      var held = data.links.length || a.consent_given || data.dialogue || data.codes.some(function (c) { return c.through_this_account; });
+      $('#erase').hidden = !held;
+      $('#register-again').hidden = a.registered;
+    }
+    function load() { return api('GET', '/my-data').then(function (d) { data = d; draw(); }); }
+    $('#download-json').addEventListener('click', function () {
+      var blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      var link = el('a', { href: URL.createObjectURL(blob), download: 'authencode-my-data.json' });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+    $('#print-page').addEventListener('click', function () { window.print(); });
+    $('#erase').addEventListener('click', function (e) {
+      var button = e.currentTarget;
+      if (button.dataset.confirm !== '1') { button.dataset.confirm = '1'; button.textContent = t('confirm'); return; }
+      clearAlert($('#erase-error'));
+      setBusy(button, true);
+      api('POST', '/my-data/erase', { confirm: 'erase' }).then(function (r) {
+        setBusy(button, false);
+        button.hidden = true;
+        var box = $('#erase-result');
+        box.textContent = '';
+        box.appendChild(el('p', { text: r.created ? t('done') : t('again') }));
+        box.appendChild(el('ul', { 'class': 'plain-list' }, [erasureItem(r.erasure)]));
+        box.hidden = false;
+        return load();
+      }, function (err) { setBusy(button, false); showAlert($('#erase-error'), err); });
+    });
+    rerender = function () { if (data) { draw(); } };
+    return load();
+  };
+
   // --- start --------------------------------------------------------------------------
   function boot() {
     var page = cfg.page;
@@ -835,8 +975,9 @@
     signIn().then(function (ready) {
       if (!ready) { return 'redirect'; }
       return api('GET', '/me').then(function (me) {
-        if (!me.consent.given && page !== 'consent') { return go('consent', { next: page }); }
-        if (me.consent.given && !me.self && page !== 'register' && page !== 'consent') {
+        // "My data" is open to every account: also one that never registered or erased itself.
+        if (!me.consent.given && page !== 'consent' && page !== 'mydata') { return go('consent', { next: page }); }
+        if (me.consent.given && !me.self && page !== 'register' && page !== 'consent' && page !== 'mydata') {
           return go('register');
         }
         return PAGES[page](me);
