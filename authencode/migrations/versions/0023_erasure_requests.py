@@ -1,7 +1,7 @@
 """A person's erasure requests (PDPA): what was removed and kept, for the registry office
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import authencode.db
 
 revision: str = "0023"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
