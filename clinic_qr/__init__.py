@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
+def register(app: Flask) -> None:
     """Register the clinic front end's blueprints and OpenAPI paths on the application."""
     from authencode.web import limits
     from authencode.web.errors import json_api

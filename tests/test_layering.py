@@ -20,6 +20,23 @@ def test_import_contracts_hold() -> None:
     assert "Contracts: 4 kept, 0 broken" in result.stdout
 
 
+def test_the_core_imports_no_front_end_without_exemptions() -> None:
+    """create_app finds the front ends through entry points: no contract exempts an import of
+    a front end by the core (only Flask, in authencode.app and authencode.web)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    front_ends = ("linebot_app", "liff_web", "clinic_qr", "reader_agent")
+    exempted = [
+        ignored
+        for contract in config["tool"]["importlinter"]["contracts"]
+        for ignored in contract.get("ignore_imports", [])
+        if ignored.startswith("authencode")
+        and ignored.split("->")[1].strip().startswith(front_ends)
+    ]
+    assert not exempted, exempted
+
+
 def test_the_web_toolkit_names_no_front_end(tmp_path: Path) -> None:
     """authencode/web names none of the blueprints, endpoints or path prefixes the front ends
     register: they declare what they need themselves."""
