@@ -72,3 +72,26 @@ def test_the_web_toolkit_names_no_front_end(tmp_path: Path) -> None:
         if f'"{name}' in text or f"'{name}" in text
     }
     assert not named, named
+
+
+def test_no_test_module_imports_a_conftest() -> None:
+    """Shared constants and helpers live in tests/support; a conftest is pytest's alone (a
+    suite's own ``from conftest import`` of the same directory excepted)."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.split(".")[-1] == "conftest"
+            ]
+    assert offenders == []
