@@ -20,8 +20,9 @@ def register(app: Flask) -> None:
         visits,
     )
     from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
-    from clinic_qr.web import clinic
+    from clinic_qr.web import clinic, init_csrf
 
+    init_csrf(app)
     app.register_blueprint(agent_api)
     app.register_blueprint(clinic)
     register_paths(app, AGENT_OPENAPI)
