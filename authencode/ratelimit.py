@@ -1,6 +1,14 @@
 """Rate limits: fixed windows (a minute; an hour or a day for some rules) counted in Redis
 when configured, else in-process. A rule counts requests, or a cost such as uploaded bytes.
 
+The counting is the ``limits`` package's (Flask-Limiter's engine): its Redis storage (one
+INCRBY and EXPIRE in a Lua script) and its memory storage. Its fixed-window strategy is not
+used: its windows start at a key's first hit, while these are aligned to the clock (a minute,
+an hour or a UTC day, so Retry-After says when the next one starts), and it answers only
+allowed or not, while callers need the count (the webhook replies once, to the first event
+over the limit). So the window's number is part of the key and ``Storage.incr`` gives the
+count. Nothing here needs a request: background workers count the same way.
+
 Keys are hashed before they are counted, so neither Redis nor memory holds LINE user ids or
 IP addresses. When Redis cannot be reached the limiter counts locally (each process on its
 own) and tries Redis again a few seconds later: an outage of the cache never stops the
@@ -12,11 +20,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from limits.storage import MemoryStorage, RedisStorage, Storage
 
 from authencode.errors import DomainError, register
 
@@ -152,41 +161,39 @@ class Counter(Protocol):
     def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int: ...
 
 
-class MemoryCounter:
-    """Counts of one process; counts of ended windows are dropped once a minute."""
+class StorageCounter:
+    """A ``limits`` storage counting one window's key; the key dies a minute after its window
+    (a minute's margin: servers' clocks differ a little)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
+        expiry = math.ceil(window_end - now) + WINDOW_SECONDS
+        return int(self.storage.incr(key, expiry, amount=amount))
+
+
+class MemoryCounter(StorageCounter):
+    """Counts of one process (``limits``' memory storage drops keys whose time is up)."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, window end)
-        self._next_prune = 0.0
-        self._lock = threading.Lock()
-
-    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
-        with self._lock:
-            if now >= self._next_prune:
-                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-                self._next_prune = now + WINDOW_SECONDS
-            count = self._counts.get(key, (0, window_end))[0] + amount
-            self._counts[key] = (count, window_end)
-            return count
+        super().__init__(MemoryStorage())
 
 
-class RedisCounter:
-    """INCRBY and EXPIRE in one round trip; the key dies after its window."""
+class RedisCounter(StorageCounter):
+    """Counts shared through Redis (``limits``' Redis storage: INCRBY and EXPIRE in one Lua
+    script, one round trip); ``client`` is its redis-py client."""
 
     def __init__(self, url: str, timeout: float = 0.25) -> None:
-        import redis  # only when REDIS_URL is set
-
-        self.client: Any = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        storage = RedisStorage(
+            url,
+            key_prefix=RateLimiter.PREFIX,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=30,
         )
-
-    def incr(self, key: str, window_end: float, now: float, amount: int = 1) -> int:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.incrby(key, amount)
-        # A minute's margin: servers' clocks differ a little.
-        pipe.expire(key, math.ceil(window_end - now) + WINDOW_SECONDS, nx=True)
-        count, _ = pipe.execute()
-        return int(count)
+        super().__init__(storage)
+        self.client: Any = storage.storage
 
 
 class RateLimiter:
@@ -205,7 +212,7 @@ class RateLimiter:
     ) -> None:
         self.limits = dict(limits)
         self.clock = clock
-        self.local = MemoryCounter()
+        self.local: Counter = MemoryCounter()
         self.shared: Counter | None = RedisCounter(redis_url, redis_timeout) if redis_url else None
         self.retry_redis_after = retry_redis_after
         self._redis_down_until = 0.0
@@ -226,7 +233,7 @@ class RateLimiter:
         if limit <= 0:
             return Decision(True, 0, retry_after)
         digest = hashlib.sha256(f"{rule}\0{key}".encode()).hexdigest()[:24]
-        name = f"{self.PREFIX}:{rule}:{digest}:{window}"
+        name = f"{rule}:{digest}:{window}"  # Redis adds PREFIX: authencode:rl:rule:digest:window
         count = self._incr(name, window_end, now, cost)
         if count > limit and rule in QUOTA_RULES:
             # A refused cost is given back: what was not stored does not use up the quota.

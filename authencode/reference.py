@@ -1,9 +1,12 @@
-"""Reference data, defined once: visit channels, code statuses and relations with their labels.
+"""Reference data, defined once: visit channels, code statuses, relations and the scheme's
+right codes with their labels.
 
 The models build their check constraints from these tuples; reports, exports, issuance, the
 chat, the notices and the pages read the labels from here (the LIFF pages get them rendered
 into the page as JSON). A new visit channel is a row of ``VISIT_CHANNELS`` and a migration
-widening ``ck_authen_codes_channel_known``.
+widening ``ck_authen_codes_channel_known``; a new right code is a row of ``MAIN_RIGHTS`` or
+``SUB_RIGHTS`` and a data migration adding it to the ``rights`` table (kept for SQL readers;
+a test checks that the table and these tuples agree).
 """
 
 from __future__ import annotations
@@ -74,6 +77,49 @@ CERTIFIER_RELATIONS = {
     "relative": ("ญาติ", "Relative"),
     "staff": ("เจ้าหน้าที่ผู้รับรอง", "Certifying staff member"),
 }
+
+
+@dataclass(frozen=True)
+class RightCode:
+    """A right code of the scheme's registry: a main right (UCS, OFC, ...) or a sub-right
+    ("89" = aged 12-59)."""
+
+    code: str
+    label_th: str
+    label_en: str
+
+
+MAIN_RIGHTS = (
+    RightCode("UCS", "สิทธิหลักประกันสุขภาพแห่งชาติ", "Universal coverage"),
+    RightCode(
+        "WEL",
+        "สิทธิหลักประกันสุขภาพแห่งชาติ (ยกเว้นการร่วมจ่ายค่าบริการ 30 บาท)",
+        "Universal coverage (co-payment exempt)",
+    ),
+    RightCode("DIS", "สิทธิหลักประกันสุขภาพแห่งชาติ (ผู้พิการ)", "Universal coverage (disability)"),
+    RightCode("OFC", "สิทธิสวัสดิการการรักษาพยาบาลของข้าราชการ", "Civil servants"),
+    RightCode("LGO", "สิทธิสวัสดิการการรักษาพยาบาลขององค์กรปกครองส่วนท้องถิ่น", "Local government officers"),
+    RightCode("SSS", "สิทธิประกันสังคม", "Social security"),
+    RightCode("SSI", "สิทธิประกันสังคมกรณีทุพพลภาพ", "Social security (invalidity)"),
+    RightCode("PVT", "สิทธิครูเอกชน", "Private school teachers"),
+    RightCode("BKK", "สิทธิพนักงานกรุงเทพมหานคร", "Bangkok Metropolitan staff"),
+    RightCode("OTH", "สิทธิอื่น ๆ", "Other"),
+)
+SUB_RIGHTS = (
+    RightCode("71", "ผู้มีรายได้น้อย", "Low income"),
+    RightCode("73", "เด็กอายุไม่เกิน 12 ปีบริบูรณ์", "Children up to 12"),
+    RightCode("74", "ผู้มีอายุเกิน 60 ปีบริบูรณ์", "Aged over 60"),
+    RightCode("75", "ผู้พิการ", "Persons with disabilities"),
+    RightCode("76", "ทหารผ่านศึก", "Veterans"),
+    RightCode("77", "ภิกษุ/ผู้นำศาสนา", "Monks and religious leaders"),
+    RightCode("89", "ช่วงอายุ 12-59 ปี", "Aged 12-59"),
+)
+MAIN_RIGHT_CODES = tuple(right.code for right in MAIN_RIGHTS)
+# A right by kind ("main" or "sub") and code.
+RIGHTS = {("main", r.code): r for r in MAIN_RIGHTS} | {("sub", r.code): r for r in SUB_RIGHTS}
+# A person without a main right on record.
+NO_RIGHT_TH = "สิทธิว่าง"
+NO_RIGHT_EN = "No right on record"
 
 
 def sql_in(column: str, values: Iterable[str]) -> str:

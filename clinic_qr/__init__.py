@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
+def register(app: Flask) -> None:
     """Register the clinic front end's blueprints and OpenAPI paths on the application."""
     from authencode.web import limits
     from authencode.web.errors import json_api
@@ -21,8 +21,9 @@ def init_app(app: Flask) -> None:
         visits,
     )
     from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
-    from clinic_qr.web import clinic
+    from clinic_qr.web import clinic, init_csrf
 
+    init_csrf(app)
     app.register_blueprint(agent_api)
     app.register_blueprint(clinic)
     register_paths(app, AGENT_OPENAPI)

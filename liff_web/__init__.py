@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
+def register(app: Flask) -> None:
     """Register the LIFF pages, their JSON API and its OpenAPI paths on the application."""
     from authencode.web import limits
     from authencode.web.errors import json_api

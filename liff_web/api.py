@@ -33,7 +33,7 @@ liff_api = Blueprint("liff_api", __name__, url_prefix="/liff/api")
 def _authenticate() -> None:
     """Every call: verify the ID token; the LINE user is its `sub`, never a body field."""
     g.line_user = state().verifier.verify_header(request.headers.get("Authorization"))
-    check("liff_user", g.line_user.user_id)  # per LINE user (per IP: liff_web.init_app)
+    check("liff_user", g.line_user.user_id)  # per LINE user (per IP: liff_web.register)
 
 
 def _account() -> LineAccount:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
+def register(app: Flask) -> None:
     """Register the LINE webhook (and, in development, the LINE simulator)."""
     from authencode.web.input_guard import parses_own_body
     from linebot_app import simulator

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 import os
 import shutil
@@ -23,20 +22,9 @@ from tests.support.live_server import free_port, serve
 from tests.support.mail import SmtpServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
 from tests.support.redis_server import RedisNotAvailable, RedisServer
+from tests.support.shared import ACCESS_TOKEN, TEST_DATA_KEY, missing_part
 
-IN_CI = bool(os.environ.get("CI"))
-# The LINE channel every test's application and fake Messaging API share.
-CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
-ACCESS_TOKEN = "test-access-token"
-TEST_DATA_KEY = base64.b64decode("q7gYt8Hc3qQ2C2xjvY2mX8qk6y1J8n0pWcV3bL5rT9E=")
 _counter = itertools.count()
-
-
-def missing_part(message: str) -> None:
-    """In CI a missing part fails the run; on a developer's machine it skips."""
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture

@@ -20,6 +20,23 @@ def test_import_contracts_hold() -> None:
     assert "Contracts: 4 kept, 0 broken" in result.stdout
 
 
+def test_the_core_imports_no_front_end_without_exemptions() -> None:
+    """create_app finds the front ends through entry points: no contract exempts an import of
+    a front end by the core (only Flask, in authencode.app and authencode.web)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    front_ends = ("linebot_app", "liff_web", "clinic_qr", "reader_agent")
+    exempted = [
+        ignored
+        for contract in config["tool"]["importlinter"]["contracts"]
+        for ignored in contract.get("ignore_imports", [])
+        if ignored.startswith("authencode")
+        and ignored.split("->")[1].strip().startswith(front_ends)
+    ]
+    assert not exempted, exempted
+
+
 def test_the_web_toolkit_names_no_front_end(tmp_path: Path) -> None:
     """authencode/web names none of the blueprints, endpoints or path prefixes the front ends
     register: they declare what they need themselves."""
@@ -55,3 +72,26 @@ def test_the_web_toolkit_names_no_front_end(tmp_path: Path) -> None:
         if f'"{name}' in text or f"'{name}" in text
     }
     assert not named, named
+
+
+def test_no_test_module_imports_a_conftest() -> None:
+    """Shared constants and helpers live in tests/support; a conftest is pytest's alone (a
+    suite's own ``from conftest import`` of the same directory excepted)."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.split(".")[-1] == "conftest"
+            ]
+    assert offenders == []

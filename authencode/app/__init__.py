@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from flask import Flask
@@ -65,18 +66,40 @@ def init_proxies(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 
 
+# The entry point group through which the front ends register themselves (pyproject.toml):
+# each names a function ``register(app)`` that adds its blueprints, their JSON errors, rate
+# limits, OpenAPI paths and content policies. The core imports none of them.
+FRONT_END_GROUP = "authencode.frontends"
+# The front ends this application is made of, in the order their blueprints are registered
+# (any other registered front end follows, by name). A missing one is an error at start-up.
+FRONT_ENDS = ("clinic", "liff", "line")
+
+
+class FrontEndMissing(RuntimeError):
+    """A front end the application needs is not registered (a stale or partial install)."""
+
+
 def register_blueprints(app: Flask) -> None:
     """The core's pages, then each front end registers its own routes and OpenAPI paths."""
-    import clinic_qr
-    import liff_web
-    import linebot_app
-
     app.register_blueprint(core_pages)
     app.register_blueprint(openapi_pages)
     register_paths(app, CORE_PATHS)
-    clinic_qr.init_app(app)
-    liff_web.init_app(app)
-    linebot_app.init_app(app)
+    for point in front_ends():
+        point.load()(app)
 
 
-__all__ = ["Services", "create_app"]
+def front_ends() -> list[EntryPoint]:
+    """The registered front ends in registration order; FrontEndMissing names any missing."""
+    registered = {point.name: point for point in entry_points(group=FRONT_END_GROUP)}
+    missing = [name for name in FRONT_ENDS if name not in registered]
+    if missing:
+        raise FrontEndMissing(
+            f"front end(s) {', '.join(missing)} not registered in the entry point group "
+            f"{FRONT_END_GROUP!r}: install the project (pip install -e . or make run) so "
+            "that pyproject.toml's entry points are registered"
+        )
+    others = sorted(name for name in registered if name not in FRONT_ENDS)
+    return [registered[name] for name in (*FRONT_ENDS, *others)]
+
+
+__all__ = ["FrontEndMissing", "Services", "create_app"]

@@ -11,7 +11,9 @@ from authencode.db import Base, intpk, str_hash, utcnow
 
 
 class Right(Base):
-    """A main right (UCS, OFC, ...) or a sub-right ("89" = age 12-59), with its Thai name."""
+    """A main right (UCS, OFC, ...) or a sub-right ("89" = age 12-59), with its Thai name: the
+    rows of authencode.reference.MAIN_RIGHTS/SUB_RIGHTS, seeded for SQL readers (the services
+    read the labels from authencode.reference; a test checks the two agree)."""
 
     __tablename__ = "rights"
     __table_args__ = (CheckConstraint("kind IN ('main', 'sub')", name="kind_main_or_sub"),)

@@ -12,10 +12,8 @@ from sqlalchemy.orm import Session
 from authencode.cid import mask_cid, parse_cid
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
-from authencode.models import Facility, Person, Right
-
-NO_RIGHT_TH = "สิทธิว่าง"
-NO_RIGHT_EN = "No right on record"
+from authencode.models import Facility, Person
+from authencode.reference import NO_RIGHT_EN, NO_RIGHT_TH, RIGHTS
 
 
 def find_person(session: Session, protector: DataProtector, cid: str) -> Person | None:
@@ -79,10 +77,10 @@ class LocalRegistryRights:
 
     def rights_for(self, session: Session, person: Person) -> Rights:
         none = RightRef(None, NO_RIGHT_TH, NO_RIGHT_EN)
-        main = _right(session, "main", person.main_right) or none
+        main = _right("main", person.main_right) or none
         return Rights(
             main=main,
-            sub=_right(session, "sub", person.sub_right),
+            sub=_right("sub", person.sub_right),
             hosp_main=_unit(session, person.hosp_main),
             hosp_sub=_unit(session, person.hosp_sub),
             hosp_main_op=_unit(session, person.hosp_main_op),
@@ -90,13 +88,14 @@ class LocalRegistryRights:
         )
 
 
-def _right(session: Session, kind: str, code: str | None) -> RightRef | None:
+def _right(kind: str, code: str | None) -> RightRef | None:
+    """A right's labels from authencode.reference; an unknown code shows as itself."""
     if not code:
         return None
-    row = session.get(Right, (kind, code))
-    if row is None:
+    right = RIGHTS.get((kind, code))
+    if right is None:
         return RightRef(code, code, code)
-    return RightRef(code, row.name_th, row.name_en)
+    return RightRef(code, right.label_th, right.label_en)
 
 
 def _unit(session: Session, hcode: str | None) -> UnitRef | None:

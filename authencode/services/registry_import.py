@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from authencode.cid import parse_cid
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
-from authencode.models import Person, Right
+from authencode.models import Person
+from authencode.reference import MAIN_RIGHT_CODES
 
 REQUIRED = ("cid", "first_name_th", "sex", "birth_date")
 OPTIONAL = (
@@ -101,7 +102,7 @@ def import_registry(
 
     With skip_bad, good rows are written and bad ones listed in the report.
     """
-    main_rights = set(session.scalars(select(Right.code).where(Right.kind == "main")))
+    main_rights = set(MAIN_RIGHT_CODES)
     rows, errors = _parse(stream, main_rights)
     if errors and not skip_bad:
         raise ImportRejected(errors)

@@ -16,14 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from authencode.crypto import DataProtector
-from authencode.models import AuthenCode, Facility, Person, Right, ServiceType, StaffUser
+from authencode.models import AuthenCode, Facility, Person, ServiceType, StaffUser
 from authencode.reference import (
     CHANNEL_LABELS_TH,
     METHOD_LABELS_TH,
+    NO_RIGHT_TH,
+    RIGHTS,
     SELF_RECORDED_TH,
     STATUS_LABELS_TH,
 )
-from authencode.services.people import NO_RIGHT_TH
 from authencode.services.reports import (
     TIME_ORDER,
     CodeFilter,
@@ -59,7 +60,6 @@ def iter_export_rows(
     flat however long the range. Raises CID_* and REPORT_* before the first row.
     """
     where = conditions(protector, f)
-    rights = {(r.kind, r.code): r.name_th for r in session.scalars(select(Right))}
     services = {s.code: s for s in session.scalars(select(ServiceType))}
     facilities = {
         fac.id: fac
@@ -110,8 +110,8 @@ def iter_export_rows(
     )
     main_labels: dict[str | None, str] = {None: NO_RIGHT_TH, "": NO_RIGHT_TH}
     sub_labels: dict[str | None, str] = {None: "", "": ""}
-    for (kind, code), name in rights.items():
-        (main_labels if kind == "main" else sub_labels)[code] = f"({code}) {name}"
+    for (kind, code), right in RIGHTS.items():
+        (main_labels if kind == "main" else sub_labels)[code] = f"({code}) {right.label_th}"
     # Plain rows on the session's connection: the ORM adds nothing to a column export.
     result = session.connection().execute(stmt)
     try:
@@ -252,7 +252,7 @@ def export_filename(hcode: str, f: CodeFilter, fmt: str) -> str:
 
 
 def _label(labels: dict[str | None, str], code: str | None) -> str:
-    """A right as `(UCS) name`; a code missing from the rights table shows as itself."""
+    """A right as `(UCS) name`; a code missing from authencode.reference shows as itself."""
     label = labels.get(code)
     return label if label is not None else f"({code}) {code}"
 

@@ -1,6 +1,6 @@
 """Where the rate limits apply to HTTP requests (the rules and counting: authencode.ratelimit).
 
-Each front end declares its own from its ``init_app``: :func:`per_ip` (every request to a
+Each front end declares its own from its ``register``: :func:`per_ip` (every request to a
 blueprint counts per client IP under a rule) and :func:`per_ip_on_post` (posts to one
 endpoint, e.g. a log-in form). Limits that need to know who is asking (a LINE user, an
 agent token, a CID) are counted by the handler with :func:`check` once it knows.

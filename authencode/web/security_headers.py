@@ -4,7 +4,7 @@ which a front end widens for its own blueprint or endpoint with :func:`content_p
 Flask-Talisman sets one policy for the app and others per view function (an attribute on the
 function, shared by every app made in the process); the policies here are kept per app and
 looked up by the request's endpoint, then its blueprint, so each front end declares what its
-pages need in its own ``init_app`` (settings-dependent sources included).
+pages need in its own ``register`` (settings-dependent sources included).
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from authencode.cid import SEPARATORS, separator_characters
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services.api_tokens import create_token
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, new_cid
 from tests.support.procfile import procfile_web
+from tests.support.shared import TEST_DATA_KEY
 
 STATUS = "/authencodestatus/api/check-authen-status?serviceDate=2026-11-22&personalId="
 

@@ -103,6 +103,9 @@ def test_procfile_release_then_web_serve_the_app(db_url: str, tmp_path: Path) ->
     )
     try:
         assert _wait_http(f"http://127.0.0.1:{port}/readyz", web) == 200
+        # Every front end was found through its entry point, not only the core's pages.
+        for path in ("/clinic/login", "/liff/", "/openapi.json"):
+            assert _wait_http(f"http://127.0.0.1:{port}{path}", web) == 200, path
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=30)
@@ -165,6 +168,63 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_the_front_ends_are_registered_in_their_order(app) -> None:
+    """create_app finds the front ends through the entry point group authencode.frontends
+    and registers them in the order of authencode.app.FRONT_ENDS, as before."""
+    assert list(app.blueprints)[:10] == [
+        "core",
+        "openapi",
+        "agent_api",
+        "clinic",
+        "his_api",
+        "liff_pages",
+        "liff_api",
+        "liff_qr",
+        "liff_thaid",
+        "line_webhook",
+    ]
+
+
+def test_a_front_end_missing_from_the_install_stops_start_up_naming_it(tmp_path: Path) -> None:
+    """A stale install whose metadata lacks a front end's entry point (its distribution found
+    first on the path) is one clear line at start-up, not an app without its pages."""
+    stale = tmp_path / "stale" / "authencode-0.1.0.dist-info"
+    stale.mkdir(parents=True)
+    (stale / "METADATA").write_text("Metadata-Version: 2.1\nName: authencode\nVersion: 0.1.0\n")
+    (stale / "entry_points.txt").write_text(
+        "[authencode.frontends]\nclinic = clinic_qr:register\nline = linebot_app:register\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(stale.parent),
+        "AUTHENCODE_ENV": "development",
+        "AUTHENCODE_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    script = "import authencode; authencode.create_app()"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,  # not the checkout, whose own authencode.egg-info would be found first
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "liff" in lines[0] and "authencode.frontends" in lines[0], lines
+    assert "clinic" not in lines[0].split("installation error:")[1].split("not registered")[0]
+    # The same install with every front end starts.
+    (stale / "entry_points.txt").write_text(
+        "[authencode.frontends]\nclinic = clinic_qr:register\nliff = liff_web:register\n"
+        "line = linebot_app:register\n"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, check=False
+    )
+    assert started.returncode == 0, started.stderr
 
 
 def test_openapi_describes_the_json_apis(client) -> None:

@@ -16,8 +16,8 @@ from authencode.models import AuditEntry, FamilyLink, LineAccount
 from authencode.services import consent, line_accounts
 from authencode.services.registration import RegistrationPolicy
 from authencode.settings import Settings
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import add_family_member, make_person, new_cid, register_self
+from tests.support.shared import TEST_DATA_KEY
 
 
 def _cli(settings: Settings, tmp_path: Path, *args: str) -> Result:

@@ -18,9 +18,9 @@ from authencode.services import issuance
 from authencode.settings import Settings
 from linebot_app import messages
 from linebot_app.outbox import enqueue_push
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, new_cid
 from tests.support.procfile import WebProcess, procfile_web
+from tests.support.shared import TEST_DATA_KEY
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from authencode import migrate
+from authencode import migrate, reference
 from authencode.crypto import DataProtector
 from authencode.models import ApiToken, Right, ServiceType
 from tests.support.factories import make_facility, make_staff
@@ -28,6 +28,7 @@ def test_reference_data_is_seeded(db_url: str) -> None:
     with Session(engine) as session:
         codes = set(session.scalars(select(ServiceType.code)))
         mains = set(session.scalars(select(Right.code).where(Right.kind == "main")))
+        rights = {(r.kind, r.code): (r.name_th, r.name_en) for r in session.scalars(select(Right))}
     engine.dispose()
     assert codes == {
         "PG0060001",
@@ -39,6 +40,8 @@ def test_reference_data_is_seeded(db_url: str) -> None:
         "PG0150001",
     }
     assert {"UCS", "WEL", "DIS", "OFC", "LGO", "SSS", "SSI", "PVT", "BKK", "OTH"} <= mains
+    # The table SQL readers see holds the rights of authencode.reference, no more, no other.
+    assert rights == {key: (r.label_th, r.label_en) for key, r in reference.RIGHTS.items()}
 
 
 def test_downgrade_to_base_and_back(db_url: str) -> None:

@@ -310,6 +310,22 @@ def test_posts_without_the_right_csrf_token_are_refused(app, clinic_world, token
     assert "qr_key.revoke" not in _audit_actions(clinic_world.db)
 
 
+def test_a_csrf_token_of_another_session_is_refused(app, clinic_world) -> None:
+    """An attacker's own valid token (from their session) does not pass in a victim's."""
+    attacker = ClinicClient(app.test_client())
+    attacker.get("/clinic/login")
+    victim = ClinicClient(app.test_client())
+    victim.login("a-admin")
+    assert attacker.csrf and attacker.csrf != victim.csrf
+    rotate = victim.post(
+        "/clinic/facilities/10675/keys/rotate", {"csrf_token": attacker.csrf}, csrf=False
+    )
+    assert rotate.status_code == 400 and "CSRF_INVALID" in rotate.get_data(as_text=True)
+    assert "qr_key.revoke" not in _audit_actions(clinic_world.db)
+    # The victim's own token still works: the refusal changed nothing.
+    assert victim.post("/clinic/facilities/10675/keys/rotate").status_code in (200, 302, 303)
+
+
 def test_login_gives_a_fresh_session_and_secure_cookie_flags(app, clinic_world) -> None:
     cc = ClinicClient(app.test_client())
     cc.get("/clinic/login")

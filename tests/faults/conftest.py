@@ -10,9 +10,9 @@ import pytest
 
 from authencode import migrate
 from authencode.settings import Settings
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET, TEST_DATA_KEY, missing_part
 from tests.support.fake_line import FakeLineServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+from tests.support.shared import ACCESS_TOKEN, CHANNEL_SECRET, TEST_DATA_KEY, missing_part
 
 
 @pytest.fixture
@@ -43,21 +43,3 @@ def fault_settings(
         line_channel_access_token=ACCESS_TOKEN,
         line_api_base_url=fake_line.url,
     )
-
-
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment a real `python -m linebot_app.worker` reads its settings from."""
-    import base64
-    import os
-
-    return {
-        **os.environ,
-        "AUTHENCODE_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key,
-        "DATA_KEY": base64.b64encode(settings.data_key).decode(),
-        "AUTHENCODE_INSTANCE_PATH": str(settings.instance_path),
-        "LINE_CHANNEL_SECRET": settings.line_channel_secret or "",
-        "LINE_CHANNEL_ACCESS_TOKEN": settings.line_channel_access_token or "",
-        "LINE_API_BASE_URL": settings.line_api_base_url,
-    }

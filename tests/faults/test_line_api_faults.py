@@ -20,10 +20,10 @@ from authencode.settings import Settings
 from linebot_app import messages
 from linebot_app.outbox import enqueue_push, enqueue_reply
 from linebot_app.sender import OutboxSender
-from tests.faults.conftest import worker_env
 from tests.support.fake_line import FakeLineServer
 from tests.support.line_bot import FAST, Clock, drain
 from tests.support.live_server import free_port
+from tests.support.shared import worker_env
 
 
 @pytest.fixture

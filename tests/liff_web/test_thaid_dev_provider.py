@@ -22,10 +22,10 @@ from authencode.crypto import DataProtector
 from authencode.models import FamilyLink
 from authencode.services import consent
 from authencode.settings import Settings
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import birth_date
 from tests.support.liff import World, build_world
 from tests.support.live_server import free_port, serve
+from tests.support.shared import TEST_DATA_KEY
 
 
 @pytest.fixture

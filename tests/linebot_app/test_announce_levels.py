@@ -16,10 +16,10 @@ from authencode.models import AccountNotice, FamilyLink, LineAccount, OutboxMess
 from authencode.settings import Settings
 from linebot_app.notify import LEVELS_NOTICE
 from linebot_app.sender import OutboxSender
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_person
 from tests.support.fake_line import FakeLineServer
 from tests.support.line_bot import Clock, drain
+from tests.support.shared import TEST_DATA_KEY
 
 
 def _cli(settings: Settings, tmp_path: Path, *args: str) -> Result:

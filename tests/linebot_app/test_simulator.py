@@ -18,9 +18,9 @@ from authencode.models import FamilyLink, LineAccount
 from authencode.settings import DEV_LINE_API_PATH, Settings
 from linebot_app import worker
 from linebot_app.sender import OutboxSender, SendPolicy
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person
 from tests.support.line_bot import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.support.shared import TEST_DATA_KEY
 
 
 @pytest.mark.parametrize("environment", ["test", "production"])

@@ -170,7 +170,7 @@ def test_another_facilitys_token_gets_nothing_of_this_clinic(
     # A code of the clinic is the clinic's: the other facility's agent does not see it.
     with server.db.transaction() as session:
         from authencode.crypto import DataProtector
-        from tests.conftest import TEST_DATA_KEY
+        from tests.support.shared import TEST_DATA_KEY
 
         person = find_person(session, DataProtector(TEST_DATA_KEY), PATIENT_CID)
         assert person is not None

@@ -20,10 +20,10 @@ from authencode.db import Database
 from authencode.models import OutboxMessage
 from authencode.settings import Settings
 from linebot_app.sender import OutboxSender, SendPolicy
-from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.support.factories import birth_date
 from tests.support.fake_line import FakeLineServer
 from tests.support.liff import World, build_world
+from tests.support.shared import ACCESS_TOKEN, CHANNEL_SECRET
 
 USER_ID = "U" + "a" * 32
 _ids = itertools.count(1)

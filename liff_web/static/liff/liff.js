@@ -78,7 +78,8 @@
     'linked.codes': 'Codes asked for in your name through other LINE accounts',
     'linked.codes_hint': 'If you did not ask for a code, tap "This was not me": that account loses its link to you and the facility is asked to review the code.'
   };
-  // Relation labels come from the server's one definition (authencode.reference), in cfg.
+  // Relation and self labels come from the server's one definition (authencode.reference),
+  // rendered into the page (cfg.reference); rights come with the API's answers.
   cfg.reference.relations.forEach(function (r) { EN['relation.' + r.code] = r.en; });
   function relationLabels(language) {
     var labels = { self: cfg.reference.self[language] };
@@ -89,7 +90,7 @@
   // Text made by the script, in both languages.
   var MSG = {
     th: {
-      working: 'กำลังดำเนินการ…', none: 'ไม่พบข้อมูล', self: 'ตนเอง',
+      working: 'กำลังดำเนินการ…', none: 'ไม่พบข้อมูล', self: cfg.reference.self.th,
       code_for: 'เพื่อเข้ารับบริการ', at: 'หน่วยบริการ', date: 'วันที่', time: 'เวลา',
       cancelled: 'ยกเลิกแล้ว', main_right: 'สิทธิ์ที่ใช้เบิก', sub_right: 'สิทธิ์ย่อย',
       cid: 'เลขบัตร', phone: 'โทร', remove: 'ลบ', confirm_remove: 'แตะอีกครั้งเพื่อยืนยันการลบ',
@@ -120,7 +121,7 @@
       relation: relationLabels('th')
     },
     en: {
-      working: 'Working…', none: 'Nothing found', self: 'Myself',
+      working: 'Working…', none: 'Nothing found', self: cfg.reference.self.en,
       code_for: 'For', at: 'Facility', date: 'Date', time: 'Time',
       cancelled: 'Cancelled', main_right: 'Main right', sub_right: 'Sub right',
       cid: 'ID', phone: 'Phone', remove: 'Remove', confirm_remove: 'Tap again to remove',
