@@ -18,9 +18,9 @@ from authencode import cli
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.services import audit, backup, issuance, people
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, new_cid
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
+from tests.support.shared import TEST_DATA_KEY
 from tests.support.writers import Writers
 
 SECRET_KEY = "backup-test-secret-key-0123456789"

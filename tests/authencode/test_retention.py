@@ -39,8 +39,8 @@ from authencode.models import (
 )
 from authencode.services import audit, consent, retention
 from authencode.settings import RetentionPolicy, Settings
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_person, make_staff
+from tests.support.shared import TEST_DATA_KEY
 from tests.support.writers import Writers
 
 T0 = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.UTC)

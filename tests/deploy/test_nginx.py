@@ -34,10 +34,10 @@ from cryptography.x509.oid import NameOID
 from authencode.app import MAX_BODY_BYTES
 from authencode.errors import CATALOGUE
 from linebot_app.webhook import WEBHOOK_MAX_BYTES
-from tests.conftest import CHANNEL_SECRET
 from tests.deploy.tools import DEPLOY, replace_exactly, run, tool
 from tests.support.live_server import free_port
 from tests.support.procfile import procfile_web
+from tests.support.shared import CHANNEL_SECRET
 
 SITE = DEPLOY / "nginx" / "authencode.conf"
 UPSTREAMS = "    server 127.0.0.1:8001 max_fails=0;\n    server 127.0.0.1:8002 max_fails=0;\n"
