@@ -3,7 +3,6 @@ with an emailed initial password, rejection, roles and disabling, each scoped to
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ from authencode.passwords import verify_password
 from authencode.services import staff_accounts
 from authencode.services.staff_accounts import Address, Registration, Upload
 from tests.support.factories import make_facility, make_staff, new_cid
+from tests.support.mail import queued_bodies
 from tests.support.race import race
 
 PDF = Upload("id card.pdf", b"%PDF-1.4 evidence")
@@ -136,7 +136,7 @@ def test_approval_activates_once_and_mails_a_password_that_must_be_changed(
     )
     staff_accounts.approve(session, protector, admin, pending, "https://x/login")
     mail = session.scalars(select(OutboxMessage)).one()
-    body = protector.decrypt(base64.b64decode(mail.payload["body_enc"]), "email")
+    (body,) = queued_bodies(session, protector)
     password = body.split("Initial password: ")[1].split("\n")[0]
     assert verify_password(pending.password_hash, password)
     assert (pending.status, pending.must_change_password) == ("active", True)

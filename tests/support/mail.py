@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import threading
@@ -10,6 +11,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from authencode.models import OutboxMessage
 
 
 class MailSink:
@@ -52,3 +56,15 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def queued_bodies(session: Any, protector: Any) -> list[str]:
+    """The decrypted bodies of the emails waiting in the outbox, oldest first."""
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "email").order_by(OutboxMessage.id)
+    )
+    return [
+        protector.decrypt(base64.b64decode(row.payload["body_enc"]), "email")
+        for row in rows
+        if "body_enc" in row.payload
+    ]
