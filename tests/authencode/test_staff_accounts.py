@@ -50,7 +50,7 @@ def _code(call: object) -> str:
 
 def _register(session: Session, protector: DataProtector, **fields: str) -> StaffUser:
     return staff_accounts.register_staff(
-        session, protector, _form(fields.pop("cid", None) or new_cid("3"), **fields), PDF
+        session, protector, _form(fields.pop("cid", "") or new_cid("3"), **fields), PDF
     )
 
 
