@@ -181,7 +181,11 @@ def _send_one(db: Database, client: smtplib.SMTP, target: SmtpTarget, mail: _Cla
     try:
         client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
-        _settle(db, mail, f"recipient refused: {exc.recipients}", permanent=True)
+        # The server's answers without the address, which the log line masks already.
+        answers = ", ".join(
+            f"{code} {reply.decode(errors='replace')}" for code, reply in exc.recipients.values()
+        )
+        _settle(db, mail, f"recipient refused: {answers}", permanent=True)
     except smtplib.SMTPResponseException as exc:
         _settle(db, mail, f"SMTP {exc.smtp_code}", permanent=500 <= exc.smtp_code < 600)
     except (OSError, smtplib.SMTPException) as exc:

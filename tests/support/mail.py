@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import threading
@@ -10,6 +11,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from authencode.models import OutboxMessage
 
 
 class MailSink:
@@ -17,7 +21,16 @@ class MailSink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.refused: set[str] = set()  # recipients answered 550 (no such user)
         self._changed = threading.Condition()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -52,3 +65,15 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def queued_bodies(session: Any, protector: Any) -> list[str]:
+    """The decrypted bodies of the emails waiting in the outbox, oldest first."""
+    rows = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "email").order_by(OutboxMessage.id)
+    )
+    return [
+        protector.decrypt(base64.b64decode(row.payload["body_enc"]), "email")
+        for row in rows
+        if "body_enc" in row.payload
+    ]

@@ -11,13 +11,20 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.errors import DomainError
 from authencode.models import AuditEntry, FamilyLink, LineAccount
-from authencode.services import consent, line_accounts, link_trust
+from authencode.services import consent, line_accounts, link_trust, registration
+from authencode.services.people import LocalRegistryRights
 from authencode.services.registration import (
     RegistrationPolicy,
     links_of,
     remove_family_member,
 )
-from tests.support.factories import add_family_member, make_person, new_cid, register_self
+from tests.support.factories import (
+    add_family_member,
+    birth_date,
+    make_person,
+    new_cid,
+    register_self,
+)
 
 POLICY = RegistrationPolicy()
 TODAY = dt.date(2026, 11, 22)
@@ -242,3 +249,120 @@ def test_cannot_remove_self_or_someone_elses_member(
         with pytest.raises(DomainError) as excinfo:
             remove_family_member(session, account_, link_id)
         assert _code(excinfo) == "FAMILY_MEMBER_NOT_FOUND"
+
+
+@pytest.mark.parametrize("fields", [{}, {"deceased": True}, {"main_right": "OFC"}])
+def test_a_wrong_birth_date_answers_like_an_unknown_cid(
+    session: Session, protector: DataProtector, fields: dict[str, object]
+) -> None:
+    """Whoever types a CID without its birth date learns nothing: not death, right or age."""
+    cid = new_cid()
+    make_person(session, protector, cid, **fields)
+    account = _account(session)
+    for call in (
+        lambda: registration.register_self(
+            session, protector, account, cid, "0812345678", "1991-05-17", POLICY, TODAY
+        ),
+        lambda: registration.check_self_candidate(
+            session, protector, account, cid, "1990-05-18", POLICY, TODAY
+        ),
+    ):
+        with pytest.raises(DomainError) as excinfo:
+            call()
+        assert _code(excinfo) == "PERSON_NOT_FOUND"
+    assert session.scalars(select(FamilyLink)).all() == []
+
+
+def test_a_verified_persons_family_link_waits_for_their_approval(
+    session: Session, protector: DataProtector
+) -> None:
+    """Adding someone who holds a verified account of their own gives no access at all."""
+    owner_cid, mine = new_cid(), new_cid()
+    make_person(session, protector, owner_cid)
+    make_person(session, protector, mine)
+    owner = register_self(
+        session, protector, _account(session, "U" + "e" * 32), owner_cid, "0811111111", POLICY
+    )
+    account = _account(session)
+    register_self(session, protector, account, mine, "0812345678", POLICY, TODAY)
+    claimed = add_family_member(
+        session, protector, account, owner_cid, "0812345678", "parent", POLICY
+    )
+    assert claimed.level == "claimed"  # the owner's own link is only claimed
+    remove_family_member(session, account, claimed.id)
+    link_trust.verify_link(session, owner, method="counter", actor="staff:1")
+    pending = add_family_member(
+        session, protector, account, owner_cid, "0812345678", "parent", POLICY
+    )
+    assert pending.level == "pending"
+    with pytest.raises(DomainError) as excinfo:
+        registration.rights_view(session, LocalRegistryRights(), POLICY, pending)
+    assert _code(excinfo) == "LINK_PENDING"
+
+
+def test_acting_link_needs_ones_own_link_and_a_link_of_this_account(
+    session: Session, protector: DataProtector
+) -> None:
+    me, child = new_cid(), new_cid()
+    make_person(session, protector, me)
+    make_person(session, protector, child, birth_year=2018)
+    account = _account(session)
+    with pytest.raises(DomainError) as excinfo:
+        registration.acting_link(session, account, None)
+    assert _code(excinfo) == "SELF_REGISTRATION_REQUIRED"
+    own = register_self(session, protector, account, me, "0812345678", POLICY, TODAY)
+    member = add_family_member(session, protector, account, child, "0812345678", "child", POLICY)
+    assert registration.acting_link(session, account, str(member.id)) is member
+    assert registration.acting_link(session, account, own.id) is own
+    stranger = _account(session, "U" + "f" * 32)
+    stranger_cid = new_cid()
+    make_person(session, protector, stranger_cid)
+    register_self(session, protector, stranger, stranger_cid, "0899999999", POLICY, TODAY)
+    # Another account's link, a missing id, junk and an id past the column's range.
+    for wanted in (member.id, None, "1 OR 1=1", 2**63):
+        with pytest.raises(DomainError) as excinfo:
+            registration.acting_link(session, stranger, wanted)
+        assert _code(excinfo) == "FAMILY_MEMBER_NOT_FOUND"
+        with pytest.raises(DomainError) as excinfo:
+            registration.get_link(session, stranger, wanted)
+        assert _code(excinfo) == "FAMILY_MEMBER_NOT_FOUND"
+
+
+def test_rights_detail_only_through_a_verified_link(
+    session: Session, protector: DataProtector
+) -> None:
+    cid = new_cid()
+    make_person(session, protector, cid, main_right="UCS")
+    link = register_self(session, protector, _account(session), cid, "0812345678", POLICY, TODAY)
+    claimed = registration.rights_view(session, LocalRegistryRights(), POLICY, link)
+    assert claimed.eligible and claimed.detail is None
+    link_trust.verify_link(session, link, method="counter", actor="staff:1")
+    verified = registration.rights_view(session, LocalRegistryRights(), POLICY, link)
+    assert verified.detail is not None and verified.detail.main.code == "UCS"
+    narrow = RegistrationPolicy.from_setting("WEL")
+    assert not registration.rights_view(session, LocalRegistryRights(), narrow, link).eligible
+
+
+def test_the_chat_may_refuse_before_asking_for_a_phone(
+    session: Session, protector: DataProtector
+) -> None:
+    me, other = new_cid(), new_cid()
+    make_person(session, protector, me)
+    make_person(session, protector, other)
+    account = _account(session)
+    person = registration.check_self_candidate(
+        session, protector, account, me, birth_date(me, be=True), POLICY, TODAY
+    )
+    assert session.scalars(select(FamilyLink)).all() == []  # nothing stored by a check
+    register_self(session, protector, account, me, "0812345678", POLICY, TODAY)
+    assert (
+        registration.check_self_candidate(
+            session, protector, account, me, birth_date(me), POLICY, TODAY
+        )
+        is person
+    )
+    with pytest.raises(DomainError) as excinfo:
+        registration.check_self_candidate(
+            session, protector, account, other, birth_date(other), POLICY, TODAY
+        )
+    assert _code(excinfo) == "SELF_ALREADY_REGISTERED"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 
-from authencode.db import utcnow
+from authencode.db import Database, utcnow
 from authencode.models import OutboxMessage
 from authencode.services import mail
 from tests.support.live_server import free_port
@@ -87,3 +88,41 @@ def test_smtp_urls(url, expected) -> None:
     assert (target.host, target.port, target.security, target.username) == expected
     with pytest.raises(ValueError, match="SMTP_URL"):
         mail.parse_smtp_url("http://mail.example")
+
+
+def test_a_refused_recipient_fails_at_once_and_the_log_masks_the_address(
+    database, protector, smtp_server, caplog
+) -> None:
+    smtp_server.sink.refused.add("gone@clinic.example")
+    refused, kept = _queue(database, protector, "gone@clinic.example"), _queue(database, protector)
+    with caplog.at_level(logging.INFO, logger="authencode.services.mail"):
+        assert mail.deliver_due_email(database, smtp_server.url, protector) == 2
+    row = _row(database, refused)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error == "recipient refused: 550 5.1.1 No such user"
+    assert _row(database, kept).status == "sent"
+    assert "go***@clinic.example" in caplog.text and "gone@" not in caplog.text
+
+
+def test_two_senders_at_once_send_each_mail_once(pg_url, protector, smtp_server) -> None:
+    """Rows one sender leased are skipped by the other (FOR UPDATE SKIP LOCKED, a lease)."""
+    database = Database(pg_url)
+    try:
+        for n in range(6):
+            _queue(database, protector, f"nurse{n}@clinic.example")
+        start = threading.Barrier(2)
+
+        def send() -> None:
+            start.wait(timeout=30)
+            mail.deliver_due_email(database, smtp_server.url, protector, limit=4)
+
+        senders = [threading.Thread(target=send) for _ in range(2)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=60)
+        for n in range(6):
+            smtp_server.sink.wait_for(f"nurse{n}@clinic.example")
+        assert len(smtp_server.sink.messages) == 6
+    finally:
+        database.dispose()

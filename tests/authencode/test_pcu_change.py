@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
+from authencode.db import Database
 from authencode.errors import DomainError
+from authencode.models import FamilyLink, PcuChangeRequest
 from authencode.services import consent, line_accounts, link_trust, pcu_change
 from authencode.services.registration import RegistrationPolicy
 from tests.support.factories import make_facility, make_person, make_staff, new_cid, register_self
+from tests.support.race import race
 
 BKK = dt.timezone(dt.timedelta(hours=7))
 
@@ -92,3 +96,50 @@ def test_search_facilities(session: Session, protector: DataProtector) -> None:
     ]
     assert [f.hcode for f in pcu_change.search_facilities(session, "10677")] == ["10677"]
     assert "10690" not in [f.hcode for f in pcu_change.search_facilities(session, "")]
+
+
+def test_only_a_verified_link_asks_and_a_request_is_decided_once(
+    session: Session, protector: DataProtector
+) -> None:
+    link = _linked(session, protector)
+    admin = make_staff(session, protector, None, username="registry", role="registry_admin")
+    for level, code in (("claimed", "LINK_NOT_VERIFIED"), ("pending", "LINK_PENDING")):
+        link.level = level
+        with pytest.raises(DomainError) as excinfo:
+            pcu_change.request_change(session, link, "10677")
+        assert excinfo.value.code == code
+    link.level = "verified"
+    row = pcu_change.request_change(session, link, " 10677 ")
+    assert (row.from_hcode, row.to_hcode) == ("10675", "10677")
+    assert pcu_change.queue(session) == [row] and pcu_change.queue(session, decided=True) == []
+    for request_id, code in ((row.id + 1000, "PCU_REQUEST_NOT_FOUND"),):
+        with pytest.raises(DomainError) as excinfo:
+            pcu_change.decide(session, request_id, staff_id=admin.id, approve=True)
+        assert excinfo.value.code == code
+    pcu_change.decide(session, row.id, staff_id=admin.id, approve=True, note="  ")
+    assert (row.status, row.decision_note, link.person.hosp_sub) == ("approved", None, "10677")
+    assert pcu_change.queue(session, decided=True) == [row]
+    assert pcu_change.facility_names(session, [row]) == {
+        "10675": "หน่วยบริการ 10675",
+        "10677": "หน่วยบริการ 10677",
+    }
+
+
+def test_requests_sent_at_once_leave_one_pending(pg_url: str, protector: DataProtector) -> None:
+    """The pending rule is a partial unique index: parallel requests cannot both pass it."""
+    database = Database(pg_url)
+    try:
+        with database.transaction() as session:
+            link_id = _linked(session, protector).id
+
+        def ask(session: Session, i: int) -> object:
+            link = session.get(FamilyLink, link_id)
+            assert link is not None
+            return pcu_change.request_change(session, link, f"1067{6 + i}").id
+
+        outcomes = race(database, 4, ask)
+        assert sorted(map(str, outcomes)).count("PCU_CHANGE_PENDING") == 3
+        with database.transaction() as session:
+            assert session.scalar(select(func.count()).select_from(PcuChangeRequest)) == 1
+    finally:
+        database.dispose()
