@@ -14,6 +14,7 @@ from authencode.errors import DomainError
 from authencode.models import ApiToken, Facility, FacilityKey, ServiceType
 from authencode.services import api_tokens, facilities, qr_tokens, staff_access
 from authencode.web.context import db_session, services
+from authencode.web.downloads import content_disposition
 from clinic_qr.qr_render import QrLabel, render_png, render_poster_pdf, render_qr_svg, render_svg
 from clinic_qr.web import PageResult, actor, clinic, render, staff, tr
 
@@ -43,7 +44,7 @@ def _poster_link(facility: Facility, service: ServiceType) -> tuple[str, QrLabel
 
 def _download(body: bytes | str, mimetype: str, filename: str) -> PageResult:
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 

@@ -23,6 +23,7 @@ from authencode.reference import CODE_STATUSES as STATUSES
 from authencode.services import audit, facilities, issuance, people, report_exports, reports, visits
 from authencode.thaidate import service_day
 from authencode.web.context import db_session, services
+from authencode.web.downloads import content_disposition
 from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import facility_code
@@ -346,7 +347,7 @@ def _export(facility: Facility, fmt: str) -> PageResult:
     )
     response = Response(_export_body(f, fmt), mimetype=report_exports.EXPORT_CONTENT_TYPES[fmt])
     filename = report_exports.export_filename(facility.hcode, f, fmt)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "no-store"
     return response
 

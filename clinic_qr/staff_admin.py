@@ -12,6 +12,7 @@ from authencode.models import StaffUser
 from authencode.services import login_throttle, staff_access, staff_accounts
 from authencode.services.staff_access import FORBIDDEN
 from authencode.web.context import db_session, services
+from authencode.web.downloads import content_disposition
 from clinic_qr.web import PageResult, clinic, mail_after_commit, render, staff
 
 
@@ -61,7 +62,7 @@ def staff_document(staff_id: int) -> PageResult:
         raise DomainError("NOT_FOUND")
     body = staff_accounts.document_bytes(services().protector, document)
     response = Response(body, mimetype=document.content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["Content-Disposition"] = content_disposition(document.filename)
     response.headers["Cache-Control"] = "no-store"
     return response
 

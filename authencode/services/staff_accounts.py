@@ -98,6 +98,9 @@ _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # Initial passwords skip look-alike characters (l/1, O/0) people retype from an email.
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
 
+# Thai vowel and tone marks are not \w (they are combining marks): keep the whole Thai block.
+_UNSAFE_NAME = re.compile(r"[^\w\u0E00-\u0E7F.-]+")
+
 
 @dataclass(frozen=True)
 class Address:
@@ -188,7 +191,7 @@ def check_document(upload: Upload | None) -> tuple[str, str]:
         )
     for magic, content_type, extension in _DOCUMENT_TYPES:
         if upload.data.startswith(magic):
-            stem = re.sub(r"[^\w.-]+", "_", upload.filename.rsplit(".", 1)[0])[:80] or "document"
+            stem = _UNSAFE_NAME.sub("_", upload.filename.rsplit(".", 1)[0])[:80] or "document"
             return content_type, stem + extension
     raise DomainError(DOCUMENT_TYPE, detail="document")
 

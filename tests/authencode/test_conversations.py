@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -63,18 +63,6 @@ def test_a_silent_dialogue_is_over_and_a_new_one_replaces_the_old(
     rows = session.scalars(select(ChatConversation)).all()
     assert [(r.flow, r.data_enc) for r in rows] == [("family", None)]
     assert conversations.finish_all(session, account) == 1
-
-
-def test_the_worker_purges_only_expired_dialogues(
-    session: Session, protector: DataProtector
-) -> None:
-    for n, ttl in enumerate((1, 1, 10)):
-        account = _account(session, f"U{n}")
-        conversations.start(
-            session, protector, account, "register", "cid", NOW, dt.timedelta(minutes=ttl)
-        )
-    assert conversations.purge_expired(session, NOW + dt.timedelta(minutes=5)) == 2
-    assert session.scalar(select(func.count()).select_from(ChatConversation)) == 1
 
 
 @pytest.fixture

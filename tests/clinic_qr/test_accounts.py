@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import FileStorage
+from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
 
 from authencode.cid import mask_cid
@@ -416,3 +417,18 @@ def test_reset_link_works_once_and_expires(app, clinic_world, protector, smtp_se
     assert cc.post(stale_path, new).status_code == 410
     assert ClinicClient(app.test_client()).login("a-admin", PASSWORD).status_code == 302
     assert "staff.password_reset" in _audit_actions(clinic_world.db)
+
+
+def test_a_thai_document_name_is_kept_and_downloads_under_a_latin1_header(
+    app, clinic_client, clinic_world
+) -> None:
+    """gunicorn writes headers as latin-1: the Thai name travels in filename* (RFC 6266)."""
+    _register(clinic_client, _registration(new_cid("1")), png_bytes(64), "หลักฐาน สำเนา.png")
+    viewer = ClinicClient(app.test_client())
+    viewer.login("a-admin")
+    response = viewer.get(f"/clinic/staff/{_pending_id(clinic_world.db)}/document")
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    header.encode("latin-1")  # raises on a raw Thai name
+    _value, options = parse_options_header(header)
+    assert options["filename"] == "หลักฐาน_สำเนา.png"  # werkzeug decodes filename*
