@@ -104,3 +104,23 @@ def keys_retire(key_id: str) -> None:
         )
         sys.exit(1)
     click.echo(f"no row needs key {key_id}: remove it from DATA_KEYS (and DATA_KEY), restart")
+
+
+@keys.command("verify")
+def keys_verify() -> None:
+    """Decrypt every registered value and check every hash with the configured keys."""
+    from authencode.services.data_keys import unreadable
+
+    settings, protector = _setup()
+    database = Database(settings.database_url)
+    try:
+        with database.read_only() as session:
+            problems = unreadable(session, protector)
+    finally:
+        database.dispose()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} value(s) unreadable with keys {protector.key_ids}", err=True)
+        sys.exit(1)
+    click.echo(f"every value decrypts and matches with keys {', '.join(protector.key_ids)}")

@@ -34,7 +34,9 @@ from typing import Any, Protocol
 from sqlalchemy import (
     ColumnElement,
     LargeBinary,
+    MetaData,
     Row,
+    Select,
     Table,
     and_,
     false,
@@ -120,6 +122,8 @@ class Rekeyable(Protocol):
         self, session: Session, protector: DataProtector, after_id: int, limit: int
     ) -> Batch: ...
 
+    def unreadable(self, session: Session, protector: DataProtector) -> list[str]: ...
+
 
 @dataclass(frozen=True)
 class Census:
@@ -204,16 +208,7 @@ class TableEntry:
     def rekey(self, session: Session, protector: DataProtector, after_id: int, limit: int) -> Batch:
         table = self.table
         specs = _rewritable(self.specs)
-        query = (
-            select(
-                table.c.id,
-                *(table.c[s.column] for s in specs),
-                *(table.c[c] for c in self.context_columns),
-            )
-            .where(table.c.id > after_id, self._stale(protector.current_key_id))
-            .order_by(table.c.id)
-            .limit(limit)
-        )
+        query = self._select(after_id, limit).where(self._stale(protector.current_key_id))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=table)
         rows = session.execute(query).all()
@@ -230,6 +225,8 @@ class TableEntry:
                 else table.c[s.column] == row._mapping[s.column]
                 for s in specs
             ]
+            # Re-keying is no change of the record: columns stamped on update keep their value.
+            values.update({c.name: c for c in table.columns if c.onupdate is not None})
             try:
                 with session.begin_nested():
                     done = session.execute(
@@ -243,6 +240,45 @@ class TableEntry:
             else:
                 batch.skipped += 1
         return batch
+
+    def _select(self, after_id: int, limit: int) -> Select[Any]:
+        table = self.table
+        return (
+            select(
+                table.c.id,
+                *(table.c[s.column] for s in _rewritable(self.specs)),
+                *(table.c[c] for c in self.context_columns),
+            )
+            .where(table.c.id > after_id)
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+
+    def unreadable(self, session: Session, protector: DataProtector) -> list[str]:
+        """Rows a value of which does not decrypt, or whose hash is not of its plaintext."""
+        specs = _rewritable(self.specs)
+        sealed = {s.column: s for s in specs if isinstance(s, Sealed)}
+        found, after_id = [], 0
+        while rows := session.execute(self._select(after_id, 500)).all():
+            for row in rows:
+                for spec in specs:
+                    stored = row._mapping[spec.column]
+                    try:
+                        if stored is None:
+                            continue
+                        if isinstance(spec, Sealed):
+                            protector.decrypt(stored, _context(spec.context, row))
+                            continue
+                        source = sealed[spec.source]
+                        plain = protector.decrypt(
+                            row._mapping[source.column], _context(source.context, row)
+                        )
+                        if not protector.matches(stored, plain, spec.purpose):
+                            found.append(f"{self.name}#{row.id}.{spec.column}: no hash of it")
+                    except DecryptionError as exc:
+                        found.append(f"{self.name}#{row.id}.{spec.column}: {exc}")
+            after_id = rows[-1].id
+        return found
 
     def _new_values(
         self, protector: DataProtector, specs: list[Sealed | Hashed], row: Row[Any]
@@ -276,7 +312,7 @@ def _context(context: Context, row: Row[Any]) -> str:
 class QueuedMail:
     """Email bodies waiting in the outbox (base64 in the JSON payload; dropped once sent)."""
 
-    name: str = "outbox_messages"
+    name: str = "outbox"
     column: str = "payload.body_enc"
 
     def columns(self) -> list[tuple[str, str]]:
@@ -336,6 +372,17 @@ class QueuedMail:
             )
             batch.rekeyed += done.rowcount  # type: ignore[attr-defined]
         return batch
+
+    def unreadable(self, session: Session, protector: DataProtector) -> list[str]:
+        found = []
+        for row in self._queued(session):
+            if self._key(row) is None:
+                continue
+            try:
+                protector.decrypt(base64.b64decode(row.payload["body_enc"]), mail.EMAIL_CONTEXT)
+            except DecryptionError as exc:
+                found.append(f"{self.name}#{row.id}.{self.column}: {exc}")
+        return found
 
 
 def _card_read_live(table: Table, now: dt.datetime) -> ColumnElement[bool]:
@@ -401,6 +448,24 @@ UNKEYED: dict[tuple[str, str], str] = {
 
 def registered_columns() -> set[tuple[str, str]]:
     return {c for entry in REGISTRY for c in entry.columns()}
+
+
+def unregistered_columns(metadata: MetaData) -> list[str]:
+    """Binary, ``*_enc`` and ``*_hash`` columns in neither REGISTRY nor UNKEYED: a column
+    the rotation would miss (or one to list as unkeyed, with the reason)."""
+    known = registered_columns() | set(UNKEYED)
+    return [
+        f"{table.name}.{column.name}"
+        for table in metadata.tables.values()
+        for column in table.columns
+        if (isinstance(column.type, LargeBinary) or column.name.endswith(("_enc", "_hash")))
+        and (table.name, column.name) not in known
+    ]
+
+
+def unreadable(session: Session, protector: DataProtector) -> list[str]:
+    """Every registered value the ring cannot decrypt or match (``keys verify``)."""
+    return [problem for entry in REGISTRY for problem in entry.unreadable(session, protector)]
 
 
 @dataclass(frozen=True)
@@ -501,4 +566,6 @@ __all__ = [
     "retire",
     "rotate",
     "rows_needing",
+    "unreadable",
+    "unregistered_columns",
 ]
