@@ -110,7 +110,10 @@ class Batch:
 
 
 class Rekeyable(Protocol):
-    name: str
+    """A REGISTRY entry: one table's columns, or values kept inside another column."""
+
+    @property
+    def name(self) -> str: ...
 
     def columns(self) -> list[tuple[str, str]]: ...
 
