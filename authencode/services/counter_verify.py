@@ -158,9 +158,12 @@ def issue_code(
     for _ in range(_ISSUE_TRIES):
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         hashes = _hashes(protector, code)
-        if session.scalar(  # an open code with these digits under an older data key
-            select(LinkVerification.id).where(
-                LinkVerification.code_hash.in_(hashes[1:]), LinkVerification.used_at.is_(None)
+        if (
+            len(hashes) > 1
+            and session.scalar(  # open with these digits under an older key
+                select(LinkVerification.id).where(
+                    LinkVerification.code_hash.in_(hashes[1:]), LinkVerification.used_at.is_(None)
+                )
             )
         ):
             continue

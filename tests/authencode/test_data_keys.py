@@ -277,24 +277,30 @@ def test_a_rotation_interrupted_half_way_resumes_and_lookups_work_throughout(
         assert visits.certifier_cid(NEW, evidence) == old_cids[-1]
 
 
+def _self_link(session: Session, cid: str) -> FamilyLink:
+    """The claimed self link of the person with this CID from the one LINE account."""
+    person = find_person(session, OLD, cid)
+    assert person is not None
+    account = session.scalars(select(LineAccount)).one()
+    link = FamilyLink(
+        line_account_id=account.id,
+        person_id=person.id,
+        slot=0,
+        relation="self",
+        phone="0812345678",
+        level="claimed",
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
 def test_a_live_one_way_hash_holds_the_retirement_until_it_expires(database: Database) -> None:
     """A counter code's plaintext is kept nowhere: it is matched under either key until it
     expires, and key 0 cannot be retired while it may still be typed."""
     with database.transaction() as session:
         (cid,) = _populate(session, OLD, "3", 1)
-        person = find_person(session, OLD, cid)
-        assert person is not None
-        account = session.scalars(select(LineAccount)).one()
-        link = FamilyLink(
-            line_account_id=account.id,
-            person_id=person.id,
-            slot=0,
-            relation="self",
-            phone="0812345678",
-            level="claimed",
-        )
-        session.add(link)
-        session.flush()
+        link = _self_link(session, cid)
         issued = counter_verify.issue_code(session, OLD, link)
     data_keys.rotate(database, BOTH)
     with database.transaction() as session:
@@ -337,6 +343,8 @@ def test_lookups_and_imports_during_a_rotation_never_add_a_person_twice(pg_url: 
     try:
         with database.transaction() as session:
             existing = _populate(session, OLD, "4", 60)
+            link = _self_link(session, existing[0])
+            code, linked = counter_verify.issue_code(session, OLD, link).code, link.person_id
         fresh = [new_cid() for _ in range(30)]
         done = threading.Event()
         missed: list[str] = []
@@ -351,6 +359,7 @@ def test_lookups_and_imports_during_a_rotation_never_add_a_person_twice(pg_url: 
             while not done.is_set():
                 with database.read_only() as session:
                     missed.extend(c for c in existing if find_person(session, BOTH, c) is None)
+                    assert counter_verify.look_up(session, BOTH, code).person.id == linked
 
         def importer(protector: DataProtector, rounds: int) -> Any:
             def run() -> None:
