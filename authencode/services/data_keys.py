@@ -105,8 +105,10 @@ class Batch:
 
     last_id: int | None  # None: the table is finished
     rekeyed: int = 0
-    skipped: int = 0  # changed by another transaction meanwhile, or a hash already taken
-    failed: list[str] = field(default_factory=list)  # rows that do not decrypt
+    skipped: int = 0  # changed by another transaction meanwhile (left as it wrote them)
+    # Rows that could not be re-keyed and why: a ciphertext under a key not configured, or a
+    # new hash that another row already has (a person added twice under two keys).
+    failed: list[str] = field(default_factory=list)
 
 
 class Rekeyable(Protocol):

@@ -473,3 +473,27 @@ def test_cli_rotation_killed_half_way_resumes_then_retires_the_old_key(
                 assert cid not in status.stdout + resumed.stdout + verified.stdout
     finally:
         database.dispose()
+
+
+def test_a_person_added_twice_before_is_reported_not_merged(database: Database) -> None:
+    """Two rows of one CID (written under two keys before imports took the lock) cannot both
+    take the new hash: the rotation lists the row, re-keys the rest, and key 0 stays needed."""
+    cid = new_cid()
+    with database.transaction() as session:
+        import_registry(session, OLD, _csv([cid]))
+        session.add(
+            Person(
+                cid_hash=BOTH.lookup_hash(cid),
+                cid_enc=BOTH.encrypt(cid),
+                first_name_th="ซ้ำ",
+                sex="1",
+                birth_year=1990,
+            )
+        )
+        import_registry(session, OLD, _csv([new_cid()]))
+    rekeyed, failed = data_keys.rotate(database, BOTH)
+    assert rekeyed == 1 and failed == ["persons#1: its new hash is another row's"]
+    with database.transaction() as session:
+        with pytest.raises(data_keys.KeyStillUsed):
+            data_keys.retire(session, BOTH, "0")
+        assert find_person(session, BOTH, cid) is not None
