@@ -94,7 +94,7 @@ def registry_import(path: str, skip_bad: bool) -> None:
     from authencode.services.registry_import import ImportRejected, import_registry, open_csv
 
     settings = settings_or_exit()
-    protector = DataProtector(settings.data_key)
+    protector = DataProtector(settings.key_ring)
     try:
         with unit_of_work(settings) as session, open_csv(path) as stream:
             report = import_registry(session, protector, stream, skip_bad=skip_bad)
@@ -253,7 +253,7 @@ def links_verify_csv(path: str) -> None:
 
     settings = settings_or_exit()
     with unit_of_work(settings) as session, open_csv(path) as stream:
-        report = verify_csv(session, DataProtector(settings.data_key), stream)
+        report = verify_csv(session, DataProtector(settings.key_ring), stream)
     for error in report.errors:
         click.echo(f"{path}:{error} (nothing changed)", err=True)
     click.echo(
@@ -424,7 +424,7 @@ def demo() -> None:
         click.echo("authencode demo refuses to run in production (AUTHENCODE_ENV)", err=True)
         sys.exit(2)
     with unit_of_work(settings) as session:
-        counts = load_demo(session, DataProtector(settings.data_key), service_day())
+        counts = load_demo(session, DataProtector(settings.key_ring), service_day())
     click.echo(
         f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
         f"{counts['staff']} staff accounts created"
@@ -438,6 +438,14 @@ def demo() -> None:
         + ", ".join(u for u, *_ in DEMO_STAFF)
     )
 
+
+def _add_key_commands() -> None:
+    from authencode.cli_keys import keys
+
+    main.add_command(keys)
+
+
+_add_key_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from authencode.crypto import KEY_ID_PATTERN, LEGACY_KEY_ID
 from authencode.ratelimit import DEFAULT_LIMITS, parse_limits
 
 DEFAULT_UPLOAD_BYTES_PER_DAY = 20_000_000
@@ -87,7 +88,9 @@ class Settings:
     environment: str = "production"
     database_url: str = ""
     secret_key: str = ""
-    data_key: bytes = b""
+    data_key: bytes = b""  # the legacy key (id "0"); b"" when only DATA_KEYS is set
+    # DATA_KEYS: (id, key) pairs, the current key first; empty: DATA_KEY alone is the ring.
+    data_keys: tuple[tuple[str, bytes], ...] = ()
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"
@@ -122,6 +125,11 @@ class Settings:
     reader_agent_url: str | None = None  # None: the counter page's default
     line_simulator: bool = False  # tests only: the LINE simulator outside development
     pg_bindir: Path | None = None  # where pg_dump/pg_restore are (None: Debian's, then PATH)
+
+    @property
+    def key_ring(self) -> tuple[tuple[str, bytes], ...]:
+        """The data keys as DataProtector takes them: the current key first."""
+        return self.data_keys or ((LEGACY_KEY_ID, self.data_key),)
 
     @property
     def is_production(self) -> bool:
@@ -166,8 +174,9 @@ class Settings:
         elif not relaxed:
             check_production_secret_key(secret_key)
 
+        data_keys = parse_data_keys(env.get("DATA_KEYS", ""))
         raw_key = env.get("DATA_KEY", "").strip()
-        if not raw_key:
+        if not raw_key and not data_keys:
             if dev_secrets is None:
                 raise SettingsError(
                     "DATA_KEY is required (base64 of 32 random bytes: `openssl rand -base64 32`)"
@@ -175,9 +184,11 @@ class Settings:
             raw_key = dev_secrets.get(
                 "DATA_KEY", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
             )
-        data_key = parse_data_key(raw_key)
+        data_key = parse_data_key(raw_key) if raw_key else b""
+        data_keys = _with_legacy_key(data_keys, data_key)
         if not relaxed:
-            check_production_data_key(data_key)
+            for key_id, key in data_keys or ((LEGACY_KEY_ID, data_key),):
+                check_production_data_key(key, key_id)
 
         database_url = env.get("DATABASE_URL", "").strip()
         if not database_url:
@@ -232,6 +243,7 @@ class Settings:
             database_url=database_url,
             secret_key=secret_key,
             data_key=data_key,
+            data_keys=data_keys,
             line_channel_secret=_optional(env, "LINE_CHANNEL_SECRET")
             or (DEV_LINE_CHANNEL_SECRET if development else None),
             line_channel_access_token=_optional(env, "LINE_CHANNEL_ACCESS_TOKEN")
@@ -400,6 +412,42 @@ def parse_data_key(raw: str) -> bytes:
     return key
 
 
+def parse_data_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+    """DATA_KEYS: ``id:base64,id:base64``, the current key first; raises SettingsError."""
+    keys: list[tuple[str, bytes]] = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not KEY_ID_PATTERN.fullmatch(key_id):
+            raise SettingsError(
+                "DATA_KEYS must be id:base64 entries separated by commas (an id is 1-12 "
+                "letters, digits, - or _), the current key first"
+            )
+        if any(key_id == known for known, _ in keys):
+            raise SettingsError(f"DATA_KEYS names key {key_id!r} twice")
+        try:
+            keys.append((key_id, parse_data_key(encoded.strip())))
+        except SettingsError as exc:
+            raise SettingsError(f"DATA_KEYS key {key_id!r}: {exc}") from None
+    return tuple(keys)
+
+
+def _with_legacy_key(
+    keys: tuple[tuple[str, bytes], ...], legacy: bytes
+) -> tuple[tuple[str, bytes], ...]:
+    """DATA_KEY joins a DATA_KEYS ring as key "0" (it made the rows that name no key)."""
+    if not keys or not legacy:
+        return keys
+    listed = dict(keys).get(LEGACY_KEY_ID)
+    if listed is None:
+        return (*keys, (LEGACY_KEY_ID, legacy))
+    if listed != legacy:
+        raise SettingsError('DATA_KEY and the key "0" of DATA_KEYS differ: key "0" is DATA_KEY')
+    return keys
+
+
 # Production keys. SECRET_KEY: at least 32 characters, at least 10 different characters, no
 # character making up more than a quarter of the key, and not a shorter string repeated; what
 # `python -c 'import secrets; print(secrets.token_hex())'` prints always passes. DATA_KEY:
@@ -429,11 +477,12 @@ def check_production_secret_key(key: str) -> None:
         )
 
 
-def check_production_data_key(key: bytes) -> None:
-    """Raise SettingsError if DATA_KEY has too few different byte values to be random."""
+def check_production_data_key(key: bytes, key_id: str = LEGACY_KEY_ID) -> None:
+    """Raise SettingsError if a data key has too few different byte values to be random."""
     if len(set(key)) < MIN_DATA_KEY_DISTINCT:
+        name = "DATA_KEY" if key_id == LEGACY_KEY_ID else f"DATA_KEYS key {key_id!r}"
         raise SettingsError(
-            f"DATA_KEY looks not random ({len(set(key))} different byte values "
+            f"{name} looks not random ({len(set(key))} different byte values "
             f"of 32): use `openssl rand -base64 32`"
         )
 

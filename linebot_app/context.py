@@ -29,7 +29,7 @@ class EventContext:
 
     @cached_property
     def protector(self) -> DataProtector:
-        return DataProtector(self.settings.data_key)
+        return DataProtector(self.settings.key_ring)
 
     @cached_property
     def bot(self) -> BotState:

@@ -45,7 +45,7 @@ class EmailJob:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.protector = DataProtector(settings.data_key)
+        self.protector = DataProtector(settings.key_ring)
 
     def run_once(self) -> int:
         return mail.deliver_due_email(

@@ -112,7 +112,7 @@ def record_card_read(
         correlation_id=str(uuid.uuid4()),
         facility_id=token.facility_id,
         api_token_id=token.id,
-        cid_hash=person.cid_hash,
+        cid_hash=protector.lookup_hash(cid),
         terminal_name=(terminal_name or "")[:100],
     )
     session.add(read)
@@ -164,7 +164,7 @@ def unlock_agent(
     _require_pin_format(pin)
     staff = session.scalar(
         select(StaffUser)
-        .where(StaffUser.cid_hash == protector.lookup_hash(cid))
+        .where(StaffUser.cid_hash.in_(protector.lookup_hashes(cid)))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -300,7 +300,7 @@ def claim_card_read(
     )
     if (
         read is None
-        or read.cid_hash != protector.lookup_hash(cid)
+        or not protector.matches(read.cid_hash, cid)
         or (api_token_id is not None and read.api_token_id != api_token_id)
         or (facility_id is not None and read.facility_id != facility_id)
     ):

@@ -49,7 +49,7 @@ class Current:
     expired_flow: str | None = None
 
 
-def _context(account_id: int) -> str:
+def answers_context(account_id: int) -> str:
     # Bound to the account: a ciphertext copied to another account's row does not decrypt.
     return f"chat:{account_id}"
 
@@ -57,13 +57,13 @@ def _context(account_id: int) -> str:
 def _seal(protector: DataProtector, account_id: int, data: dict[str, str]) -> bytes | None:
     if not data:
         return None
-    return protector.encrypt(json.dumps(data, separators=(",", ":")), _context(account_id))
+    return protector.encrypt(json.dumps(data, separators=(",", ":")), answers_context(account_id))
 
 
 def _open(protector: DataProtector, row: ChatConversation) -> dict[str, str]:
     if not row.data_enc:
         return {}
-    loaded = json.loads(protector.decrypt(row.data_enc, _context(row.line_account_id)))
+    loaded = json.loads(protector.decrypt(row.data_enc, answers_context(row.line_account_id)))
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 

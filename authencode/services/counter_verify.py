@@ -38,7 +38,7 @@ from authencode.thaidate import service_day
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_DIGITS = 6
 MAX_FAILURES = 3
-_HASH_PURPOSE = "link-verification"
+HASH_PURPOSE = "link-verification"
 _ISSUE_TRIES = 8
 
 LINK_ALREADY_VERIFIED = register(
@@ -134,8 +134,9 @@ class CounterResult:
     verified: link_trust.Verified
 
 
-def _hash(protector: DataProtector, code: str) -> str:
-    return protector.lookup_hash(code, _HASH_PURPOSE)
+def _hashes(protector: DataProtector, code: str) -> list[str]:
+    """The code's hash under every data key, the current (the one a new row stores) first."""
+    return protector.lookup_hashes(code, HASH_PURPOSE)
 
 
 def issue_code(
@@ -156,9 +157,19 @@ def issue_code(
     )
     for _ in range(_ISSUE_TRIES):
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        hashes = _hashes(protector, code)
+        if (
+            len(hashes) > 1
+            and session.scalar(  # open with these digits under an older key
+                select(LinkVerification.id).where(
+                    LinkVerification.code_hash.in_(hashes[1:]), LinkVerification.used_at.is_(None)
+                )
+            )
+        ):
+            continue
         row = LinkVerification(
             family_link_id=link.id,
-            code_hash=_hash(protector, code),
+            code_hash=hashes[0],
             created_at=now,
             expires_at=now + CODE_TTL,
             failures=0,
@@ -188,9 +199,11 @@ def parse_code(raw: object) -> str:
     return digits
 
 
-def _find(session: Session, code_hash: str, now: dt.datetime, *, lock: bool) -> LinkVerification:
+def _find(
+    session: Session, code_hashes: list[str], now: dt.datetime, *, lock: bool
+) -> LinkVerification:
     query = select(LinkVerification).where(
-        LinkVerification.code_hash == code_hash, LinkVerification.used_at.is_(None)
+        LinkVerification.code_hash.in_(code_hashes), LinkVerification.used_at.is_(None)
     )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -199,7 +212,7 @@ def _find(session: Session, code_hash: str, now: dt.datetime, *, lock: bool) -> 
         used = session.scalar(
             select(LinkVerification.id)
             .where(
-                LinkVerification.code_hash == code_hash,
+                LinkVerification.code_hash.in_(code_hashes),
                 LinkVerification.used_at.is_not(None),
                 LinkVerification.used_at > now - CODE_TTL,
             )
@@ -227,11 +240,11 @@ def look_up(
     and another account's reclaim of the same person queue in one order, never in a circle.
     """
     now = now or utcnow()
-    code_hash = _hash(protector, parse_code(raw_code))
-    row = _find(session, code_hash, now, lock=False)
+    code_hashes = _hashes(protector, parse_code(raw_code))
+    row = _find(session, code_hashes, now, lock=False)
     if lock:
         link_trust.lock_person(session, row.link.person_id)
-        row = _find(session, code_hash, now, lock=True)
+        row = _find(session, code_hashes, now, lock=True)
     link = row.link
     minor = link_trust.is_minor_link(link, service_day(now))
     guardian = None
@@ -330,7 +343,10 @@ def _claim_card(
             CardRead.facility_id == facility.id,
         )
     )
-    if read is not None and read.cid_hash != card_person.cid_hash:
+    # The read's hash may be under another data key than the person's (during a rotation).
+    if read is not None and not protector.matches(
+        read.cid_hash, person_cid(protector, card_person)
+    ):
         _count_failure(session, case, f"staff:{staff_id}", facility)
         whom = "ผู้ปกครอง" if case.minor else card_person.full_name_th
         raise DomainError(VERIFY_CARD_MISMATCH, whom=whom)

@@ -28,7 +28,7 @@ from authencode.services.outbox import lease_due, mask_email
 
 log = logging.getLogger(__name__)
 
-_CONTEXT = "email"
+EMAIL_CONTEXT = "email"
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=2)  # a claimed row is left alone this long by other senders
 DEFAULT_FROM = "no-reply@authencode.invalid"
@@ -45,7 +45,7 @@ def queue_email(
         reply_token=None,
         payload={
             "subject": subject,
-            "body_enc": base64.b64encode(protector.encrypt(body, _CONTEXT)).decode(),
+            "body_enc": base64.b64encode(protector.encrypt(body, EMAIL_CONTEXT)).decode(),
         },
         retry_key=str(uuid.uuid4()),
         status="pending",
@@ -149,7 +149,7 @@ def _claim(db: Database, protector: DataProtector, limit: int, now: dt.datetime)
     with db.transaction() as session:
         claimed = []
         for row in lease_due(session, ("email",), now, LEASE, limit):
-            body = protector.decrypt(base64.b64decode(row.payload["body_enc"]), _CONTEXT)
+            body = protector.decrypt(base64.b64decode(row.payload["body_enc"]), EMAIL_CONTEXT)
             claimed.append(
                 _Claimed(row.id, row.recipient, row.payload["subject"], body, row.attempts)
             )

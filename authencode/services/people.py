@@ -18,7 +18,7 @@ from authencode.reference import NO_RIGHT_EN, NO_RIGHT_TH, RIGHTS
 
 def find_person(session: Session, protector: DataProtector, cid: str) -> Person | None:
     """The registry person with this (already parsed) CID, or None."""
-    return session.scalar(select(Person).where(Person.cid_hash == protector.lookup_hash(cid)))
+    return session.scalar(select(Person).where(Person.cid_hash.in_(protector.lookup_hashes(cid))))
 
 
 def get_person(session: Session, protector: DataProtector, raw_cid: object) -> Person:

@@ -34,7 +34,7 @@ VERSION = "1"
 DISPLAY_TTL = dt.timedelta(seconds=90)  # the counter screen refreshes well before this
 DISPLAY_REFRESH = dt.timedelta(seconds=30)
 _SIG_BYTES = 16
-_KEY_CONTEXT = "qr-key"
+KEY_CONTEXT = "qr-key"
 _TOKEN_RE = re.compile(
     r"^1\.(?P<hcode>[0-9A-Za-z]{5})\.(?P<service>[0-9A-Za-z]{1,16})\.(?P<exp>[0-9a-z]{1,8})"
     r"\.(?P<kid>[0-9A-Za-z_-]{4,16})\.(?P<sig>[0-9A-Za-z_-]{22})$"
@@ -119,7 +119,7 @@ def _insert_key(
     key = FacilityKey(
         facility_id=facility.id,
         kid=secrets.token_urlsafe(6),
-        secret_enc=protector.encrypt(_b64(secrets.token_bytes(32)), _KEY_CONTEXT),
+        secret_enc=protector.encrypt(_b64(secrets.token_bytes(32)), KEY_CONTEXT),
         created_by=actor,
     )
     try:
@@ -179,7 +179,7 @@ def rotate_key(
 def _sign(
     protector: DataProtector, key: FacilityKey, hcode: str, service_code: str, expires: int
 ) -> str:
-    secret = protector.decrypt(key.secret_enc, _KEY_CONTEXT).encode()
+    secret = protector.decrypt(key.secret_enc, KEY_CONTEXT).encode()
     payload = f"{VERSION}.{hcode}.{service_code}.{_base36(expires)}.{key.kid}"
     return f"{payload}.{_signature(secret, payload)}"
 
@@ -245,7 +245,7 @@ def verify(
     if key is None or key.facility.hcode != match["hcode"]:
         raise DomainError(QR_FORGED)
     payload = token.rsplit(".", 1)[0]
-    secret = protector.decrypt(key.secret_enc, _KEY_CONTEXT).encode()
+    secret = protector.decrypt(key.secret_enc, KEY_CONTEXT).encode()
     if not hmac.compare_digest(_signature(secret, payload), match["sig"]):
         raise DomainError(QR_FORGED)
     if key.revoked_at is not None:

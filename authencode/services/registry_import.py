@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from authencode.cid import parse_cid
@@ -272,19 +272,27 @@ def _upsert(
     report: ImportReport,
     chunk: int = 500,
 ) -> None:
+    lock_person_inserts(session)
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        hashes = {protector.lookup_hash(r["cid"]): r for r in part}
-        existing = {
-            p.cid_hash: p
-            for p in session.scalars(select(Person).where(Person.cid_hash.in_(list(hashes))))
-        }
-        for cid_hash, row in hashes.items():
+        # A person may still be under an older data key (a rotation under way): match every
+        # key's hash, insert under the current one only when none matches.
+        candidates = {h: r["cid"] for r in part for h in protector.lookup_hashes(r["cid"])}
+        existing: dict[str, Person] = {}
+        for p in session.scalars(
+            select(Person).where(Person.cid_hash.in_(list(candidates))).order_by(Person.id)
+        ):
+            existing.setdefault(candidates[p.cid_hash], p)
+        for row in part:
             values = {k: row[k] for k in _PERSON_FIELDS}
-            person = existing.get(cid_hash)
+            person = existing.get(row["cid"])
             if person is None:
                 session.add(
-                    Person(cid_hash=cid_hash, cid_enc=protector.encrypt(row["cid"]), **values)
+                    Person(
+                        cid_hash=protector.lookup_hash(row["cid"]),
+                        cid_enc=protector.encrypt(row["cid"]),
+                        **values,
+                    )
                 )
                 report.inserted += 1
             elif any(getattr(person, k) != v for k, v in values.items()):
@@ -294,6 +302,19 @@ def _upsert(
             else:
                 report.unchanged += 1
         session.flush()
+
+
+# One advisory lock for adding registry persons (PostgreSQL). Two writers whose current data
+# keys differ (a restart under way in a key rotation) would hash a new CID to two different
+# values, which the unique constraint on cid_hash cannot tell apart; under this lock the
+# second writer's look-up over every key's hash finds the first one's person instead.
+_PERSON_INSERT_LOCK = 0x50455253  # "PERS"
+
+
+def lock_person_inserts(session: Session) -> None:
+    """Queue behind any other transaction adding registry persons, until this one ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PERSON_INSERT_LOCK})
 
 
 def parse_text(text: str) -> io.StringIO:

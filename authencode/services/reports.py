@@ -20,6 +20,7 @@ from authencode.crypto import DataProtector
 from authencode.errors import DomainError, register
 from authencode.models import AuthenCode, Facility, Person, ServiceType
 from authencode.models.codes import CHANNELS, STATUSES
+from authencode.services.people import find_person
 
 MAX_PAGE_SIZE = 1000
 MAX_PAGE_NUMBER = 1_000_000  # keeps the row offset within the databases' 64-bit integers
@@ -146,8 +147,10 @@ def conditions(protector: DataProtector, f: CodeFilter) -> list[ColumnElement[bo
     if f.date_to:
         where.append(AuthenCode.service_date <= f.date_to)
     if f.cid is not None and f.cid.strip():
-        cid_hash = protector.lookup_hash(parse_cid(f.cid))
-        where.append(AuthenCode.person_id.in_(select(Person.id).where(Person.cid_hash == cid_hash)))
+        cid_hashes = protector.lookup_hashes(parse_cid(f.cid))
+        where.append(
+            AuthenCode.person_id.in_(select(Person.id).where(Person.cid_hash.in_(cid_hashes)))
+        )
     if f.code is not None and f.code.strip():
         where.append(AuthenCode.code == f.code.strip().upper())
     if f.service_code:
@@ -300,7 +303,7 @@ def authen_status(
         service = session.get(ServiceType, service_code.strip().upper())
         if service is None:
             raise DomainError("SERVICE_NOT_FOUND")
-    person = session.scalar(select(Person).where(Person.cid_hash == protector.lookup_hash(cid)))
+    person = find_person(session, protector, cid)
     if person is None:
         return AuthenStatus(None, [], 0)
     codes = list(

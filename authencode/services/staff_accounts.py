@@ -91,7 +91,7 @@ _DOCUMENT_TYPES = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
 )
-_DOCUMENT_CONTEXT = "staff-document"
+DOCUMENT_CONTEXT = "staff-document"
 EVIDENCE_KINDS = ("id_card", "official_card", "other")
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -213,6 +213,7 @@ def register_staff(
     """
     cid = parse_cid(form.cid)
     cid_hash = protector.lookup_hash(cid)
+    known_hashes = protector.lookup_hashes(cid)  # an account made under an older data key
     username = (form.username or "").strip().lower()
     if not _USERNAME_RE.match(username):
         raise DomainError(USERNAME_INVALID, detail="username")
@@ -231,7 +232,7 @@ def register_staff(
     assert document is not None
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise DomainError(USERNAME_TAKEN, detail="username")
-    if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash == cid_hash)):
+    if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash.in_(known_hashes))):
         raise DomainError(ADM007, detail="cid", cid=mask_cid(cid))
     reserve_upload(len(document.data))
     kind = form.evidence_kind if form.evidence_kind in EVIDENCE_KINDS else "other"
@@ -258,7 +259,7 @@ def register_staff(
             session.add(staff)
             session.flush()
     except IntegrityError:
-        if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash == cid_hash)):
+        if session.scalar(select(StaffUser.id).where(StaffUser.cid_hash.in_(known_hashes))):
             raise DomainError(ADM007, detail="cid", cid=mask_cid(cid)) from None
         raise DomainError(USERNAME_TAKEN, detail="username") from None
     session.add(
@@ -269,7 +270,7 @@ def register_staff(
             filename=filename,
             content_type=content_type,
             size=len(document.data),
-            data_enc=protector.encrypt(base64.b64encode(document.data).decode(), _DOCUMENT_CONTEXT),
+            data_enc=protector.encrypt(base64.b64encode(document.data).decode(), DOCUMENT_CONTEXT),
         )
     )
     audit.record(
@@ -284,7 +285,7 @@ def register_staff(
 
 def document_bytes(protector: DataProtector, document: StaffDocument) -> bytes:
     """The decrypted file (DataProtector encrypts text, so the bytes are kept as base64)."""
-    return base64.b64decode(protector.decrypt(document.data_enc, _DOCUMENT_CONTEXT))
+    return base64.b64decode(protector.decrypt(document.data_enc, DOCUMENT_CONTEXT))
 
 
 def staff_document(session: Session, staff: StaffUser) -> StaffDocument | None:

@@ -15,7 +15,6 @@ in a guardian's hands proves nothing about the guardian.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import logging
 import secrets
@@ -38,6 +37,7 @@ from authencode.thaidate import service_day
 log = logging.getLogger(__name__)
 
 PENDING_TTL = dt.timedelta(minutes=10)
+SECRETS_CONTEXT = "thaid"  # the data-key context of a pending sign-in's nonce and verifier
 KEEP_USED = dt.timedelta(days=1)  # used and expired rows are purged after this
 ACTOR = "thaid"
 
@@ -210,7 +210,7 @@ def start(
             state_hash=protector.lookup_hash(state, "thaid-state"),
             browser_hash=protector.lookup_hash(browser, "thaid-browser"),
             secrets_enc=protector.encrypt(
-                json.dumps({"nonce": nonce, "verifier": verifier}), "thaid"
+                json.dumps({"nonce": nonce, "verifier": verifier}), SECRETS_CONTEXT
             ),
             family_link_id=link.id,
             line_account_id=account.id,
@@ -248,7 +248,7 @@ def take_pending(
         raise DomainError(THAID_STATE_INVALID)
     row = session.scalar(
         select(ThaidAuthorization).where(
-            ThaidAuthorization.state_hash == protector.lookup_hash(state, "thaid-state")
+            ThaidAuthorization.state_hash.in_(protector.lookup_hashes(state, "thaid-state"))
         )
     )
     if row is None:
@@ -265,14 +265,14 @@ def take_pending(
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         raise DomainError(THAID_AUTHORIZATION_EXPIRED)
-    kept = json.loads(protector.decrypt(row.secrets_enc, "thaid"))
-    expected = protector.lookup_hash(browser_secret or "", "thaid-browser")
+    kept = json.loads(protector.decrypt(row.secrets_enc, SECRETS_CONTEXT))
     return Pending(
         link_id=row.family_link_id,
         account_id=row.line_account_id,
         nonce=kept["nonce"],
         code_verifier=kept["verifier"],
-        browser_matches=bool(browser_secret) and hmac.compare_digest(expected, row.browser_hash),
+        browser_matches=bool(browser_secret)
+        and protector.matches(row.browser_hash, browser_secret or "", "thaid-browser"),
     )
 
 
@@ -322,7 +322,7 @@ def verify(
         )
     if link is None or link.line_account_id != pending.account_id:
         raise DomainError("FAMILY_MEMBER_NOT_FOUND")
-    if not hmac.compare_digest(protector.lookup_hash(cid), link.person.cid_hash):
+    if not protector.matches(link.person.cid_hash, cid):
         log.info("ThaID sign-in for another person refused (link %s)", link.id)
         raise DomainError(THAID_CID_MISMATCH)
     if link.is_verified:

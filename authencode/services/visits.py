@@ -29,8 +29,8 @@ METHODS = ("smartcard", "cid_photo", "certified_pid")
 MAX_PHOTO_BYTES = 1_500_000  # below the app's 2 MB body limit, so the page can say why
 MAX_PHOTO_PIXELS = 40_000_000
 _PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
-_PHOTO_CONTEXT = "visit-photo"
-_CERTIFIER_CONTEXT = "cid"
+PHOTO_CONTEXT = "visit-photo"
+CERTIFIER_CONTEXT = "cid"
 
 VISIT_METHOD_INVALID = register(
     "VISIT_METHOD_INVALID",
@@ -176,11 +176,11 @@ def confirm_visit(
         evidence.photo_type = photo_type
         evidence.photo_size = len(request.photo)
         evidence.photo_enc = protector.encrypt(
-            base64.b64encode(request.photo).decode(), _PHOTO_CONTEXT
+            base64.b64encode(request.photo).decode(), PHOTO_CONTEXT
         )
     if certifier is not None:
         evidence.certifier_cid_hash = protector.lookup_hash(certifier)
-        evidence.certifier_cid_enc = protector.encrypt(certifier, _CERTIFIER_CONTEXT)
+        evidence.certifier_cid_enc = protector.encrypt(certifier, CERTIFIER_CONTEXT)
         evidence.relation = request.relation
     session.add(evidence)
     session.flush()
@@ -195,10 +195,10 @@ def photo_bytes(protector: DataProtector, evidence: VisitEvidence) -> bytes | No
     """The decrypted photo, or None when the visit has none."""
     if evidence.photo_enc is None:
         return None
-    return base64.b64decode(protector.decrypt(evidence.photo_enc, _PHOTO_CONTEXT))
+    return base64.b64decode(protector.decrypt(evidence.photo_enc, PHOTO_CONTEXT))
 
 
 def certifier_cid(protector: DataProtector, evidence: VisitEvidence) -> str | None:
     if evidence.certifier_cid_enc is None:
         return None
-    return protector.decrypt(evidence.certifier_cid_enc, _CERTIFIER_CONTEXT)
+    return protector.decrypt(evidence.certifier_cid_enc, CERTIFIER_CONTEXT)

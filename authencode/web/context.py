@@ -29,7 +29,7 @@ def init_services(app: Flask, settings: Settings) -> None:
     services = Services(
         settings=settings,
         db=Database(settings.database_url),
-        protector=DataProtector(settings.data_key),
+        protector=DataProtector(settings.key_ring),
         rights=LocalRegistryRights(),
         registration=RegistrationPolicy.from_codes(settings.eligible_main_rights),
     )
