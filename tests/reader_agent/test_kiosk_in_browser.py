@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -306,25 +309,55 @@ def test_a_card_pulled_midway_returns_to_the_start(
     assert _codes(site) == []
 
 
+class AgentProcess:
+    """The reader agent as installed on a kiosk: its own process, its TOML configuration."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reader_agent", "--config", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 def test_the_agent_stopped_then_back(
-    site, agent_factory, agent_port, pcscd, insert_card, kiosk_page, screenshot
+    site, agent_factory, agent_port, pcscd, kiosk_page, screenshot, tmp_path
 ) -> None:
     page = kiosk_page
-    kiosk = _pair(page, site, agent_factory, agent_port)
-    kiosk.agent.server.shutdown()
-    kiosk.agent.server.server_close()
-    _screen(page, "problem")
-    assert page.inner_text("#problem-title") == "เครื่องอ่านบัตรไม่พร้อมใช้งาน"
-    assert "กรุณาติดต่อเจ้าหน้าที่ที่เคาน์เตอร์" in page.inner_text("#s-problem")
-    screenshot(page, "agent-stopped")
-    agent_factory(
-        server_url=site.url,
-        api_token=kiosk.token,
-        port=agent_port,
-        allowed_origins=(site.url,),
-        kiosk=True,
+    page.goto(f"{site.url}/kiosk/")
+    code = page.inner_text("#pairing-code").replace("-", "")
+    with site.db.transaction() as session:
+        facility = session.scalar(select(Facility).where(Facility.hcode == HCODE))
+        token = kiosks.pair(session, facility, "ตู้หน้าอาคาร", "test", code).token_secret
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f'[server]\nurl = "{site.url}"\napi_token = "{token}"\n\n'
+        f'[agent]\nport = {agent_port}\nkiosk = true\nallowed_origins = ["{site.url}"]\n',
+        encoding="utf-8",
     )
-    _screen(page, "start")
+    agent = AgentProcess(config)
+    agent.start()
+    try:
+        page.wait_for_selector("body[data-card=absent]")
+        _screen(page, "start")
+        agent.stop()
+        _screen(page, "problem")
+        assert page.inner_text("#problem-title") == "เครื่องอ่านบัตรไม่พร้อมใช้งาน"
+        assert "กรุณาติดต่อเจ้าหน้าที่ที่เคาน์เตอร์" in page.inner_text("#s-problem")
+        screenshot(page, "agent-stopped")
+        agent.start()
+        _screen(page, "start")
+    finally:
+        agent.stop()
 
 
 def test_the_server_stopped_before_and_during_a_visit(
@@ -399,49 +432,47 @@ def test_a_revoked_kiosk_is_refused(
 
 
 def test_local_network_access_with_the_server_treated_as_public(
-    site, agent_factory, agent_port, pcscd, insert_card, screenshot
+    site, agent_factory, agent_port, pcscd, insert_card, screenshot, browser
 ) -> None:
     """Chromium asks before a public page may call 127.0.0.1, and nobody answers on a kiosk.
     With the server's address made public (--ip-address-space-overrides), the kiosk cannot
     reach its agent until the origin holds the permission that the set-up guide's
     LoopbackNetworkAllowedForUrls policy grants (granted here over CDP: a policy file would
     be machine-wide)."""
-    from playwright.sync_api import sync_playwright
-
     executable = chromium_path()
     require(executable is not None, "chromium is not installed")
     flags = [*CHROMIUM_FLAGS, f"--ip-address-space-overrides=127.0.0.1:{site.port}=public"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=flags)
-        try:
-            blocked = browser.new_context(viewport=KIOSK_SIZE, locale="th-TH")
-            page = blocked.new_page()
-            page.set_default_timeout(30_000)
-            _pair(page, site, agent_factory, agent_port, wait_for_agent=False)
-            _screen(page, "problem")
-            assert page.inner_text("#problem-title") == "เครื่องอ่านบัตรไม่พร้อมใช้งาน"
-            screenshot(page, "lna-blocked")
-            kiosk_cookies = blocked.cookies()
-            blocked.close()
+    # Its own Chromium (the flag is per browser), through the session's Playwright.
+    public = browser.browser_type.launch(executable_path=executable, args=flags)
+    try:
+        blocked = public.new_context(viewport=KIOSK_SIZE, locale="th-TH")
+        page = blocked.new_page()
+        page.set_default_timeout(30_000)
+        _pair(page, site, agent_factory, agent_port, wait_for_agent=False)
+        _screen(page, "problem")
+        assert page.inner_text("#problem-title") == "เครื่องอ่านบัตรไม่พร้อมใช้งาน"
+        screenshot(page, "lna-blocked")
+        kiosk_cookies = blocked.cookies()
+        blocked.close()
 
-            allowed = browser.new_context(viewport=KIOSK_SIZE, locale="th-TH")
-            allowed.add_cookies(kiosk_cookies)  # type: ignore[arg-type]  # a Cookie is one to set
-            page = allowed.new_page()
-            page.set_default_timeout(30_000)
-            target = allowed.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
-            browser.new_browser_cdp_session().send(
-                "Browser.grantPermissions",
-                {
-                    "permissions": ["loopbackNetwork"],
-                    "origin": site.url,
-                    "browserContextId": target["browserContextId"],
-                },
-            )
-            page.goto(f"{site.url}/kiosk/")
-            page.wait_for_selector("body[data-card=absent]")
-            insert_card(VirtualThaiIdCard(CardContent()))
-            _screen(page, "hello")
-            screenshot(page, "lna-allowed")
-            allowed.close()
-        finally:
-            browser.close()
+        allowed = public.new_context(viewport=KIOSK_SIZE, locale="th-TH")
+        allowed.add_cookies(kiosk_cookies)  # type: ignore[arg-type]  # a Cookie is one to set
+        page = allowed.new_page()
+        page.set_default_timeout(30_000)
+        target = allowed.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+        public.new_browser_cdp_session().send(
+            "Browser.grantPermissions",
+            {
+                "permissions": ["loopbackNetwork"],
+                "origin": site.url,
+                "browserContextId": target["browserContextId"],
+            },
+        )
+        page.goto(f"{site.url}/kiosk/")
+        page.wait_for_selector("body[data-card=absent]")
+        insert_card(VirtualThaiIdCard(CardContent()))
+        _screen(page, "hello")
+        screenshot(page, "lna-allowed")
+        allowed.close()
+    finally:
+        public.close()
