@@ -456,7 +456,7 @@ def test_local_network_access_with_the_server_treated_as_public(
         blocked.close()
 
         allowed = public.new_context(viewport=KIOSK_SIZE, locale="th-TH")
-        allowed.add_cookies(kiosk_cookies)  # type: ignore[arg-type]  # a Cookie is one to set
+        allowed.add_cookies(kiosk_cookies)
         page = allowed.new_page()
         page.set_default_timeout(30_000)
         target = allowed.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
