@@ -64,7 +64,7 @@ def clinic_world(clinic_world: World, protector) -> World:
                 session, protector, clinic_world.ids[f"{side}-staff"], hcode, request
             )
             clinic_world.ids[f"{side}_code"] = issued.code.id
-            facility = session.get(Facility, clinic_world.ids[f"{side}_facility"])
+            facility = session.get_one(Facility, clinic_world.ids[f"{side}_facility"])
             clinic_world.ids[f"{side}_kiosk"] = kiosks.pair(
                 session, facility, f"{side} kiosk", "test"
             ).kiosk.id
