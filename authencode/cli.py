@@ -152,7 +152,8 @@ def token() -> None:
     default="his",
     show_default=True,
     help="the API it opens: his (hospital systems), agent (a reader agent), "
-    "kiosk (reserved for kiosks)",
+    "kiosk (works only once bound to a kiosk: register kiosks on the clinic's Kiosks page, "
+    "which makes their tokens)",
 )
 def token_create(hcode: str, name: str, scope: str) -> None:
     """Create a token for facility HCODE; the secret is printed once."""

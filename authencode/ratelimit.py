@@ -71,6 +71,11 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     # (card read, unlock, confirm-save, latest code), so even a patient every five seconds
     # fits, with room for a few PCs sharing one token; a script walking through CIDs does not.
     "agent_token": 120,
+    # Kiosks, an hour each: codes asked for per kiosk (a kiosk at the busiest front door
+    # serves about one patient a minute; a stolen kiosk credential minting codes stops soon),
+    # and kiosk screens opened unpaired per IP (each makes a pairing code).
+    "kiosk_code": 120,
+    "kiosk_pairing": 30,
     # Wrong counter verification codes an hour (authencode.services.counter_verify), per staff
     # member and per facility: typos fit; walking through the million 6-digit codes does not.
     "verify_code_staff": 20,
@@ -91,6 +96,8 @@ RULE_WINDOWS: Mapping[str, int] = {
     "forgot_email": HOUR,
     "verify_code_staff": HOUR,
     "verify_code_facility": HOUR,
+    "kiosk_code": HOUR,
+    "kiosk_pairing": HOUR,
     UPLOAD_BYTES: DAY,
 }
 UPLOAD_QUOTA_EXCEEDED = register(

@@ -123,6 +123,7 @@ class Settings:
     # default of authencode.services.registration
     eligible_main_rights: tuple[str, ...] = ()
     reader_agent_url: str | None = None  # None: the counter page's default
+    kiosk_idle_seconds: int = 60  # a kiosk screen with no touch goes back to its start
     line_simulator: bool = False  # tests only: the LINE simulator outside development
     pg_bindir: Path | None = None  # where pg_dump/pg_restore are (None: Debian's, then PATH)
 
@@ -266,7 +267,16 @@ class Settings:
             eligible_main_rights=_eligible_main_rights(env),
             reader_agent_url=_reader_agent_url(env),
             pg_bindir=Path(bindir) if (bindir := _optional(env, "PG_BINDIR")) else None,
+            kiosk_idle_seconds=_kiosk_idle_seconds(env),
         )
+
+
+def _kiosk_idle_seconds(env: Mapping[str, str]) -> int:
+    """KIOSK_IDLE_SECONDS: 15 to 600 seconds; 60 when not set."""
+    raw = _optional(env, "KIOSK_IDLE_SECONDS") or "60"
+    if not raw.isdigit() or not 15 <= int(raw) <= 600:
+        raise SettingsError("KIOSK_IDLE_SECONDS must be a number of seconds from 15 to 600")
+    return int(raw)
 
 
 def _eligible_main_rights(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -15,17 +15,22 @@ def register(app: Flask) -> None:
         counter_verify,
         erasure_admin,
         facility_pages,
+        kiosk_admin,
         pcu_admin,
         records,
         staff_admin,
         visits,
     )
     from clinic_qr.agent_api import AGENT_OPENAPI, agent_api
+    from clinic_qr.kiosk_screen import kiosk_api, kiosk_screen
     from clinic_qr.web import clinic, init_csrf
 
     init_csrf(app)
     app.register_blueprint(agent_api)
     app.register_blueprint(clinic)
+    app.register_blueprint(kiosk_api)
+    app.register_blueprint(kiosk_screen)
+    json_api(app, kiosk_api)
     register_paths(app, AGENT_OPENAPI)
     from clinic_qr.his_api import HIS_OPENAPI, his_api
 
@@ -46,7 +51,8 @@ def register(app: Flask) -> None:
 
 def init_content_policy(app: Flask) -> None:
     """The clinic's pages keep the default policy (no frames, own scripts only); the counter
-    page also calls the reader agent on the staff PC and shows the webcam's photo (blob:)."""
+    page also calls the reader agent on the staff PC and shows the webcam's photo (blob:),
+    and the kiosk's screen calls the agent on the kiosk PC."""
     from authencode.web.security_headers import content_policy
     from clinic_qr.visits import agent_url
 
@@ -58,3 +64,9 @@ def init_content_policy(app: Flask) -> None:
     )
     for endpoint in ("clinic.verify_link", "clinic.verify_confirm"):  # the agent reads the card
         content_policy(app, endpoint, {"connect-src": f"'self' {agent_url(settings)}"})
+    # The kiosk's screen reads the card through the agent on the kiosk PC; its QR is data:.
+    content_policy(
+        app,
+        "kiosk.screen",
+        {"img-src": "'self' data:", "connect-src": f"'self' {agent_url(settings)}"},
+    )

@@ -1,5 +1,7 @@
 """The server side of the reader agent: JSON over HTTPS, authenticated by a facility token of
-scope ``agent`` and rate-limited per token (rule ``agent_token``)."""
+scope ``agent`` (a staff PC: confirm-save needs a staff unlock) or ``kiosk`` (a registered
+kiosk: kiosk codes only, for its own fresh card reads, no unlock; authencode.services.kiosks),
+rate-limited per token (rule ``agent_token``) and, for kiosk codes, per kiosk (``kiosk_code``)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from authencode.errors import DomainError, register
-from authencode.models import ApiToken
-from authencode.services import agent, api_tokens
+from authencode.models import ApiToken, AuthenCode, Kiosk
+from authencode.services import agent, api_tokens, kiosks
+from authencode.services.issuance import Issued
 from authencode.services.people import UnitRef, person_cid
 from authencode.thaidate import local, service_day
 from authencode.web.context import db_session, services
@@ -36,9 +39,11 @@ _UNLOCK_REFUSALS = (agent.PIN_INVALID, agent.STAFF_NOT_ALLOWED, agent.PIN_LOCKED
 @agent_api.before_request
 def _authenticate() -> None:
     """Every call: an agent token of a live facility, within its per-minute limit."""
-    token = api_tokens.authenticate(db_session(), request.headers.get("Authorization"), "agent")
+    session = db_session()
+    token = api_tokens.authenticate(session, request.headers.get("Authorization"), "agent", "kiosk")
     check("agent_token", str(token.id))
     g.api_token = token
+    g.kiosk = kiosks.token_kiosk(session, token) if token.scope == "kiosk" else None
 
 
 def _json_body() -> dict[str, Any]:
@@ -50,6 +55,11 @@ def _json_body() -> dict[str, Any]:
 
 def _token() -> ApiToken:
     return g.api_token
+
+
+def _kiosk() -> Kiosk | None:
+    """The kiosk whose agent is calling, or None for a staff PC's agent."""
+    return g.kiosk
 
 
 def _unit(unit: UnitRef | None) -> dict[str, str] | None:
@@ -90,6 +100,8 @@ def staff_unlock() -> Response:
     body = _json_body()
     session, svc = db_session(), services()
     token = _token()
+    if _kiosk() is not None:
+        raise DomainError(kiosks.KIOSK_NO_UNLOCK)
     try:
         agent_session, secret = agent.unlock_agent(
             session, svc.protector, token, body.get("staffPid"), str(body.get("pin", ""))
@@ -105,12 +117,44 @@ def staff_unlock() -> Response:
 @agent_api.post("/confirm-save")
 def confirm_save() -> Response:
     body = _json_body()
-    session, svc = db_session(), services()
+    svc = services()
     token = _token()
+    kiosk = _kiosk()
+    if kiosk is not None:
+        issued = _kiosk_confirm_save(kiosk, body)
+    else:
+        issued = _staff_confirm_save(token, body)
+    code = issued.code
+    return jsonify(
+        pid=person_cid(svc.protector, code.person),
+        claimType=code.service_code,
+        correlationId=body.get("correlationId"),
+        createdDate=_iso(code.recorded_at),
+        claimCode=code.code,
+    )
+
+
+def _kiosk_confirm_save(kiosk: Kiosk, body: dict[str, Any]) -> Issued:
+    check("kiosk_code", str(kiosk.id))
+    return kiosks.issue_kiosk_code(
+        db_session(),
+        services().protector,
+        kiosk,
+        correlation_id=body.get("correlationId"),
+        raw_cid=body.get("pid"),
+        service_code=str(body.get("claimType") or ""),
+        mobile=body.get("mobile"),
+        hn=body.get("hn"),
+        hcode=body.get("hcode"),
+    )
+
+
+def _staff_confirm_save(token: ApiToken, body: dict[str, Any]) -> Issued:
+    session, svc = db_session(), services()
     agent_session = agent.require_agent_session(
         session, token, request.headers.get("X-Agent-Session")
     )
-    issued = agent.confirm_save(
+    return agent.confirm_save(
         session,
         svc.protector,
         token,
@@ -122,20 +166,17 @@ def confirm_save() -> Response:
         hn=body.get("hn"),
         hcode=body.get("hcode"),
     )
-    code = issued.code
-    return jsonify(
-        pid=person_cid(svc.protector, code.person),
-        claimType=code.service_code,
-        correlationId=body.get("correlationId"),
-        createdDate=_iso(code.recorded_at),
-        claimCode=code.code,
-    )
 
 
 @agent_api.get("/latest-authen-code/<pid>")
 def latest_authen_code(pid: str) -> Response:
     session, svc = db_session(), services()
-    code = agent.latest_code(session, svc.protector, _token(), pid)
+    kiosk = _kiosk()
+    code: AuthenCode
+    if kiosk is not None:
+        code = kiosks.latest_code_for_kiosk(session, svc.protector, kiosk, pid)
+    else:
+        code = agent.latest_code(session, svc.protector, _token(), pid)
     return jsonify(
         claimType=code.service_code,
         claimCode=code.code,
@@ -157,7 +198,7 @@ def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
 
 
 _S = {"type": "string"}
-_SECURITY: list[dict[str, list[str]]] = [{"agentToken": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"agentToken": []}, {"kioskToken": []}]
 AGENT_OPENAPI: dict[str, Any] = {
     "/agent/api/card-reads": {
         "post": {
@@ -194,10 +235,12 @@ AGENT_OPENAPI: dict[str, Any] = {
     },
     "/agent/api/confirm-save": {
         "post": {
-            "summary": "Issue the smart-card channel's Authen Code for a recent card read",
+            "summary": "Issue the Authen Code for a recent card read: the smart-card channel "
+            "(agent token, needs X-Agent-Session) or the kiosk channel (kiosk token, a read by "
+            "the same token in the last 2 minutes)",
             "security": _SECURITY,
             "parameters": [
-                {"name": "X-Agent-Session", "in": "header", "required": True, "schema": _S}
+                {"name": "X-Agent-Session", "in": "header", "required": False, "schema": _S}
             ],
             "requestBody": _body(
                 ["pid", "claimType", "mobile", "correlationId"],

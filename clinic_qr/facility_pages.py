@@ -195,8 +195,10 @@ def qr_rotate(hcode: str) -> PageResult:
 TOKEN_SCOPE_NAMES = {
     "his": ("ระบบโรงพยาบาล (HIS)", "Hospital system (HIS)"),
     "agent": ("เครื่องอ่านบัตร (Reader agent)", "Card-reader agent"),
-    "kiosk": ("ตู้บริการ (Kiosk) ยังไม่มี API ให้ใช้", "Kiosk (no kiosk API yet)"),
+    "kiosk": ("ตู้บริการ (Kiosk)", "Kiosk"),
 }
+# Kiosk tokens are made by registering a kiosk (clinic_qr/kiosk_admin.py), bound to it.
+FORM_SCOPES = ("his", "agent")
 
 
 def _tokens_page(facility: Facility, status: int = 200, **extra: object) -> tuple[str, int]:
@@ -208,7 +210,15 @@ def _tokens_page(facility: Facility, status: int = 200, **extra: object) -> tupl
         .all()
     )
     scopes = {scope: tr(*names) for scope, names in TOKEN_SCOPE_NAMES.items()}
-    return render("tokens.html", status, facility=facility, tokens=tokens, scopes=scopes, **extra)
+    return render(
+        "tokens.html",
+        status,
+        facility=facility,
+        tokens=tokens,
+        scopes=scopes,
+        form_scopes=FORM_SCOPES,
+        **extra,
+    )
 
 
 @clinic.route("/facilities/<hcode>/tokens", methods=["GET", "POST"])
@@ -216,13 +226,12 @@ def api_token_list(hcode: str) -> PageResult:
     facility = scoped_facility(hcode, manage=True)
     if request.method == "GET":
         return _tokens_page(facility)
+    scope = request.form.get("scope", "his")
     try:
+        if scope not in FORM_SCOPES:
+            raise DomainError(api_tokens.TOKEN_SCOPE_UNKNOWN, scopes=", ".join(FORM_SCOPES))
         created = api_tokens.create_token(
-            db_session(),
-            facility,
-            request.form.get("name", ""),
-            actor(),
-            request.form.get("scope", "his"),
+            db_session(), facility, request.form.get("name", ""), actor(), scope
         )
     except DomainError as error:
         return _tokens_page(facility, error.http_status, error=error)

@@ -17,6 +17,7 @@ from typing import Any
 from reader_agent.card_reader import ThaiIdCardReader
 from reader_agent.errors import (
     BadRequestError,
+    CardExpiredError,
     NoReaderError,
     ServerError,
     ServerUnavailableError,
@@ -74,11 +75,17 @@ class AgentService:
     """The actions behind the local API."""
 
     def __init__(
-        self, reader: ThaiIdCardReader, server: ServerClient, default_reader: str | None = None
+        self,
+        reader: ThaiIdCardReader,
+        server: ServerClient,
+        default_reader: str | None = None,
+        *,
+        kiosk: bool = False,
     ) -> None:
         self._reader = reader
         self._server = server
         self._default_reader = default_reader
+        self._kiosk = kiosk
         self._session: StaffSession | None = None
         self._session_lock = threading.Lock()
 
@@ -117,7 +124,13 @@ class AgentService:
         return self._server.latest_authen_code(pid)
 
     def confirm_save(self, body: Any) -> JsonObject:
-        """Have the server issue the visit's code; refuses until a staff member unlocked."""
+        """Have the server issue the visit's code; refuses until a staff member unlocked (a
+        kiosk's agent needs no unlock: its token gets kiosk codes only)."""
+        if self._kiosk:
+            request = _confirm_save_request(body)
+            answer = self._server.confirm_save(request, None)
+            log.info("kiosk visit confirmed for %s", mask_cid(request["pid"]))
+            return answer
         session = self.current_session()
         if session is None:
             raise UnlockRequiredError(
@@ -136,6 +149,8 @@ class AgentService:
 
     def unlock(self, body: Any) -> JsonObject:
         """Unlock with the staff member's own card (in the reader now) and PIN."""
+        if self._kiosk:
+            raise BadRequestError("a kiosk's agent is not unlocked by staff")
         pin = body.get("pin") if isinstance(body, dict) else None
         if not isinstance(pin, str) or not _PIN.fullmatch(pin):
             raise BadRequestError("pin must be 4 digits")
@@ -178,7 +193,18 @@ class AgentService:
 
     def _read(self, with_photo: bool) -> tuple[ThaiIdCard, str]:
         reader = self._reader.choose_reader(self._default_reader)
-        return self._reader.read(reader, with_photo=with_photo), reader
+        card = self._reader.read(reader, with_photo=with_photo)
+        if self._kiosk and _expired(card, dt.date.today()):
+            raise CardExpiredError("the card has expired")
+        return card, reader
+
+
+def _expired(card: ThaiIdCard, today: dt.date) -> bool:
+    """True when the card's expiry date has passed (a lifelong card never expires)."""
+    if card.expiry_date is None:
+        return False
+    expiry = card.expiry_date.to_gregorian()
+    return expiry is not None and expiry < today
 
 
 def _confirm_save_request(body: Any) -> JsonObject:

@@ -30,6 +30,7 @@ def build_server(config: AgentConfig) -> AgentHttpServer:
         ThaiIdCardReader(),
         ServerClient(config.server_url, config.api_token, config.server_timeout),
         default_reader=config.default_reader,
+        kiosk=config.kiosk,
     )
     return AgentHttpServer(service, config.port, config.allowed_origins)
 

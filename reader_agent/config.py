@@ -1,5 +1,5 @@
 """The agent's configuration file (TOML): tables ``[server]`` (``url``, ``api_token``,
-``timeout``) and ``[agent]`` (``port``, ``default_reader``, ``allowed_origins``).
+``timeout``) and ``[agent]`` (``port``, ``default_reader``, ``allowed_origins``, ``kiosk``).
 An annotated example is in ``reader_agent/README.md``.
 """
 
@@ -28,6 +28,9 @@ class AgentConfig:
     default_reader: str | None = None
     allowed_origins: tuple[str, ...] = ()
     server_timeout: float = 10.0
+    # A kiosk's agent (its token of scope "kiosk"): confirm-save needs no staff unlock (the
+    # server issues kiosk codes only), unlock is refused, expired cards are refused.
+    kiosk: bool = False
 
 
 def load_config(path: Path) -> AgentConfig:
@@ -72,6 +75,10 @@ def config_from_dict(data: dict[str, Any]) -> AgentConfig:
                 f"agent.allowed_origins: {origin!r} is not an origin like https://host"
             )
 
+    kiosk = agent.get("kiosk", False)
+    if not isinstance(kiosk, bool):
+        raise ConfigError("agent.kiosk must be true or false")
+
     return AgentConfig(
         server_url=url.rstrip("/"),
         api_token=token.strip(),
@@ -79,6 +86,7 @@ def config_from_dict(data: dict[str, Any]) -> AgentConfig:
         default_reader=reader or None,
         allowed_origins=tuple(origins),
         server_timeout=float(timeout),
+        kiosk=kiosk,
     )
 
 

@@ -31,6 +31,10 @@ class CardDataError(AgentError):
     """Bytes read from the card are not valid Thai ID card data (e.g. a bad CID check digit)."""
 
 
+class CardExpiredError(CardDataError):
+    """A kiosk agent refuses a card past its expiry date (a counter checks the card by eye)."""
+
+
 class UnlockRequiredError(AgentError):
     """A confirm-save was asked for before a staff member unlocked the agent."""
 

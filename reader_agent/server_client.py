@@ -33,11 +33,11 @@ class ServerClient:
         """Report a card read; returns rights, claim types and the read's ``correlationId``."""
         return self._call("POST", "/agent/api/card-reads", card)
 
-    def confirm_save(self, body: JsonObject, session_token: str) -> JsonObject:
-        """Ask the server to issue the code for a visit; needs a staff unlock session."""
-        return self._call(
-            "POST", "/agent/api/confirm-save", body, {"X-Agent-Session": session_token}
-        )
+    def confirm_save(self, body: JsonObject, session_token: str | None) -> JsonObject:
+        """Ask the server to issue the code for a visit: with a staff unlock session, or
+        (a kiosk's token) without one."""
+        headers = {"X-Agent-Session": session_token} if session_token else {}
+        return self._call("POST", "/agent/api/confirm-save", body, headers)
 
     def latest_authen_code(self, pid: str) -> JsonObject:
         """Return the person's latest code at this facility."""

@@ -8,6 +8,7 @@ from authencode.models.codes import AuthenCode, CodeNumber, VisitEvidence
 from authencode.models.conversation import ChatConversation
 from authencode.models.erasure import ErasureRequest
 from authencode.models.facility import Facility, FacilityService, ServiceType
+from authencode.models.kiosk import Kiosk
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
 from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
@@ -33,6 +34,7 @@ __all__ = [
     "FacilityKey",
     "FacilityService",
     "FamilyLink",
+    "Kiosk",
     "LineAccount",
     "LinkApproval",
     "LinkVerification",

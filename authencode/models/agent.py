@@ -11,7 +11,7 @@ from authencode.db import Base, created_at, intpk, str_hash
 from authencode.models.facility import Facility
 
 # What a token opens: "his" the hospital-system API, "agent" the reader agent's API, "kiosk"
-# reserved for registered kiosks (no kiosk API yet, so a kiosk token opens nothing today).
+# the reader agent's API for a registered kiosk (kiosk codes only: authencode.services.kiosks).
 TOKEN_SCOPES = ("his", "agent", "kiosk")
 
 

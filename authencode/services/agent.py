@@ -284,12 +284,14 @@ def claim_card_read(
     *,
     api_token_id: int | None = None,
     facility_id: int | None = None,
+    valid_for: dt.timedelta = CARD_READ_VALID,
 ) -> CardRead:
     """The unused, recent card read of ``cid`` with this correlation id, locked for update.
 
     A read belongs to the agent token that reported it (``api_token_id``) or, for a counter
     page beside the reader, to that token's facility (``facility_id``). The caller marks it
-    used once the code is issued. Raises CORRELATION_UNKNOWN/USED/EXPIRED.
+    used once the code is issued; it is valid for ``valid_for`` after the read. Raises
+    CORRELATION_UNKNOWN/USED/EXPIRED.
     """
     if api_token_id is None and facility_id is None:
         raise ValueError("a card read is claimed by an agent token or a facility")
@@ -307,7 +309,7 @@ def claim_card_read(
         raise DomainError(CORRELATION_UNKNOWN)
     if read.used_at is not None:
         raise DomainError(CORRELATION_USED)
-    if read.created_at + CARD_READ_VALID < utcnow():
+    if read.created_at + valid_for < utcnow():
         raise DomainError(CORRELATION_EXPIRED)
     return read
 

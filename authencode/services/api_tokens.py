@@ -1,7 +1,8 @@
 """Facility API tokens for hospital systems and reader agents: shown once, stored hashed.
 
 Each token has a scope and opens only that API: ``his`` the hospital-system API, ``agent``
-the reader agent's, ``kiosk`` (reserved) a kiosk's.
+the reader agent's, ``kiosk`` a registered kiosk's agent (the reader agent's API, with the
+kiosk's rules: authencode.services.kiosks).
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def revoke_token(session: Session, token: ApiToken, actor: str) -> None:
         audit.record(session, actor, "api_token.revoke", f"api_token:{token.id}")
 
 
-def authenticate(session: Session, authorization: str | None, scope: str) -> ApiToken:
-    """The live token of the scope named by an `Authorization: Bearer …` header.
+def authenticate(session: Session, authorization: str | None, scope: str, *also: str) -> ApiToken:
+    """The live token of the scope (or of one of ``also``) named by an `Authorization:
+    Bearer …` header.
 
     Raises TOKEN_MISSING, TOKEN_INVALID or (a live token of another scope) TOKEN_SCOPE.
     """
@@ -105,7 +107,7 @@ def authenticate(session: Session, authorization: str | None, scope: str) -> Api
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
     if row is None or row.revoked_at is not None or not row.facility.active:
         raise DomainError(TOKEN_INVALID)
-    if row.scope != scope:
+    if row.scope != scope and row.scope not in also:
         raise DomainError(TOKEN_SCOPE, scope=scope)
     row.last_used_at = utcnow()
     return row

@@ -131,3 +131,11 @@ def test_development_and_test_keep_relaxed_keys(tmp_path: Path) -> None:
             }
         )
         assert settings.secret_key == "x" * 16 and settings.data_key == bytes(32)
+
+
+def test_kiosk_idle_seconds() -> None:
+    assert Settings.from_env(PROD).kiosk_idle_seconds == 60
+    assert Settings.from_env({**PROD, "KIOSK_IDLE_SECONDS": "90"}).kiosk_idle_seconds == 90
+    for value in ("5", "601", "a minute"):
+        with pytest.raises(SettingsError, match="KIOSK_IDLE_SECONDS"):
+            Settings.from_env({**PROD, "KIOSK_IDLE_SECONDS": value})

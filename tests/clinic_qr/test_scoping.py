@@ -11,9 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from authencode.models import ApiToken, AuthenCode, FacilityKey, FacilityService, StaffUser
+from authencode.models import (
+    ApiToken,
+    AuthenCode,
+    Facility,
+    FacilityKey,
+    FacilityService,
+    Kiosk,
+    StaffUser,
+)
 from authencode.ratelimit import parse_limits
-from authencode.services import visits
+from authencode.services import kiosks, visits
 from authencode.settings import Settings
 from tests.support.clinic import ClinicClient, World, png_bytes
 from tests.support.factories import make_person
@@ -56,6 +64,10 @@ def clinic_world(clinic_world: World, protector) -> World:
                 session, protector, clinic_world.ids[f"{side}-staff"], hcode, request
             )
             clinic_world.ids[f"{side}_code"] = issued.code.id
+            facility = session.get_one(Facility, clinic_world.ids[f"{side}_facility"])
+            clinic_world.ids[f"{side}_kiosk"] = kiosks.pair(
+                session, facility, f"{side} kiosk", "test"
+            ).kiosk.id
     return clinic_world
 
 
@@ -84,6 +96,7 @@ def _values(world: World, side: str) -> dict[str, Any]:
         "service_code": "PG0060001",
         "code_id": world.ids[f"{side}_code"],
         "request_id": 1,
+        "kiosk_id": world.ids[f"{side}_kiosk"],
     }
 
 
@@ -129,7 +142,12 @@ def _b_state(world: World) -> tuple[Any, ...]:
             .where(AuthenCode.facility_id == b)
             .order_by(AuthenCode.id)
         ).all()
-    return tuple(map(tuple, (staff, services, keys, tokens, codes)))
+        kiosk_rows = session.execute(
+            select(Kiosk.id, Kiosk.facility_id, Kiosk.revoked_at)
+            .where(Kiosk.facility_id == b)
+            .order_by(Kiosk.id)
+        ).all()
+    return tuple(map(tuple, (staff, services, keys, tokens, codes, kiosk_rows)))
 
 
 # Form fields a POST could carry, so a refusal comes from the scope check, not a bad form.

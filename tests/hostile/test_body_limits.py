@@ -176,6 +176,8 @@ CLINIC_FORMS = [
     "/clinic/facilities/10675/keys/rotate",
     "/clinic/facilities/10675/tokens",
     "/clinic/facilities/10675/tokens/1/revoke",
+    "/clinic/facilities/10675/kiosks",
+    "/clinic/facilities/10675/kiosks/1/revoke",
     "/clinic/facilities/10675/visit",
     "/clinic/facilities/10675/records/1/edit",
     "/clinic/facilities/10675/records/1/cancel",

@@ -158,6 +158,7 @@ def test_every_clinic_page_shows_hostile_names_as_text(
         f"{base}/qr": (IMG,),
         f"{base}/display/PG0060001": (),
         f"{base}/tokens": (SCRIPT,),
+        f"{base}/kiosks": (),
         f"{base}/keys": (),
         "/clinic/staff": (SCRIPT,),
         f"/clinic/staff/{hostile_clinic['staff_id']}": (SCRIPT, IMG),

@@ -66,6 +66,7 @@ class RunningAgent:
     url: str
     port: int
     service: object
+    server: object = None  # its AgentHttpServer: a test may stop it (shutdown, server_close)
 
 
 @pytest.fixture
@@ -84,6 +85,7 @@ def agent_factory(
         api_token: str = FACILITY_TOKEN,
         port: int = 0,
         allowed_origins: tuple[str, ...] = (CLINIC_ORIGIN,),
+        kiosk: bool = False,
     ) -> RunningAgent:
         config = AgentConfig(
             server_url=server_url or fake_server.url,
@@ -92,12 +94,13 @@ def agent_factory(
             default_reader=default_reader,
             allowed_origins=allowed_origins,
             server_timeout=5,
+            kiosk=kiosk,
         )
         server = build_server(config)
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         servers.append((server, thread))
-        return RunningAgent(f"http://127.0.0.1:{server.port}", server.port, server.service)
+        return RunningAgent(f"http://127.0.0.1:{server.port}", server.port, server.service, server)
 
     yield start
     for server, thread in servers:

@@ -39,6 +39,11 @@ def test_a_complete_config(tmp_path: Path) -> None:
     )
 
 
+def test_a_kiosk_config(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD + "kiosk = true\n"))
+    assert config.kiosk is True and load_config(write(tmp_path, GOOD)).kiosk is False
+
+
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -50,6 +55,7 @@ def test_a_complete_config(tmp_path: Path) -> None:
             '[server]\nurl = "https://x"\napi_token = "t"\n[agent]\nallowed_origins = ["*"]\n',
             "agent.allowed_origins",
         ),
+        ('[server]\nurl = "https://x"\napi_token = "t"\n[agent]\nkiosk = "yes"\n', "agent.kiosk"),
         ("[server\n", "not valid TOML"),
     ],
 )
