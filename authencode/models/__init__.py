@@ -9,7 +9,7 @@ from authencode.models.conversation import ChatConversation
 from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
-from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
+from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent, WorkCounter
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
@@ -47,4 +47,5 @@ __all__ = [
     "ThaidAuthorization",
     "VisitEvidence",
     "WebhookEvent",
+    "WorkCounter",
 ]
