@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from linebot.v3.webhooks import Event
-from sqlalchemy import Connection, Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from authencode.crypto import DataProtector
 from authencode.db import Database
-from authencode.models import WebhookEvent, WorkCounter
+from authencode.models import WebhookEvent
 from authencode.ratelimit import RateLimiter
+from authencode.services.inbox import THROTTLED, bump
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
 from linebot_app import messages
@@ -52,23 +53,12 @@ PAYLOAD_CONTEXT = "line-event"  # the encryption's associated data: a payload is
 # Events a person sends; follow/unfollow change state and are never throttled.
 THROTTLED_EVENTS = ("message", "postback")
 SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไป ระบบขอพักการตอบสักครู่ กรุณารอประมาณ 1 นาทีแล้วส่งใหม่อีกครั้งนะคะ"
-# work_counters names, exposed in /metrics (authencode.web.metrics)
-PUSH_FALLBACKS = "line_push_fallbacks"
-THROTTLED = "line_events_throttled"
 LOCK_NAMESPACE = 19  # the first key of the users' advisory locks
 
 _EVENTS = cast(Table, WebhookEvent.__table__)
-_COUNTERS = cast(Table, WorkCounter.__table__)
 _INSERT = {
     "postgresql": postgresql.insert(_EVENTS).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(_EVENTS).on_conflict_do_nothing(),
-}
-_BUMP = {
-    name: dialect.insert(_COUNTERS).on_conflict_do_update(
-        index_elements=["name"],
-        set_={"value": _COUNTERS.c.value + dialect.insert(_COUNTERS).excluded.value},
-    )
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 _DUE_USERS = (
     select(_EVENTS.c.line_user_id)
@@ -148,11 +138,6 @@ def store(db: Database, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(_INSERT[db.dialect], list(rows))
 
 
-def bump(conn: Connection, name: str, by: int = 1) -> None:
-    """Add to a work counter, in the caller's transaction."""
-    conn.execute(_BUMP[conn.dialect.name], {"name": name, "value": by})
-
-
 @dataclass(frozen=True)
 class ApplyPolicy:
     max_attempts: int = 5  # tries of an event whose handler fails, then dead
@@ -226,8 +211,8 @@ class EventApplier:
         holds the user."""
         done = 0
         # A failure rolls the user's transaction back and leaves that event to its next try;
-        # the events behind it are applied again at once (a few rounds at most).
-        for _ in range(3):
+        # the events behind it are applied again at once (bounded: each round counts a try).
+        for _ in range(self.policy.max_attempts + self.policy.batch):
             try:
                 return done + self._apply(user)
             except _Failed as failed:
@@ -311,6 +296,7 @@ class EventApplier:
                 user_id,
                 token if isinstance(token, str) else None,
                 [messages.text(SLOW_DOWN_TH)],
+                token_at=raw["timestamp"] if type(raw.get("timestamp")) is int else None,
             )
         return True
 

@@ -8,6 +8,12 @@
   ``authencode_outbox_oldest_pending_seconds``, read from the database at scrape time, and
   ``authencode_database_up``.
 - ``authencode_rate_limited_total{rule}`` and ``authencode_ratelimit_redis_up``.
+- The LINE webhook's inbox, read from the database at scrape time:
+  ``authencode_line_events{status}`` (pending = stored, not applied yet; dead = given up
+  after LINE_EVENT_MAX_ATTEMPTS tries, ``authencode line events``),
+  ``authencode_line_events_oldest_pending_seconds``, and the workers' counters
+  ``authencode_line_push_fallbacks_total`` (replies whose token LINE refused, sent as pushes)
+  and ``authencode_line_events_throttled_total`` (events over the ``line_user`` limit).
 
 Not public: answered to a client on the loopback interface that came through no proxy, or
 to anyone with ``Authorization: Bearer $METRICS_TOKEN``; everyone else gets 404.
@@ -30,12 +36,13 @@ from flask import Flask, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
+from authencode.services import inbox
 from authencode.services.issuance import ISSUED_CHANNELS
 from authencode.services.outbox import backlog
 
@@ -181,6 +188,11 @@ class _DatabaseCollector(Collector):
             age = (utcnow() - first).total_seconds() if first is not None else 0.0
             oldest.add_metric([], max(0.0, age))
             yield oldest
+            try:
+                inbox_metrics = list(self._inbox())
+            except Exception:  # the database went away between the two reads
+                inbox_metrics = []
+            yield from inbox_metrics
         limiter = self.app.extensions.get("ratelimit")
         if limiter is not None and limiter.shared is not None:
             redis_up = GaugeMetricFamily(
@@ -188,6 +200,34 @@ class _DatabaseCollector(Collector):
             )
             redis_up.add_metric([], 1 if limiter.using_redis else 0)
             yield redis_up
+
+    def _inbox(self) -> Iterator[Metric]:
+        db = self.app.extensions["authencode"].db
+        with db.read_only() as session:
+            events = inbox.backlog(session)
+            counts = inbox.counters(session)
+        gauge = GaugeMetricFamily(
+            "authencode_line_events",
+            "LINE webhook events stored but not applied yet (pending) or given up (dead)",
+            labels=("status",),
+        )
+        gauge.add_metric(["pending"], events.pending)
+        gauge.add_metric(["dead"], events.dead)
+        yield gauge
+        oldest = GaugeMetricFamily(
+            "authencode_line_events_oldest_pending_seconds",
+            "Age of the oldest LINE webhook event waiting for a worker",
+        )
+        first = events.oldest_pending
+        oldest.add_metric([], max(0.0, (utcnow() - first).total_seconds()) if first else 0.0)
+        yield oldest
+        for name, help_text in (
+            (inbox.PUSH_FALLBACKS, "LINE replies whose token was refused, sent as pushes"),
+            (inbox.THROTTLED, "LINE events not handled: the user was over the line_user limit"),
+        ):
+            counter = CounterMetricFamily(f"authencode_{name}", help_text)
+            counter.add_metric([], counts[name])
+            yield counter
 
     def _read(self) -> tuple[dict[tuple[str, str], int], dt.datetime | None]:
         db = self.app.extensions["authencode"].db
