@@ -57,7 +57,6 @@ def _reply(
         getattr(event, "reply_token", None),
         out,
         sync_rich_menu=sync_rich_menu,
-        token_at=getattr(event, "timestamp", None),
     )
 
 

@@ -296,7 +296,6 @@ class EventApplier:
                 user_id,
                 token if isinstance(token, str) else None,
                 [messages.text(SLOW_DOWN_TH)],
-                token_at=raw["timestamp"] if type(raw.get("timestamp")) is int else None,
             )
         return True
 

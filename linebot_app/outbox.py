@@ -12,7 +12,6 @@ from authencode.models import OutboxMessage
 from linebot_app.messages import MAX_MESSAGES_PER_REPLY, Json
 
 SYNC_RICH_MENU = "sync_rich_menu"
-ISSUED_AT = "issued_at"  # the event's timestamp (ms): when LINE issued the reply token
 _INSERT = insert(OutboxMessage.__table__)  # type: ignore[arg-type]
 
 
@@ -28,11 +27,8 @@ def enqueue_reply(
     messages: list[Json],
     *,
     sync_rich_menu: bool = False,
-    token_at: int | None = None,
 ) -> None:
     """Queue a reply; without a reply token it is queued as a push to the same user.
-
-    ``token_at``: the event's timestamp, so the sender knows how old the token is.
 
     With ``sync_rich_menu`` the worker first gives the user the rich menu their consent
     calls for at sending time (member menu linked, or unlinked back to the guest default),
@@ -42,8 +38,6 @@ def enqueue_reply(
     payload: dict[str, object] = {"messages": messages}
     if sync_rich_menu:
         payload[SYNC_RICH_MENU] = True
-    if reply_token and token_at:
-        payload[ISSUED_AT] = token_at
     now = utcnow()
     # A plain INSERT (one cached statement, values as parameters) rather than an ORM object:
     # every webhook event writes one of these, and the unit of work is most of its cost.

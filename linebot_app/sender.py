@@ -10,14 +10,14 @@ alias, so a re-deploy changes nothing here) or unlinks it, according to the acco
 at sending time; linking is idempotent, so a retried row simply links again.
 
 A reply has no retry key, and LINE refuses a reply token once used or about a minute after
-the event. Its refusal ("Invalid reply token") does not say which, so it is taken for proof of
-delivery only when it must mean "used": the reply was "in doubt" (marked just before it went;
-then the answer timed out or the worker died) and its token is younger than
-``TOKEN_TRUSTED_SECONDS`` (from the event's timestamp), so only our earlier attempt can have
-used it. Otherwise the message falls back to a push (with the row's retry key, so LINE takes
-that push once), counted in /metrics (``authencode_line_push_fallbacks_total``). The lease
-is short (``SendPolicy.lease``): a killed worker's replies are retried while their tokens
-still live.
+the event; its refusal ("Invalid reply token") does not say which. A reply whose fate is
+unknown — the answer timed out or the connection broke after the request went out, or the
+worker died while sending (each reply is marked "in doubt" just before it goes) — is not
+pushed again when LINE then refuses its token: the earlier attempt used the token. That holds
+while the token lives, which is why the lease is short (``SendPolicy.lease``, 20 s): a killed
+worker's replies are retried well inside the token's minute. Every other refused reply falls
+back to a push (with the row's retry key, so LINE takes that push once), counted in /metrics
+(``authencode_line_push_fallbacks_total``).
 """
 
 from __future__ import annotations
@@ -45,15 +45,13 @@ from authencode.services import consent
 from authencode.services.inbox import PUSH_FALLBACKS, bump
 from authencode.services.outbox import lease_due
 from authencode.settings import Settings
-from linebot_app.outbox import ISSUED_AT, SYNC_RICH_MENU
+from linebot_app.outbox import SYNC_RICH_MENU
 from linebot_app.richmenu import ALIASES, MEMBER
 
 log = logging.getLogger(__name__)
 
 _JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 IN_DOUBT = "in doubt: "  # last_error prefix: an earlier reply attempt may have reached LINE
-# A reply token LINE refuses younger than this was used, not expired (LINE: "about a minute").
-TOKEN_TRUSTED_SECONDS = 40.0
 
 
 @dataclass(frozen=True)
@@ -83,8 +81,6 @@ class Claimed:
     in_doubt: bool = False  # an earlier attempt (a reply) may already have been delivered
     active: bool = True  # the recipient still follows the account (or is unknown to us)
     member: bool = False  # consented: the member rich menu is theirs
-    created_at: dt.datetime | None = None
-    token_at: int | None = None  # the event's timestamp (ms): the reply token's issue
 
 
 @dataclass
@@ -205,8 +201,6 @@ class OutboxSender:
                         (row.last_error or "").startswith(IN_DOUBT),
                         active=active,
                         member=account is not None and consent.is_current(account.consent_version),
-                        created_at=row.created_at,
-                        token_at=row.payload.get(ISSUED_AT),
                     )
                 )
             replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
@@ -232,7 +226,7 @@ class OutboxSender:
                 except ApiException as exc:
                     if exc.status != 400 or "reply token" not in _error_text(exc).lower():
                         raise
-                    if row.in_doubt and self._token_age(row) < TOKEN_TRUSTED_SECONDS:
+                    if row.in_doubt:
                         log.info(
                             "outbox %s: reply token already used by an earlier attempt", row.id
                         )
@@ -276,16 +270,6 @@ class OutboxSender:
             # No menus deployed yet (alias 404), or LINE refused the link: the message still
             # goes out; the user keeps the menu they have.
             log.warning("outbox %s: rich menu not switched (HTTP %s)", row.id, exc.status)
-
-    def _token_age(self, row: Claimed) -> float:
-        """Seconds since LINE issued the row's reply token (the event's timestamp; the row's
-        creation when the event's is not known), however the clocks disagree: never less."""
-        issued = row.created_at
-        if isinstance(row.token_at, int):
-            issued = min(issued or utcnow(), dt.datetime.fromtimestamp(row.token_at / 1000, dt.UTC))
-        if issued is None:
-            return float("inf")
-        return max((utcnow() - issued).total_seconds(), (self.clock() - issued).total_seconds())
 
     def _timeout(self) -> tuple[float, float]:
         return (self.policy.connect_timeout, self.policy.read_timeout)
