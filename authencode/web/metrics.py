@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, has_app_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import generate_latest
@@ -110,7 +110,10 @@ def init_metrics(app: Flask) -> Metrics:
 
 
 def note_rate_limited(rule: str) -> None:
-    """Count a request refused (or a LINE event throttled) by ``rule``."""
+    """Count a request refused (or a LINE event throttled) by ``rule``; outside the web app
+    (a worker applying LINE events) there is no /metrics of its own to count in."""
+    if not has_app_context():
+        return
     metrics: Metrics | None = current_app.extensions.get("metrics")
     if metrics is not None:
         metrics.rate_limited.labels(rule).inc()

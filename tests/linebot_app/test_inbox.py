@@ -178,3 +178,21 @@ def test_a_delivery_is_stored_whole_or_not_at_all(client: Any, db: Database) -> 
     assert _events(db) == {}
     assert post(client, webhook(fine)).status_code == 200  # LINE's redelivery, without it
     assert list(_events(db)) == [fine["webhookEventId"]]
+
+
+def test_a_worker_outside_the_web_app_throttles_a_chatty_user_and_counts_it(
+    client: Any, db: Database, settings: Settings
+) -> None:
+    from authencode.ratelimit import RateLimiter
+    from authencode.services.inbox import THROTTLED
+    from linebot_app.inbox import SLOW_DOWN_TH
+
+    events = [text(f"ข้อความ {n}") for n in range(4)]
+    assert post(client, webhook(*events)).status_code == 200
+    # As in `python -m linebot_app.worker`: no Flask application around it.
+    applier = EventApplier(db, settings, rate=RateLimiter({"line_user": 2}))
+    assert applier.run_once() == 4
+    replies = [row.payload["messages"][0].get("text") for row in outbox(db)]
+    assert len(replies) == 3 and replies[2] == SLOW_DOWN_TH  # asked once to slow down
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f"authencode_{THROTTLED}_total 2.0" in metrics
