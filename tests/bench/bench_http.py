@@ -159,6 +159,7 @@ def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str,
         "missing": missing,
         "p50_ms": pct(0.50),
         "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
         "max_ms": delays[-1] if delays else float("nan"),
         "mean_ms": statistics.fmean(delays) if delays else float("nan"),
     }
