@@ -196,9 +196,10 @@ class EventApplier:
     def _now(self) -> dt.datetime:
         return (self.state or bot_state(self.settings)).clock()
 
-    def run_once(self, limit: int = 100) -> int:
+    def run_once(self, limit: int = 25) -> int:
         """Apply what is due for up to ``limit`` users; returns how many events were applied
-        or failed."""
+        or failed. Small rounds: the worker sends the replies of each round before the next
+        (under a backlog a reply should not wait behind a hundred users' events)."""
         with self.db.engine.connect() as conn:
             users = list(conn.scalars(_DUE_USERS, {"now": self._now(), "limit": limit}))
         return sum(self.apply_user(user) for user in users)
