@@ -131,6 +131,11 @@ class Settings:
     def key_ring(self) -> tuple[tuple[str, bytes], ...]:
         """The data keys as DataProtector takes them: the current key first."""
         return self.data_keys or ((LEGACY_KEY_ID, self.data_key),)
+    # tries of a webhook event whose handler keeps failing before it is dead-lettered
+    line_event_max_attempts: int = 5
+    # apply a delivery's events in the webhook's request after storing them (tests and a
+    # one-process demo); otherwise only the workers apply them
+    line_events_inline: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -239,6 +244,13 @@ class Settings:
                 "front of the server (0 to 5)"
             )
 
+        attempts = _optional(env, "LINE_EVENT_MAX_ATTEMPTS") or "5"
+        if not attempts.isdigit() or not 1 <= int(attempts) <= 100:
+            raise SettingsError("LINE_EVENT_MAX_ATTEMPTS must be a number of tries (1 to 100)")
+        inline = (_optional(env, "LINE_EVENTS_INLINE") or "0").lower()
+        if inline not in ("0", "1", "true", "false"):
+            raise SettingsError("LINE_EVENTS_INLINE must be 1 or 0")
+
         return cls(
             environment=environment,
             database_url=database_url,
@@ -268,6 +280,8 @@ class Settings:
             reader_agent_url=_reader_agent_url(env),
             pg_bindir=Path(bindir) if (bindir := _optional(env, "PG_BINDIR")) else None,
             kiosk_idle_seconds=_kiosk_idle_seconds(env),
+            line_event_max_attempts=int(attempts),
+            line_events_inline=inline in ("1", "true"),
         )
 
 

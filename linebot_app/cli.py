@@ -61,3 +61,52 @@ def line_announce_levels() -> None:
     with unit_of_work(settings) as session:
         queued = announce_levels(session, settings)
     click.echo(f"announcement queued for {queued} account(s); accounts already told were skipped")
+
+
+@line_group.group("events")
+def line_events() -> None:
+    """The webhook's events: waiting for a worker, and those given up on (dead)."""
+
+
+@line_events.command("list")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def line_events_list(limit: int) -> None:
+    """Count the events waiting and dead; list the dead ones, newest first."""
+    from authencode.services.inbox import backlog, dead
+
+    with unit_of_work(settings_or_exit()) as session:
+        counts = backlog(session)
+        rows = dead(session, limit)
+    oldest = (
+        f", oldest received {counts.oldest_pending:%Y-%m-%d %H:%M:%S}Z"
+        if counts.oldest_pending
+        else ""
+    )
+    click.echo(f"pending: {counts.pending}{oldest}; dead: {counts.dead}")
+    for row in rows:
+        click.echo(
+            f"{row.webhook_event_id}  {row.event_type}  {row.received_at:%Y-%m-%d %H:%M:%S}Z  "
+            f"tries {row.attempts}  {row.last_error or ''}"
+        )
+
+
+@line_events.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Queue every dead event again.")
+def line_events_retry(ids: tuple[str, ...], all_dead: bool) -> None:
+    """Queue dead events IDS (webhookEventIds, or --all-dead) again; a worker applies them."""
+    from authencode.db import utcnow
+    from authencode.services.inbox import retry_dead
+
+    if bool(ids) == all_dead:
+        click.echo("name the dead events' ids, or give --all-dead (not both)", err=True)
+        sys.exit(2)
+    with unit_of_work(settings_or_exit()) as session:
+        queued = retry_dead(session, None if all_dead else ids, "cli", utcnow())
+    missing = sorted(set(ids) - set(queued))
+    click.echo(f"{len(queued)} event(s) queued again")
+    if missing:
+        click.echo(
+            "not dead (pending, applied or unknown), left alone: " + ", ".join(missing), err=True
+        )
+        sys.exit(1)

@@ -9,11 +9,15 @@ A row marked ``sync_rich_menu`` first links the member rich menu to the user (fo
 alias, so a re-deploy changes nothing here) or unlinks it, according to the account's consent
 at sending time; linking is idempotent, so a retried row simply links again.
 
-A reply has no retry key, and LINE refuses a reply token once used. So a reply whose fate is
+A reply has no retry key, and LINE refuses a reply token once used or about a minute after
+the event; its refusal ("Invalid reply token") does not say which. A reply whose fate is
 unknown — the answer timed out or the connection broke after the request went out, or the
 worker died while sending (each reply is marked "in doubt" just before it goes) — is not
-pushed again when LINE then refuses its token: the earlier attempt used the token, so the
-message was delivered. Only a reply that surely never reached LINE falls back to a push.
+pushed again when LINE then refuses its token: the earlier attempt used the token. That holds
+while the token lives, which is why the lease is short (``SendPolicy.lease``, 20 s): a killed
+worker's replies are retried well inside the token's minute. Every other refused reply falls
+back to a push (with the row's retry key, so LINE takes that push once), counted in /metrics
+(``authencode_line_push_fallbacks_total``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sqlalchemy import Table, bindparam, select, update
 from authencode.db import Database, utcnow
 from authencode.models import LineAccount, OutboxMessage
 from authencode.services import consent
+from authencode.services.inbox import PUSH_FALLBACKS, bump
 from authencode.services.outbox import lease_due
 from authencode.settings import Settings
 from linebot_app.outbox import SYNC_RICH_MENU
@@ -56,7 +61,7 @@ class SendPolicy:
     max_attempts: int = 10
     base_delay: float = 2.0  # seconds; doubled after each failed attempt
     max_delay: float = 15 * 60.0
-    lease: float = 120.0  # a claimed row is retried after this if its worker vanished
+    lease: float = 20.0  # a claimed row is retried after this if its worker vanished
     concurrency: int = 8  # messages of one batch on their way to LINE at once
 
     def backoff(self, attempts: int) -> float:
@@ -321,8 +326,11 @@ class OutboxSender:
             _settled(row, outcome, now, self.policy)
             for row, outcome in zip(claimed, outcomes, strict=True)
         ]
+        fallbacks = sum(1 for outcome in outcomes if outcome.fell_back_to_push)
         with self.db.transaction() as session:
             session.connection().execute(_SETTLE, changes)
+            if fallbacks:
+                bump(session.connection(), PUSH_FALLBACKS, fallbacks)
         for row, change in zip(claimed, changes, strict=True):
             log.info(
                 "outbox %s (%s) attempt %d: %s",

@@ -1,10 +1,12 @@
-"""The `worker` process: sends the outbox until stopped (SIGTERM or SIGINT finish a batch).
+"""The `worker` process: applies the webhook's events and sends the outbox until stopped
+(SIGTERM or SIGINT finish a batch).
 
-It delivers both kinds of outbox rows: LINE replies and pushes (OutboxSender) and staff
-emails (authencode.services.mail, through SMTP_URL; logged in development without one).
-It also purges what is past its retention period (authencode.services.retention: among
-others chat dialogues nobody came back to, whose answers hold CIDs), and removes pending
-links whose approval request went unanswered for a day.
+It applies the LINE events the webhook stored (linebot_app.inbox: one user's events in
+order, several workers in parallel) and delivers both kinds of outbox rows: LINE replies and
+pushes (OutboxSender) and staff emails (authencode.services.mail, through SMTP_URL; logged
+in development without one). It also purges what is past its retention period
+(authencode.services.retention: among others chat dialogues nobody came back to, whose
+answers hold CIDs), and removes pending links whose approval request went unanswered for a day.
 
 Run with ``python -m linebot_app.worker``; configuration comes from the environment only.
 """
@@ -17,22 +19,31 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Protocol
+from typing import Any, Protocol
+
+import psycopg
+from sqlalchemy import make_url
 
 from authencode import redaction
 from authencode.crypto import DataProtector
 from authencode.db import Database, utcnow
+from authencode.ratelimit import RateLimiter
 from authencode.services import link_approvals, mail, retention
 from authencode.settings import RetentionPolicy, Settings, SettingsError
 from linebot_app import notify
+from linebot_app.inbox import EventApplier
 from linebot_app.sender import OutboxSender
+from linebot_app.state import make_state
 
 log = logging.getLogger("linebot_app.worker")
 
-# How long an idle worker waits before looking again: a reply waits at most this long before
-# it is picked up (LINE users expect an answer within a second). An idle poll is one indexed
-# query per job, about 20 small queries a second.
+# How long an idle worker sleeps before looking again on SQLite (the demo): a reply waits at
+# most this long before it is picked up. On PostgreSQL an idle worker waits on LISTEN
+# instead, woken by the trigger of every stored event or queued message, and looks again
+# after IDLE_SECONDS anyway (a retry coming due, the periodic sweeps).
 POLL_SECONDS = 0.1
+IDLE_SECONDS = 1.0
+NOTIFY_CHANNEL = "authencode_work"  # migration 0020's trigger
 
 
 class Job(Protocol):
@@ -129,16 +140,59 @@ class Jobs:
         return busy
 
 
-def run(sender: Job, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
-    """Send due rows until ``stop`` is set; sleeps only when nothing was due."""
+class Waker:
+    """How an idle worker waits for work: LISTEN on PostgreSQL, a short sleep on SQLite."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.listen_url = (
+            url.set(drivername="postgresql").render_as_string(hide_password=False)
+            if url.get_backend_name() == "postgresql"
+            else None
+        )
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def wait(self, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+        if self.listen_url is None:
+            stop.wait(poll)
+            return
+        try:
+            conn = self._listening()
+            for _ in conn.notifies(timeout=IDLE_SECONDS, stop_after=1):
+                pass
+        except psycopg.Error as exc:
+            log.warning("LISTEN connection lost (%s): sleeping instead", type(exc).__name__)
+            self.close()
+            stop.wait(IDLE_SECONDS)
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            assert self.listen_url is not None
+            self._conn = psycopg.connect(self.listen_url, autocommit=True, connect_timeout=5)
+            self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def run(
+    sender: Job, stop: threading.Event, poll: float = POLL_SECONDS, waker: Waker | None = None
+) -> None:
+    """Do what is due until ``stop`` is set; waits (``waker``) only when nothing was due."""
     while not stop.is_set():
         try:
             busy = sender.run_once()
         except Exception as exc:  # a database outage must not end the worker
-            log.error("outbox batch failed: %s", type(exc).__name__)
+            log.error("worker batch failed: %s", type(exc).__name__)
             busy = 0
         if not busy:
-            stop.wait(poll)
+            if waker is None:
+                stop.wait(poll)
+            else:
+                waker.wait(stop, poll)
 
 
 def main() -> int:
@@ -150,7 +204,14 @@ def main() -> int:
         redaction.install(keep_whole_allowed=settings.environment == "development")
         db = Database(settings.database_url)
         sender = OutboxSender(db, settings)
+        applier = EventApplier(
+            db,
+            settings,
+            rate=RateLimiter(settings.rate_limits, settings.redis_url),
+            state=make_state(settings),
+        )
         jobs = Jobs(
+            applier,
             sender,
             EmailJob(db, settings),
             RetentionJob(db, settings.retention),
@@ -166,11 +227,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("outbox worker started")
-    run(jobs, stop)
+    log.info("worker started")
+    waker = Waker(settings.database_url)
+    run(jobs, stop, waker=waker)
+    waker.close()
     sender.close()
     db.dispose()
-    log.info("outbox worker stopped")
+    log.info("worker stopped")
     return 0
 
 

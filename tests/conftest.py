@@ -150,6 +150,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         data_key=TEST_DATA_KEY,
         instance_path=tmp_path / "instance",
         public_base_url="http://127.0.0.1:5000",
+        # The webhook applies what it stored before answering (the workers' code), so a
+        # test that chats through the webhook reads the reply right after posting.
+        line_events_inline=True,
     )
 
 
@@ -194,6 +197,7 @@ def live_settings(pg_url: str, tmp_path: Path, live_port: int) -> Settings:
         data_key=TEST_DATA_KEY,
         instance_path=tmp_path / "instance",
         public_base_url=f"http://127.0.0.1:{live_port}",
+        line_events_inline=True,
     )
 
 

@@ -11,7 +11,7 @@ from authencode.models.facility import Facility, FacilityService, ServiceType
 from authencode.models.kiosk import Kiosk
 from authencode.models.liff import PcuChangeRequest
 from authencode.models.line import AccountNotice, ConsentRecord, FamilyLink, LineAccount
-from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent
+from authencode.models.ops import AuditEntry, OutboxMessage, WebhookEvent, WorkCounter
 from authencode.models.qr import FacilityKey
 from authencode.models.registry import Person, Right
 from authencode.models.staff import LoginThrottle, StaffUser
@@ -51,4 +51,5 @@ __all__ = [
     "ThaidAuthorization",
     "VisitEvidence",
     "WebhookEvent",
+    "WorkCounter",
 ]

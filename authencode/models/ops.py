@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authencode.db import Base, created_at, intpk, str_hash
@@ -31,13 +40,39 @@ class AuditEntry(Base):
 
 
 class WebhookEvent(Base):
-    """A LINE webhook event already received, by its webhookEventId (de-duplication)."""
+    """A LINE webhook event received, by its webhookEventId (de-duplication), and the inbox
+    the workers apply it from (linebot_app.inbox).
+
+    The webhook stores it ``pending`` with its event encrypted in ``payload``; a worker applies
+    it, in the transaction of its effects, and marks it ``applied`` (the payload removed). An
+    event whose handler keeps failing ends ``dead`` after a bounded number of ``attempts``.
+    Rows from before the inbox are ``applied``.
+    """
 
     __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_inbox", "status", "line_user_id"),)
 
     webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[created_at] = mapped_column(index=True)  # retention purges by age
+    # The ordering key: a user's events are applied one at a time, by (event_ts, received_at).
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
+    event_ts: Mapped[int | None] = mapped_column(BigInteger)  # LINE's timestamp, milliseconds
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # the event's JSON, encrypted
+    status: Mapped[str] = mapped_column(String(8), default="applied", server_default="applied")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class WorkCounter(Base):
+    """A monotonic count the workers keep for /metrics, whatever process or machine counted
+    it (e.g. replies that fell back to a push)."""
+
+    __tablename__ = "work_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class OutboxMessage(Base):

@@ -61,11 +61,11 @@ WITHDRAWN_PREFIX = "withdrawn:"  # a withdrawn account's LINE user id once purge
 def webhook_event_done() -> ColumnElement[bool]:
     """Whether a stored webhook event row has done its work, so only its age keeps it.
 
-    Today an event is applied in the request that stores its row (or the row records that
-    its handler failed, so a redelivery is not applied twice): every row is done. A queue
-    that stores events before applying them narrows this to the applied ones.
+    The webhook stores events as ``pending`` and the workers apply them (linebot_app.inbox):
+    only ``applied`` rows are done. Pending rows wait for a worker and ``dead`` ones for an
+    operator's ``authencode line events retry``; neither is purged.
     """
-    return true()
+    return WebhookEvent.status == "applied"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@
   from the moment its period starts; 0 when none), ``authencode_retention_period_seconds{kind}``
   and ``authencode_retention_due_rows{kind}`` (past the period, waiting for the purge). A
   purge that keeps up holds oldest below period plus a few minutes.
+- The LINE webhook's inbox, read from the database at scrape time:
+  ``authencode_line_events{status}`` (pending = stored, not applied yet; dead = given up
+  after LINE_EVENT_MAX_ATTEMPTS tries, ``authencode line events``),
+  ``authencode_line_events_oldest_pending_seconds``, and the workers' counters
+  ``authencode_line_push_fallbacks_total`` (replies whose token LINE refused, sent as pushes)
+  and ``authencode_line_events_throttled_total`` (events over the ``line_user`` limit).
 
 Not public: answered to a client on the loopback interface that came through no proxy, or
 to anyone with ``Authorization: Bearer $METRICS_TOKEN``; everyone else gets 404.
@@ -31,17 +37,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, has_app_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
-from authencode.services import retention
+from authencode.services import inbox, retention
 from authencode.services.issuance import ISSUED_CHANNELS
 from authencode.services.outbox import backlog
 
@@ -109,7 +115,10 @@ def init_metrics(app: Flask) -> Metrics:
 
 
 def note_rate_limited(rule: str) -> None:
-    """Count a request refused (or a LINE event throttled) by ``rule``."""
+    """Count a request refused (or a LINE event throttled) by ``rule``; outside the web app
+    (a worker applying LINE events) there is no /metrics of its own to count in."""
+    if not has_app_context():
+        return
     metrics: Metrics | None = current_app.extensions.get("metrics")
     if metrics is not None:
         metrics.rate_limited.labels(rule).inc()
@@ -188,6 +197,11 @@ class _DatabaseCollector(Collector):
             oldest.add_metric([], max(0.0, age))
             yield oldest
             yield from _retention_metrics(kept)
+            try:
+                inbox_metrics = list(self._inbox())
+            except Exception:  # the database went away between the two reads
+                inbox_metrics = []
+            yield from inbox_metrics
         limiter = self.app.extensions.get("ratelimit")
         if limiter is not None and limiter.shared is not None:
             redis_up = GaugeMetricFamily(
@@ -195,6 +209,34 @@ class _DatabaseCollector(Collector):
             )
             redis_up.add_metric([], 1 if limiter.using_redis else 0)
             yield redis_up
+
+    def _inbox(self) -> Iterator[Metric]:
+        db = self.app.extensions["authencode"].db
+        with db.read_only() as session:
+            events = inbox.backlog(session)
+            counts = inbox.counters(session)
+        gauge = GaugeMetricFamily(
+            "authencode_line_events",
+            "LINE webhook events stored but not applied yet (pending) or given up (dead)",
+            labels=("status",),
+        )
+        gauge.add_metric(["pending"], events.pending)
+        gauge.add_metric(["dead"], events.dead)
+        yield gauge
+        oldest = GaugeMetricFamily(
+            "authencode_line_events_oldest_pending_seconds",
+            "Age of the oldest LINE webhook event waiting for a worker",
+        )
+        first = events.oldest_pending
+        oldest.add_metric([], max(0.0, (utcnow() - first).total_seconds()) if first else 0.0)
+        yield oldest
+        for name, help_text in (
+            (inbox.PUSH_FALLBACKS, "LINE replies whose token was refused, sent as pushes"),
+            (inbox.THROTTLED, "LINE events not handled: the user was over the line_user limit"),
+        ):
+            counter = CounterMetricFamily(f"authencode_{name}", help_text)
+            counter.add_metric([], counts[name])
+            yield counter
 
     def _read(
         self,

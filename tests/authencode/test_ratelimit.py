@@ -17,7 +17,7 @@ from authencode.ratelimit import (
     parse_limits,
 )
 from authencode.settings import Settings, SettingsError
-from linebot_app.webhook import SLOW_DOWN_TH
+from linebot_app.inbox import SLOW_DOWN_TH
 from tests.support.liff import CHANNEL_ID, JwksServer, bearer, new_user_id
 from tests.support.line_bot import ACCESS_TOKEN, CHANNEL_SECRET, post, text, webhook
 from tests.support.redis_server import RedisServer

@@ -9,7 +9,11 @@ binaries, which ``scripts/install-system-deps.sh`` installs). In one run on this
      signed bodies: it checks the signature and stores each event with one autocommitted
      INSERT, nothing else; the least any webhook that stores events before answering 200 does;
 (b) webhook: ``POST /line/webhook`` with correctly signed text-message events, a new event id
-    and reply token each, from many registered LINE users;
+    and reply token each, from many registered LINE users. The workers are paused (SIGSTOP)
+    while wrk runs, so the rate is the webhook's own (store and answer); then they are resumed
+    and the backlog's drain is timed: the workers' sustained rate (apply, reply, send), and
+    the CPU per event of gunicorn, the worker and PostgreSQL together as a multiple of the
+    floor's (``--live-workers`` keeps them running instead);
 (c) issuance: ``POST /liff/api/codes`` with real ES256 LIFF ID tokens (checked against a local
     JWKS server) and signed clinic QR tokens, a different person/service each request.
 
@@ -81,11 +85,37 @@ from tests.support.procfile import web_command  # noqa: E402
 # --- measuring -------------------------------------------------------------------------------
 
 
-def wait_outbox_drained(engine: Any, timeout: float = 120) -> float:
+def pending_events(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(text("SELECT count(*) FROM webhook_events WHERE status = 'pending'"))
+        )
+
+
+def work_counter(engine: Any, name: str) -> int:
+    with engine.connect() as conn:
+        value = conn.scalar(text("SELECT value FROM work_counters WHERE name = :n"), {"n": name})
+    return int(value or 0)
+
+
+OURS = ("gunicorn", "worker", "postgres")  # wrk and the fake LINE API are left out
+
+
+def ours_per_event(cpu: dict[str, float], events: int) -> float:
+    return sum(cpu.get(part, 0.0) for part in OURS) / events * 1000 if events else float("nan")
+
+
+def wait_outbox_drained(engine: Any, timeout: float = 300) -> float:
+    """Seconds until no event waits for a worker and no message waits to be sent."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         with engine.connect() as conn:
-            pending = conn.scalar(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
+            pending = conn.scalar(
+                text(
+                    "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') "
+                    "+ (SELECT count(*) FROM webhook_events WHERE status = 'pending')"
+                )
+            )
         if not pending:
             return time.monotonic() - started
         time.sleep(0.1)
@@ -129,6 +159,7 @@ def handover(engine: Any, fake: FakeLineServer, since: dt.datetime) -> dict[str,
         "missing": missing,
         "p50_ms": pct(0.50),
         "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
         "max_ms": delays[-1] if delays else float("nan"),
         "mean_ms": statistics.fmean(delays) if delays else float("nan"),
     }
@@ -320,6 +351,10 @@ def bench(
                 )
                 wait_outbox_drained(engine)
                 since = dt.datetime.now(dt.UTC)
+                fallbacks = work_counter(engine, "line_push_fallbacks")
+                paused = name == "webhook" and not args.live_workers
+                if paused:  # the webhook's own pace: the workers wait (SIGSTOP)
+                    os.killpg(worker.pid, signal.SIGSTOP)
                 before = meter.snapshot()
                 with profiled(
                     args, procs, name, args.duration, {"gunicorn": web.pid, "worker": worker.pid}
@@ -331,10 +366,46 @@ def bench(
                         args.duration,
                         [str(path), str(warm.consumed), str(args.wrk_threads)],
                     )
+                answered = meter.snapshot()
+                backlog = pending_events(engine)
+                if paused:
+                    os.killpg(worker.pid, signal.SIGCONT)
                 drained = wait_outbox_drained(engine)
-                result.cpu = meter.spent(before, meter.snapshot())  # the backlog's sending too
+                after = meter.snapshot()
+                result.cpu = meter.spent(before, after)  # the backlog's processing too
                 result.handover = handover(engine, fake, since)
                 result.notes.append(f"outbox drained {drained:.2f} s after the load ended")
+                if name == "webhook":
+                    floor = results[1]
+                    floor_cpu = ours_per_event(floor.cpu, floor.requests)
+                    answer = meter.spent(before, answered)
+                    drain = meter.spent(answered, after)
+                    events = result.requests
+                    result.notes.append(
+                        ("workers paused during the load: " if paused else "workers running: ")
+                        + f"{backlog:,} of {events:,} events waiting at its end; the workers "
+                        f"applied and replied to them at {backlog / drained:,.0f} events/s"
+                        if drained and backlog
+                        else "no backlog at the load's end"
+                    )
+                    result.notes.append(
+                        f"CPU per event, ours (gunicorn + worker + PostgreSQL): "
+                        f"{ours_per_event(result.cpu, events):.2f} ms = "
+                        f"{ours_per_event(result.cpu, events) / floor_cpu:.2f}x the floor's "
+                        f"{floor_cpu:.2f} ms; answering: "
+                        + ", ".join(
+                            f"{part} {answer.get(part, 0.0) / events * 1000:.2f}" for part in OURS
+                        )
+                        + "; applying and sending: "
+                        + ", ".join(
+                            f"{part} {drain.get(part, 0.0) / events * 1000:.2f}" for part in OURS
+                        )
+                    )
+                    result.notes.append(
+                        f"answer rate {result.rps / floor.rps:.2f}x the floor's "
+                        f"(goal >= 0.8x, p99 < 50 ms); push fallbacks: "
+                        f"{work_counter(engine, 'line_push_fallbacks') - fallbacks}"
+                    )
                 if name == "issuance":
                     result.notes.extend(check_codes(engine, fake, since))
                 if result.wraps:
@@ -400,6 +471,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles (raw) here")
     parser.add_argument("--markdown", action="store_true", help="also print the README table")
+    parser.add_argument(
+        "--live-workers",
+        action="store_true",
+        help="keep the workers running during the webhook's load (default: paused, so the "
+        "webhook's answer rate and the workers' drain rate are measured apart)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: run scripts/install-system-deps.sh (Debian package wrk)")

@@ -21,7 +21,8 @@ def report_one(result: Result, baseline: Result) -> None:
         h = result.handover
         print(
             f"            outbox: {h['messages']:,.0f} messages, handed to LINE p50 "
-            f"{h['p50_ms']:.0f} ms, p95 {h['p95_ms']:.0f} ms, max {h['max_ms']:.0f} ms"
+            f"{h['p50_ms']:.0f} ms, p95 {h['p95_ms']:.0f} ms, p99 {h['p99_ms']:.0f} ms, "
+            f"max {h['max_ms']:.0f} ms"
             + (f", {h['missing']:.0f} not delivered" if h["missing"] else "")
         )
     if result.cpu and result.requests:

@@ -42,4 +42,5 @@ def fault_settings(
         line_channel_secret=CHANNEL_SECRET,
         line_channel_access_token=ACCESS_TOKEN,
         line_api_base_url=fake_line.url,
+        line_events_inline=True,
     )
