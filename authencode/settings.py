@@ -131,6 +131,7 @@ class Settings:
     def key_ring(self) -> tuple[tuple[str, bytes], ...]:
         """The data keys as DataProtector takes them: the current key first."""
         return self.data_keys or ((LEGACY_KEY_ID, self.data_key),)
+
     # tries of a webhook event whose handler keeps failing before it is dead-lettered
     line_event_max_attempts: int = 5
     # apply a delivery's events in the webhook's request after storing them (tests and a

@@ -51,8 +51,8 @@ from authencode.services import (
 from authencode.services.people import find_person, person_cid
 from authencode.services.registry_import import import_registry
 from authencode.settings import Settings, SettingsError
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_facility, make_staff, new_cid
+from tests.support.shared import TEST_DATA_KEY
 
 K0 = TEST_DATA_KEY
 K1 = base64.b64decode("Vt3m0cQ1yJ7r9XkLh2bN5aP8sD4fG6jZ0wE3uT1iO7c=")

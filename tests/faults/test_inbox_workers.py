@@ -25,10 +25,10 @@ from authencode.db import Database
 from authencode.models import OutboxMessage, WebhookEvent
 from authencode.services import line_accounts
 from authencode.settings import Settings
-from tests.faults.conftest import worker_env
 from tests.support.fake_line import FakeLineServer
 from tests.support.line_bot import post, sign, text, webhook
 from tests.support.procfile import procfile_web
+from tests.support.shared import worker_env
 
 USERS = [f"U{n:032x}" for n in range(1, 7)]
 
