@@ -37,7 +37,7 @@ from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.models import WebhookEvent
 from authencode.ratelimit import RateLimiter
-from authencode.services.inbox import THROTTLED, bump
+from authencode.services.inbox import PAYLOAD_CONTEXT, THROTTLED, bump
 from authencode.services.people import LocalRegistryRights, RightsLookup
 from authencode.settings import Settings
 from linebot_app import messages
@@ -49,7 +49,6 @@ from linebot_app.state import BotState, bot_state
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ID = 64
-PAYLOAD_CONTEXT = "line-event"  # the encryption's associated data: a payload is no CID
 # Events a person sends; follow/unfollow change state and are never throttled.
 THROTTLED_EVENTS = ("message", "postback")
 SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไป ระบบขอพักการตอบสักครู่ กรุณารอประมาณ 1 นาทีแล้วส่งใหม่อีกครั้งนะคะ"

@@ -65,6 +65,7 @@ from authencode.services import (
     audit,
     conversations,
     counter_verify,
+    inbox,
     mail,
     qr_tokens,
     staff_accounts,
@@ -97,13 +98,14 @@ class OneWay:
 
 
 Spec = Sealed | Hashed | OneWay
+RowId = int | str  # a table's primary key; None below: from the first row
 
 
 @dataclass
 class Batch:
     """What one transaction of re-keying did."""
 
-    last_id: int | None  # None: the table is finished
+    last_id: RowId | None  # None: the table is finished
     rekeyed: int = 0
     skipped: int = 0  # changed by another transaction meanwhile (left as it wrote them)
     # Rows that could not be re-keyed and why: a ciphertext under a key not configured, or a
@@ -124,7 +126,7 @@ class Rekeyable(Protocol):
     def pending(self, session: Session, current: str) -> int: ...
 
     def rekey(
-        self, session: Session, protector: DataProtector, after_id: int, limit: int
+        self, session: Session, protector: DataProtector, after_id: RowId | None, limit: int
     ) -> Batch: ...
 
     def unreadable(self, session: Session, protector: DataProtector) -> list[str]: ...
@@ -163,11 +165,12 @@ def _rewritable(specs: Iterable[Spec]) -> list[Sealed | Hashed]:
 
 @dataclass(frozen=True)
 class TableEntry:
-    """The data-key columns of one table (primary key ``id``)."""
+    """The data-key columns of one table, walked in the order of its primary key ``key``."""
 
     name: str
     specs: tuple[Spec, ...]
     context_columns: tuple[str, ...] = ()  # what a context function reads from the row
+    key: str = "id"
 
     @property
     def table(self) -> Table:
@@ -210,7 +213,9 @@ class TableEntry:
     def pending(self, session: Session, current: str) -> int:
         return session.scalar(select(func.count()).where(self._stale(current))) or 0
 
-    def rekey(self, session: Session, protector: DataProtector, after_id: int, limit: int) -> Batch:
+    def rekey(
+        self, session: Session, protector: DataProtector, after_id: RowId | None, limit: int
+    ) -> Batch:
         table = self.table
         specs = _rewritable(self.specs)
         query = self._select(after_id, limit).where(self._stale(protector.current_key_id))
@@ -235,7 +240,7 @@ class TableEntry:
             try:
                 with session.begin_nested():
                     done = session.execute(
-                        update(table).where(table.c.id == row.id, *unchanged).values(values)
+                        update(table).where(table.c[self.key] == row.id, *unchanged).values(values)
                     )
             except IntegrityError:  # the new hash is another row's already: a duplicate
                 batch.failed.append(f"{self.name}#{row.id}: its new hash is another row's")
@@ -246,24 +251,24 @@ class TableEntry:
                 batch.skipped += 1
         return batch
 
-    def _select(self, after_id: int, limit: int) -> Select[Any]:
+    def _select(self, after_id: RowId | None, limit: int) -> Select[Any]:
         table = self.table
-        return (
-            select(
-                table.c.id,
-                *(table.c[s.column] for s in _rewritable(self.specs)),
-                *(table.c[c] for c in self.context_columns),
-            )
-            .where(table.c.id > after_id)
-            .order_by(table.c.id)
-            .limit(limit)
+        key = table.c[self.key]
+        query = select(
+            key.label("id"),
+            *(table.c[s.column] for s in _rewritable(self.specs)),
+            *(table.c[c] for c in self.context_columns),
         )
+        if after_id is not None:
+            query = query.where(key > after_id)
+        return query.order_by(key).limit(limit)
 
     def unreadable(self, session: Session, protector: DataProtector) -> list[str]:
         """Rows a value of which does not decrypt, or whose hash is not of its plaintext."""
         specs = _rewritable(self.specs)
         sealed = {s.column: s for s in specs if isinstance(s, Sealed)}
-        found, after_id = [], 0
+        found: list[str] = []
+        after_id: RowId | None = None
         while rows := session.execute(self._select(after_id, 500)).all():
             for row in rows:
                 for spec in specs:
@@ -323,14 +328,14 @@ class QueuedMail:
     def columns(self) -> list[tuple[str, str]]:
         return [(self.name, self.column)]
 
-    def _queued(self, session: Session, after_id: int = 0) -> list[OutboxMessage]:
+    def _queued(self, session: Session, after_id: RowId | None = None) -> list[OutboxMessage]:
         return list(
             session.scalars(
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.kind == "email",
                     OutboxMessage.status == "pending",
-                    OutboxMessage.id > after_id,
+                    OutboxMessage.id > (after_id or 0),
                 )
                 .order_by(OutboxMessage.id)
             )
@@ -350,7 +355,9 @@ class QueuedMail:
     def pending(self, session: Session, current: str) -> int:
         return sum(1 for row in self._queued(session) if self._key(row) not in (None, current))
 
-    def rekey(self, session: Session, protector: DataProtector, after_id: int, limit: int) -> Batch:
+    def rekey(
+        self, session: Session, protector: DataProtector, after_id: RowId | None, limit: int
+    ) -> Batch:
         current = protector.current_key_id
         ids = [r.id for r in self._queued(session, after_id) if self._key(r) not in (None, current)]
         ids = ids[:limit]
@@ -435,6 +442,9 @@ REGISTRY: tuple[Rekeyable, ...] = (
     TableEntry(
         "link_verifications", (OneWay("code_hash", counter_verify.HASH_PURPOSE, _code_live),)
     ),
+    TableEntry(
+        "webhook_events", (Sealed("payload", inbox.PAYLOAD_CONTEXT),), key="webhook_event_id"
+    ),
     QueuedMail(),
 )
 
@@ -448,6 +458,8 @@ UNKEYED: dict[tuple[str, str], str] = {
     ("staff_users", "pin_hash"): "a password hash of the agent PIN, no data key",
     ("audit_log", "prev_hash"): "the audit chain (SHA-256), no data key",
     ("audit_log", "entry_hash"): "the audit chain (SHA-256), no data key",
+    ("kiosks", "browser_token_hash"): "SHA-256 of a kiosk browser's random secret",
+    ("kiosks", "pairing_code_hash"): "SHA-256 of a short-lived random pairing code",
 }
 
 
@@ -523,7 +535,8 @@ def rotate(
     for entry in REGISTRY:
         with db.read_only() as session:
             pending = entry.pending(session, protector.current_key_id)
-        after_id, done = 0, 0
+        after_id: RowId | None = None
+        done = 0
         while pending:
             with db.transaction() as session:
                 batch = entry.rekey(session, protector, after_id, batch_size)

@@ -17,6 +17,8 @@ from authencode.models import WebhookEvent, WorkCounter
 from authencode.services import audit
 
 # work_counters names, in /metrics as authencode_<name>_total
+# The encryption context of a stored event (its associated data): a payload is no CID.
+PAYLOAD_CONTEXT = "line-event"
 PUSH_FALLBACKS = "line_push_fallbacks"
 THROTTLED = "line_events_throttled"
 COUNTERS = (PUSH_FALLBACKS, THROTTLED)

@@ -38,11 +38,13 @@ from authencode.models import (
     Person,
     StaffDocument,
     VisitEvidence,
+    WebhookEvent,
 )
 from authencode.services import (
     conversations,
     counter_verify,
     data_keys,
+    inbox,
     mail,
     qr_tokens,
     staff_accounts,
@@ -180,6 +182,16 @@ def _populate(session: Session, protector: DataProtector, tag: str, persons: int
         session, protector, account, "register", "phone", utcnow(), data={"cid": cids[0]}
     )
     mail.queue_email(session, protector, f"staff{tag}@clinic.example", "รหัสผ่าน", f"body {tag}")
+    session.add(  # a LINE event stored by the webhook, not applied yet
+        WebhookEvent(
+            webhook_event_id=f"01EV{tag}",
+            event_type="message",
+            line_user_id=f"U{tag}",
+            event_ts=1,
+            payload=protector.encrypt('{"type": "message"}', inbox.PAYLOAD_CONTEXT),
+            status="pending",
+        )
+    )
     person = find_person(session, protector, cids[0])
     assert person is not None
     code = AuthenCode(
@@ -261,7 +273,7 @@ def test_a_rotation_interrupted_half_way_resumes_and_lookups_work_throughout(
 
     rekeyed, failed = data_keys.rotate(database, BOTH, batch_size=2)
     # 3 persons and the other kinds of rows of tag 1 (written under key 0) remained.
-    assert failed == [] and rekeyed == 3 + 6
+    assert failed == [] and rekeyed == 3 + 7
     assert data_keys.rotate(database, BOTH, batch_size=2) == (0, [])  # nothing left: idempotent
     with database.transaction() as session:
         assert all(keys == {"k1"} for keys in _keys_in_use(session).values() if keys)
@@ -275,6 +287,9 @@ def test_a_rotation_interrupted_half_way_resumes_and_lookups_work_throughout(
         evidence = session.scalars(select(VisitEvidence).order_by(VisitEvidence.id)).first()
         assert evidence is not None and visits.photo_bytes(NEW, evidence) == b"\xff\xd8photo"
         assert visits.certifier_cid(NEW, evidence) == old_cids[-1]
+        event = session.get(WebhookEvent, "01EV1")
+        assert event is not None and event.payload is not None
+        assert NEW.decrypt(event.payload, inbox.PAYLOAD_CONTEXT) == '{"type": "message"}'
 
 
 def _self_link(session: Session, cid: str) -> FamilyLink:
