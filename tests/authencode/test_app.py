@@ -173,11 +173,13 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
 def test_the_front_ends_are_registered_in_their_order(app) -> None:
     """create_app finds the front ends through the entry point group authencode.frontends
     and registers them in the order of authencode.app.FRONT_ENDS, as before."""
-    assert list(app.blueprints)[:10] == [
+    assert list(app.blueprints)[:12] == [
         "core",
         "openapi",
         "agent_api",
         "clinic",
+        "kiosk_api",
+        "kiosk",
         "his_api",
         "liff_pages",
         "liff_api",

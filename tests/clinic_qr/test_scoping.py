@@ -38,7 +38,7 @@ PUBLIC = {
 # Routes without a facility in them that act on the caller's own session only.
 OWN_SESSION = {"clinic.logout", "clinic.change_password"}
 # The registry office's pages: no facility's, and refused to facility accounts.
-REGISTRY_OFFICE = {"clinic.pcu_changes"}
+REGISTRY_OFFICE = {"clinic.pcu_changes", "clinic.erasures"}
 
 
 @pytest.fixture

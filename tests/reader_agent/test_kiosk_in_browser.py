@@ -12,6 +12,7 @@ import io
 import subprocess
 import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,6 +196,15 @@ def _pdf_text(pdf: bytes) -> str:
     return _bare("".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages))
 
 
+def _wait_printed(page: Any, times: int, timeout: float = 15.0) -> None:
+    """Wait until the page asked to print ``times`` times. Polled with evaluate, which the
+    page's CSP allows; wait_for_function compiles its predicate with eval, which it refuses."""
+    deadline = time.monotonic() + timeout
+    while page.evaluate("window.__printed") != times:
+        assert time.monotonic() < deadline, f"printed {page.evaluate('window.__printed')} times"
+        page.wait_for_timeout(100)
+
+
 def test_a_full_visit_prints_the_slip_and_the_same_card_again_shows_the_code(
     site, agent_factory, agent_port, pcscd, insert_card, kiosk_page, screenshot
 ) -> None:
@@ -228,7 +238,7 @@ def test_a_full_visit_prints_the_slip_and_the_same_card_again_shows_the_code(
     assert (code.code, code.channel, code.service_code) == (shown, "kiosk", "PG0150001")
     assert code.phones == "0812345678" and code.recorder_staff_id is None
 
-    page.wait_for_function("window.__printed === 1")
+    _wait_printed(page, 1)
     # The printed slip: 80 mm wide, the code (large, and as a QR), facility, service, the
     # date in the Buddhist era, the CID masked; nothing of the screen around it.
     page.emulate_media(media="print")
