@@ -22,9 +22,14 @@ from tests.support.live_server import free_port, serve
 from tests.support.mail import SmtpServer
 from tests.support.postgres import PostgresCluster, PostgresNotAvailable
 from tests.support.redis_server import RedisNotAvailable, RedisServer
-from tests.support.shared import ACCESS_TOKEN, TEST_DATA_KEY, missing_part
+from tests.support.shared import ACCESS_TOKEN, TEST_DATA_KEY, missing_part, reserve_vpcd_ports
 
 _counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test opens a socket: keep the virtual readers' ports free for pcscd."""
+    reserve_vpcd_ports()
 
 
 @pytest.fixture

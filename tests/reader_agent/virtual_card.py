@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 VPCD_HOST = "127.0.0.1"
 VPCD_PORTS = (35963, 35964)  # readers "Virtual PCD 00 00" and "Virtual PCD 00 01"
+# (tests/support/shared.py keeps them out of the ephemeral range for the whole run)
 READER_NAMES = ("Virtual PCD 00 00", "Virtual PCD 00 01")
 
 # TS=3B, T0=67: TB1 and TC1 present, 7 historical bytes.

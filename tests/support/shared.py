@@ -6,7 +6,9 @@ Conftest files and test modules import these from here, never from another conft
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +41,24 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "LINE_CHANNEL_ACCESS_TOKEN": settings.line_channel_access_token or "",
         "LINE_API_BASE_URL": settings.line_api_base_url,
     }
+
+
+# The ports pcscd's vpcd driver listens on for the virtual readers (Debian's
+# /etc/reader.conf.d/vpcd). They lie in Linux's ephemeral range, so any socket of a run —
+# a test server on a "free port", a pooled connection's local end — could take one and
+# leave pcscd unable to bind it for the rest of the run.
+VPCD_PORTS = (35963, 35964)
+_RESERVED = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
+
+
+def reserve_vpcd_ports() -> None:
+    """Take the vpcd ports out of the ephemeral range (root on Linux; otherwise nothing)."""
+    try:
+        current = _RESERVED.read_text().strip()
+    except OSError:
+        return
+    wanted = f"{VPCD_PORTS[0]}-{VPCD_PORTS[-1]}"
+    if wanted in current.split(","):
+        return
+    with contextlib.suppress(OSError):  # not root, or a read-only /proc/sys
+        _RESERVED.write_text(f"{current},{wanted}" if current else wanted)
