@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from authencode.models import WebhookEvent, WorkCounter
-from authencode.services import audit
+from authencode.services.outbox import requeue
 
 # work_counters names, in /metrics as authencode_<name>_total
 # The encryption context of a stored event (its associated data): a payload is no CID.
@@ -84,26 +84,12 @@ def retry_dead(
     chosen = WebhookEvent.status == "dead"
     if ids is not None:
         chosen = chosen & WebhookEvent.webhook_event_id.in_(list(ids))
-    queued = list(
-        session.scalars(
-            select(WebhookEvent.webhook_event_id)
-            .where(chosen)
-            .order_by(WebhookEvent.webhook_event_id)
-            .with_for_update()
-        )
+    return requeue(
+        session,
+        WebhookEvent.webhook_event_id,
+        chosen,
+        actor,
+        "line_event.retry",
+        "webhook_events",
+        now,
     )
-    if queued:
-        session.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.webhook_event_id.in_(queued))
-            .values(status="pending", attempts=0, next_attempt_at=now),
-            execution_options={"synchronize_session": False},
-        )
-        audit.record(
-            session,
-            actor,
-            "line_event.retry",
-            "webhook_events",
-            {"ids": queued} if len(queued) <= 100 else {"count": len(queued)},
-        )
-    return queued

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from authencode.models import OutboxMessage
 from authencode.services import audit
@@ -141,23 +141,33 @@ def retry_failed(
     chosen = OutboxMessage.status == "failed"
     if ids is not None:
         chosen = chosen & OutboxMessage.id.in_(list(ids))
-    queued = list(
-        session.scalars(
-            select(OutboxMessage.id).where(chosen).order_by(OutboxMessage.id).with_for_update()
-        )
-    )
+    return requeue(session, OutboxMessage.id, chosen, actor, "outbox.retry", "outbox", now)
+
+
+def requeue(
+    session: Session,
+    key: InstrumentedAttribute[Any],
+    chosen: ColumnElement[bool],
+    actor: str,
+    action: str,
+    target: str,
+    now: dt.datetime,
+) -> list[Any]:
+    """Put the ``chosen`` rows of a queue table (locked, in ``key`` order) back to pending,
+    due now with their tries counted from zero; returns their keys, audited as ``action``."""
+    queued = list(session.scalars(select(key).where(chosen).order_by(key).with_for_update()))
     if queued:
         session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(queued))
+            update(key.class_)
+            .where(key.in_(queued))
             .values(status="pending", attempts=0, next_attempt_at=now),
             execution_options={"synchronize_session": False},
         )
         audit.record(
             session,
             actor,
-            "outbox.retry",
-            "outbox",
+            action,
+            target,
             {"ids": queued} if len(queued) <= 100 else {"count": len(queued)},
         )
     return queued
