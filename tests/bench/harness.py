@@ -105,36 +105,7 @@ def wait_http(
 class DurablePostgres(PostgresCluster):
     """The test cluster, but with PostgreSQL's default durability (fsync, synchronous commit)."""
 
-    def start(self) -> DurablePostgres:
-        self._run(
-            str(self.bindir / "initdb"),
-            "-D",
-            str(self.datadir),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        )
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-o",
-            options,
-            "-l",
-            str(self.root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-        return self
+    SETTINGS = "-c max_connections=200"
 
     def postmaster_pid(self) -> int:
         return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])

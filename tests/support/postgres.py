@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 
 class PostgresNotAvailable(RuntimeError):
@@ -46,6 +47,12 @@ def free_port() -> int:
 class PostgresCluster:
     """initdb + pg_ctl in a temporary folder, as the postgres user when run as root."""
 
+    # Tests need no durability: a crashed test cluster is thrown away.
+    SETTINGS = (
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=300 -c shared_buffers=64MB"
+    )
+
     def __init__(self) -> None:
         self.bindir = find_bindir()
         self.root = Path(tempfile.mkdtemp(prefix="authencode-pg-"))
@@ -67,7 +74,7 @@ class PostgresCluster:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as_user, *args], check=True, capture_output=True, cwd=self.root)
 
-    def start(self) -> PostgresCluster:
+    def start(self) -> Self:
         self._run(
             str(self.bindir / "initdb"),
             "-D",
@@ -84,11 +91,7 @@ class PostgresCluster:
         return self
 
     def _start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300 -c shared_buffers=64MB"
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 {self.SETTINGS}"
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
