@@ -121,6 +121,14 @@ RIGHTS = {("main", r.code): r for r in MAIN_RIGHTS} | {("sub", r.code): r for r 
 NO_RIGHT_TH = "สิทธิว่าง"
 NO_RIGHT_EN = "No right on record"
 
+# A person's registered units by the registry's field: (Thai, English). A patient's change
+# request moves only the primary care unit (hosp_sub); the main unit stays as it is.
+UNIT_ROLES = {
+    "hosp_main": ("หน่วยบริการประจำ", "Main unit"),
+    "hosp_sub": ("หน่วยบริการปฐมภูมิ", "Primary care unit"),
+    "hosp_main_op": ("หน่วยบริการรับส่งต่อ", "Referral unit"),
+}
+
 
 def sql_in(column: str, values: Iterable[str]) -> str:
     """A check constraint's text: ``column IN ('a', 'b')`` for the given values."""
@@ -134,4 +142,5 @@ def page_reference() -> dict[str, object]:
             {"code": r.code, "th": r.label_th, "en": r.label_en} for r in FAMILY_RELATIONS
         ],
         "self": SELF_PAGE_LABELS,
+        "units": {role: {"th": th, "en": en} for role, (th, en) in UNIT_ROLES.items()},
     }

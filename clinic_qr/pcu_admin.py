@@ -1,8 +1,8 @@
 """The registry office's queue of primary care unit changes that patients asked for in LINE.
 
 A registry administrator (or the system administrator) approves a request, which moves the
-person's registered unit, or rejects it with a reason; either way the decision is audited
-and the LINE account that asked is told in the chat.
+person's primary care unit (the main unit stays), or rejects it with a reason; either way the
+decision is audited and the LINE account that asked is told in the chat.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from authencode.errors import DomainError
-from authencode.services import pcu_change, staff_access
+from authencode.services import pcu_change, staff_access, unit_words
 from authencode.services.people import person_masked_cid
 from authencode.services.staff_access import FORBIDDEN
 from authencode.web.context import db_session, services
-from clinic_qr.web import PageResult, clinic, render, staff
+from clinic_qr.web import PageResult, clinic, lang, render, staff
 from linebot_app import notify
 
 MAX_NOTE = 500
@@ -31,13 +31,17 @@ def pcu_changes() -> PageResult:
     session, protector = db_session(), services().protector
     pending = pcu_change.queue(session)
     decided = pcu_change.queue(session, decided=True, limit=50)
-    masked = {r.person_id: person_masked_cid(protector, r.person) for r in pending + decided}
+    rows = pending + decided
+    masked = {r.person_id: person_masked_cid(protector, r.person) for r in rows}
+    names = pcu_change.facility_names(session, rows)
+    language = lang()
     return render(
         "pcu_changes.html",
         pending=pending,
         decided=decided,
         masked=masked,
-        units=pcu_change.facility_names(session, pending + decided),
+        # The chat's and the LIFF pages' wording of each request (unit names, main unit).
+        words={r.id: unit_words.change_words(r, names, language) for r in rows},
     )
 
 

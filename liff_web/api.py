@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import select
 
 from authencode.errors import DomainError
-from authencode.models import Facility, FamilyLink, LineAccount
+from authencode.models import FamilyLink, LineAccount
 from authencode.services import (
     consent,
     counter_verify,
@@ -231,15 +230,7 @@ def member_rights(member_id: str) -> Response:
     if view.detail is None:
         return jsonify(views.eligibility_json(svc.protector, link, view))
     status = pcu_change.status_for(session, link.person)
-    names = {}
-    if status.pending is not None:
-        names = dict(
-            session.execute(
-                select(Facility.hcode, Facility.name).where(
-                    Facility.hcode == status.pending.to_hcode
-                )
-            ).all()
-        )
+    names = pcu_change.facility_names(session, [status.pending] if status.pending else [])
     return jsonify(
         views.rights_json(svc.protector, link, view.detail, status, names, view.eligible)
     )

@@ -7,7 +7,7 @@ from typing import Any
 from authencode.crypto import DataProtector
 from authencode.models import AuthenCode, Facility, FamilyLink, PcuChangeRequest, Person
 from authencode.phone import mask_phone
-from authencode.services import link_trust
+from authencode.services import link_trust, unit_words
 from authencode.services.pcu_change import PcuStatus, current_unit
 from authencode.services.people import RightRef, Rights, UnitRef, person_masked_cid
 from authencode.services.registration import RightsView
@@ -29,7 +29,11 @@ def right_json(right: RightRef | None) -> Json | None:
 
 
 def unit_json(unit: UnitRef | None) -> Json | None:
-    return {"hcode": unit.hcode, "hname": unit.hname} if unit else None
+    """A registered unit, with its label as every page names it ("name (code)")."""
+    if unit is None:
+        return None
+    label = unit_words.unit_label(unit.hcode, {unit.hcode: unit.hname} if unit.hname else {})
+    return {"hcode": unit.hcode, "hname": unit.hname, "label": label}
 
 
 def person_name_en(person: Person) -> str:
@@ -122,10 +126,16 @@ def rights_json(
     facility_names: dict[str, str],
     eligible: bool,
 ) -> Json:
+    """The detailed rights answer; every text about units and their changes comes from
+    authencode.services.unit_words, as the chat and the clinic page show them."""
     person = link.person
     pending = pcu_request_json(pcu.pending) if pcu.pending else None
-    if pending is not None:
-        pending["to_hname"] = facility_names.get(pending["to_hcode"], "")
+    if pcu.pending is not None and pending is not None:
+        pending["to_hname"] = facility_names.get(pcu.pending.to_hcode, "")
+        for lang in ("th", "en"):
+            words = unit_words.change_words(pcu.pending, facility_names, lang)
+            pending[f"text_{lang}"] = words.pending
+            pending[f"main_unchanged_{lang}"] = words.main_unchanged
     return {
         "member_id": link.id,
         "name": person.full_name_th,
@@ -145,8 +155,11 @@ def rights_json(
         "pcu_change": {
             "fiscal_year_be": pcu.fiscal_year + BE_OFFSET,
             "used": pcu.used,
+            "pending_count": pcu.pending_count,
             "limit": pcu.limit,
             "remaining": pcu.remaining,
+            "quota_th": unit_words.quota_text(pcu, "th"),
+            "quota_en": unit_words.quota_text(pcu, "en"),
             "pending": pending,
         },
     }

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
-from authencode.models import FamilyLink, LineAccount
-from authencode.services import link_trust
+from authencode.models import FamilyLink, LineAccount, Person
+from authencode.services import link_trust, pcu_change, unit_words
 from authencode.services.patient_codes import codes_for_account, count_for_account
-from authencode.services.people import RightsLookup, UnitRef, person_masked_cid
+from authencode.services.people import Rights, RightsLookup, person_masked_cid
 from authencode.services.registration import RegistrationPolicy, rights_view
 from authencode.settings import Settings
 from authencode.thaidate import be_datetime
@@ -105,8 +105,22 @@ def _history_quick_reply(links: list[FamilyLink]) -> QuickReply:
     return messages.quick_replies(*each, messages.ask("ประวัติทั้งหมด", "ประวัติ"))
 
 
-def _unit(unit: UnitRef | None) -> str:
-    return f"{unit.hname} ({unit.hcode})" if unit else "-"
+def _unit_lines(session: Session, person: Person, found: Rights) -> list[str]:
+    """The main and primary care units, this fiscal year's changes and a pending request, in
+    the words the LIFF rights page and the clinic's unit-change page use."""
+    names = {u.hcode: u.hname for u in (found.hosp_main, found.hosp_sub) if u and u.hname}
+    lines = [
+        unit_words.role_line(role, unit.hcode if unit else None, names)
+        for role, unit in ((unit_words.MAIN, found.hosp_main), (unit_words.PRIMARY, found.hosp_sub))
+    ]
+    status = pcu_change.status_for(session, person)
+    lines.append(unit_words.quota_text(status))
+    if status.pending is not None:
+        pending = status.pending
+        lines.append(
+            unit_words.change_words(pending, pcu_change.facility_names(session, [pending])).pending
+        )
+    return lines
 
 
 def rights(
@@ -149,8 +163,7 @@ def rights(
                     level,
                     f"สิทธิหลัก: {found.main.display_th}",
                     f"สิทธิย่อย: {found.sub.display_th if found.sub else '-'}",
-                    f"หน่วยบริการประจำ: {_unit(found.hosp_main)}",
-                    f"หน่วยบริการปฐมภูมิ: {_unit(found.hosp_sub)}",
+                    *_unit_lines(session, person, found),
                 )
             )
         )

@@ -27,6 +27,7 @@ from authencode.services import (
     notices,
     pcu_change,
     person_say,
+    unit_words,
 )
 from authencode.settings import Settings
 from authencode.thaidate import be_date, be_datetime, local
@@ -60,25 +61,12 @@ def code_issued(
     enqueue_push(session, account.line_user_id, [code_message(code_view(protector, code))])
 
 
-PCU_APPROVED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ได้รับการอนุมัติแล้วค่ะ\nหน่วยบริการประจำใหม่: {unit}"
-PCU_REJECTED_TH = "คำขอเปลี่ยนหน่วยบริการประจำของ {name} ไม่ได้รับการอนุมัติค่ะ"
-PCU_REASON_TH = "\nเหตุผล: {note}"
-PCU_ASK_AGAIN_TH = "\nสอบถามเพิ่มเติมได้ที่สายด่วน 1330"
-
-
 def pcu_decided(session: Session, row: PcuChangeRequest) -> None:
-    """The registry office's decision, to the LINE account that asked (if it still exists)."""
+    """The registry office's decision, to the LINE account that asked (if it still exists),
+    in the wording the rights pages use (authencode.services.unit_words)."""
     if row.line_account_id is None:
         return
-    name = row.person.full_name_th
-    if row.status == "approved":
-        unit = pcu_change.facility_names(session, [row]).get(row.to_hcode, "")
-        body = PCU_APPROVED_TH.format(name=name, unit=f"{row.to_hcode} {unit}".strip())
-    else:
-        body = PCU_REJECTED_TH.format(name=name)
-        if row.decision_note:
-            body += PCU_REASON_TH.format(note=row.decision_note)
-        body += PCU_ASK_AGAIN_TH
+    body = unit_words.decision_th(row, pcu_change.facility_names(session, [row]))
     _push(session, row.line_account_id, [messages.text(body)])
 
 

@@ -76,9 +76,9 @@ KEPT_REASONS: dict[str, tuple[str, str, str, str]] = {
         "Health Security Act; kept, but no longer tied to this LINE account.",
     ),
     "pcu_requests": (
-        "คำขอเปลี่ยนหน่วยบริการประจำ",
+        "คำขอเปลี่ยนหน่วยบริการปฐมภูมิ",
         "Requests to change the primary care unit",
-        "เป็นหลักฐานการเปลี่ยนหน่วยบริการประจำที่นายทะเบียนพิจารณา จึงเก็บไว้ แต่แยกออกจากบัญชี LINE นี้แล้ว",
+        "เป็นหลักฐานการเปลี่ยนหน่วยบริการปฐมภูมิที่นายทะเบียนพิจารณา จึงเก็บไว้ แต่แยกออกจากบัญชี LINE นี้แล้ว",
         "The record of registry decisions on the registered unit; kept, no longer tied to "
         "this LINE account.",
     ),

@@ -34,7 +34,15 @@ from authencode.reference import (
     SELF_RELATION_TH,
     STATUS_LABELS_TH,
 )
-from authencode.services import consent, erasure, link_trust, patient_codes, person_say
+from authencode.services import (
+    consent,
+    erasure,
+    link_trust,
+    patient_codes,
+    pcu_change,
+    person_say,
+    unit_words,
+)
 from authencode.services.people import person_cid, person_masked_cid
 from authencode.services.registration import links_of
 from authencode.thaidate import BE_OFFSET, be_datetime
@@ -157,11 +165,14 @@ def _pcu_requests(session: Session, account: LineAccount, own: FamilyLink | None
     who = PcuChangeRequest.line_account_id == account.id
     if own is not None and own.is_verified:
         who = who | (PcuChangeRequest.person_id == own.person_id)
-    rows = session.scalars(
-        select(PcuChangeRequest)
-        .where(who)
-        .order_by(PcuChangeRequest.requested_at.desc(), PcuChangeRequest.id.desc())
+    rows = list(
+        session.scalars(
+            select(PcuChangeRequest)
+            .where(who)
+            .order_by(PcuChangeRequest.requested_at.desc(), PcuChangeRequest.id.desc())
+        )
     )
+    names = pcu_change.facility_names(session, rows)
     return [
         {
             "status": row.status,
@@ -169,6 +180,8 @@ def _pcu_requests(session: Session, account: LineAccount, own: FamilyLink | None
             "person_name": row.person.full_name_th,
             "from_hcode": row.from_hcode,
             "to_hcode": row.to_hcode,
+            "change_th": unit_words.change_words(row, names, "th").change,
+            "change_en": unit_words.change_words(row, names, "en").change,
             "fiscal_year_be": row.fiscal_year + BE_OFFSET,
             "requested_at_be": be_datetime(row.requested_at),
             "decided_at_be": _be(row.decided_at),

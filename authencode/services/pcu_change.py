@@ -40,7 +40,7 @@ PCU_SAME_UNIT = register(
     "PCU_SAME_UNIT",
     "invalid",
     "This is already the registered primary care unit.",
-    "หน่วยบริการนี้เป็นหน่วยบริการประจำที่ลงทะเบียนไว้อยู่แล้ว",
+    "หน่วยบริการนี้เป็นหน่วยบริการปฐมภูมิที่ลงทะเบียนไว้อยู่แล้ว",
 )
 PCU_REQUEST_NOT_FOUND = register(
     "PCU_REQUEST_NOT_FOUND", "not_found", "No such change request.", "ไม่พบคำขอเปลี่ยนหน่วยบริการนี้"
@@ -60,14 +60,23 @@ def fiscal_year(day: dt.date) -> int:
 
 @dataclass(frozen=True)
 class PcuStatus:
+    """A person's changes this fiscal year: ``used`` (approved) and ``pending_count`` both
+    count against the limit (a pending request holds its place, so two sent at once cannot
+    both pass it), but only approved ones are shown as used."""
+
     fiscal_year: int
     used: int
+    pending_count: int
     limit: int
     pending: PcuChangeRequest | None
 
     @property
+    def counted(self) -> int:
+        return self.used + self.pending_count
+
+    @property
     def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
+        return max(self.limit - self.counted, 0)
 
 
 def current_unit(person: Person) -> str | None:
@@ -76,26 +85,28 @@ def current_unit(person: Person) -> str | None:
 
 
 def status_for(session: Session, person: Person, today: dt.date | None = None) -> PcuStatus:
-    """How many changes the person used this fiscal year, and the pending request if any."""
+    """The changes the person used (approved) and has pending this fiscal year, and the
+    pending request if any."""
     year = fiscal_year(today or service_day())
-    used = (
-        session.scalar(
-            select(func.count())
-            .select_from(PcuChangeRequest)
+    counts = dict(
+        session.execute(
+            select(PcuChangeRequest.status, func.count())
             .where(
                 PcuChangeRequest.person_id == person.id,
                 PcuChangeRequest.fiscal_year == year,
                 PcuChangeRequest.status.in_(COUNTED_STATUSES),
             )
-        )
-        or 0
+            .group_by(PcuChangeRequest.status)
+        ).all()
     )
     pending = session.scalar(
         select(PcuChangeRequest).where(
             PcuChangeRequest.person_id == person.id, PcuChangeRequest.status == "pending"
         )
     )
-    return PcuStatus(year, used, MAX_CHANGES_PER_YEAR, pending)
+    return PcuStatus(
+        year, counts.get("approved", 0), counts.get("pending", 0), MAX_CHANGES_PER_YEAR, pending
+    )
 
 
 def search_facilities(session: Session, query: str = "") -> list[Facility]:
@@ -130,7 +141,7 @@ def request_change(
     status = status_for(session, person, service_day(now))
     if status.pending is not None:
         raise DomainError(PCU_CHANGE_PENDING)
-    if status.used >= MAX_CHANGES_PER_YEAR:
+    if status.counted >= MAX_CHANGES_PER_YEAR:
         raise DomainError(PCU_CHANGE_LIMIT)
     row = PcuChangeRequest(
         person_id=person.id,
@@ -204,8 +215,14 @@ def queue(session: Session, *, decided: bool = False, limit: int = 200) -> list[
 
 
 def facility_names(session: Session, rows: list[PcuChangeRequest]) -> dict[str, str]:
-    """hcode -> name for every unit the requests name (units unknown here are left out)."""
-    codes = {c for r in rows for c in (r.from_hcode, r.to_hcode) if c}
+    """hcode -> name for every unit the requests name, and their persons' main units (units
+    unknown here are left out)."""
+    codes = {c for r in rows for c in (r.from_hcode, r.to_hcode, r.person.hosp_main) if c}
+    return unit_names(session, codes)
+
+
+def unit_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """hcode -> name of the facilities with these codes (unknown codes are left out)."""
     if not codes:
         return {}
     return {

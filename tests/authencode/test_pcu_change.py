@@ -119,8 +119,9 @@ def test_only_a_verified_link_asks_and_a_request_is_decided_once(
     pcu_change.decide(session, row.id, staff_id=admin.id, approve=True, note="  ")
     assert (row.status, row.decision_note, link.person.hosp_sub) == ("approved", None, "10677")
     assert pcu_change.queue(session, decided=True) == [row]
-    assert pcu_change.facility_names(session, [row]) == {
+    assert pcu_change.facility_names(session, [row]) == {  # with the person's main unit
         "10675": "หน่วยบริการ 10675",
+        "10676": "หน่วยบริการ 10676",
         "10677": "หน่วยบริการ 10677",
     }
 

@@ -88,7 +88,11 @@ def test_the_registry_office_approves_and_the_patient_is_told(
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "pcu.approved")).one()
         assert entry.actor == f"staff:{row.decided_by_staff_id}"
     [told] = _pushes(db)
-    assert "ได้รับการอนุมัติแล้ว" in told and "10676 รพ.ปลายทาง" in told
+    assert told == (
+        "คำขอเปลี่ยนหน่วยบริการปฐมภูมิของ นายมานี มีนา ได้รับการอนุมัติแล้วค่ะ\n"
+        "หน่วยบริการปฐมภูมิใหม่: รพ.ปลายทาง (10676)\n"
+        "หน่วยบริการประจำ: รพ.สต.ต้นทาง (10675) (ไม่เปลี่ยน)"
+    )
     # Decided once: a second decision is refused, and the list shows the decision.
     again = clinic_client.post(f"/clinic/pcu-changes/{asked.request_id}/reject")
     assert again.status_code == 409
@@ -117,6 +121,7 @@ def test_a_rejection_keeps_the_unit_and_its_reason_is_escaped_and_sent(
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     [told] = _pushes(db)
     assert "ไม่ได้รับการอนุมัติ" in told and f"เหตุผล: {reason}" in told and "1330" in told
+    assert "หน่วยบริการปฐมภูมิ: รพ.สต.ต้นทาง (10675) (คงเดิม)" in told
 
 
 @pytest.mark.parametrize("username", ["a-admin", "a-staff"])

@@ -269,7 +269,11 @@ def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer, worl
     rights = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
     assert rights["level"] == "verified" and rights["detail"] is True
     assert rights["main_right"]["code"] == "UCS" and rights["sub_right"]["code"] == "89"
-    assert rights["hosp_sub"] == {"hcode": "10675", "hname": "รพ.สต.บ้านทดสอบ"}
+    assert rights["hosp_sub"] == {
+        "hcode": "10675",
+        "hname": "รพ.สต.บ้านทดสอบ",
+        "label": "รพ.สต.บ้านทดสอบ (10675)",
+    }
     assert rights["hosp_main"]["hcode"] == "10676"
     assert rights["pcu_change"]["used"] == 0 and rights["pcu_change"]["limit"] == 4
     assert rights["pcu_change"]["fiscal_year_be"] > 2560
@@ -284,6 +288,9 @@ def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer, worl
     rights = client.get(f"/liff/api/members/{me['id']}/rights", headers=bearer(token)).json
     assert rights["pcu_change"]["pending"]["to_hcode"] == "10676"
     assert rights["pcu_change"]["pending"]["to_hname"] == "โรงพยาบาลทดสอบอำเภอเมือง"
+    # Pending counts against the limit but shows as pending, not as used.
+    assert (rights["pcu_change"]["used"], rights["pcu_change"]["remaining"]) == (0, 3)
+    assert rights["pcu_change"]["quota_th"].endswith(": ใช้ไปแล้ว 0 จาก 4 ครั้ง, รออนุมัติ 1")
     twice = client.post(
         "/liff/api/pcu-changes",
         headers=bearer(token),

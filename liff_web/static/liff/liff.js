@@ -69,9 +69,9 @@
     'family.submit': 'Add person',
     'relation.choose': 'Choose a relation',
     'rights.title': 'Check rights',
-    'pcu.title': 'Change primary care unit (by yourself)',
+    'pcu.title': 'Change the primary care unit (by yourself)',
     'pcu.search': 'Find a facility (name or 5-digit code)',
-    'pcu.submit': 'Send the change request',
+    'pcu.submit': 'Ask to change the primary care unit',
     'family.linked_by': 'Other LINE accounts linked to you',
     'linked.title': 'LINE accounts linked to you',
     'linked.hint': 'Other LINE accounts that added you to get visit codes for you. You may remove any of them.',
@@ -98,18 +98,9 @@
       all: 'ทั้งหมด', added: 'เพิ่มบุคคลเรียบร้อยแล้ว',
       level: 'ระดับการยืนยัน', eligible: 'การใช้บริการ',
       eligible_yes: 'มีสิทธิใช้บริการนี้', eligible_no: 'สิทธิที่บันทึกไว้ไม่ใช่สิทธิสำหรับบริการนี้',
-      hosp_main: 'หน่วยบริการประจำ', hosp_sub: 'หน่วยบริการปฐมภูมิ',
-      hosp_main_op: 'หน่วยบริการรับส่งต่อ', checked: 'ตรวจสอบเมื่อ',
-      quota: function (r) {
-        return 'ปีงบประมาณ ' + r.fiscal_year_be + ' เปลี่ยนหน่วยบริการแล้ว ' + r.used +
-          ' จาก ' + r.limit + ' ครั้ง';
-      },
-      pending: function (p) {
-        return 'รอเจ้าหน้าที่ทะเบียนดำเนินการ: ขอเปลี่ยนเป็น ' + p.to_hcode + ' ' +
-          (p.to_hname || '') + ' (ส่งคำขอเมื่อ ' + p.requested_at_be + ')';
-      },
+      checked: 'ตรวจสอบเมื่อ',
       choose_facility: 'กรุณาเลือกหน่วยบริการ',
-      pcu_sent: 'ส่งคำขอเปลี่ยนหน่วยบริการแล้ว รอเจ้าหน้าที่ทะเบียนดำเนินการ',
+      pcu_sent: 'ส่งคำขอเปลี่ยนหน่วยบริการปฐมภูมิแล้ว รอเจ้าหน้าที่ทะเบียนพิจารณา',
       scan_unavailable: 'เปิดกล้องสแกนไม่ได้ในหน้าจอนี้ กรุณาเปิดจากแอป LINE บนมือถือ ' +
         'หรือใช้กล้องมือถือสแกนคิวอาร์โค้ดของหน่วยบริการ',
       scan_failed: 'สแกนคิวอาร์โค้ดไม่สำเร็จ กรุณาลองใหม่อีกครั้ง',
@@ -129,18 +120,9 @@
       all: 'All', added: 'The person was added.',
       level: 'Verification', eligible: 'Service',
       eligible_yes: 'Eligible for this service', eligible_no: 'Not eligible for this service',
-      hosp_main: 'Main unit', hosp_sub: 'Primary care unit', hosp_main_op: 'Referral unit',
       checked: 'Checked',
-      quota: function (r) {
-        return 'Fiscal year ' + r.fiscal_year_be + ' (BE): ' + r.used + ' of ' + r.limit +
-          ' changes used';
-      },
-      pending: function (p) {
-        return 'Waiting for the registry office: change to ' + p.to_hcode + ' ' +
-          (p.to_hname || '') + ' (sent ' + p.requested_at_be + ')';
-      },
       choose_facility: 'Please choose a facility.',
-      pcu_sent: 'The change request was sent; the registry office will act on it.',
+      pcu_sent: 'The primary care unit change request was sent; the registry office will decide on it.',
       scan_unavailable: 'The scanner cannot open here. Open this page in the LINE app on ' +
         'your phone, or scan the clinic QR code with your phone camera.',
       scan_failed: 'Scanning failed. Please try again.',
@@ -154,6 +136,10 @@
   };
 
   function m(key) { return MSG[lang][key]; }
+  // Unit roles (main / primary care / referral) from authencode.reference; the words about
+  // unit changes come with the API's answers (authencode.services.unit_words).
+  function unitRole(role) { return cfg.reference.units[role][lang]; }
+  function said(item, key) { return item[key + '_' + lang] || item[key + '_th']; }
   function safeGet(key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } }
   function safeSet(key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
   function $(selector, root) { return (root || document).querySelector(selector); }
@@ -674,7 +660,7 @@
     function drawRights() {
       if (!current) { return; }
       var r = current;
-      function unit(u) { return u ? u.hcode + ' ' + u.hname : '-'; }
+      function unit(u) { return u ? u.label : '-'; }
       form.hidden = !r.detail;
       $('#pcu-quota').hidden = !r.detail;
       if (!r.detail) {  // an unverified link sees only whether the right allows the service
@@ -690,17 +676,21 @@
         [m('level'), levelText(r), 'level'],
         [m('main_right'), rightText(r.main_right), 'main_right'],
         [m('sub_right'), rightText(r.sub_right), 'sub_right'],
-        [m('hosp_main'), unit(r.hosp_main), 'hosp_main'],
-        [m('hosp_sub'), unit(r.hosp_sub), 'hosp_sub'],
-        [m('hosp_main_op'), unit(r.hosp_main_op), 'hosp_main_op'],
+        [unitRole('hosp_main'), unit(r.hosp_main), 'hosp_main'],
+        [unitRole('hosp_sub'), unit(r.hosp_sub), 'hosp_sub'],
+        [unitRole('hosp_main_op'), unit(r.hosp_main_op), 'hosp_main_op'],
         [m('cid'), r.masked_cid, 'masked_cid'],
         [m('checked'), r.checked_at_be, 'checked']
       ]);
-      $('#pcu-quota').textContent = m('quota')(r.pcu_change);
+      $('#pcu-quota').textContent = said(r.pcu_change, 'quota');
       var pending = r.pcu_change.pending;
       var box = $('#pcu-pending');
       box.hidden = !pending;
-      box.textContent = pending ? m('pending')(pending) : '';
+      box.textContent = '';
+      if (pending) {
+        box.appendChild(el('p', { text: said(pending, 'text'), 'data-field': 'pending' }));
+        box.appendChild(el('p', { text: said(pending, 'main_unchanged'), 'data-field': 'main_unchanged' }));
+      }
       $('button[type=submit]', form).disabled = Boolean(pending) || r.pcu_change.remaining <= 0;
     }
     function loadRights() {
@@ -922,7 +912,7 @@
       });
       list($('#my-pcu'), data.pcu_requests, function (r) {
         return el('li', { 'data-status': r.status }, [
-          line('name', r.person_name + ': ' + (r.from_hcode || '-') + ' → ' + r.to_hcode + ' · ' + r.status_th),
+          line('name', r.person_name + ': ' + said(r, 'change') + ' · ' + r.status_th),
           line('meta', r.requested_at_be + ' · ' + t('fiscal') + ' ' + r.fiscal_year_be +
                        (r.decided_at_be ? ' · ' + t('decided') + ' ' + r.decided_at_be : ''))
         ]);
