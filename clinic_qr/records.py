@@ -28,6 +28,7 @@ from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import facility_code
 from clinic_qr.web import PageResult, actor, clinic, render, staff
+from linebot_app import notify
 
 PAGE_SIZES = (10, 25, 50, 100)
 DATE_INVALID = register(
@@ -268,6 +269,7 @@ def record_cancel(hcode: str, code_id: int) -> PageResult:
         )
     except DomainError as error:
         return _record_page(facility, code_id, error.http_status, error)
+    notify.code_cancelled(db_session(), services().protector, code)  # if it was got in LINE
     return redirect(
         url_for("clinic.record_detail", hcode=facility.hcode, code_id=code.id, cancelled=1)
     )

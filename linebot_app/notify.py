@@ -9,6 +9,7 @@ Grouped by the part of the product that tells: keep new functions under their pa
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authencode.crypto import DataProtector
@@ -30,9 +31,9 @@ from authencode.services import (
     unit_words,
 )
 from authencode.settings import Settings
-from authencode.thaidate import be_date, be_datetime, local
+from authencode.thaidate import be_date, be_datetime, date_label, local
 from linebot_app import messages
-from linebot_app.flex import MAX_ALT_TEXT, MAX_BUBBLES, code_message, code_view
+from linebot_app.flex import MAX_ALT_TEXT, MAX_BUBBLES, code_bubble, code_message, code_view
 from linebot_app.messages import Json
 from linebot_app.outbox import enqueue_push
 
@@ -43,7 +44,7 @@ def _push(session: Session, account_id: int, out: list[Json]) -> None:
         enqueue_push(session, account.line_user_id, out)
 
 
-# --- Consent, codes and primary care unit decisions (the LIFF API and the clinic app) -------
+# --- Consent, codes, cancelled codes and primary care unit decisions (LIFF API, clinic app) -
 
 
 def consent_given(session: Session, settings: Settings, account: LineAccount) -> None:
@@ -59,6 +60,47 @@ def code_issued(
 ) -> None:
     """A code issued on a LIFF page, also kept in the requesting account's chat."""
     enqueue_push(session, account.line_user_id, [code_message(code_view(protector, code))])
+
+
+CODE_CANCELLED_TH = (
+    "หน่วยบริการยกเลิกรหัสเข้ารับบริการ {code} แล้วค่ะ\n"
+    "ผู้รับบริการ: {name}\n"
+    "หน่วยบริการ: {facility} ({hcode})\n"
+    "บริการ: {service}\n"
+    "วันที่: {day}\n"
+    "รหัส {code} ใช้ไม่ได้อีกต่อไป หากยังต้องการรับบริการ กรุณาสอบถามเจ้าหน้าที่ที่หน่วยบริการ "
+    "หรือขอรหัสใหม่โดยสแกน QR Code ของหน่วยบริการ"
+)
+
+
+def code_cancelled(session: Session, protector: DataProtector, code: AuthenCode) -> None:
+    """A code the clinic cancelled, told to the LINE account that got it, with the code shown
+    cancelled; only while that account still acts for the person (no one else is told), and
+    not at all for a code not got in LINE. Call it once, after the cancel succeeded."""
+    if code.line_account_id is None:
+        return
+    still_linked = session.scalar(
+        select(FamilyLink.id).where(
+            FamilyLink.line_account_id == code.line_account_id,
+            FamilyLink.person_id == code.person_id,
+        )
+    )
+    if still_linked is None:
+        return
+    body = CODE_CANCELLED_TH.format(
+        code=code.code,
+        name=code.person.full_name_th,
+        facility=code.facility.name,
+        hcode=code.facility.hcode,
+        service=code.service.name_th,
+        day=date_label(code.service_date),
+    )
+    shown = {
+        "type": "flex",
+        "altText": f"รหัส {code.code} ถูกยกเลิกแล้ว",
+        "contents": code_bubble(code_view(protector, code)),
+    }
+    _push(session, code.line_account_id, [messages.text(body), shown])
 
 
 def pcu_decided(session: Session, row: PcuChangeRequest) -> None:

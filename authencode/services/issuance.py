@@ -6,7 +6,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, insert, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -231,11 +241,22 @@ def cancel_code(session: Session, code: AuthenCode, *, staff_id: int, reason: st
         raise DomainError("REASON_REQUIRED")
     if code.status == "cancelled":
         raise DomainError("CODE_ALREADY_CANCELLED")
-    code.status = "cancelled"
-    code.cancelled_at = utcnow()
-    code.cancelled_by_staff_id = staff_id
-    code.cancel_reason = reason[:1000]
-    session.flush()
+    # Only while still active, in one statement: of two cancels at once, the second waits for
+    # the first's row lock and then finds nothing to change, so the patient is told once.
+    changed = session.execute(
+        update(AuthenCode)
+        .where(AuthenCode.id == code.id, AuthenCode.status == "active")
+        .values(
+            status="cancelled",
+            cancelled_at=utcnow(),
+            cancelled_by_staff_id=staff_id,
+            cancel_reason=reason[:1000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(code)
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise DomainError("CODE_ALREADY_CANCELLED")
     audit.record(
         session,
         f"staff:{staff_id}",
