@@ -159,13 +159,19 @@ def test_consent_register_family_scan_history(
     _ready(page, "/liff/rights")
     page.wait_for_selector("#rights-detail dd[data-field='main_right']")
     assert "(UCS)" in page.inner_text("#rights-detail")
-    assert "10675" in page.inner_text("#rights-detail")
+    assert page.inner_text("#rights-detail dd[data-field='hosp_sub']") == "รพ.สต.บ้านทดสอบ (10675)"
     page.wait_for_selector("#facility-list [data-hcode='10676']")
     page.click("#facility-list [data-hcode='10676']")
     page.click("#pcu-form button[type=submit]")
     page.wait_for_selector("#pcu-pending:not([hidden])")
-    assert "10676" in page.inner_text("#pcu-pending")
-    assert "1 จาก 4" in page.inner_text("#pcu-quota")
+    pending = page.inner_text("#pcu-pending")
+    assert (
+        "ขอเปลี่ยนหน่วยบริการปฐมภูมิจาก รพ.สต.บ้านทดสอบ (10675) เป็น โรงพยาบาลทดสอบอำเภอเมือง (10676)"
+        in pending
+    )
+    assert "หน่วยบริการประจำ: โรงพยาบาลทดสอบอำเภอเมือง (10676) (ไม่เปลี่ยน)" in pending
+    # Pending is shown as pending, not as a change used.
+    assert page.inner_text("#pcu-quota").endswith(": ใช้ไปแล้ว 0 จาก 4 ครั้ง, รออนุมัติ 1")
     screenshot(page, "09-rights")
 
 

@@ -16,13 +16,12 @@ from sqlalchemy import select
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.models import AuthenCode, Facility, FamilyLink, LineAccount, OutboxMessage
-from authencode.passwords import hash_password
 from authencode.services import issuance, registration
 from authencode.services.people import find_person
 from authencode.thaidate import date_label
 from linebot_app.sender import OutboxSender
-from tests.support.clinic import PASSWORD, ClinicClient
-from tests.support.factories import birth_date, make_staff
+from tests.support.clinic import ClinicClient, signed_in
+from tests.support.factories import birth_date
 from tests.support.fake_line import FakeLineServer
 from tests.support.liff import World, new_user_id
 from tests.support.line_bot import USER_ID, ChatUser, Clock, drain
@@ -33,20 +32,9 @@ FACILITY = "10675"  # the world's facility, รพ.สต.บ้านทดส�
 @pytest.fixture
 def clinic(client: Any, db: Database, protector: DataProtector) -> ClinicClient:
     """A staff member of the world's facility, signed in."""
-    with db.transaction() as session:
+    with db.sessionmaker() as session:
         facility = session.scalars(select(Facility).where(Facility.hcode == FACILITY)).one()
-        make_staff(
-            session,
-            protector,
-            facility,
-            username="counter",
-            role="staff",
-            password_hash=hash_password(PASSWORD),
-            must_change_password=False,
-        )
-    staff = ClinicClient(client)
-    staff.login("counter")
-    return staff
+    return signed_in(client, db, protector, "counter", "staff", facility)
 
 
 def _code_in_line(chat: ChatUser, world: World, cid: str) -> AuthenCode:

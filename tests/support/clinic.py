@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from authencode.db import Database
+from authencode.models import Facility
 from authencode.passwords import hash_password
 from authencode.services.api_tokens import create_token
 from tests.support.factories import make_facility, make_staff, new_cid
@@ -63,6 +64,30 @@ class ClinicClient:
             found = _CSRF.search(response.get_data(as_text=True))
             if found:
                 self.csrf = found.group(1)
+
+
+def signed_in(
+    client: Any,
+    db: Database,
+    protector: Any,
+    username: str,
+    role: str,
+    facility: Facility | None = None,
+) -> ClinicClient:
+    """A new active staff member (the test password, no change asked), signed in."""
+    with db.transaction() as session:
+        make_staff(
+            session,
+            protector,
+            session.merge(facility) if facility is not None else None,
+            username=username,
+            role=role,
+            password_hash=hash_password(PASSWORD),
+            must_change_password=False,
+        )
+    signed = ClinicClient(client)
+    signed.login(username)
+    return signed
 
 
 @pytest.fixture
