@@ -169,5 +169,6 @@ def facility_json(facility: Facility) -> Json:
     return {
         "hcode": facility.hcode,
         "name": facility.name,
+        "label": unit_words.unit_label(facility.hcode, {facility.hcode: facility.name}),
         "province": facility.province_name or "",
     }

@@ -278,7 +278,7 @@ def test_rights_and_primary_care_unit_change(client: Any, jwks: JwksServer, worl
     assert rights["pcu_change"]["used"] == 0 and rights["pcu_change"]["limit"] == 4
     assert rights["pcu_change"]["fiscal_year_be"] > 2560
     found = client.get("/liff/api/facilities?q=อำเภอ", headers=bearer(token)).json
-    assert [f["hcode"] for f in found["facilities"]] == ["10676"]
+    assert [f["label"] for f in found["facilities"]] == ["โรงพยาบาลทดสอบอำเภอเมือง (10676)"]
     sent = client.post(
         "/liff/api/pcu-changes",
         headers=bearer(token),

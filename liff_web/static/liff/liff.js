@@ -713,7 +713,7 @@
       facilities.forEach(function (f) {
         var choice = el('button', { type: 'button', 'class': 'choice', role: 'radio', 'data-hcode': f.hcode,
                                     'aria-checked': String(f.hcode === chosenHcode),
-                                    text: f.hcode + ' ' + f.name });
+                                    text: f.label });
         choice.addEventListener('click', function () { chosenHcode = f.hcode; drawFacilities(); });
         list.appendChild(choice);
       });
