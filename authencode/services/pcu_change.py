@@ -27,14 +27,14 @@ MAX_FACILITY_RESULTS = 50
 PCU_CHANGE_LIMIT = register(
     "PCU_CHANGE_LIMIT",
     "conflict",
-    "The primary care unit can be changed at most 4 times per fiscal year.",
-    "เปลี่ยนหน่วยบริการได้ไม่เกิน 4 ครั้งต่อปีงบประมาณ",
+    "The primary care unit can be changed at most 4 times a fiscal year (pending ones included).",
+    "เปลี่ยนหน่วยบริการปฐมภูมิได้ไม่เกิน 4 ครั้งต่อปีงบประมาณ (นับรวมคำขอที่รออนุมัติ)",
 )
 PCU_CHANGE_PENDING = register(
     "PCU_CHANGE_PENDING",
     "conflict",
     "A change of primary care unit is already waiting for the registry office.",
-    "มีคำขอเปลี่ยนหน่วยบริการที่รอเจ้าหน้าที่ทะเบียนดำเนินการอยู่แล้ว",
+    "มีคำขอเปลี่ยนหน่วยบริการปฐมภูมิที่รอเจ้าหน้าที่ทะเบียนพิจารณาอยู่แล้ว",
 )
 PCU_SAME_UNIT = register(
     "PCU_SAME_UNIT",
@@ -43,13 +43,13 @@ PCU_SAME_UNIT = register(
     "หน่วยบริการนี้เป็นหน่วยบริการปฐมภูมิที่ลงทะเบียนไว้อยู่แล้ว",
 )
 PCU_REQUEST_NOT_FOUND = register(
-    "PCU_REQUEST_NOT_FOUND", "not_found", "No such change request.", "ไม่พบคำขอเปลี่ยนหน่วยบริการนี้"
+    "PCU_REQUEST_NOT_FOUND", "not_found", "No such change request.", "ไม่พบคำขอเปลี่ยนหน่วยบริการปฐมภูมินี้"
 )
 PCU_REQUEST_DECIDED = register(
     "PCU_REQUEST_DECIDED",
     "conflict",
     "This change request has already been decided.",
-    "คำขอเปลี่ยนหน่วยบริการนี้ได้รับการพิจารณาแล้ว",
+    "คำขอเปลี่ยนหน่วยบริการปฐมภูมินี้ได้รับการพิจารณาแล้ว",
 )
 
 
