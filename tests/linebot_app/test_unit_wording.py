@@ -131,6 +131,12 @@ def test_the_unit_change_reads_the_same_in_the_chat_liff_and_the_clinic(
     assert quota == f"เปลี่ยนหน่วยบริการปฐมภูมิ ปีงบประมาณ {year}: ใช้ไปแล้ว 0 จาก 4 ครั้ง, รออนุมัติ 1"
     pending = rights["pcu_change"]["pending"]
     assert ASKED in pending["text_th"] and pending["main_unchanged_th"] == MAIN_UNCHANGED
+    # The LIFF page's English mode says the same, its years in the Common Era.
+    assert rights["pcu_change"]["quota_en"] == (
+        f"Primary care unit changes, fiscal year {year - 543}: 0 of 4 used, 1 pending"
+    )
+    assert f"Change of primary care unit from {OLD} to {NEW}" in pending["text_en"]
+    assert pending["main_unchanged_en"] == f"Main unit: {MAIN} (unchanged)"
     assert rights["hosp_sub"]["label"] == OLD  # not moved yet
     said = _chat_rights(chat)
     assert quota in said and ASKED in said and f"หน่วยบริการปฐมภูมิ: {OLD}" in said
