@@ -1164,6 +1164,9 @@
       if (outcome === 'redirect') { return; }
       $('#loading').hidden = true;
       $('#content').hidden = false;
+      // An error shown while the page was still loading is brought into view now.
+      var early = $('#content [role=alert]:not([hidden])');
+      if (early) { reveal(early); }
       document.body.setAttribute('data-ready', 'true');
     }).catch(showPageError);
   }
