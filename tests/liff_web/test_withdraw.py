@@ -127,7 +127,14 @@ def test_withdrawal_wants_a_confirmation_and_consent_to_withdraw(
     assert never.json["error"]["code"] == "CONSENT_NOT_GIVEN"
     assert never.json["error"]["message_th"]
     registered(client, token, world.adult_cid)
-    for body in (None, [], {"confirm": "yes"}, {"confirm": True}, {"confirm": "erase"}):
+    bodies: tuple[object, ...] = (
+        None,
+        [],
+        {"confirm": "yes"},
+        {"confirm": True},
+        {"confirm": "erase"},
+    )
+    for body in bodies:
         refused = _withdraw(client, token, body)
         assert refused.status_code == 400, body
         assert refused.json["error"]["message_th"]
