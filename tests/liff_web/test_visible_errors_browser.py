@@ -240,3 +240,32 @@ def test_a_withdrawal_already_made_elsewhere_is_said_in_view(
     result.wait_for(state="visible")
     assert "ถอนความยินยอมไว้แล้ว" in result.inner_text()
     assert_in_view(page, result)
+
+
+def test_english_mode_asks_and_shows_common_era_dates(
+    mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
+) -> None:
+    """One calendar per language: in English no Buddhist-era year is shown or asked for."""
+    token = jwks.token(new_user_id())
+    _api(
+        live_server,
+        token,
+        "POST",
+        "/consent",
+        {"decision": "accept", "version": consent.CONSENT_VERSION},
+    )
+    page = mobile_page
+    page.add_init_script("window.localStorage.setItem('authencode.liff.lang', 'en');")
+    _open(page, f"{live_server}/liff/register", token)
+    _ready(page)
+    assert "Register" in page.inner_text("h1")
+    assert not re.search(r"25\d\d|Buddhist", page.inner_text("main"))
+    assert "1990" in (page.get_attribute("#birth-date", "placeholder") or "")
+    year, month, day = birth_date(live_world.adult_cid).split("-")
+    page.fill("#cid", live_world.adult_cid)
+    page.fill("#birth-date", f"{day}/{month}/{year}")  # typed in the Common Era
+    page.fill("#phone", "0812345678")
+    page.click("#register-form button[type=submit]")
+    page.wait_for_selector("#registered:not([hidden])")
+    assert "You are registered" in page.inner_text("#registered")
+    screenshot(page, "registered-english")
