@@ -21,7 +21,7 @@ BIRTH_DATE_REQUIRED = register(
 BIRTH_DATE_INVALID = register(
     "BIRTH_DATE_INVALID",
     "invalid",
-    "Please give the birth date as day/month/year, e.g. 17/05/2533 (Buddhist era).",
+    "Please give the birth date as day/month/year, e.g. 17/05/1990.",
     "กรุณาระบุวันเดือนปีเกิดเป็น วัน/เดือน/ปี พ.ศ. เช่น 17/05/2533",
 )
 

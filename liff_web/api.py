@@ -10,13 +10,16 @@ from authencode.errors import DomainError
 from authencode.models import FamilyLink, LineAccount
 from authencode.services import (
     consent,
+    conversations,
     counter_verify,
     line_accounts,
     link_trust,
     patient_codes,
     pcu_change,
+    qr_tokens,
     registration,
 )
+from authencode.services import facilities as facility_services
 from authencode.thaidate import local, service_day
 from authencode.web.context import db_session, services
 from authencode.web.limits import check
@@ -114,6 +117,28 @@ def decide_consent() -> Response:
     return jsonify(decision=decision, given=consent.is_current(account.consent_version))
 
 
+WITHDRAW_CONFIRMATION = "withdraw"
+
+
+@liff_api.post("/consent/withdraw")
+def withdraw_consent() -> Response:
+    """Withdraw consent (asked once on the page): the links and an unfinished dialogue go,
+    codes, consent history and audit stay; told in the chat. Sent again (a double tap, two
+    tabs at once) it answers the withdrawal already recorded."""
+    if _body().get("confirm") != WITHDRAW_CONFIRMATION:
+        raise DomainError("FIELD_INVALID", detail='confirm: "withdraw"')
+    session, account = db_session(), _account()
+    done = consent.withdraw_once(session, account, channel="liff")
+    if done.created:
+        conversations.finish_all(session, account)  # answers typed so far go too
+        notify.consent_withdrawn(session, account)
+    return jsonify(
+        withdrawn=True,
+        created=done.created,
+        decided_at=views.moment_labels(done.record.decided_at),
+    )
+
+
 @liff_api.post("/register")
 def register_self() -> Response:
     body = _body()
@@ -198,6 +223,26 @@ def request_code() -> Response:
     response = jsonify(code=views.code_json(svc.protector, code), created=issued.created)
     response.status_code = 201 if issued.created else 200
     return response
+
+
+@liff_api.get("/qr")
+def qr_preview() -> Response:
+    """What a clinic QR opened with the phone's camera asks for (facility and service), checked
+    as a request would check it, before the patient asks: an expired QR is refused now."""
+    _account()
+    session = db_session()
+    claim = qr_tokens.verify(session, services().protector, request.args.get("scanned", ""))
+    facility = session.get(Facility, claim.facility_id)
+    assert facility is not None  # the claim's key belongs to it
+    service = facility_services.offered_service(session, facility, claim.service_code)
+    return jsonify(
+        hcode=facility.hcode,
+        facility_name=facility.name,
+        service_code=service.code,
+        service_name_th=service.name_th,
+        service_name_en=service.name_en,
+        expires_at=views.moment_labels(claim.expires_at) if claim.expires_at else None,
+    )
 
 
 @liff_api.get("/codes")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from authencode.errors import DomainError
-from authencode.services import erasure, my_data
+from authencode.services import consent, erasure, my_data
 from authencode.web.context import db_session, services
 from liff_web.api import _account, _body, liff_api
 from linebot_app import notify
@@ -20,7 +20,12 @@ ERASE_CONFIRMATION = "erase"
 @liff_api.get("/my-data")
 def my_data_view() -> Response:
     """Everything the service holds about the holder; the JSON download is this answer."""
-    response = jsonify(my_data.collect(db_session(), services().protector, _account()))
+    settings = services().settings
+    answer = my_data.collect(db_session(), services().protector, _account())
+    answer["withdrawal_terms"] = consent.withdrawal_terms(
+        settings.retention.withdrawn_accounts.days
+    )
+    response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
 

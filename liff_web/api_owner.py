@@ -12,7 +12,7 @@ from flask import Response, jsonify
 from authencode.errors import DomainError
 from authencode.models import FamilyLink
 from authencode.services import link_approvals, person_say
-from authencode.thaidate import local
+from authencode.thaidate import date_label, local
 from authencode.web.context import db_session, services
 from liff_web import views
 from liff_web.api import _account, _body, liff_api
@@ -32,6 +32,7 @@ def _link_json(link: FamilyLink, approval_ids: dict[int, int]) -> Json:
         "level_th": notify.LEVELS_TH.get(link.level, link.level),
         "since": local(link.created_at).date().isoformat(),
         "since_be": notify.since_th(link),
+        "since_en": date_label(local(link.created_at).date(), "en"),
         "approval_id": approval_ids.get(link.id),
     }
 

@@ -19,7 +19,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import select
 
+from authencode.demo import DEMO_HCODE
+from authencode.models import Facility
+from authencode.services import facilities, qr_tokens
+from authencode.web.context import db_session, services
 from liff_web.auth import ALGORITHM, LINE_ISSUER
 
 DEV_CHANNEL_ID = "dev-liff-channel"
@@ -89,3 +94,28 @@ def token() -> Response:
     if not _USER_ID.match(user_id):
         user_id = "U" + secrets.token_hex(16)
     return jsonify(id_token=_signer().issue(user_id), user_id=user_id)
+
+
+@dev_liff.post("/demo-qrs")
+def demo_qrs() -> Response:
+    """The demo clinic's counter QR links, one per service it offers, freshly signed (the
+    rotating kind, so a just-registered, unverified link can use them): what the LIFF mock's
+    scanner hands the page, since it has no camera."""
+    session, svc = db_session(), services()
+    facility = session.scalar(select(Facility).where(Facility.hcode == DEMO_HCODE))
+    if facility is None:  # no `authencode demo` data: nothing to offer
+        return jsonify(qrs=[])
+    qrs = []
+    for service in facilities.offered(session, facility):
+        token, _ = qr_tokens.sign_display(session, svc.protector, facility, service.code)
+        qrs.append(
+            {
+                "url": qr_tokens.qr_url(svc.settings.public_base_url, token),
+                "hcode": facility.hcode,
+                "facility_name": facility.name,
+                "service_code": service.code,
+                "service_name_th": service.name_th,
+                "service_name_en": service.name_en,
+            }
+        )
+    return jsonify(qrs=qrs)

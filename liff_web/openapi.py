@@ -166,6 +166,28 @@ LIFF_OPENAPI: dict[str, Any] = {
             requestBody=_body(["member_id", "scanned"], {"member_id": _I, "scanned": _S}),
         ),
     },
+    "/liff/api/qr": {
+        "get": _op(
+            "What a scanned clinic QR asks for (facility, service), checked as a code request "
+            "checks it (QR_* refusals, SERVICE_NOT_OFFERED); nothing is issued",
+            "hcode, facility_name, service_code, service_name_th, service_name_en, expires_at",
+            400,
+            404,
+            410,
+            parameters=[{"name": "scanned", "in": "query", "required": True, "schema": _S}],
+        )
+    },
+    "/liff/api/consent/withdraw": {
+        "post": _op(
+            "Withdraw consent: the account's links and an unfinished dialogue go; issued codes, "
+            "the consent history and the audit log stay; told in the LINE chat. Sent again "
+            "(a double tap) it answers the withdrawal already recorded (created false)",
+            "withdrawn, created, decided_at",
+            400,
+            409,
+            requestBody=_body(["confirm"], {"confirm": {"type": "string", "enum": ["withdraw"]}}),
+        )
+    },
     "/liff/api/members/{member_id}/verification-code": {
         "post": _op(
             "A one-time code to verify this link at a clinic counter (6 digits and a QR of them, "

@@ -64,6 +64,8 @@ def _config(page: str) -> dict[str, Any]:
         "apiBase": url_for("liff_api.me").rsplit("/", 1)[0],
         "urls": {name: url_for(f"liff_pages.{name}") for name in PAGES},
         "devTokenUrl": url_for("dev_liff.token") if dev_signer is not None else None,
+        # Development only: the mock's scanner offers the demo clinic's QRs (no camera).
+        "devQrUrl": url_for("dev_liff.demo_qrs") if dev_signer is not None else None,
         "reference": page_reference(),
     }
 

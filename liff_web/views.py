@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from authencode.crypto import DataProtector
@@ -11,9 +12,19 @@ from authencode.services import link_trust, unit_words
 from authencode.services.pcu_change import PcuStatus, current_unit
 from authencode.services.people import RightRef, Rights, UnitRef, person_masked_cid
 from authencode.services.registration import RightsView
-from authencode.thaidate import BE_OFFSET, be_date, be_datetime, local
+from authencode.thaidate import BE_OFFSET, LANGUAGES, be_date, be_datetime, datetime_label, local
 
 Json = dict[str, Any]
+
+
+def moment_labels(moment: dt.datetime) -> dict[str, str]:
+    """A moment as each language's reader reads it: BE in Thai, CE in English."""
+    return {lang: datetime_label(moment, lang) for lang in LANGUAGES}
+
+
+def datetime_en(moment: dt.datetime | None) -> str | None:
+    """The English (Common Era) twin of a ``*_be`` field."""
+    return datetime_label(moment, "en") if moment is not None else None
 
 
 def right_json(right: RightRef | None) -> Json | None:
@@ -84,6 +95,7 @@ def code_json(protector: DataProtector, code: AuthenCode) -> Json:
         "service_date": code.service_date.isoformat(),
         "service_at": local(code.service_at).isoformat(timespec="seconds"),
         "service_at_be": be_datetime(code.service_at),
+        "service_at_en": datetime_en(code.service_at),
         "person_id": code.person_id,
         "person_name": code.person.full_name_th,
         "person_name_en": person_name_en(code.person),
@@ -99,8 +111,11 @@ def pcu_request_json(row: PcuChangeRequest) -> Json:
         "from_hcode": row.from_hcode,
         "to_hcode": row.to_hcode,
         "fiscal_year_be": row.fiscal_year + BE_OFFSET,
+        "fiscal_year": row.fiscal_year,
         "requested_at_be": be_datetime(row.requested_at),
+        "requested_at_en": datetime_en(row.requested_at),
         "decided_at_be": be_datetime(row.decided_at) if row.decided_at else None,
+        "decided_at_en": datetime_en(row.decided_at),
     }
 
 
@@ -151,9 +166,11 @@ def rights_json(
         "hosp_main_op": unit_json(found.hosp_main_op),
         "primary_care_unit": current_unit(person),
         "checked_at_be": be_datetime(found.checked_at),
+        "checked_at_en": datetime_en(found.checked_at),
         "checked_date_be": be_date(local(found.checked_at).date()),
         "pcu_change": {
             "fiscal_year_be": pcu.fiscal_year + BE_OFFSET,
+            "fiscal_year": pcu.fiscal_year,
             "used": pcu.used,
             "pending_count": pcu.pending_count,
             "limit": pcu.limit,

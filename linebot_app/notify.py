@@ -55,6 +55,12 @@ def consent_given(session: Session, settings: Settings, account: LineAccount) ->
     )
 
 
+def consent_withdrawn(session: Session, account: LineAccount) -> None:
+    """Consent withdrawn on a LIFF page: told in the chat as the chat's own withdrawal tells
+    it; the rich menu goes back to the guest menu before it arrives."""
+    enqueue_push(session, account.line_user_id, messages.withdrawn(), sync_rich_menu=True)
+
+
 def code_issued(
     session: Session, protector: DataProtector, account: LineAccount, code: AuthenCode
 ) -> None:

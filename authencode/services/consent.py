@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from authencode.db import utcnow
 from authencode.errors import DomainError, register
 from authencode.models import ConsentRecord, FamilyLink, LineAccount
 from authencode.services import audit
+from authencode.services.line_accounts import lock_account
 
 CONSENT_VERSION = "2026-11"
 
@@ -111,6 +114,100 @@ def withdraw(session: Session, account: LineAccount, channel: str = "line") -> C
     session.expire(account, ["links"])
     session.flush()
     return entry
+
+
+# What withdrawing consent removes, and what it keeps and why, shown before the holder
+# confirms: (key, Thai, English) and (key, Thai, English, why in Thai, why in English).
+WITHDRAWAL_REMOVES = (
+    (
+        "links",
+        "รายชื่อบุคคลที่ผูกกับบัญชี LINE นี้ (ตัวท่านและครอบครัว) พร้อมเบอร์โทรศัพท์ที่กรอกไว้",
+        "The persons linked to this LINE account (you and your family), with the phone "
+        "numbers typed for them",
+    ),
+    ("dialogues", "บทสนทนาที่ค้างอยู่ในแชต", "An unfinished chat dialogue"),
+    (
+        "service",
+        "การขอรหัสผ่าน LINE (ใช้ได้อีกเมื่อให้ความยินยอมและลงทะเบียนใหม่)",
+        "Getting visit codes through LINE (back once you consent and register again)",
+    ),
+)
+WITHDRAWAL_KEEPS = (
+    (
+        "codes",
+        "รหัสเข้ารับบริการ (Authen Code) ที่ออกไปแล้ว",
+        "Visit codes (Authen Code) already issued",
+        "หน่วยบริการใช้รหัสเหล่านี้เบิกค่าบริการ และ สปสช. ตรวจสอบการเบิกจ่ายย้อนหลัง"
+        "ตามกฎหมายว่าด้วยหลักประกันสุขภาพแห่งชาติ",
+        "Clinics claim payment with them, and the scheme audits those claims later under "
+        "the National Health Security Act.",
+    ),
+    (
+        "consent_records",
+        "ประวัติการให้และถอนความยินยอม (รวมการถอนครั้งนี้)",
+        "The consent history, this withdrawal included",
+        "ผู้ควบคุมข้อมูลต้องแสดงได้ว่าได้รับและถูกถอนความยินยอมเมื่อใด ตามพระราชบัญญัติคุ้มครองข้อมูลส่วนบุคคล",
+        "The PDPA requires showing when consent was given and when it was withdrawn.",
+    ),
+    (
+        "audit_log",
+        "บันทึกการตรวจสอบ (audit log)",
+        "The audit log",
+        "บันทึกว่าใครทำอะไรกับข้อมูลเมื่อใด ใช้ตรวจสอบการเบิกจ่ายและการใช้ข้อมูล แก้ไขหรือลบไม่ได้",
+        "Who did what with the data and when, used to check claims and data use; it "
+        "cannot be changed or deleted.",
+    ),
+)
+WITHDRAWAL_NOTE_TH = (
+    "รหัสผู้ใช้ LINE ของบัญชีนี้จะถูกลบเมื่อครบ {days} วันหลังการถอนความยินยอม "
+    'หากต้องการลบข้อมูลมากกว่านี้ทันที ใช้ "ขอลบข้อมูล" ด้านล่าง'
+)
+WITHDRAWAL_NOTE_EN = (
+    "This account's LINE user id is removed {days} days after the withdrawal. To remove "
+    'more at once, use "Erase my data" below.'
+)
+
+
+def withdrawal_terms(purge_after_days: int) -> dict[str, object]:
+    """What a withdrawal removes and keeps (and why), in Thai and English."""
+    return {
+        "removes": [
+            {"kind": k, "label_th": th, "label_en": en} for k, th, en in WITHDRAWAL_REMOVES
+        ],
+        "keeps": [
+            {"kind": k, "label_th": th, "label_en": en, "why_th": why_th, "why_en": why_en}
+            for k, th, en, why_th, why_en in WITHDRAWAL_KEEPS
+        ],
+        "note_th": WITHDRAWAL_NOTE_TH.format(days=purge_after_days),
+        "note_en": WITHDRAWAL_NOTE_EN.format(days=purge_after_days),
+    }
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The withdrawal carried out (``created``), or the one already recorded."""
+
+    record: ConsentRecord
+    created: bool
+
+
+def withdraw_once(session: Session, account: LineAccount, channel: str = "liff") -> Withdrawal:
+    """Withdraw consent as ``withdraw`` does, once: the account's row lock queues a second
+    request sent at the same time (a double tap, two tabs), which then finds consent gone and
+    gets the first one's record (``created`` False). Raises CONSENT_NOT_GIVEN when consent was
+    never given (the latest decision is not a withdrawal)."""
+    lock_account(session, account)
+    if account.consent_version is None:
+        latest = session.scalar(
+            select(ConsentRecord)
+            .where(ConsentRecord.line_account_id == account.id)
+            .order_by(ConsentRecord.decided_at.desc(), ConsentRecord.id.desc())
+            .limit(1)
+        )
+        if latest is None or latest.decision != "withdrawn":
+            raise DomainError("CONSENT_NOT_GIVEN")
+        return Withdrawal(latest, False)
+    return Withdrawal(withdraw(session, account, channel), True)
 
 
 def is_current(consent_version: str | None) -> bool:

@@ -45,7 +45,7 @@ from authencode.services import (
 )
 from authencode.services.people import person_cid, person_masked_cid
 from authencode.services.registration import links_of
-from authencode.thaidate import BE_OFFSET, be_datetime
+from authencode.thaidate import BE_OFFSET, be_datetime, datetime_label
 
 Json = dict[str, Any]
 MAX_CODES = 1000
@@ -65,6 +65,11 @@ LINKED_BY_UNAVAILABLE_TH = (
 
 def _be(moment: dt.datetime | None) -> str | None:
     return be_datetime(moment) if moment is not None else None
+
+
+def _en(moment: dt.datetime | None) -> str | None:
+    """The English (Common Era) twin of a ``*_be`` field: one calendar per language."""
+    return datetime_label(moment, "en") if moment is not None else None
 
 
 def mask_line_user_id(user_id: str) -> str:
@@ -92,7 +97,9 @@ def _link(protector: DataProtector, link: FamilyLink) -> Json:
         "level_en": link_trust.LEVEL_EN[link.level],
         "verified_method": link.verified_method,
         "verified_at_be": _be(link.verified_at),
+        "verified_at_en": _en(link.verified_at),
         "created_at_be": be_datetime(link.created_at),
+        "created_at_en": _en(link.created_at),
         "name": person.full_name_th if visible else None,
         "masked_cid": person_masked_cid(protector, person),
         "cid": person_cid(protector, person) if own else None,
@@ -126,6 +133,7 @@ def _code(protector: DataProtector, code: AuthenCode, own: bool, has_photo: bool
         "hcode": code.facility.hcode,
         "facility_name": code.facility.name,
         "service_at_be": be_datetime(code.service_at),
+        "service_at_en": _en(code.service_at),
         "channel": code.channel,
         "channel_th": CHANNEL_LABELS_TH.get(code.channel, code.channel),
         "person_name": code.person.full_name_th,
@@ -154,6 +162,7 @@ def _linked_by(session: Session, account: LineAccount, own: FamilyLink | None) -
                 "level": link.level,
                 "level_th": link_trust.LEVEL_TH[link.level],
                 "since_be": be_datetime(link.created_at),
+                "since_en": _en(link.created_at),
             }
             for link in person_say.linked_by(session, account)
         ],
@@ -183,8 +192,11 @@ def _pcu_requests(session: Session, account: LineAccount, own: FamilyLink | None
             "change_th": unit_words.change_words(row, names, "th").change,
             "change_en": unit_words.change_words(row, names, "en").change,
             "fiscal_year_be": row.fiscal_year + BE_OFFSET,
+            "fiscal_year": row.fiscal_year,
             "requested_at_be": be_datetime(row.requested_at),
+            "requested_at_en": _en(row.requested_at),
             "decided_at_be": _be(row.decided_at),
+            "decided_at_en": _en(row.decided_at),
             "decision_note": row.decision_note,
         }
         for row in rows
@@ -196,6 +208,7 @@ def erasure_json(row: ErasureRequest) -> Json:
     return {
         "id": row.id,
         "requested_at_be": be_datetime(row.requested_at),
+        "requested_at_en": _en(row.requested_at),
         "removed": [
             {"kind": kind, "count": count, "label_th": th, "label_en": en}
             for kind, (th, en) in erasure.REMOVED_LABELS.items()
@@ -253,12 +266,15 @@ def collect(session: Session, protector: DataProtector, account: LineAccount) ->
         .where(ErasureRequest.line_account_id == account.id)
         .order_by(ErasureRequest.id.desc())
     )
+    now = utcnow()
     return {
-        "generated_at_be": be_datetime(utcnow()),
+        "generated_at_be": be_datetime(now),
+        "generated_at_en": _en(now),
         "account": {
             "line_user_id": account.line_user_id,
             "line_user_id_masked": mask_line_user_id(account.line_user_id),
             "created_at_be": be_datetime(account.created_at),
+            "created_at_en": _en(account.created_at),
             "language": account.language,
             "consent_given": consent.is_current(account.consent_version),
             "consent_version": account.consent_version,
@@ -275,6 +291,7 @@ def collect(session: Session, protector: DataProtector, account: LineAccount) ->
                 "channel": r.channel,
                 "channel_th": CONSENT_CHANNELS_TH.get(r.channel, r.channel),
                 "decided_at_be": be_datetime(r.decided_at),
+                "decided_at_en": _en(r.decided_at),
             }
             for r in records
         ],
@@ -282,7 +299,11 @@ def collect(session: Session, protector: DataProtector, account: LineAccount) ->
         "pcu_requests": _pcu_requests(session, account, own),
         "dialogue": None
         if dialogue is None
-        else {"flow": dialogue.flow, "started_at_be": be_datetime(dialogue.started_at)},
+        else {
+            "flow": dialogue.flow,
+            "started_at_be": be_datetime(dialogue.started_at),
+            "started_at_en": _en(dialogue.started_at),
+        },
         "erasures": [erasure_json(row) for row in erasures],
         "erasure_terms": erasure_terms(),
     }

@@ -24,7 +24,7 @@ from authencode.errors import DomainError, register
 from authencode.models import FamilyLink, LineAccount, Person
 from authencode.models.line import MAX_FAMILY_MEMBERS
 from authencode.phone import parse_mobile
-from authencode.reference import RELATIONS
+from authencode.reference import NO_RIGHT_EN, NO_RIGHT_TH, RELATIONS, RIGHTS
 from authencode.services import audit, link_trust
 from authencode.services.consent import require_consent
 from authencode.services.line_accounts import lock_account
@@ -45,7 +45,7 @@ RIGHT_NOT_ELIGIBLE = register(
     "RIGHT_NOT_ELIGIBLE",
     "unprocessable",
     "This service is for people with universal coverage (UCS, WEL, DIS) or no right on "
-    "record; the main right on record is {right}.",
+    "record; the main right on record is {right_en}.",
     "บริการนี้สำหรับผู้มีสิทธิหลักประกันสุขภาพแห่งชาติ หรือสิทธิว่าง (สิทธิหลักที่บันทึกไว้: {right})",
 )
 # Not an error: registering oneself when another LINE account holds the ID as its own gives
@@ -120,7 +120,13 @@ class RegistrationPolicy:
     def check_right(self, person: Person) -> None:
         right = person.main_right or None
         if right not in self.eligible_rights:
-            raise DomainError(RIGHT_NOT_ELIGIBLE, right=right)
+            # Told by the right's name (reference.py), never a bare code such as OFC.
+            label = RIGHTS.get(("main", right or ""))
+            if right is None:
+                names = (NO_RIGHT_TH, NO_RIGHT_EN)
+            else:
+                names = (label.label_th, label.label_en) if label else (right, right)
+            raise DomainError(RIGHT_NOT_ELIGIBLE, right=names[0], right_en=names[1])
 
 
 def links_of(session: Session, account: LineAccount) -> list[FamilyLink]:

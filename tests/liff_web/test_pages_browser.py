@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from authencode.cid import mask_cid
 from authencode.services import consent
 from tests.support.factories import birth_date
 from tests.support.liff import JwksServer, World, new_user_id
+from tests.support.viewport import assert_in_view
 
 pytestmark = pytest.mark.usefixtures("live_server")
 
@@ -94,6 +96,18 @@ def test_consent_register_family_scan_history(
     page.wait_for_selector("#register-form .form-error[data-code='PERSON_NOT_FOUND']")
     page.fill("#birth-date", birth_date(live_world.adult_cid, be=True))
     page.click("#register-form button[type=submit]")
+    # A clear confirmation: who was linked (masked ID), the level, and what to do next.
+    confirmation = page.locator("#registered")
+    confirmation.wait_for(state="visible")
+    assert "ลงทะเบียนเรียบร้อยแล้ว" in confirmation.inner_text()
+    assert "สมชาย" in page.inner_text("#registered-name")
+    assert page.inner_text("#registered-cid") == mask_cid(live_world.adult_cid)
+    assert "ยังไม่ยืนยันตัวตน" in page.inner_text("#registered-level")
+    assert "สแกนคิวอาร์โค้ด" in confirmation.inner_text()
+    assert page.locator("#register-card").is_hidden()
+    assert_in_view(page, "#registered-title")
+    screenshot(page, "03b-registered")
+    page.click("#registered-continue")
     _ready(page, "/liff/request")
     assert "สมชาย" in page.inner_text("#people")
     # Typed, not proven: the level, how to verify, and only whether the right is eligible.

@@ -106,7 +106,9 @@ def test_the_same_refusals_as_the_liff_pages(
         (world.officer_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
         (world.teen_cid, birth_date(world.teen_cid, be=True)): _th("AGE_TOO_YOUNG", min_age=15),
         (world.officer_cid, birth_date(world.officer_cid, be=True)): _th(
-            "RIGHT_NOT_ELIGIBLE", right="OFC"
+            "RIGHT_NOT_ELIGIBLE",
+            right="สิทธิสวัสดิการการรักษาพยาบาลของข้าราชการ",  # OFC, by its Thai name
+            right_en="Civil servants",
         ),
     }
     for (cid, birth), expected in cases.items():

@@ -27,6 +27,13 @@
     'mydata.links': 'People this account is linked to', 'mydata.codes': 'Visit codes (newest first)',
     'mydata.consent': 'Consent history', 'mydata.linked_by': 'Other LINE accounts linked to you',
     'mydata.pcu': 'Primary care unit change requests', 'mydata.erasures': 'Past erasures',
+    'withdraw.title': 'Withdraw consent',
+    'withdraw.hint': 'After withdrawing you cannot get visit codes through LINE until you consent and ' +
+      'register again. You can still get a code at the clinic counter with your ID card.',
+    'withdraw.removes': 'What is removed', 'withdraw.keeps': 'What is kept, and why',
+    'withdraw.button': 'Withdraw consent',
+    'withdraw.question': 'Withdraw consent? Every person linked to this LINE account will be removed.',
+    'withdraw.yes': 'Yes, withdraw consent', 'withdraw.no': 'No, keep using the service',
     'erase.title': 'Erase my data',
     'erase.hint': 'When you confirm, the following is removed at once and this LINE account is ' +
       'unregistered again (you can register again later).',
@@ -41,6 +48,14 @@
     'consent.hotline': 'Questions: NHSO hotline 1330 (24 hours)',
     'consent.reread': 'Read the consent again',
     'register.title': 'Register',
+    'registered.title': 'You are registered',
+    'registered.linked': 'This LINE account is now linked to',
+    'registered.cid': 'Citizen ID', 'registered.level': 'Verification',
+    'registered.next': 'What to do next',
+    'registered.next_scan': 'At the clinic, tap "Get a visit code" and scan the QR code at the counter; ' +
+      'the code shows on screen and in your LINE chat.',
+    'registered.next_family': 'You can get codes for your family too: add them under "Family" (up to 5 people).',
+    'registered.continue': 'Go to get a visit code', 'registered.family': 'Add a family member',
     'register.hint': 'Enter your own citizen ID, birth date and mobile number.',
     'register.billing': 'Used for claims: please enter it correctly',
     'register.submit': 'Register', 'register.terms': 'Terms of use',
@@ -49,11 +64,13 @@
     'register.term_self': 'Register with your own citizen ID first; then add up to 5 family members',
     'field.cid': 'Citizen ID (13 digits)', 'field.phone': 'Mobile number',
     'field.phone_placeholder': 'Your mobile number', 'field.relation': 'Relation',
-    'field.birth_date': 'Birth date (day/month/year, Buddhist era)',
-    'field.birth_date_placeholder': 'e.g. 17/05/2533',
+    'field.birth_date': 'Birth date (day/month/year)',
+    'field.birth_date_placeholder': 'e.g. 17/05/1990',
     'request.who': 'Who is the patient?', 'request.add_other': '+ Add another person',
-    'request.qr_ready': 'The clinic QR code was received. Tap below to get the code.',
-    'request.use_qr': 'Get a code with this QR code',
+    'request.qr_title': "Get a code with the clinic's QR code", 'request.for': 'For',
+    'request.use_qr': 'Get the code at this clinic',
+    'request.scan_other': 'Scan another QR code instead',
+    'dev.qr_title': 'Development: pick a demo QR code instead of the camera', 'dev.qr_cancel': 'Cancel',
     'request.scan': 'Get a visit code',
     'request.scan_hint': 'Tap, then scan the QR code of the service at the clinic',
     'code.label': 'Visit code (Authen Code)',
@@ -185,10 +202,19 @@
     return m('network');
   }
 
+  // An error the person must see: scrolled to the middle of the screen (never below the fold
+  // or under the fixed tab bar) and focused, so a screen reader reads it (role=alert).
+  function reveal(node) {
+    if (!node.hasAttribute('tabindex')) { node.setAttribute('tabindex', '-1'); }
+    node.scrollIntoView({ block: 'center', inline: 'nearest' });
+    try { node.focus({ preventScroll: true }); } catch (e) { node.focus(); }
+  }
+
   function showAlert(node, err) {
     node.textContent = typeof err === 'string' ? err : errorText(err);
-    if (err instanceof ApiError) { node.setAttribute('data-code', err.code); }
+    if (err instanceof ApiError) { node.setAttribute('data-code', err.code); } else { node.removeAttribute('data-code'); }
     node.hidden = false;
+    reveal(node);
   }
 
   function clearAlert(node) { node.hidden = true; node.textContent = ''; node.removeAttribute('data-code'); }
@@ -200,6 +226,7 @@
     $('#page-error-text').textContent = typeof err === 'string' ? err : errorText(err);
     if (err instanceof ApiError) { box.setAttribute('data-code', err.code); }
     box.hidden = false;
+    reveal(box);
   }
 
   function setBusy(button, busy) {
@@ -336,20 +363,28 @@
     level(String(selected));
   }
 
-  function splitBe(text) {
+  // A date or time from the server in the reader's calendar: `x_be` (Buddhist era) in Thai,
+  // `x_en` (Common Era) in English, both made by authencode.thaidate.
+  function when(obj, key) {
+    var value = obj[key + (lang === 'en' ? '_en' : '_be')];
+    return value === null || value === undefined ? '' : value;
+  }
+  function fiscalYear(r) { return lang === 'en' ? r.fiscal_year : r.fiscal_year_be; }
+
+  function splitWhen(text) {  // '22/11/2569 10:15:03' → date, 'HH:MM'
     var parts = (text || '').split(' ');
     return { date: parts[0] || '', time: (parts[1] || '').slice(0, 5) };
   }
 
   function codeItem(c) {
-    var when = splitBe(c.service_at_be);
+    var at = splitWhen(when(c, 'service_at'));
     var service = lang === 'en' ? c.service_name_en : c.service_name_th;
     var item = el('li', { 'class': c.status === 'active' ? 'code-row' : 'code-row cancelled', 'data-code': c.code }, [
       el('div', { 'class': 'code', text: 'Authencode ' + c.code }),
       el('div', { text: m('code_for') + ' ' + service }),
       el('div', { 'class': 'meta', text: m('at') + ' ' + c.facility_name + ' (' + c.hcode + ')' }),
       el('div', { 'class': 'meta', text: personName({ name: c.person_name, name_en: c.person_name_en }) }),
-      el('div', { 'class': 'meta', text: m('date') + ' ' + when.date + ' ' + m('time') + ' ' + when.time })
+      el('div', { 'class': 'meta', text: m('date') + ' ' + at.date + ' ' + m('time') + ' ' + at.time })
     ]);
     if (c.status !== 'active') { item.appendChild(el('div', { 'class': 'badge', text: m('cancelled') })); }
     return item;
@@ -436,9 +471,28 @@
           form.querySelectorAll('input, button').forEach(function (n) { n.disabled = true; });
           return;
         }
-        go('request');
+        showRegistered(result.member);
       });
     });
+    // Who was linked (name, masked ID, level and how to verify), and what to do next.
+    var linked = null;
+    function showRegistered(member) {
+      linked = member;
+      $('#register-card').hidden = true;
+      $('#terms-card').hidden = true;
+      $('#registered-name').textContent = personName(member);
+      $('#registered-cid').textContent = member.masked_cid;
+      $('#registered-level').textContent = levelText(member);
+      var note = $('#registered-level-note');
+      note.textContent = member.level_note_th || '';
+      note.hidden = !member.level_note_th;
+      var qr = params().get('qr');  // opened from a clinic QR: carry on with it
+      if (qr) { $('#registered-continue').href = cfg.urls.request + '?qr=' + encodeURIComponent(qr); }
+      var card = $('#registered');
+      card.hidden = false;
+      reveal($('#registered-title'));
+    }
+    rerender = function () { if (linked) { showRegistered(linked); } };
   };
 
   PAGES.request = function (me) {
@@ -462,19 +516,18 @@
       facts($('#person-rights'), rows);
     }
     function drawPeople() {
-      renderPeople($('#people'), members, selected, function (id) { selected = id; drawRights(); });
+      renderPeople($('#people'), members, selected, function (id) { selected = id; drawRights(); drawPending(); });
       drawRights();
     }
     function showCode(code, again) {
       lastCode = { code: code, again: again };
-      var when = splitBe(code.service_at_be);
       $('#code-value').textContent = code.code;
       $('#code-person').textContent = personName({ name: code.person_name, name_en: code.person_name_en }) +
         ' (' + code.masked_cid + ')';
       $('#code-facility').textContent = code.facility_name + ' (' + code.hcode + ')';
       $('#code-service').textContent = (lang === 'en' ? code.service_name_en : code.service_name_th) +
         ' [' + code.service_code + ']';
-      $('#code-time').textContent = when.date + ' ' + code.service_at_be.split(' ')[1];
+      $('#code-time').textContent = when(code, 'service_at');
       $('#code-again').hidden = !again;
       var result = $('#result');
       result.hidden = false;
@@ -483,8 +536,8 @@
     function loadToday() {
       return api('GET', '/codes').then(function (data) { renderCodes($('#today-list'), data.today); });
     }
-    function send(text, button) {
-      clearAlert(errorBox);
+    function send(text, button, box) {
+      clearAlert(box);
       setBusy(button, true);
       return api('POST', '/codes', { member_id: Number(selected), scanned: text }).then(function (data) {
         setBusy(button, false);
@@ -494,37 +547,125 @@
       }, function (err) {
         setBusy(button, false);
         $('#result').hidden = true;
-        showAlert(errorBox, err);
+        showAlert(box, err);
+        if (err instanceof ApiError && /^QR_/.test(err.code) && text === qr) { qrGone(); }
         return false;
       });
     }
 
-    if (qr) { $('#qr-pending').hidden = false; }
+    // A clinic QR opened with the phone's camera: say which clinic and service it asks for,
+    // with one primary action (ask for the code); scanning another QR is the secondary one.
+    var preview = null;
+    function drawPending() {
+      var pending = Boolean(qr);
+      $('#qr-pending').hidden = !pending;
+      $('#scan').hidden = pending;
+      $('#scan-hint').hidden = pending;
+      $('#scan-other').hidden = !pending;
+      if (!preview) { return; }
+      $('#qr-facility').textContent = preview.facility_name + ' (' + preview.hcode + ')';
+      $('#qr-service').textContent = (lang === 'en' ? preview.service_name_en : preview.service_name_th) +
+        ' [' + preview.service_code + ']';
+      var person = members.find(function (p) { return String(p.id) === selected; });
+      $('#qr-person').textContent = person ? personName(person) : '-';
+    }
+    function qrGone() {  // refused for good (expired, forged...): scanning again is the way on
+      qr = null;
+      preview = null;
+      $('#qr-loading').hidden = true;
+      $('#use-qr').hidden = true;
+      $('#qr-details').hidden = true;
+      $('#scan').hidden = false;
+      $('#scan-hint').hidden = false;
+      $('#scan-other').hidden = true;
+      history.replaceState(null, '', cfg.urls.request);
+    }
+    function loadPreview() {
+      if (!qr) { return null; }
+      return api('GET', '/qr?scanned=' + encodeURIComponent(qr)).then(function (data) {
+        preview = data;
+        $('#qr-loading').hidden = true;
+        $('#qr-details').hidden = false;
+        $('#use-qr').hidden = false;
+        drawPending();
+      }, function (err) {
+        showAlert($('#qr-error'), err);
+        qrGone();
+      });
+    }
+
     $('#use-qr').addEventListener('click', function (e) {
-      send(qr, e.currentTarget).then(function (ok) {
+      send(qr, e.currentTarget, $('#qr-error')).then(function (ok) {
         if (!ok) { return; }
         qr = null;
+        preview = null;
         $('#qr-pending').hidden = true;
+        drawPending();
         history.replaceState(null, '', cfg.urls.request);
       });
     });
-    $('#scan').addEventListener('click', function (e) {
-      var button = e.currentTarget;
+    function scan(button) {
       clearAlert(errorBox);
       var liff = window.liff;
       if (cfg.mode === 'line' && !liff.isApiAvailable('scanCodeV2')) {
         showAlert(errorBox, m('scan_unavailable'));
         return;
       }
-      liff.scanCodeV2().then(function (result) {
-        var value = result && result.value;
-        if (value) { send(value, button); }
-      }, function () { showAlert(errorBox, m('scan_failed')); });
-    });
-    rerender = function () { drawPeople(); if (lastCode) { showCode(lastCode.code, lastCode.again); } loadToday(); };
+      var ready = cfg.mode === 'mock' && cfg.devQrUrl ? pickDemoQr() : Promise.resolve(true);
+      ready.then(function (go) {
+        if (!go) { return; }
+        liff.scanCodeV2().then(function (result) {
+          var value = result && result.value;
+          if (value) { send(value, button, errorBox); }
+        }, function () { showAlert(errorBox, m('scan_failed')); });
+      }, function (err) { showAlert(errorBox, err); });
+    }
+    $('#scan').addEventListener('click', function (e) { scan(e.currentTarget); });
+    $('#scan-other').addEventListener('click', function (e) { scan(e.currentTarget); });
+    rerender = function () {
+      drawPeople();
+      drawPending();
+      if (lastCode) { showCode(lastCode.code, lastCode.again); }
+      loadToday();
+    };
     drawPeople();
-    return loadToday();
+    drawPending();
+    return Promise.all([loadToday(), loadPreview()]);
   };
+
+  // Development only (`make run`, no LINE): LINE's mock scanner has no camera, so the page
+  // offers the demo clinic's counter QRs, freshly signed by the server, and hands the chosen
+  // one to the mock's scanCodeV2. Production pages have no devQrUrl and no mock at all.
+  function pickDemoQr() {
+    var picker = $('#dev-qr-picker');
+    var list = $('#dev-qr-list');
+    return fetch(cfg.devQrUrl, { method: 'POST' }).then(function (res) {
+      if (!res.ok) { throw new ApiError(res.status, {}); }
+      return res.json();
+    }).then(function (data) {
+      return new Promise(function (resolve) {
+        list.textContent = '';
+        function done(value) {
+          picker.hidden = true;
+          if (value) {
+            window.liff.$mock.set(function (p) { return Object.assign({}, p, { scanCode: { value: value } }); });
+          }
+          resolve(Boolean(value));
+        }
+        data.qrs.forEach(function (q) {
+          var choice = el('button', { type: 'button', 'class': 'choice', 'data-service': q.service_code,
+                                      text: q.facility_name + ' · ' + (lang === 'en' ? q.service_name_en : q.service_name_th) +
+                                            ' [' + q.service_code + ']' });
+          choice.addEventListener('click', function () { done(q.url); });
+          list.appendChild(choice);
+        });
+        if (!data.qrs.length) { list.appendChild(el('p', { 'class': 'empty', text: m('none') })); }
+        $('#dev-qr-cancel').onclick = function () { done(null); };
+        picker.hidden = false;
+        picker.scrollIntoView({ block: 'nearest' });
+      });
+    });
+  }
 
   PAGES.history = function (me) {
     var selected = '';
@@ -680,7 +821,7 @@
         [unitRole('hosp_sub'), unit(r.hosp_sub), 'hosp_sub'],
         [unitRole('hosp_main_op'), unit(r.hosp_main_op), 'hosp_main_op'],
         [m('cid'), r.masked_cid, 'masked_cid'],
-        [m('checked'), r.checked_at_be, 'checked']
+        [m('checked'), when(r, 'checked_at'), 'checked']
       ]);
       $('#pcu-quota').textContent = said(r.pcu_change, 'quota');
       var pending = r.pcu_change.pending;
@@ -780,7 +921,7 @@
         var row = el('div', { 'class': 'row' }, [el('div', {}, [
           el('div', { 'class': 'name', text: t('other') }),
           el('div', { 'class': 'meta', text: relationLabel(l.relation) + ' · ' + t('level')[l.level] + ' · ' +
-                                             t('since') + ' ' + l.since_be })
+                                             t('since') + ' ' + when(l, 'since') })
         ])]);
         if (l.approval_id) {
           ['approve', 'decline'].forEach(function (decision) {
@@ -841,7 +982,9 @@
             disputed: 'แจ้งว่าไม่ได้ขอ', fiscal: 'ปีงบประมาณ', decided: 'พิจารณาเมื่อ',
             confirm: 'แตะอีกครั้งเพื่อยืนยันการลบข้อมูล', done: 'ลบข้อมูลเรียบร้อยแล้ว',
             again: 'คำขอนี้ดำเนินการไปแล้ว', removed: 'ลบแล้ว', kept: 'เก็บไว้',
-            dialogue: 'บทสนทนาที่ค้างอยู่' },
+            dialogue: 'บทสนทนาที่ค้างอยู่',
+            withdrawn: 'ถอนความยินยอมเรียบร้อยแล้ว รายชื่อบุคคลที่ผูกกับบัญชีนี้ถูกลบแล้ว และได้แจ้งในแชต LINE ของท่าน',
+            withdrawn_before: 'ท่านถอนความยินยอมไว้แล้ว' },
       en: { none: 'None', line_id: 'LINE user id', since: 'Since', consent: 'Consent',
             given: 'Given', not_given: 'Not given', registered: 'Registration',
             yes: 'Registered', no: 'Not registered', verified_at: 'verified', added: 'added',
@@ -849,7 +992,9 @@
             disputed: 'reported as not requested', fiscal: 'fiscal year', decided: 'decided',
             confirm: 'Tap again to erase your data', done: 'Your data was erased.',
             again: 'This erasure was already done.', removed: 'Removed', kept: 'Kept',
-            dialogue: 'Unfinished chat dialogue' }
+            dialogue: 'Unfinished chat dialogue',
+            withdrawn: 'Consent withdrawn. The persons linked to this account were removed; your LINE chat has a note of it.',
+            withdrawn_before: 'You had already withdrawn consent.' }
     };
     var data = null;
     function t(key) { return T[lang][key]; }
@@ -863,26 +1008,26 @@
     function line(cls, text) { return el('div', { 'class': cls, text: text }); }
     function erasureItem(e) {
       return el('li', { 'data-erasure': String(e.id) }, [
-        line('name', e.requested_at_be),
+        line('name', when(e, 'requested_at')),
         line('meta', t('removed') + ': ' + e.removed.map(function (r) { return label(r) + ' ' + r.count; }).join(', ')),
         line('meta', t('kept') + ': ' + e.kept.map(function (k) { return label(k) + (k.count === null ? '' : ' ' + k.count); }).join(', '))
       ]);
     }
     function draw() {
       var a = data.account;
-      $('#generated-at').textContent = data.generated_at_be;
+      $('#generated-at').textContent = when(data, 'generated_at');
       facts($('#account-facts'), [
         [t('line_id'), a.line_user_id_masked, 'line_user_id'],
-        [t('since'), a.created_at_be, 'created'],
+        [t('since'), when(a, 'created_at'), 'created'],
         [t('consent'), a.consent_given ? t('given') : t('not_given'), 'consent'],
         [t('registered'), a.registered ? t('yes') : t('no'), 'registered']
-      ].concat(data.dialogue ? [[t('dialogue'), data.dialogue.started_at_be, 'dialogue']] : []));
+      ].concat(data.dialogue ? [[t('dialogue'), when(data.dialogue, 'started_at'), 'dialogue']] : []));
       list($('#my-links'), data.links, function (l) {
         return el('li', { 'data-link': String(l.id), 'data-level': l.level }, [
           line('name', (l.name || l.masked_cid) + ' (' + relationLabel(l.relation) + ')'),
           line('meta', m('cid') + ' ' + l.masked_cid + ' · ' + m('phone') + ' ' + l.phone_masked),
           el('div', { 'class': 'level', 'data-level': l.level, text: lang === 'en' ? l.level_en : l.level_th }),
-          line('meta', t('added') + ' ' + l.created_at_be + (l.verified_at_be ? ' · ' + t('verified_at') + ' ' + l.verified_at_be : ''))
+          line('meta', t('added') + ' ' + when(l, 'created_at') + (l.verified_at_be ? ' · ' + t('verified_at') + ' ' + when(l, 'verified_at') : ''))
         ]);
       });
       list($('#my-codes'), data.codes, function (c) {
@@ -895,12 +1040,12 @@
           line('', c.service_name_th + ' [' + c.service_code + ']'),
           line('meta', m('at') + ' ' + c.facility_name + ' (' + c.hcode + ')'),
           line('meta', c.person_name + ' · ' + c.masked_cid + ' · ' + m('phone') + ' ' + c.phones_masked.join(', ')),
-          line('meta', c.service_at_be + ' · ' + notes.join(' · '))
+          line('meta', when(c, 'service_at') + ' · ' + notes.join(' · '))
         ]);
       });
       list($('#consent-history'), data.consent_history, function (r) {
         return el('li', { 'data-decision': r.decision }, [
-          line('name', r.decision_th), line('meta', r.decided_at_be + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel_th)
+          line('name', r.decision_th), line('meta', when(r, 'decided_at') + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel_th)
         ]);
       });
       var by = data.linked_by;
@@ -908,13 +1053,13 @@
       $('#linked-by-note').textContent = by.note_th || '';
       list($('#my-linked-by'), by.links, function (l) {
         return el('li', {}, [line('name', l.account_th + ' (' + l.account_masked + ')'),
-                             line('meta', l.relation_th + ' · ' + l.level_th + ' · ' + l.since_be)]);
+                             line('meta', l.relation_th + ' · ' + l.level_th + ' · ' + when(l, 'since'))]);
       });
       list($('#my-pcu'), data.pcu_requests, function (r) {
         return el('li', { 'data-status': r.status }, [
           line('name', r.person_name + ': ' + said(r, 'change') + ' · ' + r.status_th),
-          line('meta', r.requested_at_be + ' · ' + t('fiscal') + ' ' + r.fiscal_year_be +
-                       (r.decided_at_be ? ' · ' + t('decided') + ' ' + r.decided_at_be : ''))
+          line('meta', when(r, 'requested_at') + ' · ' + t('fiscal') + ' ' + fiscalYear(r) +
+                       (r.decided_at_be ? ' · ' + t('decided') + ' ' + when(r, 'decided_at') : ''))
         ]);
       });
       $('#erasures-card').hidden = !data.erasures.length;
@@ -925,6 +1070,13 @@
       list($('#erase-keeps'), terms.keeps, function (k) {
         return el('li', { 'data-kind': k.kind }, [el('strong', { text: label(k) }), el('span', { 'class': 'why', text: why(k) })]);
       });
+      var wt = data.withdrawal_terms;
+      $('#withdraw-card').hidden = !a.consent_given;
+      list($('#withdraw-removes'), wt.removes, function (r) { return el('li', { 'data-kind': r.kind, text: label(r) }); });
+      list($('#withdraw-keeps'), wt.keeps, function (k) {
+        return el('li', { 'data-kind': k.kind }, [el('strong', { text: label(k) }), el('span', { 'class': 'why', text: why(k) })]);
+      });
+      $('#withdraw-note').textContent = lang === 'en' ? wt.note_en : wt.note_th;
       var held = data.links.length || a.consent_given || data.dialogue || data.codes.some(function (c) { return c.through_this_account; });
       $('#erase').hidden = !held;
       $('#register-again').hidden = a.registered;
@@ -954,6 +1106,31 @@
         return load();
       }, function (err) { setBusy(button, false); showAlert($('#erase-error'), err); });
     });
+    // Withdrawing consent: what goes and what stays is on the card; asked once, then done.
+    function asking(on) {
+      $('#withdraw-confirm').hidden = !on;
+      $('#withdraw').hidden = on;
+      if (on) { reveal($('#withdraw-question')); } else { $('#withdraw').focus(); }
+    }
+    $('#withdraw').addEventListener('click', function () { clearAlert($('#withdraw-error')); asking(true); });
+    $('#withdraw-no').addEventListener('click', function () { asking(false); });
+    $('#withdraw-yes').addEventListener('click', function (e) {
+      var button = e.currentTarget;
+      setBusy(button, true);
+      api('POST', '/consent/withdraw', { confirm: 'withdraw' }).then(function (r) {
+        setBusy(button, false);
+        $('#withdraw-confirm').hidden = true;
+        $('#withdraw').hidden = false;
+        var box = $('#withdraw-result');
+        box.textContent = (r.created ? t('withdrawn') : t('withdrawn_before')) + ' (' + r.decided_at[lang] + ')';
+        box.hidden = false;
+        return load().then(function () { reveal(box); });
+      }, function (err) {
+        setBusy(button, false);
+        asking(false);
+        showAlert($('#withdraw-error'), err);
+      });
+    });
     rerender = function () { if (data) { draw(); } };
     return load();
   };
@@ -977,6 +1154,9 @@
       if (outcome === 'redirect') { return; }
       $('#loading').hidden = true;
       $('#content').hidden = false;
+      // An error shown while the page was still loading is brought into view now.
+      var early = $('#content [role=alert]:not([hidden])');
+      if (early) { reveal(early); }
       document.body.setAttribute('data-ready', 'true');
     }).catch(showPageError);
   }
