@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from authencode.errors import DomainError
-from authencode.models import FamilyLink, LineAccount
+from authencode.models import Facility, FamilyLink, LineAccount
 from authencode.services import (
     consent,
     conversations,
