@@ -211,6 +211,7 @@ def test_search_edit_cancel_history_report_and_downloads(
     page.wait_for_selector(f"tr[data-code={second}]")
     rows = page.locator("#records tbody tr").all_inner_texts()
     assert len(rows) == 2 and counter.patient_cid not in "".join(rows)  # masked
+    assert "person=" in page.url and counter.patient_cid not in page.url  # a reference
 
     # Open today's record; edit it (a reason is required) and see the change audited.
     page.click(f"tr[data-code={second}] a")
