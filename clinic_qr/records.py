@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from flask import Response, redirect, request, url_for
 from sqlalchemy import select
@@ -198,7 +199,8 @@ def _search_posted(template: str, facility: Facility, *, chart: bool = False) ->
         return _list_page(
             template, facility, default_today=True, chart=chart, args=args, error=error
         )
-    return redirect(url_for(str(request.endpoint), hcode=facility.hcode, **args), 303)
+    query: dict[str, Any] = args
+    return redirect(url_for(str(request.endpoint), hcode=facility.hcode, **query), 303)
 
 
 @clinic.route("/facilities/<hcode>/records", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import make_response, redirect, request, url_for
 
@@ -172,15 +173,8 @@ def visit_lookup(hcode: str) -> PageResult:
     except DomainError as error:
         return _form_page(facility, error.http_status, error)
     method = request.form.get("method", "")
-    return redirect(
-        url_for(
-            "clinic.visit_confirm",
-            hcode=facility.hcode,
-            method=method if method in visits.METHODS else None,
-            **{REF_PARAM: ref},
-        ),
-        303,
-    )
+    query: dict[str, Any] = {REF_PARAM: ref, "method": method if method in visits.METHODS else None}
+    return redirect(url_for("clinic.visit_confirm", hcode=facility.hcode, **query), 303)
 
 
 @clinic.get("/facilities/<hcode>/visits/<int:code_id>")
