@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -152,8 +152,8 @@ def mail_after_commit() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the clinic app, never another site."""
-    if target:
+    """Only a path inside the clinic app, never another site, nor one with a CID in it."""
+    if target and not holds_cid(unquote_plus(target)):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/clinic/"):
             return target

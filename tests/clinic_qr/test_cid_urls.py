@@ -255,6 +255,12 @@ def test_signing_in_from_an_old_cid_address_does_not_carry_the_cid(app, demo) ->
     assert "date_from" in unquote_plus(location)  # the rest of the address is kept
     typed_in_path = client.get(f"/clinic/facilities/{PATIENT.cid}/records")
     assert not cid_in(typed_in_path.headers["Location"])
+    # a log-in link made to carry one anyway lands on the home page instead
+    cc = ClinicClient(app.test_client())
+    cc.get("/clinic/login")
+    crafted = f"{BASE}/records?cid={format_cid(PATIENT.cid)}"
+    done = cc.post("/clinic/login", {"username": "staff", "password": PASSWORD, "next": crafted})
+    assert done.status_code == 302 and done.headers["Location"] == "/clinic/"
 
 
 def _ref_of(cc: ClinicClient) -> str:
@@ -317,3 +323,13 @@ def test_the_filter_form_keeps_and_clears_the_person(app, demo) -> None:
     assert kept.status_code == 303 and f"person={ref}" in kept.headers["Location"]
     cleared = cc.post(f"{BASE}/records", {"person": ref, "clear_person": "1"})
     assert cleared.status_code == 303 and "person=" not in cleared.headers["Location"]
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/visit/lookup", f"{BASE}/records", f"{BASE}/report"])
+def test_a_lookup_posted_without_the_forms_token_is_refused(app, demo, path) -> None:
+    """Another site cannot make a staff member's browser look a person up (CSRF)."""
+    cc = _logged_in(app, "staff")
+    response = cc.post(path, {"cid": PATIENT.cid}, csrf=False)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "แบบฟอร์มหมดอายุ" in body
+    assert "Location" not in response.headers and "สมชาย" not in body
