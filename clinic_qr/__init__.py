@@ -57,11 +57,12 @@ def init_content_policy(app: Flask) -> None:
     from clinic_qr.visits import agent_url
 
     settings = app.extensions["authencode"].settings
-    content_policy(
-        app,
-        "clinic.visit_confirm",
-        {"img-src": "'self' data: blob:", "connect-src": f"'self' {agent_url(settings)}"},
-    )
+    for endpoint in ("clinic.visit_confirm", "clinic.visit_lookup"):  # the lookup's page too
+        content_policy(
+            app,
+            endpoint,
+            {"img-src": "'self' data: blob:", "connect-src": f"'self' {agent_url(settings)}"},
+        )
     for endpoint in ("clinic.verify_link", "clinic.verify_confirm"):  # the agent reads the card
         content_policy(app, endpoint, {"connect-src": f"'self' {agent_url(settings)}"})
     # The kiosk's screen reads the card through the agent on the kiosk PC; its QR is data:.

@@ -9,23 +9,34 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 
 from authencode import reference
-from authencode.cid import mask_cid, parse_cid
+from authencode.cid import mask_cid
 from authencode.errors import DomainError, register
 from authencode.models import AuditEntry, Facility, StaffUser
 from authencode.reference import CHANNELS
 from authencode.reference import CODE_STATUSES as STATUSES
-from authencode.services import audit, facilities, issuance, people, report_exports, reports, visits
+from authencode.services import (
+    audit,
+    facilities,
+    issuance,
+    lookup_refs,
+    people,
+    report_exports,
+    reports,
+    visits,
+)
 from authencode.thaidate import service_day
 from authencode.web.context import db_session, services
 from authencode.web.downloads import content_disposition
 from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
+from clinic_qr.person_lookup import REF_PARAM, cid_in_url, person_ref, query_without_cids, ref_cid
 from clinic_qr.visits import facility_code
 from clinic_qr.web import PageResult, actor, clinic, render, staff
 from linebot_app import notify
@@ -39,8 +50,14 @@ DATE_INVALID = register(
 )
 
 
-def _date(name: str) -> dt.date | None:
-    raw = request.args.get(name, "").strip()
+# The filter form's fields that travel in the query (the CID travels as a reference).
+FILTER_FIELDS = ("code", "date_from", "date_to", "service", "channel", "status", "size")
+# Errors of a lookup reference: the links of the page then leave it out.
+REF_ERRORS = (lookup_refs.REF_INVALID, lookup_refs.REF_EXPIRED, lookup_refs.CID_IN_URL)
+
+
+def _date(a: Mapping[str, str], name: str) -> dt.date | None:
+    raw = a.get(name, "").strip()
     if not raw:
         return None
     try:
@@ -49,26 +66,25 @@ def _date(name: str) -> dt.date | None:
         raise DomainError(DATE_INVALID, detail=name) from None
 
 
-def _filter(facility: Facility, *, default_today: bool = False) -> reports.CodeFilter:
+def _filter(
+    facility: Facility, a: Mapping[str, str], *, default_today: bool = False
+) -> reports.CodeFilter:
     """The filter of the query string, checked in full so a streamed export cannot fail late.
 
-    Raises REPORT_DATE_INVALID, CID_*, REPORT_DATE_RANGE and REPORT_FILTER_INVALID.
+    The person is named by a lookup reference (``person``), never by a CID in the URL.
+    Raises REPORT_DATE_INVALID, CID_IN_URL, LOOKUP_REF_*, REPORT_DATE_RANGE and
+    REPORT_FILTER_INVALID.
     """
-    a = request.args
-    date_from, date_to = _date("date_from"), _date("date_to")
-    if (
-        default_today
-        and date_from is None
-        and date_to is None
-        and not a.get("cid")
-        and not a.get("code")
-    ):
+    refused = cid_in_url(a)
+    if refused is not None:
+        raise refused
+    date_from, date_to = _date(a, "date_from"), _date(a, "date_to")
+    ref = a.get(REF_PARAM, "").strip()
+    if default_today and date_from is None and date_to is None and not ref and not a.get("code"):
         date_from = date_to = service_day()
     if date_from and date_to and date_from > date_to:
         raise DomainError(reports.REPORT_DATE_RANGE)
-    cid = a.get("cid", "").strip() or None
-    if cid:
-        parse_cid(cid)
+    cid = ref_cid(ref) if ref else None
     channel = a.get("channel", "") or None
     status = a.get("status", "") or None
     if channel and channel not in CHANNELS:
@@ -101,25 +117,37 @@ def _paging() -> tuple[int, int]:
 
 
 def _list_page(
-    template: str, facility: Facility, *, default_today: bool, chart: bool = False
+    template: str,
+    facility: Facility,
+    *,
+    default_today: bool,
+    chart: bool = False,
+    args: dict[str, str] | None = None,
+    error: DomainError | None = None,
 ) -> PageResult:
+    """The list with its filter form; ``args`` and ``error`` given: the form as sent, with
+    the error, and no search."""
     session_ = db_session()
     svc = services()
-    error = None
     page = None
     counts: reports.DailyChart | None = None
     f: reports.CodeFilter | None = None
-    try:
-        f = _filter(facility, default_today=default_today)
-        number, size = _paging()
-        page = reports.search_codes(session_, svc.protector, f, page=number, size=size)
-        if chart and f.date_from and f.date_to and (f.date_to - f.date_from).days <= 92:
-            counts = reports.daily_chart(
-                reports.daily_counts(session_, svc.protector, f), f.date_from, f.date_to
-            )
-    except DomainError as exc:
-        error = exc
-    args = request.args.to_dict()
+    if error is None:
+        try:
+            f = _filter(facility, request.args, default_today=default_today)
+            number, size = _paging()
+            page = reports.search_codes(session_, svc.protector, f, page=number, size=size)
+            if chart and f.date_from and f.date_to and (f.date_to - f.date_from).days <= 92:
+                counts = reports.daily_chart(
+                    reports.daily_counts(session_, svc.protector, f), f.date_from, f.date_to
+                )
+        except DomainError as exc:
+            error = exc
+    if args is None:  # the links carry the query on, never a CID (nor a refused reference)
+        refused_ref = error is not None and error.code in REF_ERRORS
+        args = dict(
+            query_without_cids(request.args.items(), drop=(REF_PARAM,) if refused_ref else ())
+        )
     if f is not None:  # the dates actually used, so the form and the links show them
         for name in ("date_from", "date_to"):
             value = getattr(f, name)
@@ -151,13 +179,38 @@ def _list_page(
         channel_labels=reference.CHANNEL_LABELS_TH,
         status_labels=reference.STATUS_LABELS_TH,
         sizes=PAGE_SIZES,
+        person_masked=mask_cid(f.cid) if f is not None and f.cid else "",
     )
 
 
-@clinic.get("/facilities/<hcode>/records")
+def _search_posted(template: str, facility: Facility, *, chart: bool = False) -> PageResult:
+    """The filter form, posted: back to the list with the filters in the query and a typed
+    CID as a lookup reference (303, so reloading does not post again)."""
+    form = request.form
+    args = {name: form[name].strip() for name in FILTER_FIELDS if form.get(name, "").strip()}
+    typed = form.get("cid", "").strip()
+    kept = form.get(REF_PARAM, "").strip()
+    try:
+        if typed:
+            args[REF_PARAM] = person_ref(typed)
+        elif kept and not form.get("clear_person"):
+            ref_cid(kept)  # still this session's and not expired
+            args[REF_PARAM] = kept
+    except DomainError as error:
+        return _list_page(
+            template, facility, default_today=True, chart=chart, args=args, error=error
+        )
+    query: dict[str, Any] = args
+    return redirect(url_for(str(request.endpoint), hcode=facility.hcode, **query), 303)
+
+
+@clinic.route("/facilities/<hcode>/records", methods=["GET", "POST"])
 def record_search(hcode: str) -> PageResult:
-    """Search the facility's codes (today's by default)."""
-    return _list_page("record_search.html", scoped_facility(hcode), default_today=True)
+    """Search the facility's codes (today's by default); the form is posted."""
+    facility = scoped_facility(hcode)
+    if request.method == "POST":
+        return _search_posted("record_search.html", facility)
+    return _list_page("record_search.html", facility, default_today=True)
 
 
 def _history(code_id: int) -> list[tuple[AuditEntry, str]]:
@@ -320,10 +373,13 @@ def record_photo(hcode: str, code_id: int) -> PageResult:
     return response
 
 
-@clinic.get("/facilities/<hcode>/report")
+@clinic.route("/facilities/<hcode>/report", methods=["GET", "POST"])
 def report(hcode: str) -> PageResult:
     """The code request report: filters, paging, daily counts and the download links."""
-    return _list_page("report.html", scoped_facility(hcode), default_today=True, chart=True)
+    facility = scoped_facility(hcode)
+    if request.method == "POST":
+        return _search_posted("report.html", facility, chart=True)
+    return _list_page("report.html", facility, default_today=True, chart=True)
 
 
 @clinic.get("/facilities/<hcode>/report.csv")
@@ -339,7 +395,7 @@ def report_xlsx(hcode: str) -> PageResult:
 
 
 def _export(facility: Facility, fmt: str) -> PageResult:
-    f = _filter(facility, default_today=True)
+    f = _filter(facility, request.args, default_today=True)
     audit.record(
         db_session(),
         actor(),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import make_response, redirect, request, url_for
 
 from authencode.cid import mask_cid
@@ -12,6 +15,7 @@ from authencode.services import facilities, people, visits
 from authencode.settings import Settings
 from authencode.web.context import db_session, services
 from clinic_qr.facility_pages import scoped_facility
+from clinic_qr.person_lookup import REF_PARAM, cid_in_url, person_ref, query_without_cids, ref_cid
 from clinic_qr.qr_render import render_qr_svg
 from clinic_qr.web import PageResult, clinic, render, staff, tr
 
@@ -47,6 +51,7 @@ def _form_page(
     status: int = 200,
     error: DomainError | None = None,
     person: Person | None = None,
+    form: Mapping[str, str] | None = None,
 ) -> PageResult:
     session_ = db_session()
     svc = services()
@@ -56,7 +61,8 @@ def _form_page(
         cid = people.person_cid(svc.protector, person)
         masked = mask_cid(cid)
         rights = svc.rights.rights_for(session_, person)
-    form = request.values
+    if form is None:
+        form = request.values
     method = form.get("method", "smartcard")
     html, status = render(
         "visit_form.html",
@@ -108,11 +114,25 @@ def _page_texts() -> dict[str, str]:
 
 @clinic.route("/facilities/<hcode>/visit", methods=["GET", "POST"])
 def visit_confirm(hcode: str) -> PageResult:
-    """GET: the form (with the registry lookup of a typed CID); POST: save, then the slip."""
+    """GET: the form, with the person a lookup reference names; POST: save, then the slip.
+
+    An old address with ``?cid=`` gets a message, not a lookup, and its CID is not echoed.
+    """
     facility = scoped_facility(hcode)
     if request.method == "GET":
-        person, error = _lookup(request.args.get("cid", ""))
-        return _form_page(facility, 200 if error is None else error.http_status, error, person)
+        form = dict(query_without_cids(request.args.items(), drop=(REF_PARAM,)))
+        error = cid_in_url(request.args)
+        person = None
+        if error is None and request.args.get(REF_PARAM):
+            try:
+                form["cid"] = ref_cid(request.args[REF_PARAM])
+            except DomainError as refused:
+                error = refused
+            else:
+                person, error = _lookup(form["cid"])
+        return _form_page(
+            facility, 200 if error is None else error.http_status, error, person, form
+        )
     f = request.form
     upload = request.files.get("photo")
     visit = visits.VisitRequest(
@@ -142,6 +162,19 @@ def visit_confirm(hcode: str) -> PageResult:
             repeat=None if issued.created else 1,
         )
     )
+
+
+@clinic.post("/facilities/<hcode>/visit/lookup")
+def visit_lookup(hcode: str) -> PageResult:
+    """The registry lookup of a typed CID: back to the form naming the person by reference."""
+    facility = scoped_facility(hcode)
+    try:
+        ref = person_ref(request.form.get("cid", ""))
+    except DomainError as error:
+        return _form_page(facility, error.http_status, error)
+    method = request.form.get("method", "")
+    query: dict[str, Any] = {REF_PARAM: ref, "method": method if method in visits.METHODS else None}
+    return redirect(url_for("clinic.visit_confirm", hcode=facility.hcode, **query), 303)
 
 
 @clinic.get("/facilities/<hcode>/visits/<int:code_id>")

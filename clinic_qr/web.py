@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -40,6 +40,7 @@ from authencode.services.login_throttle import DeviceCookies
 from authencode.settings import LoginPolicy
 from authencode.thaidate import be_date, be_datetime
 from authencode.web.context import db_session, services
+from clinic_qr.person_lookup import REF_PARAM, holds_cid, query_without_cids
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,8 @@ def mail_after_commit() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path inside the clinic app, never another site."""
-    if target:
+    """Only a path inside the clinic app, never another site, nor one with a CID in it."""
+    if target and not holds_cid(unquote_plus(target)):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/clinic/"):
             return target
@@ -217,7 +218,7 @@ def _before() -> ResponseReturnValue | None:
         return redirect(
             url_for(
                 "clinic.login",
-                next=request.full_path.rstrip("?"),
+                next=_return_path(),
                 expired=1 if had_session else None,
             )
         )
@@ -262,6 +263,15 @@ def _deliver_mail(svc: Any) -> None:
         )
     except Exception:
         log.exception("sending queued mail after the request failed; the worker retries")
+
+
+def _return_path() -> str:
+    """Where a log-in comes back to: this page, without a CID or a lookup reference (the
+    reference is this session's, refused in the next one)."""
+    if holds_cid(request.path):
+        return url_for("clinic.home")
+    kept = query_without_cids(request.args.items(multi=True), drop=(REF_PARAM,))
+    return request.path + ("?" + urlencode(kept) if kept else "")
 
 
 def _wants_json() -> bool:

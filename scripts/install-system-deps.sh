@@ -12,13 +12,16 @@
 #                    (the tests start their own; a daemon the packages start is not used)
 #   systemd          `systemd-analyze verify` and `security` on deploy/systemd (no running
 #                    systemd needed)
+#   libreoffice-calc-nogui  `soffice --headless --convert-to` reads the report's XLSX export
+#                    back as a spreadsheet would (tests/authencode/test_export_spreadsheets.py);
+#                    the smallest package with Calc's import filters, no GUI, no Java
 # As root with apt-get it installs what is missing. Otherwise it prints what is missing;
 # that fails in CI (CI set) and only warns on a developer's machine (those tests then skip).
 set -eu
 here=$(dirname "$0")
 
 steps="apt-ensure.sh@postgresql@redis-server@chromium@fonts-thai-tlwg@wrk
-    apt-ensure.sh@prometheus@nginx@systemd install-pcsc.sh"
+    apt-ensure.sh@prometheus@nginx@systemd apt-ensure.sh@libreoffice-calc-nogui install-pcsc.sh"
 command -v npm >/dev/null 2>&1 || steps="$steps apt-ensure.sh@nodejs@npm"
 
 for step in $steps; do

@@ -207,11 +207,15 @@ def csv_chunks(rows: Iterable[list[str]], *, rows_per_chunk: int = 500) -> Itera
 
 
 def write_xlsx(rows: Iterable[list[str]], target: IO[bytes] | str) -> None:
-    """An XLSX workbook of the rows, written by XlsxWriter in constant-memory mode.
+    """An XLSX workbook of the rows, written by XlsxWriter in constant-memory mode: the
+    export for people to open in a spreadsheet (the CSV is for hospital programs).
 
     Each row goes to a temporary file as it comes (inline strings, no shared-string table)
     and the parts are zipped into ``target`` at the end, so memory stays flat. Every cell is
-    text: CIDs and phones keep their leading digits, and nothing becomes a formula or link.
+    a string cell in the Text number format (``@``), so CIDs, phones, HN/AN and codes keep
+    their leading zeros and digits (no 1.1E+12), stay text when a cell is edited, and a
+    value such as ``=HYPERLINK(…)`` is shown, never run as a formula or made a link.
+    tests/authencode/test_export_spreadsheets.py reads it back through LibreOffice.
     """
     import xlsxwriter
 
@@ -226,6 +230,10 @@ def write_xlsx(rows: Iterable[list[str]], target: IO[bytes] | str) -> None:
     )
     try:
         sheet = workbook.add_worksheet("Authen Code")
+        text = workbook.add_format({"num_format": "@"})
+        header = workbook.add_format({"num_format": "@", "bold": True})
+        sheet.freeze_panes(1, 0)  # the header stays in view
+        sheet.set_column(0, len(EXPORT_HEADERS) - 1, None, text)
         for column, width in (
             (1, 30),
             (2, 16),
@@ -236,11 +244,11 @@ def write_xlsx(rows: Iterable[list[str]], target: IO[bytes] | str) -> None:
             (15, 20),
             (16, 20),
         ):
-            sheet.set_column(column, column, width)
+            sheet.set_column(column, column, width, text)
         for number, row in enumerate(itertools.chain([list(EXPORT_HEADERS)], rows)):
             for column, value in enumerate(row):
                 if value:
-                    sheet.write_string(number, column, value)
+                    sheet.write_string(number, column, value, header if number == 0 else text)
     finally:
         workbook.close()
 

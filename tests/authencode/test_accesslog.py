@@ -81,6 +81,8 @@ def test_procfile_gunicorn_logs_no_cid_spelling_and_no_token(pg_url: str, tmp_pa
         _raw_get(web.base_url, (STATUS + cid[:5]).encode() + "\u3000".encode() + cid[5:].encode())
         _get(web.base_url, f"/agent/api/latest-authen-code/{_spellings(cid)[1]}", bearer)
         _get(web.base_url, f"/clinic/reset/{reset_token}")
+        for spelling in _spellings(cid)[-7:]:  # an old clinic bookmark: a message, logged masked
+            _get(web.base_url, f"/clinic/facilities/10675/records?cid={spelling}")
         _get(web.base_url, f"{STATUS}{cid}&access_token={api_token}")
         _get(web.base_url, f"/authencodestatus/api/codes?token={api_token}")
         _get(web.base_url, f"/authencodestatus/api/codes?auth=Bearer%20{api_token}")

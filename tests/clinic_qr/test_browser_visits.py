@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from authencode.cid import format_cid
 from authencode.models import AuditEntry, AuthenCode, VisitEvidence
 from authencode.passwords import hash_password
 from authencode.services import issuance
@@ -211,6 +214,7 @@ def test_search_edit_cancel_history_report_and_downloads(
     page.wait_for_selector(f"tr[data-code={second}]")
     rows = page.locator("#records tbody tr").all_inner_texts()
     assert len(rows) == 2 and counter.patient_cid not in "".join(rows)  # masked
+    assert "person=" in page.url and counter.patient_cid not in page.url  # a reference
 
     # Open today's record; edit it (a reason is required) and see the change audited.
     page.click(f"tr[data-code={second}] a")
@@ -311,3 +315,23 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 30), "teal").save(out, format="PNG")
     return out.getvalue()
+
+
+def test_the_counter_lookup_keeps_the_cid_out_of_every_address(counter, page) -> None:
+    """In Chromium: the typed CID is posted; neither the address bar nor any request the
+    page makes (navigations, redirects, scripts) carries it, and reloading shows the person
+    again without posting the form."""
+    page.set_default_timeout(30_000)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _log_in(page, counter.base)
+    page.goto(f"{counter.base}/clinic/facilities/{HCODE}/visit")
+    page.fill("#lookup input[name=cid]", format_cid(counter.patient_cid))
+    page.click("#lookup button[type=submit]")
+    page.wait_for_selector("#person")
+    assert "person=" in page.url
+    page.reload()
+    page.wait_for_selector("#person")
+    assert "มาลี" in page.inner_text("#person")
+    squashed = [re.sub(r"[\s\-+.]", "", unquote_plus(url)) for url in requested]
+    assert requested and not any(counter.patient_cid in url for url in squashed), requested

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -68,12 +69,21 @@ def _stored(world: World) -> tuple[int, int]:
         )
 
 
+def _looked_up(client: ClinicClient, cid: str) -> Any:
+    """The counter's lookup: the CID posted, the form shown again under a reference."""
+    posted = client.post(f"{VISIT}/lookup", {"cid": cid, "method": "cid_photo"})
+    assert posted.status_code == 303 and cid not in posted.headers["Location"]
+    return client.get(posted.headers["Location"])
+
+
 def test_lookup_shows_the_registry_person_masked(staff_client, patient) -> None:
-    page = staff_client.get(VISIT, query_string={"cid": patient.cid}).get_data(as_text=True)
+    shown = _looked_up(staff_client, patient.cid)
+    page = shown.get_data(as_text=True)
     details = re.search(r'<dl class="details" id="person">.*?</dl>', page, re.S).group(0)  # type: ignore[union-attr]
     assert mask_cid(patient.cid) in details and "สมหญิง" in details
     assert patient.cid not in details  # only the staff member's own typing shows it in full
-    unknown = staff_client.get(VISIT, query_string={"cid": new_cid("8")})
+    assert 'value="cid_photo" checked' in page  # the method chosen stays chosen
+    unknown = _looked_up(staff_client, new_cid("8"))
     assert unknown.status_code == 404
     assert "ไม่พบ" in unknown.get_data(as_text=True)
 

@@ -145,15 +145,20 @@ def test_every_clinic_page_shows_hostile_names_as_text(
     base = f"/clinic/facilities/{clinic_world.a_hcode}"
     code_id, cid = hostile_clinic["code_id"], hostile_clinic["cid"]
     today = service_day().isoformat()
+    # a CID is looked up by POST; the pages name the person by a reference
+    searched = clinic_client.post(
+        f"{base}/records", {"cid": cid, "date_from": today, "date_to": today}
+    ).headers["Location"]
+    looked_up = clinic_client.post(f"{base}/visit/lookup", {"cid": cid}).headers["Location"]
     pages = {
         "/clinic/": (IMG,),
         base: (IMG,),
         f"{base}/records": (SCRIPT, IMG),
-        f"{base}/records?cid={cid}&date_from={today}&date_to={today}": (SCRIPT,),
+        searched: (SCRIPT,),
         f"{base}/records/{code_id}": (SCRIPT, IMG),
         f"{base}/records/{code_id}/person": (SCRIPT,),
         f"{base}/visits/{code_id}": (SCRIPT,),
-        f"{base}/visit?cid={cid}": (SCRIPT,),
+        looked_up: (SCRIPT,),
         f"{base}/report?date_from={today}&date_to={today}": (),
         f"{base}/qr": (IMG,),
         f"{base}/display/PG0060001": (),
