@@ -129,10 +129,10 @@ def _list_page(
         names = {s.code: f"{s.code} {s.name_th}" for s in offered}
         charts = {
             "service_chart": stacked_bars(
-                counts.days, counts.by_service, name=lambda c: names.get(c, c)
+                counts.days, counts.by_service, name=lambda c: names.get(c, c), lang=lang()
             ),
             "channel_chart": stacked_bars(
-                counts.days, counts.by_channel, name=lambda c: label("channel", c)
+                counts.days, counts.by_channel, name=lambda c: label("channel", c), lang=lang()
             ),
         }
     return render(

@@ -166,7 +166,8 @@ def _pages(world: World, busy: dict[str, object]) -> list[str]:
         f"/clinic/facilities/10675/records/{a1.id}",
         f"/clinic/facilities/10675/visits/{a1.id}",
         f"/clinic/facilities/10675/records/{a1.id}/person",
-        f"/clinic/facilities/10675/report?date_from={numeric_date(TODAY - dt.timedelta(days=9))}",
+        f"/clinic/facilities/10675/report?date_from={numeric_date(TODAY - dt.timedelta(days=9))}"
+        f"&date_to={numeric_date(TODAY)}",
         "/clinic/facilities/10675/tokens",
         "/clinic/facilities/10675/kiosks",
         "/clinic/facilities/10675/keys",

@@ -127,9 +127,6 @@
     draw();
     // (the buttons are redrawn on each move: a click inside must not reach the closer below)
     box.addEventListener("click", function (event) { event.stopPropagation(); });
-    box.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { close(); opener.focus(); }
-    });
     opener.after(box);
     openPicker = box;
     var first = box.querySelector("[aria-pressed=true]") || box.querySelector(".today") ||
@@ -147,5 +144,12 @@
   }
 
   document.addEventListener("click", close);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && openPicker) {
+      var opener = openPicker.previousElementSibling;
+      close();
+      if (opener) { opener.focus(); }
+    }
+  });
   document.querySelectorAll("input[data-date-picker]").forEach(setup);
 })();
