@@ -137,7 +137,7 @@ def test_a_unit_change_decision_asks_once(
     assert _status(db, asked.request_id) == "rejected"
 
 
-def test_revoking_a_token_asks_once(live_server, live_app, protector, page) -> None:
+def test_revoking_a_token_asks_once(live_server, live_app, protector, page, screenshot) -> None:
     db = live_app.extensions["authencode"].db
     with db.transaction() as session:
         clinic = make_facility(session, hcode=HCODE, name="โรงพยาบาลชุมชนดอยหล่อ")
@@ -152,6 +152,8 @@ def test_revoking_a_token_asks_once(live_server, live_app, protector, page) -> N
         )
         token_id = create_token(session, clinic, "HIS", "test").token.id
     _log_in(page, live_server, "boss")
+    assert page.get_attribute("[data-facility='10675'] [data-work=issued]", "data-count") == "0"
+    screenshot(page, "home")
     page.goto(f"{live_server}/clinic/facilities/{HCODE}/tokens")
     page.click("form[action$='/revoke'] button")
     page.wait_for_selector("#confirm-dialog[open]")

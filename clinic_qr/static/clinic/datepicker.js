@@ -60,6 +60,28 @@
     return b;
   }
 
+  // A calendar drawn as SVG (an emoji needs a font the clinic's PCs may not have).
+  function calendarIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    [["rect", { x: 1.5, y: 3, width: 13, height: 11.5, rx: 1.5, fill: "none", stroke: "currentColor" }],
+     ["rect", { x: 1.5, y: 3, width: 13, height: 3, fill: "currentColor" }],
+     ["rect", { x: 4, y: 1, width: 1.5, height: 3.5, fill: "currentColor" }],
+     ["rect", { x: 10.5, y: 1, width: 1.5, height: 3.5, fill: "currentColor" }],
+     ["rect", { x: 4, y: 8.5, width: 2, height: 2, fill: "currentColor" }],
+     ["rect", { x: 7, y: 8.5, width: 2, height: 2, fill: "currentColor" }],
+     ["rect", { x: 10, y: 8.5, width: 2, height: 2, fill: "currentColor" }]].forEach(function (part) {
+      var el = document.createElementNS(ns, part[0]);
+      Object.keys(part[1]).forEach(function (k) { el.setAttribute(k, part[1][k]); });
+      svg.append(el);
+    });
+    return svg;
+  }
+
   function close() {
     if (openPicker) { openPicker.remove(); openPicker = null; }
   }
@@ -135,11 +157,12 @@
   }
 
   function setup(input) {
-    var opener = button("📅", t.open, function (event) {
+    var opener = button("", t.open, function (event) {
       event.stopPropagation();
       if (openPicker && openPicker.previousElementSibling === opener) { close(); } else { open(input, opener); }
     });
     opener.className = "datepicker-open";
+    opener.append(calendarIcon());
     input.after(opener);
   }
 
