@@ -3,7 +3,8 @@
 Each count is scoped to what the role may see: accounts to approve (the system admin's all,
 a facility admin's their facility's), unit changes and erasures (the registry office and the
 system admin), and per facility the actor works at (every facility for the system admin):
-codes issued and cancelled today and the codes their patients disputed, waiting for review.
+today's codes and how many of them were cancelled, and the codes their patients disputed
+(waiting for review).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from authencode.models import (
     StaffUser,
 )
 from authencode.services import staff_access
-from authencode.thaidate import BANGKOK, service_day
+from authencode.thaidate import service_day
 
 # A disputed code is shown for review this long after the patient disputed it.
 DISPUTE_WINDOW = dt.timedelta(days=30)
@@ -49,11 +50,6 @@ class WorkWaiting:
 
 def _count(session: Session, *where: object) -> int:
     return int(session.scalar(select(func.count()).where(*where)) or 0)  # type: ignore[arg-type]
-
-
-def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(), BANGKOK).astimezone(dt.UTC)
-    return start, start + dt.timedelta(days=1)
 
 
 def _by_facility(session: Session, ids: list[int], *where: object) -> dict[int, int]:
@@ -85,10 +81,10 @@ def for_staff(session: Session, actor: StaffUser, now: dt.datetime | None = None
     ids = [f.id for f in facilities]
     if not ids:
         return work
-    start, end = _day_bounds(day)
     issued = _by_facility(session, ids, AuthenCode.service_date == day)
+    # (of today's codes, as the records page lists them, not cancellations of earlier days)
     cancelled = _by_facility(
-        session, ids, AuthenCode.cancelled_at >= start, AuthenCode.cancelled_at < end
+        session, ids, AuthenCode.service_date == day, AuthenCode.status == "cancelled"
     )
     disputed_where = (
         AuthenCode.status == "active",

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import pytest
+from sqlalchemy.orm import Session
 
 from authencode.models import AuthenCode
 from authencode.services import issuance, pcu_change
@@ -53,8 +55,23 @@ def _issue(world: World, protector, hcode: str, *, days_ago: int = 0) -> AuthenC
         return code
 
 
+@dataclass
+class Busy:
+    a: list[AuthenCode]
+    b: list[AuthenCode]
+    old: AuthenCode
+    pcu: int
+    erasure: int
+
+
+def _get(session: Session, code: AuthenCode) -> AuthenCode:
+    found = session.get(AuthenCode, code.id)
+    assert found is not None
+    return found
+
+
 @pytest.fixture
-def busy(app, clinic_world: World, protector) -> dict[str, object]:
+def busy(app, clinic_world: World, protector) -> Busy:
     """At A: two codes today (one cancelled, one edited and disputed) and one last week; at
     B: three codes today, one cancelled and one disputed; a unit change and an erasure."""
     a = [_issue(clinic_world, protector, "10675") for _ in range(2)]
@@ -64,23 +81,23 @@ def busy(app, clinic_world: World, protector) -> dict[str, object]:
         for code, hcode in ((a[0], "10675"), (b[0], "10676")):
             issuance.cancel_code(
                 session,
-                session.get(AuthenCode, code.id),
+                _get(session, code),
                 reason="ผู้รับบริการกลับก่อน",
                 staff_id=clinic_world.ids["a-staff" if hcode == "10675" else "b-staff"],
             )
         issuance.edit_code(
             session,
-            session.get(AuthenCode, a[1].id),
+            _get(session, a[1]),
             staff_id=clinic_world.ids["a-staff"],
             reason="แก้ HN",
             hn="HN-1",
             phones="0899999999",
         )
         for code in (a[1], b[1]):
-            session.get(AuthenCode, code.id).disputed_at = dt.datetime.now(dt.UTC)
+            _get(session, code).disputed_at = dt.datetime.now(dt.UTC)
     asked = _asked(clinic_world.db, protector)
     erased = _erased(clinic_world.db, protector)
-    return {"a": a, "b": b, "old": old, "pcu": asked.request_id, "erasure": erased}
+    return Busy(a, b, old, asked.request_id, erased)
 
 
 def _work(page: str) -> dict[str, int]:
@@ -100,9 +117,9 @@ def test_facility_staff_see_their_facility_s_day_and_no_other(app, busy) -> None
     assert "10676" not in page
     # no account, unit-change or erasure queue for a staff member
     assert not {"accounts", "unit-changes", "erasures"} & set(_work(page))
-    a1 = busy["a"][1]  # type: ignore[index]
+    a1 = busy.a[1]
     assert f"/clinic/facilities/10675/records/{a1.id}" in page and a1.code in page
-    b1 = busy["b"][1]  # type: ignore[index]
+    b1 = busy.b[1]
     assert b1.code not in page
 
 
@@ -138,7 +155,7 @@ def test_statuses_and_audit_entries_are_words_in_the_page_s_language(
     pending = f"/clinic/staff/{clinic_world.ids['a-pending']}"
     assert "รออนุมัติ" in _text(root.get(pending).get_data(as_text=True))
     assert ">pending<" not in root.get(pending).get_data(as_text=True)
-    a1 = busy["a"][1]  # type: ignore[index]
+    a1 = busy.a[1]
     detail = root.get(f"/clinic/facilities/10675/records/{a1.id}").get_data(as_text=True)
     text = _text(detail)
     assert "ออกรหัส Authen Code" in text
@@ -151,8 +168,8 @@ def test_statuses_and_audit_entries_are_words_in_the_page_s_language(
     assert "Waiting for approval" in _text(root.get(pending).get_data(as_text=True))
 
 
-def _pages(world: World, busy: dict[str, object]) -> list[str]:
-    a0, a1 = busy["a"]  # type: ignore[misc]
+def _pages(world: World, busy: Busy) -> list[str]:
+    a0, a1 = busy.a
     return [
         "/clinic/",
         "/clinic/staff",
@@ -179,7 +196,7 @@ def test_every_date_is_day_first_in_the_language_s_calendar(app, clinic_world: W
     them all): in Thai no Common-Era year and no month-first date; in English no BE year."""
     with clinic_world.db.transaction() as session:  # a decided unit change shows its date too
         pcu_change.decide(
-            session, busy["pcu"], staff_id=clinic_world.ids["root"], approve=False, note="x"
+            session, busy.pcu, staff_id=clinic_world.ids["root"], approve=False, note="x"
         )
     root = _client(app, "root")
     dated = 0
@@ -209,7 +226,7 @@ def test_a_date_filter_takes_dd_mm_be_and_answers_a_bad_date_in_both_languages(a
     page = staff.get(f"/clinic/facilities/10675/records?date_from={be}&date_to={be}")
     assert page.status_code == 200
     shown = re.findall(r'<tr data-code="(\w+)"', page.get_data(as_text=True))
-    assert shown == [busy["old"].code]  # type: ignore[attr-defined]
+    assert shown == [busy.old.code]
     assert f'value="{be}"' in page.get_data(as_text=True)  # the form shows it back as typed
     for bad in ("31/02/2569", "12/31/2026", "2569", "tomorrow"):
         response = staff.get(f"/clinic/facilities/10675/records?date_from={bad}")
@@ -225,8 +242,6 @@ def test_a_date_filter_takes_dd_mm_be_and_answers_a_bad_date_in_both_languages(a
 def test_a_dispute_older_than_the_window_no_longer_waits(app, clinic_world, protector) -> None:
     code = _issue(clinic_world, protector, "10675", days_ago=40)
     with clinic_world.db.transaction() as session:
-        session.get(AuthenCode, code.id).disputed_at = dt.datetime.now(dt.UTC) - dt.timedelta(
-            days=31
-        )
+        _get(session, code).disputed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
     page = _client(app, "a-staff").get("/clinic/").get_data(as_text=True)
     assert _facility_blocks(page)["10675"]["disputed"] == 0

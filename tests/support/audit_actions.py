@@ -85,7 +85,7 @@ def _values(modules: list[_Module], module: _Module, node: ast.expr, depth: int 
     if isinstance(node, ast.Name):
         function = module.enclosing_function(node)
         names = [a.arg for a in function.args.args] if function else []
-        if node.id not in names:
+        if function is None or node.id not in names:
             raise Unresolved(f"{module.path}: {ast.unparse(node)}")
         position = names.index(node.id)
         found: set[str] = set()
