@@ -42,7 +42,7 @@ def _date(name: str) -> dt.date | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    day = parse_numeric_date(raw[:20])
+    day = parse_numeric_date(raw) if len(raw) <= 20 else None
     if day is None:
         raise DomainError(DATE_INVALID, detail=name)
     return day

@@ -228,7 +228,7 @@ def test_a_date_filter_takes_dd_mm_be_and_answers_a_bad_date_in_both_languages(a
     shown = re.findall(r'<tr data-code="(\w+)"', page.get_data(as_text=True))
     assert shown == [busy.old.code]
     assert f'value="{be}"' in page.get_data(as_text=True)  # the form shows it back as typed
-    for bad in ("31/02/2569", "12/31/2026", "2569", "tomorrow"):
+    for bad in ("31/02/2569", "12/31/2026", "2569", "tomorrow", "01/01/2569" + " " * 20 + "x"):
         response = staff.get(f"/clinic/facilities/10675/records?date_from={bad}")
         assert response.status_code == 400, bad
         assert "วัน/เดือน/ปี พ.ศ." in response.get_data(as_text=True)
