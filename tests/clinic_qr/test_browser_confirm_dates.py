@@ -92,6 +92,15 @@ def test_the_picker_fills_a_be_date_and_the_filter_uses_it(
     page.click("form.filters button[type=submit]")
     page.wait_for_selector(".error[role=alert]")
     assert "วัน/เดือน/ปี พ.ศ." in page.inner_text(".error")
+    # In English: English month names and the Common Era, filled and read back as such.
+    page.goto(f"{live_server}/clinic/facilities/{HCODE}/records?lang=en")
+    page.click(f"{field} + button.datepicker-open")
+    assert page.inner_text(".datepicker .datepicker-title") == today.strftime("%B %Y")
+    page.click(f".datepicker button[data-day='{first_of_month.isoformat()}']")
+    assert page.input_value(field) == first_of_month.strftime("%d/%m/%Y")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**date_from=**")
+    assert page.input_value(field) == first_of_month.strftime("%d/%m/%Y")
 
 
 def _status(db, request_id: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -259,3 +260,25 @@ def test_a_dispute_older_than_the_window_no_longer_waits(app, clinic_world, prot
         _get(session, code).disputed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
     page = _client(app, "a-staff").get("/clinic/").get_data(as_text=True)
     assert _facility_blocks(page)["10675"]["disputed"] == 0
+
+
+def test_every_danger_button_asks_first() -> None:
+    """A form with a danger (irreversible) button carries the question confirm.js asks, on
+    the form or on that button; and the irreversible acts' buttons are danger buttons."""
+    templates = Path(__file__).resolve().parents[2] / "clinic_qr/templates/clinic"
+    forms = [
+        (path.name, form)
+        for path in sorted(templates.glob("*.html"))
+        for form in re.findall(r"<form\b.*?</form>", path.read_text(encoding="utf-8"), re.S)
+    ]
+    dangerous = [(name, form) for name, form in forms if 'class="danger"' in form]
+    assert len(dangerous) >= 7
+    for name, form in dangerous:
+        tag = form.split(">", 1)[0]
+        buttons = re.findall(r'<button[^>]*class="danger"[^>]*>', form)
+        assert "data-confirm=" in tag or all("data-confirm=" in b for b in buttons), name
+    for action in ("record_cancel", "pcu_reject", "erasure_review", "kiosk_revoke"):
+        (form,) = [f for _, f in forms if f"clinic.{action}'" in f]
+        assert 'class="danger"' in form and "data-confirm=" in form, action
+    (approve,) = [f for _, f in forms if "clinic.pcu_approve'" in f]
+    assert "data-confirm=" in approve and 'class="approve"' in approve
