@@ -41,8 +41,11 @@
     dialog.returnValue = "";
     dialog.onclose = function () {
       if (dialog.returnValue !== "confirm") { return; }
+      // requestSubmit fires "submit" at once: the flag lets that one through, and goes so a
+      // page restored by the back button asks again.
       form.dataset.confirmed = "1";
       if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+      delete form.dataset.confirmed;
     };
     dialog.showModal();
     dialog.querySelector("#confirm-no").focus();
