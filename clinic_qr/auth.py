@@ -8,7 +8,7 @@ from authencode.cid import is_valid_cid, parse_cid
 from authencode.db import utcnow
 from authencode.errors import DomainError
 from authencode.ratelimit import UPLOAD_BYTES
-from authencode.services import facilities, staff_accounts, staff_auth
+from authencode.services import facilities, staff_accounts, staff_auth, work_waiting
 from authencode.web import limits
 from authencode.web.context import db_session, services
 from authencode.web.limits import client_ip
@@ -83,7 +83,11 @@ def logout() -> PageResult:
 
 @clinic.get("/")
 def home() -> PageResult:
-    return render("home.html", facilities=facilities.visible_facilities(db_session(), staff()))
+    return render(
+        "home.html",
+        facilities=facilities.visible_facilities(db_session(), staff()),
+        work=work_waiting.for_staff(db_session(), staff()),
+    )
 
 
 def _registration_form() -> staff_accounts.Registration:

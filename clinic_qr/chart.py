@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from authencode.thaidate import MONTHS_SHORT, be_date
+from authencode.thaidate import date_label
 
 PALETTE = ("#00639b", "#e8710a", "#188038", "#a142f4", "#d93025", "#12b5cb", "#f9ab00", "#5f6368")
 BAR_WIDTH = 18
@@ -54,9 +54,14 @@ class Chart:
 
 
 def stacked_bars(
-    days: list[dt.date], series: Mapping[str, list[int]], *, name: Callable[[str], str]
+    days: list[dt.date],
+    series: Mapping[str, list[int]],
+    *,
+    name: Callable[[str], str],
+    lang: str = "th",
 ) -> Chart:
-    """One stacked bar per day; the y axis rounded up to a readable maximum."""
+    """One stacked bar per day; the y axis rounded up to a readable maximum; dates in the
+    language's calendar."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     top = _nice_max(max(totals, default=0))
     scale = PLOT_HEIGHT / top
@@ -76,14 +81,14 @@ def stacked_bars(
                     round(base, 2),
                     round(height, 2),
                     colours[key],
-                    f"{be_date(day)} · {name(key)}: {values[i]}",
+                    f"{date_label(day, lang)} · {name(key)}: {values[i]}",
                 )
             )
     step = max(1, len(days) // 10)  # at most about ten day labels under the bars
     labels = [
         DayLabel(
             LEFT + GAP + i * (BAR_WIDTH + GAP) + BAR_WIDTH / 2,
-            f"{day.day} {MONTHS_SHORT[day.month - 1]}",
+            date_label(day, lang).rsplit(" ", 1)[0],  # day and month
         )
         for i, day in enumerate(days)
         if i % step == 0

@@ -12,16 +12,16 @@ from flask import g, request
 from authencode.errors import DomainError
 from authencode.models import Facility, Person
 from authencode.ratelimit import VERIFY_CODES_EXCEEDED, RateLimitedError
-from authencode.reference import RELATION_LABELS_TH
+from authencode.reference import FAMILY_RELATIONS
 from authencode.services import counter_verify, registration
 from authencode.services.people import person_masked_cid
-from authencode.thaidate import BE_OFFSET, MONTHS_SHORT, service_day
+from authencode.thaidate import MONTHS_SHORT, MONTHS_SHORT_EN, display_year, service_day
 from authencode.web.context import db_session, services
 from authencode.web.limits import limiter
 from authencode.web.metrics import note_rate_limited
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.visits import agent_url
-from clinic_qr.web import PageResult, clinic, render, staff, tr
+from clinic_qr.web import PageResult, clinic, lang, render, staff, tr
 from linebot_app import notify
 
 # A wrong, expired or used code counts as a guess; a mistyped length does not.
@@ -90,20 +90,23 @@ def _page(
         masked=masked,
         today=service_day(),
         relations=registration.RELATIONS,
-        relation_labels=RELATION_LABELS_TH,
-        birth_th=birth_th,
+        relation_labels={r.code: tr(r.label_th, r.label_en) for r in FAMILY_RELATIONS},
+        birth_label=birth_label,
         agent_url=agent_url(services().settings),
         texts=_texts(),
         form=request.form,
     )
 
 
-def birth_th(person: Person) -> str:
-    """The registry's birth date in Thai, leaving out an unknown day or month."""
+def birth_label(person: Person) -> str:
+    """The registry's birth date in the page's language and calendar (BE in Thai), leaving
+    out an unknown day or month."""
+    language = lang()
+    months = MONTHS_SHORT_EN if language == "en" else MONTHS_SHORT
     parts = [str(person.birth_day)] if person.birth_day and person.birth_month else []
     if person.birth_month:
-        parts.append(MONTHS_SHORT[person.birth_month - 1])
-    return " ".join([*parts, str(person.birth_year + BE_OFFSET)])
+        parts.append(months[person.birth_month - 1])
+    return " ".join([*parts, str(display_year(person.birth_year, language))])
 
 
 def _texts() -> dict[str, str]:

@@ -15,7 +15,6 @@ from typing import Any
 from flask import Response, redirect, request, url_for
 from sqlalchemy import select
 
-from authencode import reference
 from authencode.cid import mask_cid
 from authencode.errors import DomainError, register
 from authencode.models import AuditEntry, Facility, StaffUser
@@ -31,22 +30,22 @@ from authencode.services import (
     reports,
     visits,
 )
-from authencode.thaidate import service_day
+from authencode.thaidate import numeric_date, parse_numeric_date, service_day
 from authencode.web.context import db_session, services
 from authencode.web.downloads import content_disposition
 from clinic_qr.chart import stacked_bars
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.person_lookup import REF_PARAM, cid_in_url, person_ref, query_without_cids, ref_cid
 from clinic_qr.visits import facility_code
-from clinic_qr.web import PageResult, actor, clinic, render, staff
+from clinic_qr.web import PageResult, actor, clinic, label, labels, lang, render, staff
 from linebot_app import notify
 
 PAGE_SIZES = (10, 25, 50, 100)
 DATE_INVALID = register(
     "REPORT_DATE_INVALID",
     "invalid",
-    "Dates are written yyyy-mm-dd.",
-    "รูปแบบวันที่ไม่ถูกต้อง (ปปปป-ดด-วว ค.ศ.)",
+    "The date is not a real date: write it day/month/year, e.g. 02/12/2026.",
+    "วันที่ไม่ถูกต้อง กรุณากรอกเป็น วัน/เดือน/ปี พ.ศ. เช่น 02/12/2569",
 )
 
 
@@ -57,13 +56,14 @@ REF_ERRORS = (lookup_refs.REF_INVALID, lookup_refs.REF_EXPIRED, lookup_refs.CID_
 
 
 def _date(a: Mapping[str, str], name: str) -> dt.date | None:
+    """A filter's date: dd/mm/yyyy (BE or CE, as the picker fills it) or ISO."""
     raw = a.get(name, "").strip()
     if not raw:
         return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise DomainError(DATE_INVALID, detail=name) from None
+    day = parse_numeric_date(raw) if len(raw) <= 20 else None
+    if day is None:
+        raise DomainError(DATE_INVALID, detail=name)
+    return day
 
 
 def _filter(
@@ -151,17 +151,17 @@ def _list_page(
     if f is not None:  # the dates actually used, so the form and the links show them
         for name in ("date_from", "date_to"):
             value = getattr(f, name)
-            args[name] = value.isoformat() if value else ""
+            args[name] = numeric_date(value, lang()) if value else ""
     offered = facilities.offered(session_, facility)
     charts = {}
     if counts is not None:
         names = {s.code: f"{s.code} {s.name_th}" for s in offered}
         charts = {
             "service_chart": stacked_bars(
-                counts.days, counts.by_service, name=lambda c: names.get(c, c)
+                counts.days, counts.by_service, name=lambda c: names.get(c, c), lang=lang()
             ),
             "channel_chart": stacked_bars(
-                counts.days, counts.by_channel, name=lambda c: reference.CHANNEL_LABELS_TH.get(c, c)
+                counts.days, counts.by_channel, name=lambda c: label("channel", c), lang=lang()
             ),
         }
     return render(
@@ -176,8 +176,8 @@ def _list_page(
         services=offered,
         channels=CHANNELS,
         statuses=STATUSES,
-        channel_labels=reference.CHANNEL_LABELS_TH,
-        status_labels=reference.STATUS_LABELS_TH,
+        channel_labels=labels("channel"),
+        status_labels=labels("code_status"),
         sizes=PAGE_SIZES,
         person_masked=mask_cid(f.cid) if f is not None and f.cid else "",
     )
@@ -280,9 +280,9 @@ def _record_page(
         history=_history(code.id),
         services=facilities.offered(session_, facility),
         form=request.form,
-        channel_labels=reference.CHANNEL_LABELS_TH,
-        method_labels=reference.METHOD_LABELS_TH,
-        status_labels=reference.STATUS_LABELS_TH,
+        channel_labels=labels("channel"),
+        method_labels=labels("method"),
+        status_labels=labels("code_status"),
     )
 
 
@@ -353,8 +353,8 @@ def person_history(hcode: str, code_id: int) -> PageResult:
         page=page,
         masked_cid=mask_cid(cid),
         args={"code_id": code.id, "size": size},
-        channel_labels=reference.CHANNEL_LABELS_TH,
-        status_labels=reference.STATUS_LABELS_TH,
+        channel_labels=labels("channel"),
+        status_labels=labels("code_status"),
     )
 
 

@@ -10,14 +10,13 @@ from flask import make_response, redirect, request, url_for
 from authencode.cid import mask_cid
 from authencode.errors import DomainError
 from authencode.models import AuthenCode, Facility, Person
-from authencode.reference import CHANNEL_LABELS_TH
 from authencode.services import facilities, people, visits
 from authencode.settings import Settings
 from authencode.web.context import db_session, services
 from clinic_qr.facility_pages import scoped_facility
 from clinic_qr.person_lookup import REF_PARAM, cid_in_url, person_ref, query_without_cids, ref_cid
 from clinic_qr.qr_render import render_qr_svg
-from clinic_qr.web import PageResult, clinic, render, staff, tr
+from clinic_qr.web import PageResult, clinic, labels, render, staff, tr
 
 DEFAULT_AGENT_URL = "http://127.0.0.1:8189"  # the NHSO-compatible agent's fixed address
 
@@ -77,7 +76,7 @@ def _form_page(
         services=facilities.offered(session_, facility),
         relations=visits.RELATIONS,
         methods=visits.METHODS,
-        channel_labels=CHANNEL_LABELS_TH,
+        channel_labels=labels("channel"),
         agent_url=agent_url(svc.settings),
         texts=_page_texts(),
     )
@@ -190,5 +189,5 @@ def visit_slip(hcode: str, code_id: int) -> PageResult:
         masked_cid=mask_cid(cid),
         qr_svg=render_qr_svg(code.code),
         repeat=bool(request.args.get("repeat")),
-        channel_labels=CHANNEL_LABELS_TH,
+        channel_labels=labels("channel"),
     )

@@ -32,13 +32,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
+from authencode import reference, thaidate
 from authencode.cid import mask_cid
 from authencode.errors import DomainError, register
 from authencode.models import StaffUser
 from authencode.services import mail, staff_access, staff_auth
 from authencode.services.login_throttle import DeviceCookies
 from authencode.settings import LoginPolicy
-from authencode.thaidate import be_date, be_datetime
 from authencode.web.context import db_session, services
 from clinic_qr.person_lookup import REF_PARAM, holds_cid, query_without_cids
 
@@ -175,6 +175,36 @@ def end_login() -> None:
     session["lang"] = language
 
 
+def label(kind: str, key: str) -> str:
+    """A stored key's label in the page's language (kind: a table of LABELS)."""
+    return reference.label(LABELS[kind], key, lang())
+
+
+def labels(kind: str) -> dict[str, str]:
+    """A whole table of labels in the page's language (for a view's template)."""
+    return {key: label(kind, key) for key in LABELS[kind]}
+
+
+def audit_label(action: str, details: dict[str, object]) -> str:
+    return reference.audit_label(action, details, lang())
+
+
+# The label tables the pages read (all defined in authencode.reference).
+LABELS = {
+    "audit": reference.AUDIT_ACTIONS,
+    "channel": reference.CHANNEL_LABELS,
+    "code_status": reference.CODE_STATUS_LABELS,
+    "erasure": reference.ERASURE_STATUSES,
+    "key": reference.CREDENTIAL_STATUSES,
+    "kiosk": reference.CREDENTIAL_STATUSES,
+    "link_level": reference.LINK_LEVELS,
+    "method": reference.METHOD_LABELS,
+    "pcu": reference.PCU_REQUEST_STATUSES,
+    "staff": reference.STAFF_STATUSES,
+    "token": reference.CREDENTIAL_STATUSES,
+}
+
+
 @clinic.app_template_global("tr")
 def _tr(thai: str, english: str) -> str:
     return tr(thai, english)
@@ -186,8 +216,11 @@ def _context() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "lang": lang(),
         "me": g.get("clinic_staff"),
-        "be_date": be_date,
-        "be_datetime": be_datetime,
+        "date_label": lambda day: thaidate.date_label(day, lang()),
+        "numeric_date": lambda day: thaidate.numeric_date(day, lang()),
+        "datetime_label": lambda moment: thaidate.datetime_label(moment, lang()),
+        "label": label,
+        "audit_label": audit_label,
         "mask_cid": mask_cid,
         "role_name": lambda role: tr(*staff_access.ROLE_NAMES.get(role, (role, role))),
         "can_view": staff_access.can_view_facility,

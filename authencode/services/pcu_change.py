@@ -189,7 +189,7 @@ def decide(
     audit.record(
         session,
         f"staff:{staff_id}",
-        f"pcu.{row.status}",
+        "pcu.approved" if approve else "pcu.rejected",
         f"pcu_change_request:{row.id}",
         {"to": row.to_hcode},
     )

@@ -39,11 +39,26 @@ def _thai_strings(value: object) -> set[str]:
 
 
 # Every Thai label of authencode.reference, found by walking its constants (a new one is
-# covered without editing this test), but the code statuses' "ใช้งาน" and "ยกเลิก": everyday
-# words that buttons and other statuses (a staff account's, "Cancel") use in their own sense.
+# covered without editing this test), but the statuses' and the audit log's: everyday words
+# ("ใช้งาน", "อนุมัติ", "เข้าสู่ระบบ") that buttons and headings use in their own sense.
+EVERYDAY = (
+    "STATUS_LABELS_TH",
+    "CODE_STATUS_LABELS",
+    "STAFF_STATUSES",
+    "PCU_REQUEST_STATUSES",
+    "ERASURE_STATUSES",
+    "CREDENTIAL_STATUSES",
+    "LINK_LEVELS",
+    "CODE_FIELDS",
+    "AUDIT_ACTIONS",
+)
 THAI_LABELS = set().union(
-    *(_thai_strings(getattr(reference, name)) for name in dir(reference) if name.isupper())
-) - set(reference.STATUS_LABELS_TH.values())
+    *(
+        _thai_strings(getattr(reference, name))
+        for name in dir(reference)
+        if name.isupper() and name not in EVERYDAY
+    )
+)
 LABELS = sorted(
     {
         *THAI_LABELS,

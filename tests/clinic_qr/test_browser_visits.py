@@ -228,6 +228,14 @@ def test_search_edit_cancel_history_report_and_downloads(
     # Cancel it with a reason.
     page.fill("input[name=cancel_reason]", "ผู้รับบริการกลับก่อนพบแพทย์")
     page.click("form#cancel button[type=submit]")
+    # Asked once: going back leaves the code active; confirming cancels it.
+    page.wait_for_selector("#confirm-dialog[open]")
+    assert second in page.inner_text("#confirm-message")
+    page.click("#confirm-no")
+    assert page.locator("#record[data-status=active]").count() == 1
+    assert _code(counter.db, second).status == "active"
+    page.click("form#cancel button[type=submit]")
+    page.click("#confirm-yes")
     page.wait_for_selector("#record[data-status=cancelled]")
     assert "ผู้รับบริการกลับก่อนพบแพทย์" in page.inner_text("#cancel-reason")
     assert _code(counter.db, second).status == "cancelled"

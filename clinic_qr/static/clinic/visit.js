@@ -4,8 +4,11 @@
 (function () {
   "use strict";
 
-  var THAI_MONTHS = ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-                     "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
+  // One calendar per language: Thai months and the Buddhist era, or English and the Common Era.
+  var ENGLISH = document.documentElement.lang === "en";
+  var MONTHS = ENGLISH
+    ? ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    : ["ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."];
   var POLL_MS = 3000;
 
   function $(id) { return document.getElementById(id); }
@@ -22,8 +25,8 @@
     var month = parseInt(m[2], 10), day = parseInt(m[3], 10);
     var parts = [];
     if (day) { parts.push(String(day)); }
-    if (month >= 1 && month <= 12) { parts.push(THAI_MONTHS[month - 1]); }
-    parts.push(m[1]);
+    if (month >= 1 && month <= 12) { parts.push(MONTHS[month - 1]); }
+    parts.push(ENGLISH ? String(parseInt(m[1], 10) - 543) : m[1]);
     return parts.join(" ");
   }
 
