@@ -11,6 +11,7 @@ from authencode.cid import mask_cid
 from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink, LineAccount
+from authencode.reference import RIGHTS
 from authencode.services.consent import CONSENT_TEXT_TH
 from authencode.services.registration import SELF_PENDING_TH
 from linebot_app.sender import OutboxSender
@@ -106,7 +107,7 @@ def test_the_same_refusals_as_the_liff_pages(
         (world.officer_cid, wrong_birth): _th("PERSON_NOT_FOUND"),
         (world.teen_cid, birth_date(world.teen_cid, be=True)): _th("AGE_TOO_YOUNG", min_age=15),
         (world.officer_cid, birth_date(world.officer_cid, be=True)): _th(
-            "RIGHT_NOT_ELIGIBLE", right="OFC"
+            "RIGHT_NOT_ELIGIBLE", right=RIGHTS[("main", "OFC")].label_th
         ),
     }
     for (cid, birth), expected in cases.items():
