@@ -221,3 +221,27 @@ def test_consent_version_is_told_when_asked_about_consent(chat: ChatUser) -> Non
     chat.consent()
     [given] = chat.say("ความยินยอมคืออะไร")
     assert CONSENT_VERSION in given["text"]
+
+
+def test_no_one_sees_anothers_codes_or_rights_by_asking(
+    chat: ChatUser, world: World, db: Database
+) -> None:
+    chat.consent()
+    chat.register(world.adult_cid)
+    flex, _note = chat.say(world.display_url())
+    code = flex["contents"]["body"]["contents"][1]["text"]
+    other = ChatUser(chat.client, db, "U" + "c" * 32)
+    other.consent()
+    other.register(world.family_cids[0])
+    stranger = ChatUser(chat.client, db, "U" + "d" * 32)
+    for who in (other, stranger):
+        for asked in ("รหัสวันนี้ของฉัน", "สิทธิ์ของฉันคืออะไร", "ประวัติการขอรหัสของฉัน"):
+            answer = str(who.say(asked))
+            assert code not in answer and "สมชาย" not in answer, asked
+            assert world.adult_cid not in answer
+
+
+def test_the_longest_message_line_allows_is_answered(chat: ChatUser) -> None:
+    for text in ("ลบข้อมูลของฉัน" * 357, "ก" * 5000, "กขคง" * 1250):
+        answer = chat.say(text[:5000])
+        assert answer and all(m["type"] in ("text", "template") for m in answer)
