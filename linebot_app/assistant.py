@@ -110,6 +110,7 @@ CONCEPTS: dict[str, frozenset[str]] = {
             "บัญชี", "แอคเคาท์", "แอคเคาต์", "account",
         ),
         "delete": ("ลบ", "ลบทิ้ง", "delete", "erase", "remove"),
+        "add": ("เพิ่ม", "add"),
         "data": (
             "ข้อมูล", "ข้อมูลส่วนตัว", "ประวัติ", "ประวัติการ", "บัญชี", "แอคเคาท์", "แอคเคาต์",
             "data", "account",
@@ -134,7 +135,7 @@ CONCEPTS: dict[str, frozenset[str]] = {
 # A word that turns the next word's meaning around ("ไม่ต้องการลบข้อมูล": nothing to delete).
 NEGATIONS = frozenset({"ไม่", "ไม่ต้องการ", "ไม่อยาก", "ไม่ได้", "อย่า", "ห้าม", "don't", "dont", "not"})
 # Concepts a negation takes away from the word that follows it.
-NEGATABLE = frozenset({"delete", "withdraw", "change", "quit", "consent"})
+NEGATABLE = frozenset({"delete", "withdraw", "change", "quit", "consent", "add"})
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def _intent(name: str, *rules: str, unless: str = "") -> Intent:
 # Checked in order: the first intent with a matching rule wins.
 INTENTS: tuple[Intent, ...] = (
     _intent("family_remove", "delete+family"),
+    _intent("family_add", "add+family"),
     _intent(
         "withdraw",
         "withdraw+consent",

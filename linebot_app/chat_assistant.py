@@ -94,8 +94,8 @@ def reply(ctx: EventContext, account: LineAccount, text: str) -> list[Json]:
         if registered(ctx, account):
             return _ABOUT_ME[intent](ctx, account)
         return _for_guest(intent)
-    if intent == "family_remove":
-        return chat.run_command(ctx, account, commands.named("family_remove"))
+    if intent in ("family_add", "family_remove"):  # as if the command were typed
+        return chat.run_command(ctx, account, commands.named(intent))
     if intent == "withdraw":
         if account.has_consented:
             return messages.withdraw_explained(ctx.settings)

@@ -196,13 +196,14 @@ def test_the_sixth_member_is_offered_removing_one(
     assert DomainError("FAMILY_FULL").message_th in full["text"]
     labels = quick_reply_labels(full)
     assert "ลบสมาชิก" in labels and "เพิ่มสมาชิก" not in labels
+    assert chat.say("อยากเพิ่มลูกอีกคนค่ะ") == [full]  # asked in other words: the same
     [choose] = chat.choose(full, "ลบสมาชิก")  # into the removal flow
     assert len(quick_reply_labels(choose)) == 6  # five members and "ยกเลิก"
     [confirm] = chat.choose(choose, quick_reply_labels(choose)[0])
     assert confirm["type"] == "template"
     chat.tap(quick_reply_action(confirm, "ยืนยัน")["data"])
     assert _links(db) == 5
-    [asked] = chat.say("เพิ่มสมาชิก")  # a place again
+    [asked] = chat.say("เพิ่มลูกค่ะ")  # a place again
     assert asked["text"].startswith("เพิ่มสมาชิกในครอบครัว")
 
 

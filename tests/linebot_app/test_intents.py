@@ -98,6 +98,11 @@ PHRASINGS: dict[str, str] = {
     "ลบข้อมูลลูก": "family_remove",
     "ลบแม่ออกจากรายชื่อ": "family_remove",
     "remove family member": "family_remove",
+    "อยากเพิ่มลูกค่ะ": "family_add",
+    "เพิ่มคนในครอบครัว": "family_add",
+    "เพิ่มแม่ด้วยครับ": "family_add",
+    "add family member": "family_add",
+    "ไม่ต้องการเพิ่มสมาชิกแล้ว": "unknown",
     # The questions the assistant knew before, asked differently.
     "Authen Code คืออะไร": "what_is",
     "authen code": "what_is",
