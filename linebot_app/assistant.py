@@ -13,6 +13,7 @@ The answers that read the person's own data (their rights, today's codes) are gi
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,6 +26,11 @@ from linebot_app.messages import HOTLINE, Json
 
 if TYPE_CHECKING:
     from pythainlp.util import Trie
+
+# PyThaiNLP otherwise creates ~/pythainlp-data when first used, which fails in the systemd
+# units (ProtectHome=yes): only its bundled word list is read, nothing is downloaded.
+os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 
 ANSWERS_TH = {
     "what_is": (

@@ -4,6 +4,11 @@ that must not reach one (a keyword inside another word, a negated verb)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from linebot_app.assistant import INTENT_NAMES, intent_of, words
@@ -177,3 +182,19 @@ def test_words_not_substrings() -> None:
     assert words("อยากเปลี่ยนหน่วยบริการ") == ["อยาก", "เปลี่ยน", "หน่วยบริการ"]
     assert words("ขอโค้ดออเทนหน่อยจ้า") == ["ขอ", "โค้ด", "ออเทน", "หน่อย", "จ้า"]
     assert words("ครับบบบ") == ["ครับ"]  # a held key is one letter
+
+
+def test_nothing_is_written_or_fetched_outside_the_package(tmp_path: Path) -> None:
+    """As under the systemd units (ProtectHome=yes): no home to write a data folder to."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHAINLP")}
+    script = "from linebot_app.assistant import intent_of; print(intent_of('ลบข้อมูลของฉัน'))"
+    for home in (tmp_path, Path("/proc/no-home")):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "withdraw"), done.stderr
+    assert list(tmp_path.iterdir()) == []
