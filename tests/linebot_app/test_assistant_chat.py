@@ -50,12 +50,7 @@ def _sdk_accepts(message: dict[str, Any]) -> None:
 
 
 def test_a_registered_person_asking_about_their_rights_gets_theirs(
-    chat: ChatUser,
-    world: World,
-    db: Database,
-    sender: OutboxSender,
-    clock: Clock,
-    fake_line: FakeLineServer,
+    chat: ChatUser, world: World, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
 ) -> None:
     chat.consent()
     chat.register(world.adult_cid)
