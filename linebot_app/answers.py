@@ -1,6 +1,9 @@
-"""Bot answers that read the account's data: code history (a carousel) and rights (text)."""
+"""Bot answers that read the account's data: code history and today's codes (carousels of
+codes), rights (a carousel of one card a person)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from linebot.v3.messaging import QuickReply
 from sqlalchemy import select
@@ -9,13 +12,20 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.models import FamilyLink, LineAccount, Person
 from authencode.services import link_trust, pcu_change, unit_words
-from authencode.services.patient_codes import codes_for_account, count_for_account
+from authencode.services.patient_codes import codes_for_account, codes_today, count_for_account
 from authencode.services.people import Rights, RightsLookup, person_masked_cid
 from authencode.services.registration import RegistrationPolicy, rights_view
 from authencode.settings import Settings
-from authencode.thaidate import be_datetime
+from authencode.thaidate import date_label, datetime_label, service_day
 from linebot_app import messages
-from linebot_app.flex import MAX_BUBBLES, code_view, history_message
+from linebot_app.flex import (
+    MAX_BUBBLES,
+    Card,
+    cards_carousel,
+    code_view,
+    codes_carousel,
+    history_message,
+)
 from linebot_app.messages import Json
 
 NOT_REGISTERED_TH = (
@@ -105,22 +115,58 @@ def _history_quick_reply(links: list[FamilyLink]) -> QuickReply:
     return messages.quick_replies(*each, messages.ask("ประวัติทั้งหมด", "ประวัติ"))
 
 
-def _unit_lines(session: Session, person: Person, found: Rights) -> list[str]:
-    """The main and primary care units, this fiscal year's changes and a pending request, in
-    the words the LIFF rights page and the clinic's unit-change page use."""
+def _units(
+    session: Session, person: Person, found: Rights
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The main and primary care units as card rows, and this fiscal year's changes and a
+    pending request as notes, in the words the LIFF rights page and the clinic's unit-change
+    page use."""
     names = {u.hcode: u.hname for u in (found.hosp_main, found.hosp_sub) if u and u.hname}
-    lines = [
-        unit_words.role_line(role, unit.hcode if unit else None, names)
+    rows = tuple(
+        (unit_words.role_label(role), unit_words.unit_label(unit.hcode if unit else None, names))
         for role, unit in ((unit_words.MAIN, found.hosp_main), (unit_words.PRIMARY, found.hosp_sub))
-    ]
+    )
     status = pcu_change.status_for(session, person)
-    lines.append(unit_words.quota_text(status))
+    notes = [unit_words.quota_text(status)]
     if status.pending is not None:
         pending = status.pending
-        lines.append(
+        notes.append(
             unit_words.change_words(pending, pcu_change.facility_names(session, [pending])).pending
         )
-    return lines
+    return rows, tuple(notes)
+
+
+def today(
+    session: Session,
+    protector: DataProtector,
+    settings: Settings,
+    account: LineAccount,
+    now: dt.datetime,
+) -> list[Json]:
+    """Today's codes (service day in Bangkok) of the persons the account acts for, as a
+    carousel, or how to ask for one."""
+    if not _links(session, account):
+        return not_registered(settings)
+    day = date_label(service_day(now), "th")
+    codes = codes_today(session, account, now)[:MAX_BUBBLES]
+    if not codes:
+        return [
+            messages.text(
+                f"วันนี้ ({day}) ยังไม่มีรหัสเข้ารับบริการค่ะ\n"
+                'เมื่อถึงหน่วยบริการ พิมพ์ "ขอรหัส" หรือกดเมนู "ขอรหัสเข้ารับบริการ" '
+                "แล้วสแกน QR Code ของหน่วยบริการ",
+                messages.quick_replies(messages.ask("ขอรหัส"), messages.ask("ประวัติ")),
+            )
+        ]
+    intro = f"รหัสเข้ารับบริการของวันนี้ ({day}) {len(codes)} รายการ"
+    return [
+        messages.text(f"{intro}\nแสดงรหัสต่อเจ้าหน้าที่ที่หน่วยบริการ"),
+        codes_carousel([code_view(protector, code) for code in codes], intro),
+        messages.text(
+            'ดูรหัสที่เคยขอทั้งหมดได้ที่เมนู "ประวัติการขอรหัส"',
+            messages.quick_replies(messages.ask("ประวัติ"), messages.ask("ขอรหัส")),
+        ),
+    ]
 
 
 def rights(
@@ -131,46 +177,55 @@ def rights(
     account: LineAccount,
     policy: RegistrationPolicy,
 ) -> list[Json]:
-    """Main and sub-right, and registered units, of each linked person (one text); of a
-    person linked unverified only whether the right allows the service, of a pending one
-    nothing."""
+    """Main and sub-right, and registered units, of each linked person, one card each in a
+    carousel; of a person linked unverified only whether the right allows the service, of a
+    pending one nothing."""
     links = _links(session, account)
     if not links:
         return not_registered(settings)
-    blocks = []
+    cards = []
     checked_at = None
     for link in links:
         person = link.person
         masked = person_masked_cid(protector, person)
         level = link_trust.LEVEL_TH[link.level]
         if not link_trust.can(link, link_trust.ELIGIBILITY):
-            blocks.append(f"{masked}\n{level}: {link_trust.PENDING_TH}")
+            cards.append(Card(masked, level, notes=(link_trust.PENDING_TH,)))
             continue
         view = rights_view(session, lookup, policy, link)
         found = view.detail
         if found is None:
             eligible = "มีสิทธิใช้บริการนี้" if view.eligible else "สิทธิที่บันทึกไว้ไม่ใช่สิทธิสำหรับบริการนี้"
-            blocks.append(
-                f"{person.full_name_th} ({masked})\n{level}\n"
-                f"การใช้บริการ: {eligible}\n{link_trust.HOW_TO_VERIFY_TH}"
+            cards.append(
+                Card(
+                    person.full_name_th,
+                    f"{masked} · {level}",
+                    (("การใช้บริการ", eligible),),
+                    (link_trust.HOW_TO_VERIFY_TH,),
+                )
             )
             continue
         checked_at = found.checked_at
-        blocks.append(
-            "\n".join(
+        unit_rows, unit_notes = _units(session, person, found)
+        cards.append(
+            Card(
+                person.full_name_th,
+                f"{masked} · {level}",
                 (
-                    f"{person.full_name_th} ({masked})",
-                    level,
-                    f"สิทธิหลัก: {found.main.display_th}",
-                    f"สิทธิย่อย: {found.sub.display_th if found.sub else '-'}",
-                    *_unit_lines(session, person, found),
-                )
+                    ("สิทธิหลัก", found.main.display_th),
+                    ("สิทธิย่อย", found.sub.display_th if found.sub else "-"),
+                    *unit_rows,
+                ),
+                unit_notes,
             )
         )
-    footer = f"ข้อมูล ณ {be_datetime(checked_at)}" if checked_at else ""
-    body = (
-        "สิทธิการรักษาพยาบาล\n\n"
-        + "\n\n".join(blocks)
-        + f"\n\n{footer}\nสอบถามเพิ่มเติม สายด่วน สปสช. {messages.HOTLINE}"
-    )
-    return [messages.text(body[: messages.MAX_TEXT_CHARS], messages.menu_quick_reply())]
+    names = ", ".join(card.title for card in cards)
+    footer = f"ข้อมูล ณ {datetime_label(checked_at, 'th')}\n" if checked_at else ""
+    return [
+        cards_carousel(cards, f"สิทธิการรักษาพยาบาล {len(cards)} คน: {names}"),
+        messages.text(
+            f"สิทธิการรักษาพยาบาล {len(cards)} คน (เลื่อนดูทางซ้าย-ขวา)\n"
+            f"{footer}สอบถามเพิ่มเติม สายด่วน สปสช. {messages.HOTLINE}",
+            messages.menu_quick_reply(),
+        ),
+    ]

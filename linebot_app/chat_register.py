@@ -29,6 +29,7 @@ from linebot_app.chat_messages import (
     NOTHING_TO_CANCEL_TH,
     REGISTER_LABEL,
     cancel_reply,
+    message_th,
     prompt,
     refusal,
 )
@@ -269,7 +270,7 @@ def _birth_answer(
     except DomainError as error:
         if error.code in _PERSON_RETRY:
             _advance(ctx, conversation, CID)
-            return prompt(f"{error.message_th}\n{ASK_CID_AGAIN_TH}")
+            return prompt(f"{message_th(error)}\n{ASK_CID_AGAIN_TH}")
         raise
     _advance(ctx, conversation, PHONE, birth=birth)
     return prompt(ask_phone.format(masked=mask_cid(cid)))

@@ -16,7 +16,7 @@ from linebot.v3.webhooks import (
 from authencode.errors import DomainError
 from authencode.models import LineAccount
 from authencode.services import consent, conversations, line_accounts
-from linebot_app import assistant, chat, commands, messages
+from linebot_app import assistant, chat, chat_assistant, commands, messages
 from linebot_app.chat_messages import refusal
 from linebot_app.context import EventContext
 from linebot_app.messages import Json
@@ -91,21 +91,7 @@ def _on_message(ctx: EventContext, event: MessageEvent) -> None:
     if chat_answer is not None:
         _reply(ctx, event, user_id, chat_answer)
         return
-    topic = assistant.topic_of(event.message.text)
-    if topic == "consent" and not consent.is_current(account.consent_version):
-        out = messages.consent_prompt()
-    elif topic == "consent":
-        out = messages.domain_error(
-            f"ท่านให้ความยินยอมแล้ว (ฉบับ {account.consent_version}) "
-            'หากต้องการถอนความยินยอม พิมพ์ "ถอนความยินยอม"'
-        )
-    elif topic == "withdraw" and account.has_consented:
-        out = messages.withdraw_confirm()
-    elif topic == "withdraw":
-        out = messages.domain_error("ท่านยังไม่ได้ให้ความยินยอม จึงไม่มีความยินยอมที่ต้องถอน")
-    else:
-        out = assistant.answer(topic)
-    _reply(ctx, event, user_id, out)
+    _reply(ctx, event, user_id, chat_assistant.reply(ctx, account, event.message.text))
 
 
 def _on_postback(ctx: EventContext, event: PostbackEvent) -> None:

@@ -1,4 +1,4 @@
-"""Flex messages: an issued Authen Code, and a person's code history as a carousel.
+"""Flex messages: an issued Authen Code, code carousels (history, today), rights cards.
 
 Everything shown comes from a plain `CodeView`, so the LIFF API (which pushes the code to the
 patient's chat) and the bot build the same message. Names from the registry are sent as Flex
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from authencode.crypto import DataProtector
 from authencode.models import AuthenCode
 from authencode.services.people import person_masked_cid
-from authencode.thaidate import be_datetime
+from authencode.thaidate import datetime_label
 from linebot_app.messages import Json
 
 MAX_ALT_TEXT = 400
@@ -95,7 +95,7 @@ def code_bubble(view: CodeView) -> Json:
                 _row("เลขบัตร", view.masked_cid),
                 _row("หน่วยบริการ", f"{view.facility_name} ({view.hcode})"),
                 _row("บริการ", view.service_name_th),
-                _row("วันเวลา", be_datetime(view.service_at)),
+                _row("วันเวลา", datetime_label(view.service_at, "th")),
                 _text("แสดงรหัสนี้ต่อเจ้าหน้าที่ที่หน่วยบริการ", size="xs", color="#6b7280", wrap=True),
             ],
         },
@@ -104,7 +104,9 @@ def code_bubble(view: CodeView) -> Json:
 
 def code_message(view: CodeView) -> Json:
     """One Flex message for an issued code."""
-    alt = f"รหัส Authen Code {view.code} {view.facility_name} {be_datetime(view.service_at)}"
+    alt = (
+        f"รหัส Authen Code {view.code} {view.facility_name} {datetime_label(view.service_at, 'th')}"
+    )
     return {"type": "flex", "altText": alt[:MAX_ALT_TEXT], "contents": code_bubble(view)}
 
 
@@ -113,8 +115,46 @@ MAX_BUBBLES = 12  # LINE: a carousel holds at most 12 bubbles
 
 def history_message(views: list[CodeView]) -> Json:
     """The newest codes as one carousel (1 to 12 bubbles, newest first)."""
+    return codes_carousel(views, f"ประวัติการขอรหัสเข้ารับบริการ {len(views)} รายการล่าสุด")
+
+
+def codes_carousel(views: list[CodeView], intro: str) -> Json:
+    """Codes as one carousel (1 to 12 bubbles), its alt text the intro and the codes."""
     if not 1 <= len(views) <= MAX_BUBBLES:
         raise ValueError("a carousel holds 1 to 12 bubbles")
-    alt = f"ประวัติการขอรหัสเข้ารับบริการ {len(views)} รายการล่าสุด: " + ", ".join(v.code for v in views)
+    alt = f"{intro}: " + ", ".join(v.code for v in views)
     carousel = {"type": "carousel", "contents": [code_bubble(view) for view in views]}
+    return {"type": "flex", "altText": alt[:MAX_ALT_TEXT], "contents": carousel}
+
+
+@dataclass(frozen=True)
+class Card:
+    """One person's card of a carousel: a title, a subtitle, label/value rows and notes."""
+
+    title: str
+    subtitle: str
+    rows: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def card_bubble(card: Card) -> Json:
+    contents: list[Json] = [
+        _text(card.title, size="md", weight="bold", color="#111827", wrap=True),
+        _text(card.subtitle, size="xs", color="#6b7280", wrap=True),
+        {"type": "separator"},
+        *(_row(label, value) for label, value in card.rows),
+        *(_text(note, size="xs", color="#6b7280", wrap=True) for note in card.notes),
+    ]
+    return {
+        "type": "bubble",
+        "size": "mega",
+        "body": {"type": "box", "layout": "vertical", "spacing": "md", "contents": contents},
+    }
+
+
+def cards_carousel(cards: list[Card], alt: str) -> Json:
+    """One card a person (rights of the holder and family: 1 to 12 cards)."""
+    if not 1 <= len(cards) <= MAX_BUBBLES:
+        raise ValueError("a carousel holds 1 to 12 bubbles")
+    carousel = {"type": "carousel", "contents": [card_bubble(card) for card in cards]}
     return {"type": "flex", "altText": alt[:MAX_ALT_TEXT], "contents": carousel}

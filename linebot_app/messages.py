@@ -22,6 +22,7 @@ from linebot.v3.messaging import (
 )
 
 from authencode.services.consent import CONSENT_TEXT_TH, CONSENT_VERSION
+from authencode.services.erasure import KEPT_REASONS
 from authencode.settings import Settings
 
 MAX_MESSAGES_PER_REPLY = 5
@@ -158,6 +159,33 @@ def consent_declined() -> list[Json]:
             quick_replies(postback("อ่านข้อตกลงอีกครั้ง", PB_CONSENT_SHOW), ask(f"สายด่วน {HOTLINE}")),
         )
     ]
+
+
+# Why withdrawing consent keeps what it keeps (the labels are the erasure's, one wording).
+WITHDRAW_KEPT_TH = {
+    "codes": "หน่วยบริการใช้รหัสเบิกค่าบริการ และ สปสช. ตรวจสอบการเบิกจ่าย จึงต้องเก็บไว้",
+    "consent_records": "เพื่อแสดงได้ว่าท่านให้และถอนความยินยอมเมื่อใด ตามกฎหมายคุ้มครองข้อมูลส่วนบุคคล",
+    "audit_log": "บันทึกว่าใครทำอะไรกับข้อมูลเมื่อใด เพื่อความรับผิดชอบต่อการใช้ข้อมูล",
+}
+WITHDRAW_REMOVED_TH = (
+    "รายชื่อบุคคลที่ผูกกับบัญชี LINE นี้ (ตนเองและครอบครัว) พร้อมเบอร์โทรศัพท์ที่กรอกไว้",
+    "ขั้นตอนที่ค้างอยู่ในแชทนี้",
+)
+
+
+def withdraw_explained(settings: Settings) -> list[Json]:
+    """What withdrawing consent deletes and what it keeps (and why), then the confirmation:
+    asked for in words ("ไม่ใช้บริการแล้ว ลบข้อมูลของฉัน"), never done without a tap."""
+    removed = "\n".join(f"• {item}" for item in WITHDRAW_REMOVED_TH)
+    kept = "\n".join(f"• {KEPT_REASONS[key][0]}: {why}" for key, why in WITHDRAW_KEPT_TH.items())
+    body = (
+        "การถอนความยินยอม คือการเลิกใช้บริการขอรหัสเข้ารับบริการผ่าน LINE นี้\n\n"
+        f"สิ่งที่จะถูกลบ\n{removed}\n\n"
+        f"สิ่งที่ยังเก็บไว้\n{kept}\n\n"
+        'ต้องการลบข้อมูลอื่นที่ลบได้ทั้งหมด (เช่น สำเนาข้อความในแชท) ใช้หน้า "ข้อมูลของฉัน"\n'
+        f"{liff_url(settings, '/my-data')}"
+    )
+    return [text(body), *withdraw_confirm()]
 
 
 def withdraw_confirm() -> list[Json]:

@@ -30,7 +30,7 @@ from authencode.db import Database, utcnow
 from authencode.ratelimit import RateLimiter
 from authencode.services import link_approvals, mail, retention
 from authencode.settings import RetentionPolicy, Settings, SettingsError
-from linebot_app import notify
+from linebot_app import assistant, notify
 from linebot_app.inbox import EventApplier
 from linebot_app.sender import OutboxSender
 from linebot_app.state import make_state
@@ -227,6 +227,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    assistant.warm()  # the Thai dictionary, before the first message rather than during it
     log.info("worker started")
     waker = Waker(settings.database_url)
     run(jobs, stop, waker=waker)

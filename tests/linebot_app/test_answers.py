@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
+from linebot.v3.messaging import FlexMessage
 from sqlalchemy import select
 
 from authencode.crypto import DataProtector
@@ -103,7 +105,7 @@ def test_history_is_a_carousel_of_the_newest_codes(
     assert set(shown) <= set(issued)  # never the stranger's codes
     first = bubbles[0]["body"]["contents"]
     texts = [c["contents"][1]["text"] for c in first if c["type"] == "box"]
-    assert "20/11/2569 10:15:00" in texts  # newest first, in BE, Bangkok time
+    assert "20/11/2569 10:15" in texts  # newest first, in BE, Bangkok time
     assert cid not in str(carousel) and f"{cid[0]}-{cid[1:5]}-xxxxx" in str(carousel)
     assert len(carousel["altText"]) <= 400
     assert 1 <= len(hint["quickReply"]["items"]) <= MAX_QUICK_REPLY_ITEMS
@@ -123,15 +125,32 @@ def test_rights_lists_each_linked_person(
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     _link_family(db, protector, codes_each=0)
     post(client, webhook(postback("menu:rights")))
-    [message] = _last(db)
-    body = message["text"]
-    assert "นายสมชาย ใจดี" in body and "ด.ช.ภูมิ ใจดี" in body and "คนอื่น" not in body
-    assert body.count("สิทธิหลัก: (UCS) สิทธิหลักประกันสุขภาพแห่งชาติ") == 2
-    assert "สิทธิย่อย: (89) ช่วงอายุ 12-59 ปี" in body
-    assert "สิทธิย่อย: (73) เด็กอายุไม่เกิน 12 ปีบริบูรณ์" in body
-    assert "หน่วยบริการประจำ: รพ.สต.บ้านตัวอย่าง (10675)" in body
-    assert "-xxxxx-" in body  # CIDs masked
-    assert "/25" in body  # checked-at date in the Buddhist era
+    carousel, footer = _last(db)
+    FlexMessage.from_dict(carousel)  # what the SDK accepts
+    cards = carousel["contents"]["contents"]
+    assert carousel["contents"]["type"] == "carousel" and len(cards) == 2  # one card a person
+    holder, child = (_card_text(card) for card in cards)
+    assert holder[0] == "นายสมชาย ใจดี" and child[0] == "ด.ช.ภูมิ ใจดี"
+    assert "คนอื่น" not in str(carousel)
+    for card in (holder, child):
+        assert "(UCS) สิทธิหลักประกันสุขภาพแห่งชาติ" in card
+        assert "-xxxxx-" in card[1]  # CIDs masked
+    assert "รพ.สต.บ้านตัวอย่าง (10675)" in holder
+    assert "(89) ช่วงอายุ 12-59 ปี" in holder and "(73) เด็กอายุไม่เกิน 12 ปีบริบูรณ์" in child
+    assert "นายสมชาย ใจดี" in carousel["altText"] and len(carousel["altText"]) <= 400
+    assert re.search(r"ข้อมูล ณ \d\d/\d\d/25\d\d \d\d:\d\d\n", footer["text"])  # BE
+    assert footer["quickReply"]["items"]
+
+
+def _card_text(bubble: dict[str, Any]) -> list[str]:
+    """A card's texts in order, rows' values included."""
+    out = []
+    for part in bubble["body"]["contents"]:
+        if part["type"] == "text":
+            out.append(part["text"])
+        elif part["type"] == "box":
+            out.append(part["contents"][1]["text"])
+    return out
 
 
 def test_rights_and_history_need_consent(client: Any, db: Database) -> None:

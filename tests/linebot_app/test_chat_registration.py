@@ -11,6 +11,7 @@ from authencode.cid import mask_cid
 from authencode.db import Database
 from authencode.errors import DomainError
 from authencode.models import ChatConversation, FamilyLink, LineAccount
+from authencode.reference import RIGHTS
 from authencode.services.consent import CONSENT_TEXT_TH
 from authencode.services.registration import SELF_PENDING_TH
 from linebot_app.sender import OutboxSender
@@ -107,8 +108,8 @@ def test_the_same_refusals_as_the_liff_pages(
         (world.teen_cid, birth_date(world.teen_cid, be=True)): _th("AGE_TOO_YOUNG", min_age=15),
         (world.officer_cid, birth_date(world.officer_cid, be=True)): _th(
             "RIGHT_NOT_ELIGIBLE",
-            right="สิทธิสวัสดิการการรักษาพยาบาลของข้าราชการ",  # OFC, by its Thai name
-            right_en="Civil servants",
+            right=RIGHTS[("main", "OFC")].label_th,
+            right_en=RIGHTS[("main", "OFC")].label_en,
         ),
     }
     for (cid, birth), expected in cases.items():

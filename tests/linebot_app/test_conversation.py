@@ -146,7 +146,10 @@ def test_withdraw_asks_first_then_unlinks_everyone(
 def test_withdraw_by_text(client: Any, db: Database) -> None:
     post(client, webhook(postback(PB_CONSENT_ACCEPT)))
     post(client, webhook(text("ขอถอนความยินยอม")))
-    assert _last_messages(db)[0]["type"] == "template"
+    explained, confirm = _last_messages(db)
+    assert "สิ่งที่จะถูกลบ" in explained["text"] and "สิ่งที่ยังเก็บไว้" in explained["text"]
+    assert confirm["type"] == "template"
+    assert _account(db).consent_version == CONSENT_VERSION  # nothing withdrawn before the tap
 
 
 ASKED = {

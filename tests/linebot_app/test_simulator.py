@@ -142,8 +142,8 @@ def test_follow_consent_menu_and_a_question(
     user_id = page.evaluate("localStorage.getItem('authencode.devLineUserId')")
     _link_self(live_app.extensions["authencode"].db, user_id)
     menu.get_by_role("button", name="ตรวจสอบสิทธิ").click()
-    expect(chat).to_contain_text("สิทธิหลัก: (UCS) สิทธิหลักประกันสุขภาพแห่งชาติ")
-    expect(chat).to_contain_text("หน่วยบริการประจำ: รพ.สต.บ้านตัวอย่าง (10675)")
+    expect(chat).to_contain_text("(UCS) สิทธิหลักประกันสุขภาพแห่งชาติ")  # one card a person
+    expect(chat).to_contain_text("รพ.สต.บ้านตัวอย่าง (10675)")
 
     menu.get_by_role("button", name="ประวัติการขอรหัส").click()
     expect(chat).to_contain_text("ยังไม่มีประวัติการขอรหัส")

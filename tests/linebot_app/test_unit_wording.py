@@ -21,7 +21,7 @@ from tests.support.clinic import ClinicClient, signed_in
 from tests.support.factories import make_facility
 from tests.support.fake_line import FakeLineServer
 from tests.support.liff import CHANNEL_ID, JwksServer, World, bearer, jwks
-from tests.support.line_bot import USER_ID, ChatUser, Clock, drain
+from tests.support.line_bot import USER_ID, ChatUser, Clock, drain, read_aloud
 
 __all__ = ["jwks"]
 
@@ -69,8 +69,8 @@ class Liff:
 
 
 def _chat_rights(chat: ChatUser) -> str:
-    [answer] = chat.say("ตรวจสอบสิทธิ")  # the rich menu's command
-    return str(answer["text"])
+    # The rich menu's command: one card per person, then a text.
+    return "\n".join(read_aloud(answer) for answer in chat.say("ตรวจสอบสิทธิ"))
 
 
 def _clinic_page(registry: ClinicClient) -> str:

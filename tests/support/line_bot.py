@@ -183,6 +183,26 @@ def chat_clock(app: Any, clock: Clock) -> Clock:
     return clock
 
 
+def read_aloud(message: dict[str, Any]) -> str:
+    """What a person reads in a message: its text, or a Flex message's texts, one line each,
+    a card's label/value row read as "label: value"."""
+    if "text" in message and message.get("type") != "flex":
+        return str(message["text"])
+
+    def walk(node: Any) -> list[str]:
+        if isinstance(node, list):
+            return [line for item in node for line in walk(item)]
+        if not isinstance(node, dict):
+            return []
+        if node.get("type") == "text":
+            return [str(node.get("text", ""))]
+        if node.get("type") == "box" and node.get("layout") == "baseline":
+            return [": ".join(t for item in node.get("contents", []) for t in walk(item))]
+        return [line for value in node.values() for line in walk(value)]
+
+    return "\n".join(walk(message.get("contents", message)))
+
+
 class ChatUser:
     """A LINE user typing and tapping; every answer is read back from the outbox."""
 
