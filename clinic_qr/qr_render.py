@@ -13,15 +13,15 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import qrcode
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
-from qrcode.constants import ERROR_CORRECT_M
+
+from authencode.qr_svg import qr_matrix, svg_path
+from authencode.qr_svg import render_qr_svg as render_qr_svg  # the counter pages import it here
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/tlwg"), Path("/usr/share/fonts/truetype/thai"))
 FONT_REGULAR = "Loma.ttf"
 FONT_BOLD = "Loma-Bold.ttf"
-BORDER = 4  # quiet zone, in modules
 
 # fpdf2's font subsetting logs every table it writes at DEBUG level: noise in development.
 for _noisy in ("fontTools", "fpdf"):
@@ -66,14 +66,6 @@ def font_path(name: str) -> Path:
         f"Thai font {name} not found in {FONT_DIRS[0]}: install fonts-thai-tlwg "
         "(scripts/install-system-deps.sh)"
     )
-
-
-def qr_matrix(url: str) -> list[list[bool]]:
-    """The QR's modules, quiet zone included (medium error correction)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER)
-    code.add_data(url)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
 
 
 def _qr_image(url: str, box: int) -> Image.Image:
@@ -123,33 +115,6 @@ def render_png(url: str, label: QrLabel, box: int = 12) -> bytes:
     out = io.BytesIO()
     canvas.save(out, format="PNG", optimize=True)
     return out.getvalue()
-
-
-def svg_path(matrix: list[list[bool]]) -> str:
-    """The dark modules as one path of unit squares (runs of a row merged)."""
-    parts = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                parts.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return "".join(parts)
-
-
-def render_qr_svg(url: str) -> str:
-    """The bare QR as SVG (the counter display)."""
-    matrix = qr_matrix(url)
-    n = len(matrix)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
-        f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-        f'<path d="{svg_path(matrix)}" fill="#000"/></svg>'
-    )
 
 
 def render_svg(url: str, label: QrLabel) -> str:
