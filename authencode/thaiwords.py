@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
@@ -56,6 +56,11 @@ def segments(text: str) -> list[str]:
     else (Latin, digits, spaces, URLs, punctuation) as it stands between them."""
     if len(text) > MAX_TEXT or not _THAI_RUN.search(text):
         return [text]
+    return list(_segments(text))
+
+
+@lru_cache(maxsize=4096)  # pages show the same texts again and again (a chat's history)
+def _segments(text: str) -> tuple[str, ...]:
     from pythainlp.tokenize import word_tokenize
 
     pieces: list[str] = []
@@ -71,7 +76,7 @@ def segments(text: str) -> list[str]:
         last = run.end()
     if last < len(text):
         pieces.append(text[last:])
-    return pieces
+    return tuple(pieces)
 
 
 def is_thai_word(piece: str) -> bool:

@@ -11,6 +11,7 @@ from werkzeug.routing import BuildError
 
 from authencode.errors import DomainError
 from authencode.qr_svg import render_qr_svg
+from authencode.settings import DEV_LINE_BASIC_ID
 from authencode.web.context import services
 from authencode.web.errors import error_response
 
@@ -76,6 +77,7 @@ def index() -> str:
         lang=lang,
         tr=lambda thai, english: english if lang == "en" else thai,
         basic_id=settings.line_basic_id,
+        placeholder_id=development and settings.line_basic_id == DEV_LINE_BASIC_ID,
         add_friend_url=friend_url,
         add_friend_qr=Markup(render_qr_svg(friend_url)) if friend_url else None,  # noqa: S704 - our own SVG
         staff_links=_links(STAFF_LINKS, lang),

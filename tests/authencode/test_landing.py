@@ -26,8 +26,7 @@ def _settings(environment: str, db_url: str, tmp_path: Path, **more: object) -> 
         secret_key="9f2c4e7a1b8d3f60c5e29a7b4d1f8e3c",
         data_key=TEST_DATA_KEY,
         instance_path=tmp_path / "instance",
-        line_basic_id=BASIC_ID,
-        **more,  # type: ignore[arg-type]
+        **({"line_basic_id": BASIC_ID} | more),  # type: ignore[arg-type]
     )
 
 
@@ -99,3 +98,16 @@ def _image(png: bytes) -> Image.Image:
     import io
 
     return Image.open(io.BytesIO(png))
+
+
+def test_development_placeholder_id_is_called_one(tmp_path: Path) -> None:
+    from authencode.app import create_app
+    from authencode.settings import DEV_LINE_BASIC_ID
+
+    db_url = f"sqlite:///{tmp_path / 'landing.sqlite3'}"
+    for basic_id, said in ((DEV_LINE_BASIC_ID, True), (BASIC_ID, False)):
+        app = create_app(_settings("development", db_url, tmp_path, line_basic_id=basic_id))
+        page = app.test_client().get("/").get_data(as_text=True)
+        assert ('id="placeholder-id"' in page) is said
+        assert basic_id in page
+        app.extensions["authencode"].db.dispose()
