@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -416,28 +417,39 @@ def restore_command(path: Path) -> None:
 
 @main.command()
 def demo() -> None:
-    """Load demonstration data (idempotent): facility 10675, staff, registry persons."""
-    from authencode.demo import DEMO_HCODE, DEMO_PASSWORD, DEMO_PIN, DEMO_STAFF, load_demo
+    """Load demonstration data (idempotent) and print the demo persons' CIDs and the logins."""
+    from authencode.demo import DEMO_HCODE, load_demo
     from authencode.thaidate import service_day
 
     settings = settings_or_exit()
     if settings.is_production:
         click.echo("authencode demo refuses to run in production (AUTHENCODE_ENV)", err=True)
         sys.exit(2)
+    today = service_day()
     with unit_of_work(settings) as session:
-        counts = load_demo(session, DataProtector(settings.key_ring), service_day())
+        counts = load_demo(session, DataProtector(settings.key_ring), today)
     click.echo(
         f"demo facility {DEMO_HCODE}: {counts['persons']} persons written, "
         f"{counts['staff']} staff accounts created"
     )
-    click.echo(
-        "staff logins (password "
-        + DEMO_PASSWORD
-        + ", reader-agent PIN "
-        + DEMO_PIN
-        + "): "
-        + ", ".join(u for u, *_ in DEMO_STAFF)
-    )
+    click.echo(demo_guide(today))
+
+
+def demo_guide(today: dt.date) -> str:
+    """What `authencode demo` prints: the demo persons (fictional CIDs) and staff logins."""
+    from authencode.demo import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_PIN, DEMO_STAFF, DEMO_STAFF_SHOWS
+    from authencode.thaidate import BE_OFFSET
+
+    lines = ["", "demo persons (fictional citizen IDs; each born on 1 January, BE year shown):"]
+    for p in DEMO_PEOPLE:
+        born = today.year - p.age + BE_OFFSET
+        lines.append(f"  {p.cid}  {p.title}{p.first} {p.last}, {p.age} (01/01/{born})")
+        lines.append(f"      {p.shows}")
+    lines += ["", f"staff logins (password {DEMO_PASSWORD}, reader-agent PIN {DEMO_PIN}):"]
+    width = max(len(username) for username, *_ in DEMO_STAFF)
+    for username, *_ in DEMO_STAFF:
+        lines.append(f"  {username:<{width}}  {DEMO_STAFF_SHOWS[username]}")
+    return "\n".join(lines)
 
 
 def _add_key_commands() -> None:

@@ -45,6 +45,7 @@ class DemoPerson:
     deceased: bool = False
     first_en: str = ""
     last_en: str = ""
+    shows: str = ""  # what a newcomer tries with this person (`authencode demo` prints it)
 
 
 # Two families and a few single persons across rights, ages and statuses.
@@ -60,6 +61,8 @@ DEMO_PEOPLE = (
         "89",
         first_en="Somchai",
         last_en="Jaidee",
+        shows="UCS adult: register in LINE, ask for codes; head of the Jaidee family (add the "
+        "members below); ask for a primary care unit change (his is 10675)",
     ),
     DemoPerson(
         make_cid("110170020704"),
@@ -72,24 +75,111 @@ DEMO_PEOPLE = (
         "89",
         first_en="Somying",
         last_en="Jaidee",
+        shows="UCS adult: Somchai's spouse (a family link), or register herself",
     ),
-    DemoPerson(make_cid("110170020705"), "ด.ช.", "ภูมิ", "ใจดี", "1", 9, "UCS", "73"),
-    DemoPerson(make_cid("110170020706"), "ด.ญ.", "ใบเตย", "ใจดี", "2", 14, "UCS", "89"),
-    DemoPerson(make_cid("110170020707"), "นาง", "บุญมา", "ใจดี", "2", 71, "WEL", "74"),
-    DemoPerson(make_cid("310170020708"), "นาย", "ประเสริฐ", "มั่นคง", "1", 55, "OFC"),
-    DemoPerson(make_cid("310170020709"), "นางสาว", "วิภา", "มั่นคง", "2", 27, "SSS"),
-    DemoPerson(make_cid("510170020710"), "นาย", "อนันต์", "ทองดี", "1", 33, ""),
-    DemoPerson(make_cid("510170020711"), "นาง", "มาลี", "ทองดี", "2", 64, "DIS", "75"),
     DemoPerson(
-        make_cid("510170020712"), "นาย", "สมปอง", "ล่วงลับ", "1", 80, "UCS", "74", deceased=True
+        make_cid("110170020705"),
+        "ด.ช.",
+        "ภูมิ",
+        "ใจดี",
+        "1",
+        9,
+        "UCS",
+        "73",
+        shows="child under 15: a parent's guardian link, verified only at a clinic counter",
+    ),
+    DemoPerson(
+        make_cid("110170020706"),
+        "ด.ญ.",
+        "ใบเตย",
+        "ใจดี",
+        "2",
+        14,
+        "UCS",
+        "89",
+        shows="child of 14: a guardian link (under 15)",
+    ),
+    DemoPerson(
+        make_cid("110170020707"),
+        "นาง",
+        "บุญมา",
+        "ใจดี",
+        "2",
+        71,
+        "WEL",
+        "74",
+        shows="WEL elder: a family member asks for her codes",
+    ),
+    DemoPerson(
+        make_cid("310170020708"),
+        "นาย",
+        "ประเสริฐ",
+        "มั่นคง",
+        "1",
+        55,
+        "OFC",
+        shows="OFC (civil servant): not eligible in LINE by default (ELIGIBLE_MAIN_RIGHTS)",
+    ),
+    DemoPerson(
+        make_cid("310170020709"),
+        "นางสาว",
+        "วิภา",
+        "มั่นคง",
+        "2",
+        27,
+        "SSS",
+        shows="SSS (social security): not eligible in LINE by default",
+    ),
+    DemoPerson(
+        make_cid("510170020710"),
+        "นาย",
+        "อนันต์",
+        "ทองดี",
+        "1",
+        33,
+        "",
+        shows="no right on record (NONE): eligible by default",
+    ),
+    DemoPerson(
+        make_cid("510170020711"),
+        "นาง",
+        "มาลี",
+        "ทองดี",
+        "2",
+        64,
+        "DIS",
+        "75",
+        shows="DIS (disability) right: eligible",
+    ),
+    DemoPerson(
+        make_cid("510170020712"),
+        "นาย",
+        "สมปอง",
+        "ล่วงลับ",
+        "1",
+        80,
+        "UCS",
+        "74",
+        deceased=True,
+        shows="deceased: registration and codes are refused",
     ),
 )
 
+# (username, role, first name, last name, CID); system and registry admins have no facility.
 DEMO_STAFF = (
     ("admin", "system_admin", "ผู้ดูแล", "ระบบ", make_cid("370010020001")),
     ("clinic-admin", "facility_admin", "วรรณา", "ผู้จัดการ", make_cid("370010020002")),
     ("staff", "staff", "สมศักดิ์", "เจ้าหน้าที่", make_cid("370010020003")),
+    ("registry", "registry_admin", "ปราณี", "ทะเบียนสิทธิ", make_cid("370010020004")),
 )
+# What each demo login is for (`authencode demo` prints it).
+DEMO_STAFF_SHOWS = {
+    "admin": "system admin: every facility and account",
+    "clinic-admin": "facility admin of 10675: services, QR posters, keys, API tokens, staff",
+    "staff": "staff of 10675: counter verification, records, QR display",
+    "registry": "registry office: primary care unit changes, erasures, the facility list",
+}
+FACILITY_LESS_ROLES = ("system_admin", "registry_admin")
 
 
 def registry_csv(today: dt.date) -> str:
@@ -143,12 +233,12 @@ def load_demo(session: Session, protector: DataProtector, today: dt.date) -> dic
                 email=f"{username}@clinic.example",
                 first_name=first,
                 last_name=last,
-                facility_id=None if role == "system_admin" else facility.id,
+                facility_id=None if role in FACILITY_LESS_ROLES else facility.id,
                 role=role,
                 status="active",
                 password_hash=hash_password(DEMO_PASSWORD),
                 must_change_password=False,
-                unit=DEMO_FACILITY,
+                unit="สำนักทะเบียน" if role == "registry_admin" else DEMO_FACILITY,
                 position="เจ้าหน้าที่",
                 pin_hash=hash_password(DEMO_PIN),
             )

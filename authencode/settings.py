@@ -35,6 +35,12 @@ DEV_THAID_CLIENT_ID = "dev-thaid-client"
 DEV_THAID_CLIENT_SECRET = "development-thaid-secret"  # noqa: S105 - development only
 DEFAULT_THAID_SCOPES = "openid pid"
 DEFAULT_THAID_CID_CLAIM = "pid"
+# The LINE official account's ID as patients type it to add it as a friend: "@" and 1-20 of
+# a-z, 0-9, ".", "_", "-" (LINE's basic IDs such as @123abcde and premium IDs alike).
+LINE_BASIC_ID_PATTERN = re.compile(r"@[a-z0-9._-]{1,20}")
+# Development's placeholder (the simulator at /dev/line stands in for the real account).
+DEV_LINE_BASIC_ID = "@authencode.demo"
+LINE_ADD_FRIEND_URL = "https://line.me/R/ti/p/"
 
 
 class SettingsError(Exception):
@@ -97,6 +103,7 @@ class Settings:
     line_login_channel_id: str | None = None
     line_jwks_url: str = "https://api.line.me/oauth2/v2.1/certs"
     liff_id: str | None = None
+    line_basic_id: str | None = None  # the official account's "@..." ID (add-friend link, poster)
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     redis_url: str | None = None
     smtp_url: str | None = None
@@ -141,6 +148,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def line_add_friend_url(self) -> str | None:
+        """LINE's add-friend link of the official account (None without LINE_BASIC_ID)."""
+        return LINE_ADD_FRIEND_URL + self.line_basic_id if self.line_basic_id else None
 
     @property
     def thaid_enabled(self) -> bool:
@@ -266,6 +278,7 @@ class Settings:
             line_login_channel_id=_optional(env, "LINE_LOGIN_CHANNEL_ID"),
             line_jwks_url=env.get("LINE_JWKS_URL", "https://api.line.me/oauth2/v2.1/certs").strip(),
             liff_id=_optional(env, "LIFF_ID"),
+            line_basic_id=_line_basic_id(env, development=development),
             public_base_url=public_base_url,
             redis_url=_optional(env, "REDIS_URL"),
             smtp_url=smtp_url,
@@ -284,6 +297,20 @@ class Settings:
             line_event_max_attempts=int(attempts),
             line_events_inline=inline in ("1", "true"),
         )
+
+
+def _line_basic_id(env: Mapping[str, str], *, development: bool) -> str | None:
+    """LINE_BASIC_ID, lower-cased ("@" and a-z, 0-9, ".", "_", "-"); development's placeholder."""
+    raw = _optional(env, "LINE_BASIC_ID")
+    if raw is None:
+        return DEV_LINE_BASIC_ID if development else None
+    basic_id = raw.lower()
+    if not (raw.isascii() and LINE_BASIC_ID_PATTERN.fullmatch(basic_id)):
+        raise SettingsError(
+            "LINE_BASIC_ID must be the official account's LINE ID: @ and 1-20 of a-z, 0-9, "
+            "., _, - (e.g. @authencode)"
+        )
+    return basic_id
 
 
 def _kiosk_idle_seconds(env: Mapping[str, str]) -> int:

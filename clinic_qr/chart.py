@@ -51,6 +51,29 @@ class Chart:
     day_labels: list[DayLabel]
     legend: list[tuple[str, str]]  # (colour, series name)
     total: int
+    series_totals: list[int]  # each legend entry's count over the period
+    busiest: tuple[dt.date, int] | None  # the day with the most codes (the first, on a tie)
+    first_day: dt.date | None
+    last_day: dt.date | None
+
+    def summary(self, lang: str) -> str:
+        """The chart in words, for readers who cannot see it (the figure's description)."""
+        if self.first_day is None or self.last_day is None:
+            return "ไม่มีข้อมูล" if lang != "en" else "No data"
+        period = f"{date_label(self.first_day, lang)} – {date_label(self.last_day, lang)}"
+        parts = ", ".join(
+            f"{name} {count}"
+            for (_, name), count in zip(self.legend, self.series_totals, strict=True)
+        )
+        if lang == "en":
+            text = f"{period}: {self.total} codes in all"
+            if self.busiest and self.busiest[1]:
+                text += f"; most on {date_label(self.busiest[0], lang)} ({self.busiest[1]})"
+            return f"{text}. {parts}." if parts else f"{text}."
+        text = f"{period}: รวม {self.total} รายการ"
+        if self.busiest and self.busiest[1]:
+            text += f" มากที่สุดวันที่ {date_label(self.busiest[0], lang)} ({self.busiest[1]} รายการ)"
+        return f"{text} · {parts}" if parts else text
 
 
 def stacked_bars(
@@ -107,6 +130,10 @@ def stacked_bars(
         day_labels=labels,
         legend=[(colours[key], name(key)) for key in series],
         total=sum(totals),
+        series_totals=[sum(values) for values in series.values()],
+        busiest=max(zip(days, totals, strict=True), key=lambda d: d[1]) if days else None,
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 from flask import Response, jsonify, redirect, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from authencode.db import utcnow
@@ -15,7 +16,14 @@ from authencode.models import ApiToken, Facility, FacilityKey, ServiceType
 from authencode.services import api_tokens, facilities, qr_tokens, staff_access
 from authencode.web.context import db_session, services
 from authencode.web.downloads import content_disposition
-from clinic_qr.qr_render import QrLabel, render_png, render_poster_pdf, render_qr_svg, render_svg
+from clinic_qr.qr_render import (
+    OfficialAccount,
+    QrLabel,
+    render_png,
+    render_poster_pdf,
+    render_qr_svg,
+    render_svg,
+)
 from clinic_qr.web import PageResult, actor, clinic, render, staff, tr
 
 
@@ -99,7 +107,25 @@ def qr_codes(hcode: str) -> PageResult:
     offered = facilities.offered(session_, facility)
     picked = set(request.args.getlist("service"))
     chosen = [s for s in offered if s.code in picked] or offered
-    return render("qr.html", facility=facility, services=chosen, codes=[s.code for s in chosen])
+    account = official_account()
+    return render(
+        "qr.html",
+        facility=facility,
+        services=chosen,
+        codes=[s.code for s in chosen],
+        refresh=int(qr_tokens.DISPLAY_REFRESH.total_seconds()),
+        valid=int(qr_tokens.DISPLAY_TTL.total_seconds()),
+        account=account,
+        account_qr=Markup(render_qr_svg(account.add_friend_url)) if account else None,  # noqa: S704 - our own SVG
+    )
+
+
+def official_account() -> OfficialAccount | None:
+    """The LINE official account from LINE_BASIC_ID (None when it is not set)."""
+    settings = services().settings
+    if not settings.line_basic_id or not settings.line_add_friend_url:
+        return None
+    return OfficialAccount(settings.line_basic_id, settings.line_add_friend_url)
 
 
 @clinic.get("/facilities/<hcode>/qr/<service_code>.png")
@@ -130,7 +156,7 @@ def qr_poster(hcode: str) -> PageResult:
     )
     if not chosen:
         raise DomainError("SERVICE_NOT_OFFERED")
-    pdf = render_poster_pdf([_poster_link(facility, s) for s in chosen])
+    pdf = render_poster_pdf([_poster_link(facility, s) for s in chosen], official_account())
     return _download(pdf, "application/pdf", f"poster-{hcode}.pdf")
 
 

@@ -13,27 +13,39 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import qrcode
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
-from qrcode.constants import ERROR_CORRECT_M
+
+from authencode.qr_svg import qr_matrix, svg_path
+from authencode.qr_svg import render_qr_svg as render_qr_svg  # the counter pages import it here
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/tlwg"), Path("/usr/share/fonts/truetype/thai"))
 FONT_REGULAR = "Loma.ttf"
 FONT_BOLD = "Loma-Bold.ttf"
-BORDER = 4  # quiet zone, in modules
 
 # fpdf2's font subsetting logs every table it writes at DEBUG level: noise in development.
 for _noisy in ("fontTools", "fpdf"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 POSTER_STEPS = (
-    "1. เปิดแอป LINE แล้วเพิ่มเพื่อนบัญชีทางการของหน่วยบริการ",
+    "1. เปิดแอป LINE แล้วเพิ่มเพื่อนบัญชีทางการของบริการ",
     "2. กดเมนู “ขอรหัสเข้ารับบริการ” ในริชเมนู",
     "3. สแกนคิวอาร์โค้ดนี้ด้วยกล้องที่เปิดขึ้น",
     "4. แสดงรหัสที่ได้รับ (Authen Code) แก่เจ้าหน้าที่",
 )
 POSTER_NOTE = "ต้องกรอกเลขประจำตัวประชาชนและเบอร์โทรศัพท์มือถือใน LINE ก่อนใช้งานครั้งแรก"
+
+
+@dataclass(frozen=True)
+class OfficialAccount:
+    """The LINE official account a patient adds as a friend first (LINE_BASIC_ID)."""
+
+    basic_id: str  # "@authencode"
+    add_friend_url: str  # https://line.me/R/ti/p/@authencode
+
+    # The poster's first step when the account's ID and QR stand at its right (the ID itself
+    # is printed large under that QR: an ID of 21 characters would not fit in the line).
+    first_step = "1. ในแอป LINE เพิ่มเพื่อนตาม LINE ID หรือคิวอาร์โค้ดด้านขวา"
 
 
 class FontsMissing(RuntimeError):
@@ -66,14 +78,6 @@ def font_path(name: str) -> Path:
         f"Thai font {name} not found in {FONT_DIRS[0]}: install fonts-thai-tlwg "
         "(scripts/install-system-deps.sh)"
     )
-
-
-def qr_matrix(url: str) -> list[list[bool]]:
-    """The QR's modules, quiet zone included (medium error correction)."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER)
-    code.add_data(url)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
 
 
 def _qr_image(url: str, box: int) -> Image.Image:
@@ -125,33 +129,6 @@ def render_png(url: str, label: QrLabel, box: int = 12) -> bytes:
     return out.getvalue()
 
 
-def svg_path(matrix: list[list[bool]]) -> str:
-    """The dark modules as one path of unit squares (runs of a row merged)."""
-    parts = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                parts.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return "".join(parts)
-
-
-def render_qr_svg(url: str) -> str:
-    """The bare QR as SVG (the counter display)."""
-    matrix = qr_matrix(url)
-    n = len(matrix)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
-        f'shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-        f'<path d="{svg_path(matrix)}" fill="#000"/></svg>'
-    )
-
-
 def render_svg(url: str, label: QrLabel) -> str:
     """The QR with its Thai label as a standalone SVG document."""
     matrix = qr_matrix(url)
@@ -176,8 +153,11 @@ def render_svg(url: str, label: QrLabel) -> str:
     )
 
 
-def render_poster_pdf(items: list[tuple[str, QrLabel]]) -> bytes:
-    """An A4 poster per service: facility, service, a large QR and short steps for patients."""
+def render_poster_pdf(
+    items: list[tuple[str, QrLabel]], account: OfficialAccount | None = None
+) -> bytes:
+    """An A4 poster per service: facility, service, a large QR and short steps for patients;
+    with the official account, its LINE ID and add-friend QR beside the steps."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_title("Authen Code QR")
@@ -206,8 +186,22 @@ def render_poster_pdf(items: list[tuple[str, QrLabel]]) -> bytes:
         pdf.set_font("Loma", "B", 16)
         pdf.cell(0, 10, "วิธีขอรหัสเข้ารับบริการ", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Loma", "", 15)
-        for step in POSTER_STEPS:
+        steps = POSTER_STEPS if account is None else (account.first_step, *POSTER_STEPS[1:])
+        for step in steps:
             pdf.cell(0, 9, step, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Loma", "", 12)
         pdf.cell(0, 9, POSTER_NOTE, new_x="LMARGIN", new_y="NEXT")
+        if account is not None:
+            _add_friend_box(pdf, account)
     return bytes(pdf.output())
+
+
+def _add_friend_box(pdf: FPDF, account: OfficialAccount) -> None:
+    """The account's add-friend QR at the right of the steps, its LINE ID under it."""
+    side, x, y = 34, 210 - 12 - 34, 212
+    pdf.image(_qr_image(account.add_friend_url, 6).convert("L"), x=x, y=y, w=side, h=side)
+    pdf.set_xy(x - 8, y + side)
+    pdf.set_font("Loma", "", 11)
+    pdf.cell(side + 16, 6, "เพิ่มเพื่อนใน LINE", align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_font("Loma", "B", 14)
+    pdf.cell(side + 16, 7, account.basic_id, align="C")

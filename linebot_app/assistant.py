@@ -13,7 +13,6 @@ The answers that read the person's own data (their rights, today's codes) are gi
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,16 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from authencode import thaiwords
 from linebot_app import messages
 from linebot_app.messages import HOTLINE, Json
 
 if TYPE_CHECKING:
     from pythainlp.util import Trie
-
-# PyThaiNLP otherwise creates ~/pythainlp-data when first used, which fails in the systemd
-# units (ProtectHome=yes): only its bundled word list is read, nothing is downloaded.
-os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
-os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 
 ANSWERS_TH = {
     "what_is": (
@@ -199,12 +194,9 @@ _REPEATS = re.compile(r"(.)\1{2,}")  # "ครับบบบ", "ขอบคุ
 
 @cache
 def _dictionary() -> Trie:
-    """PyThaiNLP's default word list and this module's words, built once (~0.7 s, ~75 MB)."""
-    from pythainlp.corpus.common import thai_words
-    from pythainlp.util import Trie
-
+    """PyThaiNLP's word list with the service's words and this module's (built once)."""
     ours = {word for words in CONCEPTS.values() for word in words if not word.isascii()}
-    return Trie(set(thai_words()) | ours | NEGATIONS)
+    return thaiwords.dictionary(frozenset(ours | NEGATIONS))
 
 
 def warm() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
+from authencode import thaiwords
 from authencode.settings import DEV_LINE_API_PATH, Settings
 from authencode.web.context import services
 from linebot_app import devline_api
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     from authencode.web.security_headers import content_policy
 
     settings = app.extensions["authencode"].settings
+    thaiwords.warm_up()  # the feed cuts Thai texts into words
     app.extensions["dev_line"] = DevLineStore(access_token=settings.line_channel_access_token)
     app.register_blueprint(devline_api.dev_line_api)
     app.register_blueprint(simulator)
@@ -164,7 +166,23 @@ def feed() -> Any:
             "chatBarText": menu.get("chatBarText", ""),
             "image": url_for("dev_line.menu_image", menu_id=menu["richMenuId"]),
         }
-    return jsonify(items=items, menu=menu, deployed=deployed)
+    return jsonify(items=items, menu=menu, deployed=deployed, words=_thai_words(items))
+
+
+def _thai_words(value: Any, found: dict[str, list[tuple[str, bool]]] | None = None) -> Any:
+    """Every Thai text in the items, cut into words (authencode.thaiwords): the page keeps
+    each word on one line and breaks lines between words only."""
+    found = {} if found is None else found
+    if isinstance(value, str):
+        if value not in found and thaiwords.has_thai(value):
+            found[value] = [(p, thaiwords.is_thai_word(p)) for p in thaiwords.segments(value)]
+    elif isinstance(value, dict):
+        for item in value.values():
+            _thai_words(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _thai_words(item, found)
+    return found
 
 
 @simulator.get("/richmenu/<menu_id>.img")

@@ -30,10 +30,31 @@
   }
   document.getElementById("user-id").textContent = userId;
 
+  // Thai texts cut into words by the server (authencode.thaiwords): text -> [[piece, isWord]].
+  // A word stays on one line; lines break between words (<wbr>), not where the browser's
+  // own dictionary would split "โรง|พยาบาล".
+  var thaiWords = {};
+
+  function appendText(node, text, links) {
+    (thaiWords[text] || [[text, false]]).forEach(function (pair) {
+      if (pair[1]) {
+        var word = document.createElement("span");
+        word.className = "w";
+        word.textContent = pair[0];
+        node.appendChild(word);
+        node.appendChild(document.createElement("wbr"));
+      } else if (links) {
+        linkify(node, pair[0]);
+      } else {
+        node.appendChild(document.createTextNode(pair[0]));
+      }
+    });
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) appendText(node, String(text), false);
     return node;
   }
 
@@ -122,7 +143,7 @@
   function addRow(from, text) {
     var row = el("div", "row " + from);
     var bubble = el("div", "text");
-    linkify(bubble, text);
+    appendText(bubble, String(text), true);
     row.appendChild(bubble);
     chat.appendChild(row);
     chat.scrollTop = chat.scrollHeight;
@@ -132,7 +153,8 @@
   function linkify(node, text) {
     String(text).split(/(https?:\/\/\S+)/).forEach(function (part, i) {
       if (i % 2 === 1) {
-        var a = el("a", null, part);
+        var a = document.createElement("a");
+        a.textContent = part;
         a.href = localLink(part);
         a.target = "_blank";
         a.rel = "noopener";
@@ -289,6 +311,7 @@
     fetch(config.feedUrl + "?user_id=" + userId + "&after=" + lastSeq)
       .then(function (response) { return response.json(); })
       .then(function (data) {
+        thaiWords = data.words || {};
         data.items.forEach(function (item) {
           if (item.seq <= lastSeq) return;
           lastSeq = item.seq;

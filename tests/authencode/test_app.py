@@ -25,8 +25,10 @@ def test_health_ready_and_index(client) -> None:
     assert index.status_code == 200
     page = index.get_data(as_text=True)
     assert "Authen Code" in page
-    # Nothing for an attacker to map: no routes, no version, no environment.
-    assert "/healthz" not in page and "/clinic" not in page and "/liff" not in page
+    # Nothing for an attacker to map: no routes but the staff's way in, no version, no
+    # environment, no development tools outside development.
+    assert "/healthz" not in page and "/liff" not in page and "/dev/" not in page
+    assert 'href="/clinic/login"' in page and "/clinic/facilities" not in page
     assert __version__ not in page and "production" not in page and "test" not in page
 
 

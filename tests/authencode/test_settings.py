@@ -139,3 +139,28 @@ def test_kiosk_idle_seconds() -> None:
     for value in ("5", "601", "a minute"):
         with pytest.raises(SettingsError, match="KIOSK_IDLE_SECONDS"):
             Settings.from_env({**PROD, "KIOSK_IDLE_SECONDS": value})
+
+
+def test_line_basic_id(tmp_path: Path) -> None:
+    assert Settings.from_env(PROD).line_basic_id is None
+    assert Settings.from_env(PROD).line_add_friend_url is None
+    settings = Settings.from_env({**PROD, "LINE_BASIC_ID": " @AuthenCode "})
+    assert settings.line_basic_id == "@authencode"
+    assert settings.line_add_friend_url == "https://line.me/R/ti/p/@authencode"
+    development = Settings.from_env(
+        {"AUTHENCODE_ENV": "development", "AUTHENCODE_INSTANCE_PATH": str(tmp_path)}
+    )
+    assert development.line_basic_id == "@authencode.demo"
+    # Not an ID: no "@", spaces, a path or a script, non-ASCII (the Kelvin sign lower-cases
+    # to "k"), Thai, too long.
+    for value in (
+        "authencode",
+        "@auth code",
+        "@a/../b",
+        "@<script>",
+        "@\u212a",
+        "@ไลน์",
+        "@" + "a" * 21,
+    ):
+        with pytest.raises(SettingsError, match="LINE_BASIC_ID"):
+            Settings.from_env({**PROD, "LINE_BASIC_ID": value})

@@ -16,7 +16,7 @@ from authencode.cid import mask_cid
 from authencode.models import AuditEntry, AuthenCode
 from authencode.services import issuance
 from authencode.services.report_exports import EXPORT_HEADERS
-from authencode.thaidate import service_day
+from authencode.thaidate import date_label, service_day
 from tests.support.clinic import ClinicClient, World
 from tests.support.factories import make_person
 
@@ -216,3 +216,37 @@ def test_staff_of_facility_b_see_none_of_as_records(app, book) -> None:
         ).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_report_charts_have_titles_and_say_what_they_show(staff_client, book, lang) -> None:
+    yesterday = TODAY - dt.timedelta(days=1)
+    page = staff_client.get(
+        REPORT,
+        query_string={
+            "date_from": yesterday.isoformat(),
+            "date_to": TODAY.isoformat(),
+            "lang": lang,
+        },
+    ).get_data(as_text=True)
+    titles = {
+        "th": ("จำนวนรายการรายวันแยกตามบริการ", "จำนวนรายการรายวันแยกตามช่องทาง"),
+        "en": ("Codes per day by service", "Codes per day by channel"),
+    }[lang]
+    for chart_id, title in zip(("chart-service", "chart-channel"), titles, strict=True):
+        figure = page.split(f'id="{chart_id}"', 1)[1].split("</figure>", 1)[0]
+        # a visible title the picture is labelled by, and its description in words
+        assert f'<h3 class="chart-title" id="{chart_id}-title">{title}</h3>' in figure
+        assert f'aria-labelledby="{chart_id}-title"' in figure
+        assert f'aria-describedby="{chart_id}-summary"' in figure
+        summary = figure.split(f'id="{chart_id}-summary">', 1)[1].split("</p>", 1)[0]
+        # 13 codes: 12 today, 1 yesterday; the busiest day is today
+        today = date_label(TODAY, lang)
+        if lang == "th":
+            assert "รวม 13 รายการ" in summary and f"มากที่สุดวันที่ {today} (12 รายการ)" in summary
+        else:
+            assert "13 codes in all" in summary and f"most on {today} (12)" in summary
+        assert date_label(yesterday, lang) in summary
+    service = page.split('id="chart-service-summary">', 1)[1].split("</p>", 1)[0]
+    # per series: i % 4 == 0 of i = 0..12 is PG0090001 (0, 4, 8, 12), the rest PG0060001
+    assert re.search(r"PG0060001 [^,·]* 9", service) and re.search(r"PG0090001 [^,·]* 4", service)

@@ -155,3 +155,60 @@ def test_follow_consent_menu_and_a_question(
     page.locator("#quick-replies").get_by_role("button", name="สายด่วน 1330").click()
     expect(chat).to_contain_text("เปิดบริการ 24 ชั่วโมง")
     screenshot(page, "3-answers")
+
+
+SPLIT_WORDS = """() => [...document.querySelectorAll('#chat .w')]
+    .filter(w => w.getClientRects().length > 1).map(w => w.textContent)"""
+
+
+def test_simulator_fits_a_phone_and_keeps_thai_words_whole(
+    mobile_page: Page, live_server: str, running_worker: None, screenshot: Any
+) -> None:
+    page = mobile_page
+    page.goto(f"{live_server}/dev/line/")
+    # the page deploys the rich menus first (as the test above); then it chats
+    expect(page.locator("#richmenu img")).to_be_visible(timeout=20_000)
+    send = page.get_by_role("button", name="ส่ง", exact=True)
+    _send_button_fits(page)
+
+    # A long Thai message, typed and sent with the button: its words break between, not inside.
+    text = "ขอรหัสที่โรงพยาบาลส่งเสริมสุขภาพตำบลบ้านตัวอย่างหน่วยบริการประจำของเจ้าหน้าที่ครับ"
+    page.get_by_role("textbox", name="ข้อความ").fill(text)
+    send.click()
+    chat = page.locator("#chat")
+    expect(chat).to_contain_text(text, timeout=15_000)
+    words = page.locator("#chat .row.user .w")
+    expect(words.first).to_be_visible()
+    assert {"โรงพยาบาล", "หน่วยบริการ", "เจ้าหน้าที่"} <= set(words.all_text_contents())
+    lines = page.locator("#chat .row.user .text").last.evaluate(
+        "t => new Set([...t.querySelectorAll('.w')].map(w => w.getBoundingClientRect().top)).size"
+    )
+    assert lines > 1  # it did wrap, so the check below means something
+    assert page.evaluate(SPLIT_WORDS) == []
+    # The bot's answers too (the welcome after following).
+    page.get_by_role("button", name="เพิ่มเพื่อน").click()
+    expect(chat).to_contain_text("ยินดีต้อนรับสู่บริการขอรหัสเข้ารับบริการ", timeout=15_000)
+    assert page.locator("#chat .row.bot .w").count() > 10
+    assert page.evaluate(SPLIT_WORDS) == []
+    # With the member menu its chat-bar button reads "เมนูบริการ ▾": the send button still fits.
+    chat.get_by_role("button", name="ยอมรับ", exact=True).click()
+    expect(page.locator("#menu-toggle")).to_have_text("เมนูบริการ ▾", timeout=15_000)
+    _send_button_fits(page)
+    screenshot(page, "simulator-360")
+
+
+def _send_button_fits(page: Page) -> None:
+    """The send button lies wholly inside the 360 px viewport, a tap at its centre hits it,
+    and nothing scrolls sideways."""
+    send = page.locator("#send")
+    expect(send).to_be_visible()
+    box = send.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+    hit = page.evaluate(
+        """() => { const b = document.getElementById('send').getBoundingClientRect();
+                   const e = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+                   return e !== null && e.closest('#send') !== null; }"""
+    )
+    assert hit, "the send button is covered or off the screen"
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")

@@ -1,4 +1,6 @@
-// The counter display: fetch a fresh short-lived QR every refresh interval. When the server
+// The counter display: fetch a fresh short-lived QR every refresh interval (data-refresh, the
+// "every N seconds" the page says) and count down to the next one. Each QR stays valid a
+// while longer (data-expires) so a scan just before the change still works; when the server
 // cannot be reached, the QR is hidden once it expires, so a stale code is never shown.
 (function () {
   "use strict";
@@ -10,6 +12,8 @@
   var url = section.getAttribute("data-url");
   var refreshMs = parseInt(section.getAttribute("data-refresh"), 10) * 1000;
   var expiresAt = Date.parse(section.getAttribute("data-expires"));
+  var template = countdown.getAttribute("data-template");
+  var nextAt = Date.now() + refreshMs;
 
   function show(data) {
     img.src = "data:image/svg+xml;base64," + window.btoa(data.svg);
@@ -30,20 +34,21 @@
   }
 
   function tick() {
-    var left = Math.round((expiresAt - Date.now()) / 1000);
-    if (left <= 0) {
+    var now = Date.now();
+    if (now >= nextAt) {
+      nextAt = now + refreshMs;
+      refresh();
+    }
+    if (expiresAt <= now) {
       img.hidden = true;
       offline.hidden = false;
-      countdown.textContent = "";
-    } else {
-      countdown.textContent = left + " s";
     }
+    countdown.textContent = template.replace("{s}", String(Math.ceil((nextAt - now) / 1000)));
   }
 
   document.getElementById("fullscreen").addEventListener("click", function () {
     if (document.documentElement.requestFullscreen) { document.documentElement.requestFullscreen(); }
   });
-  setInterval(refresh, refreshMs);
   setInterval(tick, 1000);
   tick();
 }());
