@@ -2,7 +2,7 @@
 
 The webhook only stores: every event of a delivery goes into ``webhook_events`` as
 ``pending`` (its JSON encrypted, de-duplicated by ``webhookEventId`` with ON CONFLICT DO
-NOTHING) in one statement and one transaction, and LINE gets its 200. That row is what makes a
+NOTHING) in one autocommitted statement, and LINE gets its 200. That row is what makes a
 worker pick the event up, so an acknowledged event cannot be left unprocessed.
 
 A worker (:class:`EventApplier`) applies one LINE user's pending events in LINE's order — by
@@ -55,10 +55,7 @@ SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไ�
 LOCK_NAMESPACE = 19  # the first key of the users' advisory locks
 
 _EVENTS = cast(Table, WebhookEvent.__table__)
-_INSERT = {
-    "postgresql": postgresql.insert(_EVENTS).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_EVENTS).on_conflict_do_nothing(),
-}
+_INSERT_VALUES = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _DUE_USERS = (
     select(_EVENTS.c.line_user_id)
     .where(_EVENTS.c.status == "pending", _EVENTS.c.next_attempt_at <= bindparam("now"))
@@ -129,12 +126,24 @@ def row_of(
 
 
 def store(db: Database, rows: Sequence[dict[str, Any]]) -> None:
-    """Store a delivery's events in one statement and one transaction (PostgreSQL's trigger
-    wakes the workers on commit); an event stored before is left as it is."""
-    if not rows:
+    """Store a delivery's events with one multi-row INSERT, committed on its own (autocommit):
+    one statement is atomic by itself, so no BEGIN and COMMIT round trips are needed, and the
+    delivery is stored whole or not at all (PostgreSQL's trigger wakes the workers when it
+    commits). An event stored before, or named twice in the delivery, is stored once."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["webhook_event_id"], row)
+    unique = list(first.values())
+    if not unique:
         return
-    with db.engine.begin() as conn:
-        conn.execute(_INSERT[db.dialect], list(rows))
+    # The statement is compiled once per number of events (LINE sends one or a few).
+    statement = _INSERT_VALUES[db.dialect](_EVENTS).values(unique).on_conflict_do_nothing()
+    if db.dialect != "postgresql":  # SQLite: its own BEGIN IMMEDIATE (authencode.db)
+        with db.engine.begin() as conn:
+            conn.execute(statement)
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(statement)
 
 
 @dataclass(frozen=True)
