@@ -128,8 +128,8 @@ def row_of(
 def store(db: Database, rows: Sequence[dict[str, Any]]) -> None:
     """Store a delivery's events with one multi-row INSERT, committed on its own (autocommit):
     one statement is atomic by itself, so no BEGIN and COMMIT round trips are needed, and the
-    delivery is stored whole or not at all (PostgreSQL's trigger wakes the workers when it
-    commits). An event stored before, or named twice in the delivery, is stored once."""
+    delivery is stored whole or not at all (the webhook then wakes the workers:
+    linebot_app.wake). An event stored before, or named twice in the delivery, is stored once."""
     first: dict[str, dict[str, Any]] = {}
     for row in rows:
         first.setdefault(row["webhook_event_id"], row)

@@ -25,6 +25,7 @@ from authencode.errors import DomainError, register
 from authencode.web.context import services
 from authencode.web.limits import check, client_ip, limiter
 from linebot_app.inbox import EventApplier, row_of, store
+from linebot_app.wake import nudge
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def webhook() -> Response:
         raise DomainError("DATABASE_UNAVAILABLE") from None
     if svc.settings.line_events_inline and stored:
         _apply_inline([row["line_user_id"] for row in stored])
+    elif stored:
+        nudge(svc.settings.database_url)  # after the commit: the workers find the rows
     return jsonify({})
 
 
