@@ -305,6 +305,7 @@ class EventApplier:
                 user_id,
                 token if isinstance(token, str) else None,
                 [messages.text(SLOW_DOWN_TH)],
+                token_at=raw.get("timestamp"),
             )
         return True
 
