@@ -60,6 +60,7 @@ SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไ�
 LOCK_NAMESPACE = 19  # the first key of the users' advisory locks
 
 _EVENTS = cast(Table, WebhookEvent.__table__)
+_INSERT_ONE = postgresql.insert(_EVENTS).on_conflict_do_nothing()
 _DUE_USERS = (
     select(_EVENTS.c.line_user_id)
     .where(_EVENTS.c.status == "pending", _EVENTS.c.next_attempt_at <= bindparam("now"))
@@ -163,13 +164,18 @@ def store(db: Database, rows: Sequence[dict[str, Any]]) -> None:
     unique = list(first.values())
     if not unique:
         return
-    # The statement is compiled once per number of events (LINE sends one or a few).
     if db.dialect != "postgresql":  # SQLite: its own BEGIN IMMEDIATE (authencode.db)
         with db.engine.begin() as conn:
             conn.execute(sqlite.insert(_EVENTS).values(unique).on_conflict_do_nothing())
         return
+    # One event (most deliveries): a statement compiled once; several: one multi-row VALUES.
+    statement = (
+        _INSERT_ONE
+        if len(unique) == 1
+        else postgresql.insert(_EVENTS).values(unique).on_conflict_do_nothing()
+    )
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(postgresql.insert(_EVENTS).values(unique).on_conflict_do_nothing())
+        conn.execute(statement, unique[0] if len(unique) == 1 else None)
 
 
 @dataclass(frozen=True)
