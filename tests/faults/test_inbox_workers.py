@@ -194,6 +194,47 @@ def test_a_worker_killed_mid_work_repeats_nothing_and_holds_nothing(
     assert _advisory_locks(db) == 0
 
 
+def test_a_burst_while_the_workers_run_drains_with_each_event_applied_once_in_order(
+    db: Database, fault_settings: Settings, fake_line: FakeLineServer, tmp_path: Path
+) -> None:
+    """Many users' events at once against the Procfile's web line, one event a delivery (as
+    LINE sends a chat's messages, each user's in order, users side by side), while two
+    workers apply them: once the backlog drains, each event was applied once, each user's in
+    LINE's order, each reply delivered once. No speed is asserted (the bench measures it)."""
+    users = [f"U{n:032x}" for n in range(100, 124)]
+    deliveries, order = _interleaved(per_user=8, users=users)
+    chats: dict[str, list[dict[str, Any]]] = {user: [] for user in users}
+    for delivery in deliveries:
+        for event in sorted(delivery, key=lambda e: e["timestamp"]):
+            chats[event["source"]["userId"]].append(event)
+    log = tmp_path / "workers.log"
+    env = {k: v for k, v in worker_env(fault_settings).items() if k not in os.environ}
+    with procfile_web(fault_settings.database_url, tmp_path, workers=2, env=env) as web:
+        workers = [_worker(fault_settings, log) for _ in range(2)]
+        try:
+            statuses: list[int] = []
+
+            def chat(group: list[str]) -> None:
+                for events in itertools.zip_longest(*(chats[user] for user in group)):
+                    for event in events:
+                        if event is not None:
+                            statuses.append(_post_http(web.base_url, webhook(event)))
+
+            threads = [threading.Thread(target=chat, args=(users[n::6],)) for n in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert statuses == [200] * sum(len(events) for events in chats.values())
+            _wait(lambda: _pending(db) == 0, "the backlog drained")
+            _wait(lambda: all(r.status == "sent" for r in _outbox(db)), "every reply sent")
+        finally:
+            _stop(*workers)
+    _assert_once_and_in_order(db, order)
+    delivered = [d.reply_token or "" for d in fake_line.delivered]
+    assert sorted(delivered) == sorted(t for tokens in order.values() for t in tokens)
+
+
 def test_an_event_that_kills_its_worker_every_time_ends_dead_and_can_be_retried(
     db: Database,
     fault_settings: Settings,
