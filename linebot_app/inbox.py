@@ -121,6 +121,7 @@ _DEAD = (
     .values(status="dead", last_error=bindparam("error"))
 )
 CRASHED = "worker ended while applying it"  # last_error of an event that never finished
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:user))")
 _LOCK = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user))")
 
@@ -288,8 +289,9 @@ class EventApplier:
             if alone:
                 due = due[:1]
             # Counted before applying, committed on its own on PostgreSQL (a worker killed
-            # while applying still counts the try); SQLite (the demo's one worker) counts it in
-            # this transaction, which a killed worker rolls back.
+            # while applying still counts the try; no other worker takes the user meanwhile:
+            # this transaction holds the user's lock); SQLite (the demo's one worker) counts
+            # it in this transaction, which a killed worker rolls back.
             with self._claiming(conn, separate) as claim:
                 if due[0].attempts >= self.policy.max_attempts:
                     self._give_up(claim, due[0], CRASHED)
@@ -326,7 +328,11 @@ class EventApplier:
         if not separate:
             yield conn
             return
-        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+        # Its own short transaction, committed without waiting for the disk: the count has to
+        # outlive this worker, not the database (a try lost with a database crash is only
+        # counted once less), and the user's transaction waits for the flush anyway.
+        with self.db.engine.begin() as own:
+            own.execute(_ASYNC_COMMIT)
             yield own
 
     def _give_up(self, conn: Connection, event: _Pending, error: str) -> None:
