@@ -205,8 +205,11 @@ def main() -> int:
             rate=RateLimiter(settings.rate_limits, settings.redis_url),
             state=make_state(settings),
         )
-        jobs = Jobs(
-            applier,
+        # Two loops, each on its own thread and connections: the events are applied while
+        # the replies of those applied before are on their way to LINE (a reply goes out as
+        # soon as its user's transaction commits, not after the applier's whole round).
+        applying = Jobs(applier)
+        sending = Jobs(
             sender,
             EmailJob(db, settings),
             RetentionJob(db, settings.retention),
@@ -223,9 +226,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.info("worker started")
-    waker = Waker(settings.database_url)
-    run(jobs, stop, waker=waker)
-    waker.close()
+    wakers = [Waker(settings.database_url), Waker(settings.database_url)]
+    applying_thread = threading.Thread(
+        target=run, args=(applying, stop), kwargs={"waker": wakers[0]}, name="apply"
+    )
+    applying_thread.start()
+    run(sending, stop, waker=wakers[1])
+    applying_thread.join()
+    for waker in wakers:
+        waker.close()
     sender.close()
     db.dispose()
     log.info("worker stopped")
