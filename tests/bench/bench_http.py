@@ -15,7 +15,13 @@ binaries, which ``scripts/install-system-deps.sh`` installs). In one run on this
     the CPU per event of gunicorn, the worker and PostgreSQL together as a multiple of the
     floor's (``--live-workers`` keeps them running instead);
 (c) issuance: ``POST /liff/api/codes`` with real ES256 LIFF ID tokens (checked against a local
-    JWKS server) and signed clinic QR tokens, a different person/service each request.
+    JWKS server) and signed clinic QR tokens, a different person/service each request;
+(d) latency under load, the workers running: new signed webhook deliveries paced by an
+    asyncio sender of their own (``tests/bench/paced.py``: wrk cannot hold a rate) at 80 % of
+    the workers' sustained rate from (b) for ``--paced-seconds``, then a burst of
+    ``--burst-factor`` times it for ``--burst-seconds``; each reports event to reply at the
+    fake LINE API (p50/p95/p99, from when the delivery was due), push fallbacks, the drain time
+    after the last delivery, and whether every event was applied and answered exactly once.
 
 The application runs exactly as the Procfile starts it: ``authencode db upgrade``, then
 gunicorn on ``create_app()``, and the outbox worker (``python -m linebot_app.worker``) sending
