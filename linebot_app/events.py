@@ -57,6 +57,7 @@ def _reply(
         getattr(event, "reply_token", None),
         out,
         sync_rich_menu=sync_rich_menu,
+        token_at=getattr(event, "timestamp", None),
     )
 
 

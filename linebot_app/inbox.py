@@ -2,7 +2,7 @@
 
 The webhook only stores: every event of a delivery goes into ``webhook_events`` as
 ``pending`` (its JSON encrypted, de-duplicated by ``webhookEventId`` with ON CONFLICT DO
-NOTHING) in one statement and one transaction, and LINE gets its 200. That row is what makes a
+NOTHING) in one autocommitted statement, and LINE gets its 200. That row is what makes a
 worker pick the event up, so an acknowledged event cannot be left unprocessed.
 
 A worker (:class:`EventApplier`) applies one LINE user's pending events in LINE's order — by
@@ -13,8 +13,12 @@ takes the user's advisory lock (``pg_try_advisory_xact_lock``): another worker s
 and takes the next, and a killed worker's lock ends with its connection, at once. SQLite
 serialises writers anyway (BEGIN IMMEDIATE), the same code without the lock.
 
-A handler that raises rolls the user's transaction back; the event is counted as a failed
-attempt and tried again after a back-off, and the user's later events are applied meanwhile
+A try is counted when a worker takes the events, before it applies them (committed on its
+own on PostgreSQL), so an event whose worker dies while applying it — every time — uses up
+its tries too; once a try ended without applying its events, the user's events are taken one
+a transaction, so that only the one at fault is counted again. A handler that raises rolls
+the user's transaction back; the event's try stays counted (the others' are undone) and it
+is tried again after a back-off, and the user's later events are applied meanwhile
 (a bug in one event must not silence the chat): such an event alone may take effect after
 newer ones. After ``LINE_EVENT_MAX_ATTEMPTS`` tries it is ``dead`` (``authencode line
 events``, /metrics) until an operator retries it.
@@ -25,12 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from linebot.v3.webhooks import Event
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from authencode.crypto import DataProtector
@@ -55,10 +60,7 @@ SLOW_DOWN_TH = "คุณส่งข้อความถี่เกินไ�
 LOCK_NAMESPACE = 19  # the first key of the users' advisory locks
 
 _EVENTS = cast(Table, WebhookEvent.__table__)
-_INSERT = {
-    "postgresql": postgresql.insert(_EVENTS).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_EVENTS).on_conflict_do_nothing(),
-}
+_INSERT_ONE = postgresql.insert(_EVENTS).on_conflict_do_nothing()
 _DUE_USERS = (
     select(_EVENTS.c.line_user_id)
     .where(_EVENTS.c.status == "pending", _EVENTS.c.next_attempt_at <= bindparam("now"))
@@ -84,18 +86,42 @@ _MARK_APPLIED = (
         _EVENTS.c.webhook_event_id.in_(bindparam("ids", expanding=True)),
         _EVENTS.c.status == "pending",
     )
-    .values(status="applied", payload=None, attempts=_EVENTS.c.attempts + 1, last_error=None)
+    .values(status="applied", payload=None, last_error=None)
 )
 _MARK_FAILED = (
     update(_EVENTS)
     .where(_EVENTS.c.webhook_event_id == bindparam("event_id"), _EVENTS.c.status == "pending")
     .values(
         status=bindparam("new_status"),
-        attempts=_EVENTS.c.attempts + 1,
+        attempts=bindparam("attempts"),
         next_attempt_at=bindparam("due"),
         last_error=bindparam("error"),
     )
 )
+# A try counted when the events are taken, before they are applied: a worker that dies
+# applying one (every time) still uses up its tries. Due again after the back-off, should
+# this try end with the worker.
+_CLAIM = (
+    update(_EVENTS)
+    .where(_EVENTS.c.webhook_event_id.in_(bindparam("ids", expanding=True)))
+    .values(attempts=_EVENTS.c.attempts + 1, next_attempt_at=bindparam("due"))
+)
+# The events of a try that failed on another one: that try was not theirs, due at once.
+_RELEASE = (
+    update(_EVENTS)
+    .where(
+        _EVENTS.c.webhook_event_id.in_(bindparam("ids", expanding=True)),
+        _EVENTS.c.status == "pending",
+    )
+    .values(attempts=_EVENTS.c.attempts - 1, next_attempt_at=bindparam("now"))
+)
+_DEAD = (
+    update(_EVENTS)
+    .where(_EVENTS.c.webhook_event_id == bindparam("event_id"), _EVENTS.c.status == "pending")
+    .values(status="dead", last_error=bindparam("error"))
+)
+CRASHED = "worker ended while applying it"  # last_error of an event that never finished
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:user))")
 _LOCK = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user))")
 
@@ -129,12 +155,28 @@ def row_of(
 
 
 def store(db: Database, rows: Sequence[dict[str, Any]]) -> None:
-    """Store a delivery's events in one statement and one transaction (PostgreSQL's trigger
-    wakes the workers on commit); an event stored before is left as it is."""
-    if not rows:
+    """Store a delivery's events with one multi-row INSERT, committed on its own (autocommit):
+    one statement is atomic by itself, so no BEGIN and COMMIT round trips are needed, and the
+    delivery is stored whole or not at all (the webhook then wakes the workers:
+    linebot_app.wake). An event stored before, or named twice in the delivery, is stored once."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["webhook_event_id"], row)
+    unique = list(first.values())
+    if not unique:
         return
-    with db.engine.begin() as conn:
-        conn.execute(_INSERT[db.dialect], list(rows))
+    if db.dialect != "postgresql":  # SQLite: its own BEGIN IMMEDIATE (authencode.db)
+        with db.engine.begin() as conn:
+            conn.execute(sqlite.insert(_EVENTS).values(unique).on_conflict_do_nothing())
+        return
+    # One event (most deliveries): a statement compiled once; several: one multi-row VALUES.
+    statement = (
+        _INSERT_ONE
+        if len(unique) == 1
+        else postgresql.insert(_EVENTS).values(unique).on_conflict_do_nothing()
+    )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(statement, unique[0] if len(unique) == 1 else None)
 
 
 @dataclass(frozen=True)
@@ -148,20 +190,20 @@ class ApplyPolicy:
         return float(min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1)))
 
 
-@dataclass(frozen=True)
-class _Pending:
+class _Pending(NamedTuple):
     event_id: str
     event_type: str
     payload: bytes | None
-    attempts: int
+    attempts: int  # tries so far, this one not counted
     due: dt.datetime | None
 
 
 class _Failed(Exception):
-    def __init__(self, event: _Pending, error: str) -> None:
+    def __init__(self, event: _Pending, error: str, others: list[str]) -> None:
         super().__init__(error)
         self.event = event
         self.error = error
+        self.others = others  # the try's other events, whose claim is undone
 
 
 class EventApplier:
@@ -214,45 +256,94 @@ class EventApplier:
         # the events behind it are applied again at once (bounded: each round counts a try).
         for _ in range(self.policy.max_attempts + self.policy.batch):
             try:
-                return done + self._apply(user)
+                applied, more = self._apply(user)
             except _Failed as failed:
                 self._record_failure(failed)
                 done += 1
+                continue
+            done += applied
+            if not more:
+                return done
         return done
 
-    def _apply(self, user: str) -> int:
+    def _apply(self, user: str) -> tuple[int, bool]:
+        """Apply the user's due events (or the first of them alone, see below); returns how
+        many were applied or given up on, and whether to go on with the user's next ones."""
         now = self._now()
         with self.db.transaction() as session:
             conn = session.connection()
-            if conn.dialect.name == "postgresql":
+            separate = conn.dialect.name == "postgresql"
+            if separate:
                 if self.wait_for_lock:
                     conn.execute(_LOCK, {"ns": LOCK_NAMESPACE, "user": user})
                 elif not conn.scalar(_TRY_LOCK, {"ns": LOCK_NAMESPACE, "user": user}):
-                    return 0  # another worker is applying this user's events
+                    return 0, False  # another worker is applying this user's events
             rows = conn.execute(_PENDING_OF_USER, {"user": user, "limit": self.policy.batch})
-            applied: list[str] = []
+            # One that failed before waits for its next try: the others go on.
+            due = [e for e in map(_Pending._make, rows.all()) if e.due is None or e.due <= now]
+            if not due:
+                return 0, False
+            # A try of one of these ended without applying it (a handler failed, or the worker
+            # died): one event a transaction, so that only the one at fault uses up its tries.
+            alone = any(e.attempts for e in due)
+            if alone:
+                due = due[:1]
+            # Counted before applying, committed on its own on PostgreSQL (a worker killed
+            # while applying still counts the try; no other worker takes the user meanwhile:
+            # this transaction holds the user's lock); SQLite (the demo's one worker) counts
+            # it in this transaction, which a killed worker rolls back.
+            with self._claiming(conn, separate) as claim:
+                if due[0].attempts >= self.policy.max_attempts:
+                    self._give_up(claim, due[0], CRASHED)
+                    return 1, True
+                claim.execute(
+                    _CLAIM,
+                    {
+                        "ids": [e.event_id for e in due],
+                        "due": now + dt.timedelta(seconds=self.policy.backoff(1 + due[0].attempts)),
+                    },
+                )
             ctx = EventContext(session=session, settings=self.settings, rate=self.rate)
             ctx.rights = self.rights
             if self.state is not None:
                 ctx.bot = self.state
-            for row in rows.all():
-                event = _Pending(*row)
-                if event.due is not None and event.due > now:
-                    continue  # failed before, waiting for its next try: the others go on
+            applied: list[str] = []
+            for event in due:
                 try:
                     self._apply_one(ctx, event)
                 except Exception as exc:
                     # Only the exception's type: its message may quote user data.
-                    raise _Failed(event, type(exc).__name__) from exc
+                    others = [e.event_id for e in due if e is not event] if separate else []
+                    raise _Failed(event, type(exc).__name__, others) from exc
                 applied.append(event.event_id)
-            if not applied:
-                return 0
             marked = conn.execute(_MARK_APPLIED, {"ids": applied}).rowcount
             if marked != len(applied):
                 # Someone else applied one meanwhile (it cannot happen under the lock):
                 # none of this transaction's effects may stand.
                 raise RuntimeError("inbox events applied twice; rolled back")
-        return len(applied)
+        return len(applied), alone
+
+    @contextmanager
+    def _claiming(self, conn: Connection, separate: bool) -> Iterator[Connection]:
+        if not separate:
+            yield conn
+            return
+        # Its own short transaction, committed without waiting for the disk: the count has to
+        # outlive this worker, not the database (a try lost with a database crash is only
+        # counted once less), and the user's transaction waits for the flush anyway.
+        with self.db.engine.begin() as own:
+            own.execute(_ASYNC_COMMIT)
+            yield own
+
+    def _give_up(self, conn: Connection, event: _Pending, error: str) -> None:
+        log.error(
+            "webhook event %s (type %s) dead after %d attempts: %s",
+            event.event_id,
+            event.event_type,
+            event.attempts,
+            error,
+        )
+        conn.execute(_DEAD, {"event_id": event.event_id, "error": error})
 
     def _apply_one(self, ctx: EventContext, event: _Pending) -> None:
         raw = (
@@ -296,37 +387,33 @@ class EventApplier:
                 user_id,
                 token if isinstance(token, str) else None,
                 [messages.text(SLOW_DOWN_TH)],
+                token_at=raw.get("timestamp"),
             )
         return True
 
     def _record_failure(self, failed: _Failed) -> None:
         event = failed.event
-        attempts = event.attempts + 1
+        attempts = event.attempts + 1  # this try, counted when it began
         dead = attempts >= self.policy.max_attempts
         due = self._now() + dt.timedelta(seconds=self.policy.backoff(attempts))
-        if dead:
-            log.error(
-                "webhook event %s (type %s) dead after %d attempts: %s",
-                event.event_id,
-                event.event_type,
-                attempts,
-                failed.error,
-            )
-        else:
-            log.error(
-                "error %s applying webhook event %s (type %s), attempt %d",
-                failed.error,
-                event.event_id,
-                event.event_type,
-                attempts,
-            )
+        log.error(
+            "error %s applying webhook event %s (type %s), attempt %d%s",
+            failed.error,
+            event.event_id,
+            event.event_type,
+            attempts,
+            ": dead" if dead else "",
+        )
         with self.db.engine.begin() as conn:
             conn.execute(
                 _MARK_FAILED,
                 {
                     "event_id": event.event_id,
                     "new_status": "dead" if dead else "pending",
+                    "attempts": attempts,
                     "due": due,
                     "error": failed.error[:200],
                 },
             )
+            if failed.others:
+                conn.execute(_RELEASE, {"ids": failed.others, "now": self._now()})

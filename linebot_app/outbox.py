@@ -12,6 +12,9 @@ from authencode.models import OutboxMessage
 from linebot_app.messages import MAX_MESSAGES_PER_REPLY, Json
 
 SYNC_RICH_MENU = "sync_rich_menu"
+# When LINE issued the reply token (the event's timestamp, ms since the epoch): the sender
+# judges by it whether LINE's refusal of a token can only mean that it was used.
+REPLY_ISSUED_AT = "reply_token_at"
 _INSERT = insert(OutboxMessage.__table__)  # type: ignore[arg-type]
 
 
@@ -27,8 +30,11 @@ def enqueue_reply(
     messages: list[Json],
     *,
     sync_rich_menu: bool = False,
+    token_at: int | None = None,
 ) -> None:
     """Queue a reply; without a reply token it is queued as a push to the same user.
+
+    ``token_at`` is the event's timestamp (when LINE issued the token), when known.
 
     With ``sync_rich_menu`` the worker first gives the user the rich menu their consent
     calls for at sending time (member menu linked, or unlinked back to the guest default),
@@ -38,6 +44,8 @@ def enqueue_reply(
     payload: dict[str, object] = {"messages": messages}
     if sync_rich_menu:
         payload[SYNC_RICH_MENU] = True
+    if reply_token and type(token_at) is int:
+        payload[REPLY_ISSUED_AT] = token_at
     now = utcnow()
     # A plain INSERT (one cached statement, values as parameters) rather than an ORM object:
     # every webhook event writes one of these, and the unit of work is most of its cost.

@@ -9,15 +9,23 @@ A row marked ``sync_rich_menu`` first links the member rich menu to the user (fo
 alias, so a re-deploy changes nothing here) or unlinks it, according to the account's consent
 at sending time; linking is idempotent, so a retried row simply links again.
 
-A reply has no retry key, and LINE refuses a reply token once used or about a minute after
-the event; its refusal ("Invalid reply token") does not say which. A reply whose fate is
-unknown — the answer timed out or the connection broke after the request went out, or the
-worker died while sending (each reply is marked "in doubt" just before it goes) — is not
-pushed again when LINE then refuses its token: the earlier attempt used the token. That holds
-while the token lives, which is why the lease is short (``SendPolicy.lease``, 20 s): a killed
-worker's replies are retried well inside the token's minute. Every other refused reply falls
-back to a push (with the row's retry key, so LINE takes that push once), counted in /metrics
-(``authencode_line_push_fallbacks_total``).
+A reply has no retry key, and LINE refuses a reply token once used or once expired (LINE
+promises a minute from the event); its refusal ("Invalid reply token") does not say which.
+Each reply is marked "in doubt" just before it goes, so a worker that dies while sending
+leaves that mark; an answer that timed out or a connection broken after the request went out
+leaves it too. When LINE then refuses the token of a reply in doubt:
+
+- while the token is surely still alive (``REPLY_TOKEN_SURE`` after the event, a margin
+  inside LINE's minute), the refusal can only mean the earlier attempt used it: the reply
+  was delivered, and nothing more is sent;
+- after that, the refusal proves nothing (the worker may have died before the reply left,
+  and the token expired since): the message is pushed, with the row's retry key, counted in
+  /metrics (``authencode_line_push_fallbacks_total``). Should the earlier reply have reached
+  LINE after all, the person sees the answer twice: a duplicate answer was chosen over a
+  lost one (a code the person never receives). The short lease (``SendPolicy.lease``, 20 s)
+  keeps a killed worker's replies inside the first case nearly always.
+
+A refused reply never attempted before falls back to a push the same way.
 """
 
 from __future__ import annotations
@@ -45,13 +53,16 @@ from authencode.services import consent
 from authencode.services.inbox import PUSH_FALLBACKS, bump
 from authencode.services.outbox import lease_due
 from authencode.settings import Settings
-from linebot_app.outbox import SYNC_RICH_MENU
+from linebot_app.outbox import REPLY_ISSUED_AT, SYNC_RICH_MENU
 from linebot_app.richmenu import ALIASES, MEMBER
 
 log = logging.getLogger(__name__)
 
 _JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 IN_DOUBT = "in doubt: "  # last_error prefix: an earlier reply attempt may have reached LINE
+# A reply token refused this soon after its event was surely used, not expired (LINE keeps a
+# token valid for a minute; the margin covers the clocks' difference).
+REPLY_TOKEN_SURE = dt.timedelta(seconds=50)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Claimed:
     in_doubt: bool = False  # an earlier attempt (a reply) may already have been delivered
     active: bool = True  # the recipient still follows the account (or is unknown to us)
     member: bool = False  # consented: the member rich menu is theirs
+    token_at: dt.datetime | None = None  # when LINE issued the reply token (or the row's time)
 
 
 @dataclass
@@ -201,6 +213,7 @@ class OutboxSender:
                         (row.last_error or "").startswith(IN_DOUBT),
                         active=active,
                         member=account is not None and consent.is_current(account.consent_version),
+                        token_at=_token_issued(row.payload, row.created_at),
                     )
                 )
             replies = [c.id for c in claimed if c.kind == "reply" and c.reply_token and c.active]
@@ -226,12 +239,16 @@ class OutboxSender:
                 except ApiException as exc:
                     if exc.status != 400 or "reply token" not in _error_text(exc).lower():
                         raise
-                    if row.in_doubt:
+                    if row.in_doubt and self._token_surely_alive(row):
                         log.info(
                             "outbox %s: reply token already used by an earlier attempt", row.id
                         )
                         return Outcome("sent")
-                    log.info("outbox %s: reply token rejected, falling back to push", row.id)
+                    log.info(
+                        "outbox %s: reply token rejected%s, falling back to push",
+                        row.id,
+                        " after an attempt of unknown outcome" if row.in_doubt else "",
+                    )
                 self._push(api, row)
                 return Outcome("sent", fell_back_to_push=True)
             self._push(api, row)
@@ -240,6 +257,9 @@ class OutboxSender:
             return Outcome("retry", exc.error, exc.retry_after, in_doubt=exc.in_doubt)
         except ApiException as exc:
             return Outcome("failed", f"HTTP {exc.status}: {_error_text(exc)}"[:500])
+
+    def _token_surely_alive(self, row: Claimed) -> bool:
+        return row.token_at is not None and self.clock() - row.token_at < REPLY_TOKEN_SURE
 
     def _sync_rich_menu(self, api: MessagingApi, row: Claimed, member: bool) -> None:
         """Link the member menu (or unlink, back to the default); a 4xx is logged, not fatal."""
@@ -400,6 +420,15 @@ def _settled(
         "last_error": error,
         "next_attempt_at": now + dt.timedelta(seconds=delay),
     }
+
+
+def _token_issued(payload: dict[str, Any], created_at: dt.datetime | None) -> dt.datetime | None:
+    """When LINE issued a row's reply token: the event's timestamp the row was queued with,
+    else (a row queued without it) when the row was written, after the event."""
+    issued = payload.get(REPLY_ISSUED_AT)
+    if type(issued) is int:
+        return dt.datetime.fromtimestamp(issued / 1000, dt.UTC)
+    return created_at
 
 
 def _call(send: Callable[[], Any]) -> None:

@@ -22,7 +22,6 @@ from types import FrameType
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import make_url
 
 from authencode import redaction
 from authencode.crypto import DataProtector
@@ -34,16 +33,17 @@ from linebot_app import assistant, notify
 from linebot_app.inbox import EventApplier
 from linebot_app.sender import OutboxSender
 from linebot_app.state import make_state
+from linebot_app.wake import NOTIFY_CHANNEL, listen_url
 
 log = logging.getLogger("linebot_app.worker")
 
 # How long an idle worker sleeps before looking again on SQLite (the demo): a reply waits at
 # most this long before it is picked up. On PostgreSQL an idle worker waits on LISTEN
-# instead, woken by the trigger of every stored event or queued message, and looks again
-# after IDLE_SECONDS anyway (a retry coming due, the periodic sweeps).
+# instead, woken by the web processes' nudges (linebot_app.wake) and by the trigger of every
+# queued message, and looks again after IDLE_SECONDS anyway (a retry coming due, the periodic
+# sweeps, a lost nudge).
 POLL_SECONDS = 0.1
 IDLE_SECONDS = 1.0
-NOTIFY_CHANNEL = "authencode_work"  # migration 0020's trigger
 
 
 class Job(Protocol):
@@ -144,12 +144,7 @@ class Waker:
     """How an idle worker waits for work: LISTEN on PostgreSQL, a short sleep on SQLite."""
 
     def __init__(self, database_url: str) -> None:
-        url = make_url(database_url)
-        self.listen_url = (
-            url.set(drivername="postgresql").render_as_string(hide_password=False)
-            if url.get_backend_name() == "postgresql"
-            else None
-        )
+        self.listen_url = listen_url(database_url)
         self._conn: psycopg.Connection[Any] | None = None
 
     def wait(self, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
@@ -210,8 +205,11 @@ def main() -> int:
             rate=RateLimiter(settings.rate_limits, settings.redis_url),
             state=make_state(settings),
         )
-        jobs = Jobs(
-            applier,
+        # Two loops, each on its own thread and connections: the events are applied while
+        # the replies of those applied before are on their way to LINE (a reply goes out as
+        # soon as its user's transaction commits, not after the applier's whole round).
+        applying = Jobs(applier)
+        sending = Jobs(
             sender,
             EmailJob(db, settings),
             RetentionJob(db, settings.retention),
@@ -229,9 +227,15 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     assistant.warm()  # the Thai dictionary, before the first message rather than during it
     log.info("worker started")
-    waker = Waker(settings.database_url)
-    run(jobs, stop, waker=waker)
-    waker.close()
+    wakers = [Waker(settings.database_url), Waker(settings.database_url)]
+    applying_thread = threading.Thread(
+        target=run, args=(applying, stop), kwargs={"waker": wakers[0]}, name="apply"
+    )
+    applying_thread.start()
+    run(sending, stop, waker=wakers[1])
+    applying_thread.join()
+    for waker in wakers:
+        waker.close()
     sender.close()
     db.dispose()
     log.info("worker stopped")

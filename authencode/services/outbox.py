@@ -26,6 +26,7 @@ _DUE = (
         _OUTBOX.c.retry_key,
         _OUTBOX.c.attempts,
         _OUTBOX.c.last_error,
+        _OUTBOX.c.created_at,
     )
     .where(
         _OUTBOX.c.status == "pending",
@@ -56,6 +57,7 @@ class Leased:
     retry_key: str
     attempts: int
     last_error: str | None
+    created_at: dt.datetime | None = None
 
 
 def lease_due(
@@ -82,6 +84,7 @@ def lease_due(
             row.retry_key,
             row.attempts + 1,
             row.last_error,
+            row.created_at,
         )
         for row in rows
     ]

@@ -15,7 +15,13 @@ binaries, which ``scripts/install-system-deps.sh`` installs). In one run on this
     the CPU per event of gunicorn, the worker and PostgreSQL together as a multiple of the
     floor's (``--live-workers`` keeps them running instead);
 (c) issuance: ``POST /liff/api/codes`` with real ES256 LIFF ID tokens (checked against a local
-    JWKS server) and signed clinic QR tokens, a different person/service each request.
+    JWKS server) and signed clinic QR tokens, a different person/service each request;
+(d) latency under load, the workers running: new signed webhook deliveries paced by an
+    asyncio sender of their own (``tests/bench/paced.py``: wrk cannot hold a rate) at 80 % of
+    the workers' sustained rate from (b) for ``--paced-seconds``, then a burst of
+    ``--burst-factor`` times it for ``--burst-seconds``; each reports event to reply at the
+    fake LINE API (p50/p95/p99, from when the delivery was due), push fallbacks, the drain time
+    after the last delivery, and whether every event was applied and answered exactly once.
 
 The application runs exactly as the Procfile starts it: ``authencode db upgrade``, then
 gunicorn on ``create_app()``, and the outbox worker (``python -m linebot_app.worker``) sending
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -48,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, cast
 
@@ -98,6 +106,7 @@ def work_counter(engine: Any, name: str) -> int:
     return int(value or 0)
 
 
+REPLY_P95_GOAL_MS = 500.0  # event to reply at 80 % of the sustained rate
 OURS = ("gunicorn", "worker", "postgres")  # wrk and the fake LINE API are left out
 
 
@@ -201,6 +210,104 @@ class TimedDeliveries(list):
     def of(fake: FakeLineServer) -> list[tuple[float, Delivery]]:
         """The fake's deliveries with their stamps (run() put a TimedDeliveries in place)."""
         return cast("list[tuple[float, Delivery]]", fake.state.delivered)
+
+
+def latency_run(
+    name: str,
+    run: str,
+    rate: float,
+    seconds: int,
+    ctx: dict[str, Any],
+) -> Result:
+    """Paced webhook deliveries at ``rate`` for ``seconds`` with the workers running, then the
+    backlog's drain: event to reply at the fake LINE API (from when each delivery was due),
+    and whether every event was applied and answered once."""
+    engine, fake, meter, workdir = ctx["engine"], ctx["fake"], ctx["meter"], ctx["workdir"]
+    lines = workdir / f"{run}.txt"
+    write_lines(lines, webhook_lines(ctx["seeded"], max(1, round(rate * seconds)), run))
+    fallbacks = work_counter(engine, "line_push_fallbacks")
+    out = workdir / f"{run}.json"
+    before = meter.snapshot()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.paced",
+            ctx["base_url"],
+            str(lines),
+            str(rate),
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    drained = wait_outbox_drained(engine)
+    result_cpu = meter.spent(before, meter.snapshot())
+    data = json.loads(out.read_text())
+    due: dict[str, float] = data["due"]
+    first: dict[str, float] = {}
+    times: Counter[str] = Counter()
+    for stamp, delivery in TimedDeliveries.of(fake):
+        token = delivery.reply_token
+        if delivery.kind == "reply" and token in due:
+            times[token] += 1
+            first.setdefault(token, stamp)
+    delays = sorted((first[token] - due[token]) * 1000 for token in first)
+    pushed = work_counter(engine, "line_push_fallbacks") - fallbacks
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM webhook_events "
+                    "WHERE webhook_event_id LIKE :run GROUP BY status"
+                ),
+                {"run": f"01{run}%"},
+            ).all()
+        )
+
+    def pct(p: float) -> float:
+        return delays[min(len(delays) - 1, max(0, round(len(delays) * p) - 1))] if delays else 0.0
+
+    result = Result(
+        name=name,
+        requests=len(due),
+        seconds=float(data["seconds"]),
+        p50_ms=pct(0.50),
+        p99_ms=pct(0.99),
+        statuses={str(k): int(v) for k, v in data["statuses"].items()},
+        socket_errors=int(data["statuses"].get("error", 0)),
+        wraps=0,
+        consumed=0,
+        cpu=result_cpu,
+    )
+    floor_cpu = ctx["floor_cpu"]
+    result.notes += [
+        f"paced at {rate:,.0f} deliveries/s for {seconds} s (the sender fell behind its "
+        f"schedule by at most {data['sender_behind_s'] * 1000:.0f} ms); event to reply at "
+        f"the fake LINE API p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, p99 "
+        f"{pct(0.99):.0f} ms, max {delays[-1] if delays else 0:.0f} ms",
+        f"backlog drained {drained:.2f} s after the last delivery; events applied: "
+        f"{statuses.get('applied', 0):,} of {len(due):,} (other states: "
+        f"{ {k: v for k, v in statuses.items() if k != 'applied'} }); replies delivered "
+        f"once: {sum(1 for n in times.values() if n == 1):,}, more than once: "
+        f"{sum(1 for n in times.values() if n > 1)}; push fallbacks: {pushed}; not "
+        f"delivered: {len(due) - len(first) - pushed}",
+        f"CPU per event, ours: {ours_per_event(result_cpu, len(due)):.2f} ms = "
+        f"{ours_per_event(result_cpu, len(due)) / floor_cpu:.2f}x the floor's",
+    ]
+    whole = (
+        statuses.get("applied", 0) == len(due)
+        and len(first) + pushed == len(due)
+        and all(n == 1 for n in times.values())
+    )
+    result.notes.append(
+        f"goal: event to reply p95 < {REPLY_P95_GOAL_MS:.0f} ms: "
+        + ("met" if pct(0.95) < REPLY_P95_GOAL_MS else "NOT met")
+        + "; every event applied and answered once: "
+        + ("yes" if whole else "NO")
+    )
+    return result
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -341,6 +448,7 @@ def bench(
         wait_http(base_url + "/readyz", web, "web", procs)
         engine = create_engine(url)
         meter = CpuMeter({"gunicorn": web.pid, "worker": worker.pid}, postmaster)
+        sustained = args.paced_rate
         try:
             for name, path in (
                 ("webhook", workdir / "webhook.txt"),
@@ -376,6 +484,8 @@ def bench(
                 result.handover = handover(engine, fake, since)
                 result.notes.append(f"outbox drained {drained:.2f} s after the load ended")
                 if name == "webhook":
+                    if paused and drained and backlog:
+                        sustained = backlog / drained
                     floor = results[1]
                     floor_cpu = ours_per_event(floor.cpu, floor.requests)
                     answer = meter.spent(before, answered)
@@ -417,6 +527,26 @@ def bench(
                 report_one(result, results[0])
                 if worker.poll() is not None:
                     raise SystemExit(f"worker exited:\n{procs.tail('worker')}")
+            # Latency under load, the workers running: 80 % of the sustained rate, then a
+            # burst of ten times it, each drained before the next.
+            ctx = {
+                "engine": engine,
+                "fake": fake,
+                "meter": meter,
+                "workdir": workdir,
+                "seeded": seeded,
+                "base_url": base_url,
+                "floor_cpu": ours_per_event(results[1].cpu, results[1].requests),
+            }
+            for label, run, factor, seconds in (
+                ("paced 80%", "PACED", 0.8, args.paced_seconds),
+                (f"burst {args.burst_factor:g}x", "BURST", args.burst_factor, args.burst_seconds),
+            ):
+                if not sustained:
+                    print("  no sustained rate measured (--paced-rate): latency runs skipped")
+                    break
+                results.append(latency_run(label, run, factor * sustained, seconds, ctx))
+                report_one(results[-1], results[0])
         finally:
             engine.dispose()
         procs.stop("web")
@@ -468,6 +598,15 @@ def main() -> None:
         default=2000,
         help="webhook bodies prepared per second of load (distinct events)",
     )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        help="the sustained rate the latency runs pace from (default: the workers' drain "
+        "rate measured after the webhook's load)",
+    )
+    parser.add_argument("--paced-seconds", type=int, default=20, help="the 80%% run's length")
+    parser.add_argument("--burst-seconds", type=int, default=10)
+    parser.add_argument("--burst-factor", type=float, default=10.0)
     parser.add_argument("--database-url", help="an empty PostgreSQL database to fill instead")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles (raw) here")
     parser.add_argument("--markdown", action="store_true", help="also print the README table")

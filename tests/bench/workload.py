@@ -101,8 +101,9 @@ def sign(body: bytes) -> str:
     ).decode()
 
 
-def webhook_lines(seeded: Seeded, count: int) -> Iterator[str]:
-    """Signed one-event webhook bodies, as LINE sends them: a text message from a user."""
+def webhook_lines(seeded: Seeded, count: int, run: str = "BENCH") -> Iterator[str]:
+    """Signed one-event webhook bodies, as LINE sends them: a text message from a user (event
+    ids and reply tokens distinct per ``run``)."""
     users = seeded.users
     for k in range(count):
         event = {
@@ -110,9 +111,9 @@ def webhook_lines(seeded: Seeded, count: int) -> Iterator[str]:
             "mode": "active",
             "timestamp": int(time.time() * 1000),
             "source": {"type": "user", "userId": users[k % len(users)][0]},
-            "webhookEventId": f"01BENCH{k:019d}",
+            "webhookEventId": f"01{run}{k:019d}",
             "deliveryContext": {"isRedelivery": False},
-            "replyToken": f"bench-rt-{k}",
+            "replyToken": f"{run.lower()}-rt-{k}",
             "message": {
                 "id": str(700_000_000_000 + k),
                 "type": "text",

@@ -25,6 +25,7 @@ from authencode.db import Database
 from authencode.models import OutboxMessage, WebhookEvent
 from authencode.services import line_accounts
 from authencode.settings import Settings
+from linebot_app import inbox
 from tests.support.fake_line import FakeLineServer
 from tests.support.line_bot import post, sign, text, webhook
 from tests.support.procfile import procfile_web
@@ -51,10 +52,12 @@ def store_only(fault_settings: Settings) -> Iterator[Any]:
     app.extensions["authencode"].db.dispose()
 
 
-def _worker(settings: Settings, log: Path, **extra: str) -> subprocess.Popen[bytes]:
+def _worker(
+    settings: Settings, log: Path, module: str = "linebot_app.worker", **extra: str
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "linebot_app.worker"],
+            [sys.executable, "-m", module],
             env={**worker_env(settings), **extra},
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -189,6 +192,104 @@ def test_a_worker_killed_mid_work_repeats_nothing_and_holds_nothing(
     assert [r.reply_token for r in _outbox(db)] == [event["replyToken"]]  # one reply
     assert [d.reply_token for d in fake_line.delivered] == [event["replyToken"]]
     assert _advisory_locks(db) == 0
+
+
+def test_a_burst_while_the_workers_run_drains_with_each_event_applied_once_in_order(
+    db: Database, fault_settings: Settings, fake_line: FakeLineServer, tmp_path: Path
+) -> None:
+    """Many users' events at once against the Procfile's web line, one event a delivery (as
+    LINE sends a chat's messages, each user's in order, users side by side), while two
+    workers apply them: once the backlog drains, each event was applied once, each user's in
+    LINE's order, each reply delivered once. No speed is asserted (the bench measures it)."""
+    users = [f"U{n:032x}" for n in range(100, 124)]
+    deliveries, order = _interleaved(per_user=8, users=users)
+    chats: dict[str, list[dict[str, Any]]] = {user: [] for user in users}
+    for delivery in deliveries:
+        for event in sorted(delivery, key=lambda e: e["timestamp"]):
+            chats[event["source"]["userId"]].append(event)
+    log = tmp_path / "workers.log"
+    env = {k: v for k, v in worker_env(fault_settings).items() if k not in os.environ}
+    with procfile_web(fault_settings.database_url, tmp_path, workers=2, env=env) as web:
+        workers = [_worker(fault_settings, log) for _ in range(2)]
+        try:
+            statuses: list[int] = []
+
+            def chat(group: list[str]) -> None:
+                for events in itertools.zip_longest(*(chats[user] for user in group)):
+                    for event in events:
+                        if event is not None:
+                            statuses.append(_post_http(web.base_url, webhook(event)))
+
+            threads = [threading.Thread(target=chat, args=(users[n::6],)) for n in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert statuses == [200] * sum(len(events) for events in chats.values())
+            _wait(lambda: _pending(db) == 0, "the backlog drained")
+            _wait(lambda: all(r.status == "sent" for r in _outbox(db)), "every reply sent")
+        finally:
+            _stop(*workers)
+    _assert_once_and_in_order(db, order)
+    delivered = [d.reply_token or "" for d in fake_line.delivered]
+    assert sorted(delivered) == sorted(t for tokens in order.values() for t in tokens)
+
+
+def test_an_event_that_kills_its_worker_every_time_ends_dead_and_can_be_retried(
+    db: Database,
+    fault_settings: Settings,
+    store_only: Any,
+    fake_line: FakeLineServer,
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from authencode import cli
+    from tests.support.crashing_worker import POISON
+
+    user, other = USERS[0], USERS[1]
+    poison, after, elsewhere = text(POISON, user), text("สวัสดี", user), text("สวัสดี", other)
+    poison["timestamp"], after["timestamp"] = 1_000, 2_000
+    assert post(store_only, webhook(poison, after, elsewhere)).status_code == 200
+    log = tmp_path / "workers.log"
+    # A supervisor restarting a worker that dies on the same event, again and again.
+    for _ in range(3 + 2):  # the tries, and a run that finds nothing left to die on
+        crashing = _worker(
+            fault_settings, log, "tests.support.crashing_worker", LINE_EVENT_MAX_ATTEMPTS="3"
+        )
+        try:
+            _wait(lambda w=crashing: w.poll() is not None or _pending(db) == 0, "a crash or done")
+        finally:
+            _stop(crashing)
+        if crashing.returncode == -signal.SIGKILL:
+            continue
+        break
+    events = _stored(db)
+    dead = events[poison["webhookEventId"]]
+    assert (dead.status, dead.attempts, dead.last_error) == ("dead", 3, inbox.CRASHED)
+    # The events behind it and beside it were applied, once.
+    assert events[after["webhookEventId"]].status == "applied"
+    assert events[elsewhere["webhookEventId"]].status == "applied"
+    assert sorted(r.reply_token or "" for r in _outbox(db)) == sorted(
+        [after["replyToken"], elsewhere["replyToken"]]
+    )
+
+    metrics = store_only.get("/metrics").get_data(as_text=True)
+    assert 'authencode_line_events{status="dead"} 1.0' in metrics
+    env = {**worker_env(fault_settings), "AUTHENCODE_INSTANCE_PATH": str(tmp_path / "cli")}
+    listed = CliRunner().invoke(cli.main, ["line", "events", "list"], env=env)
+    assert listed.exit_code == 0 and poison["webhookEventId"] in listed.output, listed.output
+    retried = CliRunner().invoke(
+        cli.main, ["line", "events", "retry", poison["webhookEventId"]], env=env
+    )
+    assert retried.exit_code == 0, retried.output
+    again = _stored(db)[poison["webhookEventId"]]
+    assert (again.status, again.attempts) == ("pending", 0)
+
+
+def _stored(db: Database) -> dict[str, WebhookEvent]:
+    with db.sessionmaker() as session:
+        return {e.webhook_event_id: e for e in session.scalars(select(WebhookEvent))}
 
 
 def _advisory_locks(db: Database) -> int:

@@ -196,3 +196,31 @@ def test_a_worker_outside_the_web_app_throttles_a_chatty_user_and_counts_it(
     assert len(replies) == 3 and replies[2] == SLOW_DOWN_TH  # asked once to slow down
     metrics = client.get("/metrics").get_data(as_text=True)
     assert f"authencode_{THROTTLED}_total 2.0" in metrics
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_stored_delivery_wakes_the_idle_workers_outside_its_own_statement(
+    client: Any, db: Database, settings: Settings
+) -> None:
+    """No trigger notifies from the storing statement (PostgreSQL would serialise the
+    webhook's commits on it); the web process nudges the LISTENing workers after it."""
+    import psycopg
+
+    from linebot_app.wake import NOTIFY_CHANNEL, listen_url
+
+    with db.engine.connect() as conn:
+        triggers = conn.scalars(
+            sql(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                "AND tgrelid = 'webhook_events'::regclass"
+            )
+        ).all()
+    assert triggers == []
+    url = listen_url(settings.database_url)
+    assert url is not None
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        assert post(client, webhook(text("สวัสดี"))).status_code == 200
+        woken = list(listener.notifies(timeout=30, stop_after=1))
+    assert [n.channel for n in woken] == [NOTIFY_CHANNEL]
+    assert EventApplier(db, settings).run_once() == 1

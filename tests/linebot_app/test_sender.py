@@ -121,6 +121,48 @@ def test_invalid_reply_token_falls_back_to_push(
     assert stored.status == "sent" and stored.kind == "push" and stored.reply_token is None
 
 
+def _now(event: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """The event as LINE sends it live: stamped now (its reply token issued now)."""
+    return {**event, "timestamp": int(clock.now.timestamp() * 1000)}
+
+
+def _fallbacks(db: Database) -> int:
+    from authencode.services.inbox import PUSH_FALLBACKS, counters
+
+    with db.sessionmaker() as session:
+        return counters(session)[PUSH_FALLBACKS]
+
+
+def test_a_reply_in_doubt_whose_token_lived_out_its_minute_is_pushed_once(
+    client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
+    """The worker died while sending (the reply marked in doubt), before the reply left; by
+    its retry the token had expired, so LINE's refusal proves nothing: pushed, counted."""
+    post(client, webhook(_now(follow(reply_token="rt-lost"), clock)))
+    assert [c.in_doubt for c in sender.claim(10)] == [False]  # claimed, then the worker dies
+    assert "in doubt" in (outbox(db)[0].last_error or "")
+    fake_line.invalidate_reply_token("rt-lost")  # its minute is over
+    clock.advance(61)  # the lease ends
+    drain(sender, clock)
+    [delivery] = fake_line.delivered
+    assert delivery.kind == "push" and delivery.retry_key == outbox(db)[0].retry_key
+    assert outbox(db)[0].status == "sent" and outbox(db)[0].kind == "push"
+    assert _fallbacks(db) == 1
+
+
+def test_a_reply_in_doubt_refused_while_its_token_must_live_was_delivered(
+    client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
+) -> None:
+    """LINE took the reply but its answer never came; retried within the token's minute, the
+    refusal can only mean the token was used: nothing more is sent."""
+    post(client, webhook(_now(follow(reply_token="rt-landed"), clock)))
+    fake_line.stall_next(0.6)  # delivered, answered after the sender's read timeout
+    drain(sender, clock)
+    assert [d.kind for d in fake_line.delivered] == ["reply"]
+    assert outbox(db)[0].status == "sent" and outbox(db)[0].kind == "reply"
+    assert _fallbacks(db) == 0
+
+
 def test_unfollowed_accounts_get_no_push(
     client: Any, db: Database, sender: OutboxSender, clock: Clock, fake_line: FakeLineServer
 ) -> None:
