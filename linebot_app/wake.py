@@ -1,7 +1,7 @@
 """Waking the idle workers when the webhook has stored events (PostgreSQL's NOTIFY).
 
 The webhook does not notify inside the statement that stores a delivery (a trigger did until
-migration 0030): PostgreSQL serialises the commits of every transaction that notifies,
+migration 0024): PostgreSQL serialises the commits of every transaction that notifies,
 holding a lock until its commit record is flushed, so a notifying INSERT per delivery allowed
 one commit to the disk at a time and cost the webhook most of its rate. Instead each web
 process has a :class:`Nudger` thread: the request only sets a flag after its events are

@@ -5,7 +5,7 @@ commit is flushed), so a trigger notifying on every stored delivery let one webh
 reach the disk at a time. The web processes now wake the workers themselves, outside the
 storing statement (linebot_app.wake); queued outbox messages keep their trigger.
 
-Revision ID: 0030
+Revision ID: 0024
 Revises: 0023
 Create Date: 2026-12-02
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0030"
+revision: str = "0024"
 down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
