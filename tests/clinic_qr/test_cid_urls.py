@@ -31,7 +31,6 @@ from authencode.services.people import find_person
 from authencode.settings import Settings
 from authencode.thaidate import service_day
 from tests.support.clinic import PASSWORD, ClinicClient
-from tests.support.factories import make_staff
 
 BASE = f"/clinic/facilities/{DEMO_HCODE}"
 PATIENT = DEMO_PEOPLE[0]  # นายสมชาย ใจดี
@@ -50,22 +49,13 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def demo(app, protector) -> dict[str, int]:
-    """The demo data, a registry-office account, and codes of the demo patient."""
+    """The demo data (its logins include the registry office) and codes of the demo patient."""
     db = app.extensions["authencode"].db
     with db.transaction() as session:
         load_demo(session, protector, service_day())
         session.flush()
         for staff in session.scalars(select(StaffUser)):  # one password for every login
             staff.password_hash = hash_password(PASSWORD)
-        make_staff(
-            session,
-            protector,
-            None,
-            username="registry",
-            role="registry_admin",
-            password_hash=hash_password(PASSWORD),
-            must_change_password=False,
-        )
         person = find_person(session, protector, PATIENT.cid)
         assert isinstance(person, Person)
         staff_id = session.scalars(select(StaffUser.id).where(StaffUser.username == "staff")).one()
