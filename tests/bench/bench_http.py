@@ -355,11 +355,15 @@ def latency_run(
         and len(first) + pushed == len(due)
         and all(n == 1 for n in times.values())
     )
-    result.notes.append(
+    goal = (  # the latency goal holds at 80 % of the sustainable rate, not in a burst
         f"goal: event to reply p95 < {REPLY_P95_GOAL_MS:.0f} ms: "
         + ("met" if pct(0.95) < REPLY_P95_GOAL_MS else "NOT met")
-        + "; every event applied and answered once: "
-        + ("yes" if whole else "NO")
+        + "; "
+        if run == "PACED"
+        else ""
+    )
+    result.notes.append(
+        goal + "every event applied and answered once: " + ("yes" if whole else "NO")
     )
     return result
 
