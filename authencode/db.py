@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,6 +135,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._engine_kwargs = engine_kwargs
+        self._unflushed: Engine | None = None
+        self._unflushed_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -156,5 +160,30 @@ class Database:
             finally:
                 session.rollback()
 
+    def unflushed(self) -> Engine:
+        """PostgreSQL: autocommitted statements whose commit does not wait for the disk
+        (``synchronous_commit=off``), on a few connections of their own: one round trip for
+        a write that must outlive the process, not a database crash (an event's try count).
+        Disposed with the main engine."""
+        with self._unflushed_lock:
+            if self._unflushed is None:
+                kwargs: dict[str, Any] = {
+                    **self._engine_kwargs,
+                    "isolation_level": "AUTOCOMMIT",
+                    "connect_args": {
+                        "connect_timeout": 5,
+                        **self._engine_kwargs.get("connect_args", {}),
+                        "options": "-c synchronous_commit=off",
+                    },
+                }
+                if "poolclass" not in kwargs:
+                    kwargs.update(pool_size=1, max_overflow=8)
+                self._unflushed = make_engine(self.url, **kwargs)
+            return self._unflushed
+
     def dispose(self) -> None:
         self.engine.dispose()
+        with self._unflushed_lock:
+            if self._unflushed is not None:
+                self._unflushed.dispose()
+                self._unflushed = None

@@ -121,7 +121,6 @@ _DEAD = (
     .values(status="dead", last_error=bindparam("error"))
 )
 CRASHED = "worker ended while applying it"  # last_error of an event that never finished
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:ns, hashtext(:user))")
 _LOCK = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user))")
 
@@ -328,11 +327,12 @@ class EventApplier:
         if not separate:
             yield conn
             return
-        # Its own short transaction, committed without waiting for the disk: the count has to
-        # outlive this worker, not the database (a try lost with a database crash is only
-        # counted once less), and the user's transaction waits for the flush anyway.
-        with self.db.engine.begin() as own:
-            own.execute(_ASYNC_COMMIT)
+        # Committed on its own without waiting for the disk: the count has to outlive this
+        # worker, not the database (a try lost with a database crash is only counted once
+        # less), and the user's transaction waits for the flush anyway. Autocommitted
+        # statements on connections set up for it (``Database.unflushed``): one round trip a
+        # claim, not four (BEGIN, SET LOCAL synchronous_commit, the UPDATE, COMMIT).
+        with self.db.unflushed().connect() as own:
             yield own
 
     def _give_up(self, conn: Connection, event: _Pending, error: str) -> None:

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from linebot_app.devline_api import Delivery, DevLineStore, Fault, Recorded, dev_line_api
 
@@ -33,8 +33,19 @@ class FakeLineServer:
         app.register_blueprint(dev_line_api, url_prefix="/")
         # LINE's servers answer in one segment; the bench sets TCP_NODELAY so the fake's
         # header and body writes do not meet the client's delayed ACK (40 ms each call).
-        handler = type("Handler", (_QuietHandler,), {"disable_nagle_algorithm": nodelay})
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+        # LINE keeps connections open (HTTP/1.1 keep-alive); werkzeug's default HTTP/1.0 would
+        # close each one and make every call pay a new TCP connection that LINE does not cost.
+        # An idle connection is dropped after ``timeout`` seconds, and stop() does not wait for
+        # the clients' open connections.
+        handler = type(
+            "Handler",
+            (_QuietHandler,),
+            {"disable_nagle_algorithm": nodelay, "protocol_version": "HTTP/1.1", "timeout": 30},
+        )
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+        assert isinstance(server, ThreadedWSGIServer)
+        server.block_on_close = False
+        self._server = server
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
