@@ -132,6 +132,7 @@ NOT_ME_LABEL = "ไม่ใช่ฉัน"
 RELATIONS_TH = {"self": SELF_RELATION_TH, **RELATION_LABELS_TH}
 LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน", "verified": "ยืนยันตัวตนแล้ว"}
 OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
+OTHER_ACCOUNT_EN = "Another LINE account"
 
 APPROVAL_ASK_TH = (
     'มีบัญชี LINE อื่นขอเพิ่มท่าน ({name}) เป็น "{relation}" เพื่อขอรหัสเข้ารับบริการแทนท่าน\n'
@@ -370,17 +371,33 @@ def self_link_reclaimed(
         _push(session, account_id, [messages.text(DISPLACED_TH)])
 
 
-def not_me_done(result: person_say.NotMe) -> str:
-    """What "this was not me" did, in Thai (the chat's answer and the LIFF page's)."""
+NOT_ME_DONE = {
+    "th": (
+        "บันทึกแล้วค่ะ {}",
+        "ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว",
+        "แจ้งหน่วยบริการให้ตรวจสอบรหัส {} รายการแล้ว: {}",
+        " และ",
+        "ไม่มีรายการที่ต้องดำเนินการเพิ่ม",
+    ),
+    "en": (
+        "Saved: {}.",
+        "that LINE account's link to you was removed",
+        "the facility was asked to review {} code(s): {}",
+        "; ",
+        "nothing more needed doing",
+    ),
+}
+
+
+def not_me_done(result: person_say.NotMe, lang: str = "th") -> str:
+    """What "this was not me" did (the chat's answer in Thai, the LIFF page's in either)."""
+    done, unlinked, flagged, joiner, nothing = NOT_ME_DONE[lang]
     parts = []
     if result.removed is not None:
-        parts.append("ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว")
+        parts.append(unlinked)
     if result.flagged:
-        parts.append(
-            f"แจ้งหน่วยบริการให้ตรวจสอบรหัส {len(result.flagged)} รายการแล้ว: "
-            + ", ".join(c.code for c in result.flagged)
-        )
-    return "บันทึกแล้วค่ะ " + (" และ".join(parts) if parts else "ไม่มีรายการที่ต้องดำเนินการเพิ่ม")
+        parts.append(flagged.format(len(result.flagged), ", ".join(c.code for c in result.flagged)))
+    return done.format(joiner.join(parts) if parts else nothing)
 
 
 def since_th(link: FamilyLink) -> str:
