@@ -80,6 +80,12 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     # member and per facility: typos fit; walking through the million 6-digit codes does not.
     "verify_code_staff": 20,
     "verify_code_facility": 60,
+    # CIDs typed into the clinic's person look-ups (the counter's look-up, the records' and
+    # report's filters) an hour, per staff member and per client address: the busiest counter
+    # looks up a patient a minute with room for retyping, a hospital's staff share one
+    # network; a staff account (or a stolen session) walking through CIDs does not.
+    "staff_cid_lookup": 120,
+    "staff_cid_lookup_ip": 600,
 }
 WINDOW_SECONDS = 60
 HOUR = 3600
@@ -96,6 +102,8 @@ RULE_WINDOWS: Mapping[str, int] = {
     "forgot_email": HOUR,
     "verify_code_staff": HOUR,
     "verify_code_facility": HOUR,
+    "staff_cid_lookup": HOUR,
+    "staff_cid_lookup_ip": HOUR,
     "kiosk_code": HOUR,
     "kiosk_pairing": HOUR,
     UPLOAD_BYTES: DAY,
@@ -115,11 +123,21 @@ VERIFY_CODES_EXCEEDED = register(
     "Too many wrong verification codes; please wait about {minutes} minutes.",
     "กรอกรหัสยืนยันตัวตนผิดหลายครั้งเกินไป กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่",
 )
+STAFF_CID_LOOKUPS_EXCEEDED = register(
+    "STAFF_CID_LOOKUPS_EXCEEDED",
+    "rate_limited",
+    "Too many citizen IDs looked up from this account or network in the last hour; nothing "
+    "was looked up. Please wait about {minutes} minutes and try again.",
+    "ค้นหาด้วยเลขประจำตัวประชาชนจากบัญชีหรือเครือข่ายนี้หลายครั้งเกินไปในชั่วโมงนี้ "
+    "ระบบยังไม่ได้ค้นหา กรุณารอประมาณ {minutes} นาทีแล้วลองใหม่",
+)
 RULE_ERRORS: Mapping[str, str] = {
     "cid_lookup": CID_LOOKUPS_EXCEEDED,
     UPLOAD_BYTES: UPLOAD_QUOTA_EXCEEDED,
     "verify_code_staff": VERIFY_CODES_EXCEEDED,
     "verify_code_facility": VERIFY_CODES_EXCEEDED,
+    "staff_cid_lookup": STAFF_CID_LOOKUPS_EXCEEDED,
+    "staff_cid_lookup_ip": STAFF_CID_LOOKUPS_EXCEEDED,
 }
 
 

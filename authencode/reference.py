@@ -11,7 +11,7 @@ a test checks that the table and these tuples agree).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -112,6 +112,12 @@ RELATIONS = tuple(relation.code for relation in FAMILY_RELATIONS)
 RELATION_LABELS_TH = {relation.code: relation.label_th for relation in FAMILY_RELATIONS}
 # The registrant's own link ("self"), as the notices and the pages name it.
 SELF_RELATION_TH = "ตัวท่านเอง (ผู้ลงทะเบียน)"
+SELF_RELATION_EN = "Yourself (the registrant)"
+# (Thai, English) of each relation, the registrant's own link included, as the notices and
+# the LIFF pages' lists name them.
+RELATION_LABELS = {r.code: (r.label_th, r.label_en) for r in FAMILY_RELATIONS} | {
+    "self": (SELF_RELATION_TH, SELF_RELATION_EN)
+}
 SELF_PAGE_LABELS = {"th": "ตนเอง", "en": "Myself"}
 # Who certifies a patient without a card at the counter: relation -> (Thai, English).
 CERTIFIER_RELATIONS = {
@@ -202,6 +208,7 @@ PCU_REQUEST_STATUSES = {
     "pending": ("รอพิจารณา", "Waiting for a decision"),
     "approved": ("อนุมัติ", "Approved"),
     "rejected": ("ไม่อนุมัติ", "Rejected"),
+    "cancelled": ("ยกเลิก", "Cancelled"),
 }
 ERASURE_STATUSES = {
     "pending": ("รอสำนักทะเบียนดำเนินการ", "Waiting for the registry office"),
@@ -297,11 +304,28 @@ AUDIT_ACTIONS = {
     "thaid.started": ("เริ่มยืนยันตัวตนด้วย ThaID", "Started ThaID verification"),
 }
 
+# A consent decision as the holder's data lists it (the audit log's words), and where it was
+# given (consent_records.channel).
+CONSENT_DECISIONS = {
+    decision: AUDIT_ACTIONS[f"consent.{decision}"]
+    for decision in ("accepted", "declined", "withdrawn")
+}
+CONSENT_CHANNELS = {
+    "line": ("แชต LINE", "LINE chat"),
+    "liff": ("หน้าเว็บใน LINE (LIFF)", "Page in LINE (LIFF)"),
+}
 
-def label(labels: dict[str, tuple[str, str]], key: str, lang: str = "th") -> str:
+
+def label(labels: Mapping[str, tuple[str, str]], key: str, lang: str = "th") -> str:
     """A stored key's label in the language (the key itself only if it has none)."""
     thai, english = labels.get(key, (key, key))
     return english if lang == "en" else thai
+
+
+def labelled(name: str, labels: Mapping[str, tuple[str, str]], key: str) -> dict[str, str]:
+    """``{name}_th`` and its English twin ``{name}_en``: a stored key's labels for an API
+    answer whose page picks the language."""
+    return {f"{name}_th": label(labels, key, "th"), f"{name}_en": label(labels, key, "en")}
 
 
 def audit_label(action: str, details: dict[str, object], lang: str = "th") -> str:

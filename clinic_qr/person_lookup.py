@@ -4,6 +4,10 @@ The CID is typed into a POST form (CSRF-checked like every clinic form); the pag
 answers names the person by an opaque reference bound to the staff session
 (authencode.services.lookup_refs), carried in the query as ``person``. An old address with
 ``?cid=`` is answered with a message and no lookup, and the value is not echoed anywhere.
+
+Each typed CID counts against the hour's look-ups of the staff member (``staff_cid_lookup``)
+and of the client address (``staff_cid_lookup_ip``); past either the answer is 429 with
+Retry-After and nothing is looked up.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from flask import session
 
 from authencode.errors import DomainError
 from authencode.services import lookup_refs
+from authencode.web import limits
 from authencode.web.context import services
 
 REF_PARAM = "person"
@@ -30,8 +35,17 @@ def _session_key() -> str:
     return sid if isinstance(sid, str) else ""
 
 
-def person_ref(cid: str) -> str:
-    """An opaque reference to the CID for this staff session (raises CID_* if invalid)."""
+def count_lookup(staff_id: int) -> None:
+    """Count one typed CID for the staff member and the client address; raises
+    RateLimitedError (STAFF_CID_LOOKUPS_EXCEEDED, 429) past either hour's limit."""
+    limits.check("staff_cid_lookup", str(staff_id))
+    limits.check("staff_cid_lookup_ip", limits.client_ip())
+
+
+def person_ref(cid: str, staff_id: int) -> str:
+    """An opaque reference to the CID for this staff session (raises CID_* if invalid);
+    counted as a look-up (:func:`count_lookup`) before anything else."""
+    count_lookup(staff_id)
     return lookup_refs.make_ref(services().protector, cid, _session_key())
 
 

@@ -192,7 +192,7 @@ def _search_posted(template: str, facility: Facility, *, chart: bool = False) ->
     kept = form.get(REF_PARAM, "").strip()
     try:
         if typed:
-            args[REF_PARAM] = person_ref(typed)
+            args[REF_PARAM] = person_ref(typed, staff().id)
         elif kept and not form.get("clear_person"):
             ref_cid(kept)  # still this session's and not expired
             args[REF_PARAM] = kept

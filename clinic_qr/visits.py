@@ -10,11 +10,19 @@ from flask import make_response, redirect, request, url_for
 from authencode.cid import mask_cid
 from authencode.errors import DomainError
 from authencode.models import AuthenCode, Facility, Person
+from authencode.ratelimit import RateLimitedError
 from authencode.services import facilities, people, visits
 from authencode.settings import Settings
 from authencode.web.context import db_session, services
 from clinic_qr.facility_pages import scoped_facility
-from clinic_qr.person_lookup import REF_PARAM, cid_in_url, person_ref, query_without_cids, ref_cid
+from clinic_qr.person_lookup import (
+    REF_PARAM,
+    cid_in_url,
+    count_lookup,
+    person_ref,
+    query_without_cids,
+    ref_cid,
+)
 from clinic_qr.qr_render import render_qr_svg
 from clinic_qr.web import PageResult, clinic, labels, render, staff, tr
 
@@ -151,7 +159,14 @@ def visit_confirm(hcode: str) -> PageResult:
             db_session(), svc.protector, staff().id, facility.hcode, visit
         )
     except DomainError as error:
-        person, _ = _lookup(visit.cid)
+        person = None
+        if visit.cid.strip():
+            try:  # the form names the typed CID's person again: a look-up like any other
+                count_lookup(staff().id)
+            except RateLimitedError:
+                pass  # past the limit the form comes back without the person
+            else:
+                person, _ = _lookup(visit.cid)
         return _form_page(facility, error.http_status, error, person)
     return redirect(
         url_for(
@@ -168,7 +183,7 @@ def visit_lookup(hcode: str) -> PageResult:
     """The registry lookup of a typed CID: back to the form naming the person by reference."""
     facility = scoped_facility(hcode)
     try:
-        ref = person_ref(request.form.get("cid", ""))
+        ref = person_ref(request.form.get("cid", ""), staff().id)
     except DomainError as error:
         return _form_page(facility, error.http_status, error)
     method = request.form.get("method", "")

@@ -143,17 +143,22 @@ def withdraw_consent() -> Response:
 def register_self() -> Response:
     body = _body()
     _cid_lookup()
-    session = db_session()
+    session, account, protector = db_session(), _account(), services().protector
+    # A retry finds the link made (only the mobile changes): confirmed in the chat once. Of
+    # parallel first requests one makes the link, the others are refused (nothing sent).
+    new = registration.self_link(session, account) is None
     link = registration.register_self(
         session,
-        services().protector,
-        _account(),
+        protector,
+        account,
         body.get("cid"),
         body.get("phone"),
         body.get("birthDate"),
         services().registration,
     )
     notify.link_added(session, link)  # the person's own verified account is told or asked
+    if new:
+        notify.registered_on_liff(session, protector, link)
     answer: dict[str, Any] = {"member": _member(link)}
     if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
         answer["notice"] = {

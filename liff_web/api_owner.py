@@ -11,6 +11,7 @@ from flask import Response, jsonify
 
 from authencode.errors import DomainError
 from authencode.models import FamilyLink
+from authencode.reference import RELATION_LABELS, labelled
 from authencode.services import link_approvals, person_say
 from authencode.thaidate import date_label, local
 from authencode.web.context import db_session, services
@@ -25,9 +26,10 @@ def _link_json(link: FamilyLink, approval_ids: dict[int, int]) -> Json:
     return {
         "id": link.id,
         "account_th": notify.OTHER_ACCOUNT_TH,
+        "account_en": notify.OTHER_ACCOUNT_EN,
         "is_self": link.slot == 0,
         "relation": link.relation,
-        "relation_th": notify.relation_th(link),
+        **labelled("relation", RELATION_LABELS, link.relation),
         "level": link.level,
         "level_th": notify.LEVELS_TH.get(link.level, link.level),
         "since": local(link.created_at).date().isoformat(),
@@ -74,6 +76,7 @@ def not_me() -> Response:
         removed_link=result.removed is not None,
         flagged=[code.code for code in result.flagged],
         message_th=notify.not_me_done(result),
+        message_en=notify.not_me_done(result, "en"),
     )
 
 

@@ -16,8 +16,8 @@ from linebot.v3.messaging import MessageAction, QuickReply
 from authencode.birthdate import parse_birth_date
 from authencode.cid import mask_cid, parse_cid
 from authencode.errors import DomainError
-from authencode.models import FamilyLink, LineAccount
-from authencode.phone import mask_phone, parse_mobile
+from authencode.models import LineAccount
+from authencode.phone import parse_mobile
 from authencode.reference import RELATION_LABELS_TH
 from authencode.services import conversations, link_trust, registration
 from authencode.services.conversations import Conversation
@@ -88,12 +88,6 @@ ASK_FAMILY_PHONE_TH = (
 ASK_PHONE_AGAIN_TH = 'กรุณาพิมพ์เบอร์โทรศัพท์มือถือ 10 หลักอีกครั้ง หรือกด "ยกเลิก"'
 ASK_RELATION_TH = "(ขั้นตอนที่ 4/4) บุคคลนี้เกี่ยวข้องกับท่านอย่างไร กรุณาเลือกจากปุ่มด้านล่าง"
 TIMEOUT_NOTE_TH = 'พิมพ์ "ยกเลิก" ได้ทุกขั้นตอน หากไม่มีการตอบกลับเกิน {minutes} นาที ข้อมูลที่พิมพ์ไว้จะถูกลบ'
-REGISTERED_TH = (
-    "ลงทะเบียนเรียบร้อยแล้วค่ะ\n{name}\nเลขประจำตัวประชาชน {masked}\n"
-    "เบอร์โทรศัพท์ {phone}\n"
-    'เมื่อถึงหน่วยบริการ พิมพ์ "ขอรหัส" แล้วสแกน QR Code ของหน่วยบริการ '
-    "หรือส่งลิงก์จาก QR Code มาในแชทนี้ได้เลย"
-)
 ALREADY_REGISTERED_TH = (
     "บัญชี LINE นี้ลงทะเบียนแล้วค่ะ\n{name}\nเลขประจำตัวประชาชน {masked}\n"
     'เพิ่มบุคคลในครอบครัวได้ด้วยคำสั่ง "เพิ่มสมาชิก"'
@@ -107,7 +101,6 @@ FAMILY_PENDING_TH = (
     "บุคคลนี้ยืนยันตัวตนกับบัญชี LINE ของตนเองแล้ว {note}\n"
     "สมาชิกในครอบครัว {count}/{max} คน"
 )
-LEVEL_LINE_TH = "ระดับการยืนยัน: {level}\n{note}"
 EXPIRED_TH = {
     REGISTER: "การลงทะเบียนหมดเวลาแล้ว เนื่องจากไม่มีการตอบกลับเกิน {minutes} นาที "
     'ข้อมูลที่พิมพ์ไว้ถูกลบแล้ว\nพิมพ์ "ลงทะเบียน" เพื่อเริ่มใหม่',
@@ -139,7 +132,7 @@ def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
     existing = registration.self_link(ctx.session, account)
     if existing is not None and existing.level == "pending":  # waits for proof: no name
         conversations.finish_all(ctx.session, account)
-        return _self_pending()
+        return notify.self_pending()
     if existing is not None:
         conversations.finish_all(ctx.session, account)
         return [
@@ -154,16 +147,6 @@ def start_register(ctx: EventContext, account: LineAccount) -> list[Json]:
             )
         ]
     return _start(ctx, account, REGISTER, f"{ASK_SELF_CID_TH}\n({SELF_TERMS_TH})")
-
-
-def _self_pending() -> list[Json]:
-    """The holder's own ID is another LINE account's: how to move it here (no hotline)."""
-    return [
-        messages.text(
-            registration.SELF_PENDING_TH,
-            messages.quick_replies(messages.ask("ครอบครัว"), messages.ask("วิธีลงทะเบียน")),
-        )
-    ]
 
 
 def start_family_add(ctx: EventContext, account: LineAccount) -> list[Json]:
@@ -316,28 +299,7 @@ def _self_phone(
     )
     notify.link_added(ctx.session, link)  # the person's own verified account is told or asked
     conversations.finish(ctx.session, conversation)
-    if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
-        return _self_pending()
-    body = REGISTERED_TH.format(
-        name=link.person.full_name_th,
-        masked=person_masked_cid(ctx.protector, link.person),
-        phone=mask_phone(link.phone),
-    )
-    return [
-        messages.text(
-            f"{body}\n\n{level_lines(link)}",
-            messages.quick_replies(
-                messages.ask("ขอรหัส"), messages.ask("เพิ่มสมาชิก"), messages.ask("ตรวจสอบสิทธิ")
-            ),
-        )
-    ]
-
-
-def level_lines(link: FamilyLink) -> str:
-    """The link's level in Thai and, unless verified, what it allows and how to verify."""
-    return LEVEL_LINE_TH.format(
-        level=link_trust.LEVEL_TH[link.level], note=link_trust.level_note_th(link)
-    ).rstrip()
+    return notify.self_registered(ctx.protector, link)
 
 
 def _family_cid(
@@ -423,7 +385,9 @@ def _family_relation(
         count=count,
         max=registration.MAX_FAMILY_MEMBERS,
     )
-    return [messages.text(f"{body}\n\n{level_lines(link)}", _after_family_quick_reply(count))]
+    return [
+        messages.text(f"{body}\n\n{notify.level_lines(link)}", _after_family_quick_reply(count))
+    ]
 
 
 def _after_family_quick_reply(count: int) -> QuickReply:

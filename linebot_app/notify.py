@@ -20,6 +20,7 @@ from authencode.models import (
     LineAccount,
     PcuChangeRequest,
 )
+from authencode.phone import mask_phone
 from authencode.reference import RELATION_LABELS_TH, SELF_RELATION_TH
 from authencode.services import (
     erasure,
@@ -28,8 +29,10 @@ from authencode.services import (
     notices,
     pcu_change,
     person_say,
+    registration,
     unit_words,
 )
+from authencode.services.people import person_masked_cid
 from authencode.settings import Settings
 from authencode.thaidate import be_date, be_datetime, date_label, local
 from linebot_app import messages
@@ -118,6 +121,60 @@ def pcu_decided(session: Session, row: PcuChangeRequest) -> None:
     _push(session, row.line_account_id, [messages.text(body)])
 
 
+# --- Registration: the holder's own, confirmed (the chat's answer; a push after the LIFF pages)
+
+REGISTERED_TH = (
+    "ลงทะเบียนเรียบร้อยแล้วค่ะ\n{name}\nเลขประจำตัวประชาชน {masked}\n"
+    "เบอร์โทรศัพท์ {phone}\n"
+    'เมื่อถึงหน่วยบริการ พิมพ์ "ขอรหัส" แล้วสแกน QR Code ของหน่วยบริการ '
+    "หรือส่งลิงก์จาก QR Code มาในแชทนี้ได้เลย"
+)
+LEVEL_LINE_TH = "ระดับการยืนยัน: {level}\n{note}"
+
+
+def level_lines(link: FamilyLink) -> str:
+    """The link's level in Thai and, unless verified, what it allows and how to verify."""
+    return LEVEL_LINE_TH.format(
+        level=link_trust.LEVEL_TH[link.level], note=link_trust.level_note_th(link)
+    ).rstrip()
+
+
+def self_pending() -> list[Json]:
+    """The holder's own ID is another LINE account's: how to move it here (no hotline)."""
+    return [
+        messages.text(
+            registration.SELF_PENDING_TH,
+            messages.quick_replies(messages.ask("ครอบครัว"), messages.ask("วิธีลงทะเบียน")),
+        )
+    ]
+
+
+def self_registered(protector: DataProtector, link: FamilyLink) -> list[Json]:
+    """The one message confirming the holder's own registration: who, masked, the level and
+    what next; or, for a pending link, how to reclaim the ID."""
+    if link.level == "pending":  # the ID is another LINE account's own: how to reclaim it
+        return self_pending()
+    body = REGISTERED_TH.format(
+        name=link.person.full_name_th,
+        masked=person_masked_cid(protector, link.person),
+        phone=mask_phone(link.phone),
+    )
+    return [
+        messages.text(
+            f"{body}\n\n{level_lines(link)}",
+            messages.quick_replies(
+                messages.ask("ขอรหัส"), messages.ask("เพิ่มสมาชิก"), messages.ask("ตรวจสอบสิทธิ")
+            ),
+        )
+    ]
+
+
+def registered_on_liff(session: Session, protector: DataProtector, link: FamilyLink) -> None:
+    """A registration made on the LIFF pages, confirmed in the chat as the chat's own is.
+    Called only when the request made the link (a retry that finds it says nothing)."""
+    _push(session, link.line_account_id, self_registered(protector, link))
+
+
 # --- Issue 17, the person's own say: approvals, notices, "this was not me", reclaiming -------
 # Sent to the person's *verified* own account only (link_trust.verified_self_link): a merely
 # claimed self link may be the impostor. The postbacks are answered by linebot_app.chat_owner.
@@ -132,6 +189,7 @@ NOT_ME_LABEL = "ไม่ใช่ฉัน"
 RELATIONS_TH = {"self": SELF_RELATION_TH, **RELATION_LABELS_TH}
 LEVELS_TH = {"pending": "รออนุมัติจากท่าน", "claimed": "ยังไม่ยืนยันตัวตน", "verified": "ยืนยันตัวตนแล้ว"}
 OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
+OTHER_ACCOUNT_EN = "Another LINE account"
 
 APPROVAL_ASK_TH = (
     'มีบัญชี LINE อื่นขอเพิ่มท่าน ({name}) เป็น "{relation}" เพื่อขอรหัสเข้ารับบริการแทนท่าน\n'
@@ -370,17 +428,33 @@ def self_link_reclaimed(
         _push(session, account_id, [messages.text(DISPLACED_TH)])
 
 
-def not_me_done(result: person_say.NotMe) -> str:
-    """What "this was not me" did, in Thai (the chat's answer and the LIFF page's)."""
+NOT_ME_DONE = {
+    "th": (
+        "บันทึกแล้วค่ะ {}",
+        "ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว",
+        "แจ้งหน่วยบริการให้ตรวจสอบรหัส {} รายการแล้ว: {}",
+        " และ",
+        "ไม่มีรายการที่ต้องดำเนินการเพิ่ม",
+    ),
+    "en": (
+        "Saved: {}.",
+        "that LINE account's link to you was removed",
+        "the facility was asked to review {} code(s): {}",
+        "; ",
+        "nothing more needed doing",
+    ),
+}
+
+
+def not_me_done(result: person_say.NotMe, lang: str = "th") -> str:
+    """What "this was not me" did (the chat's answer in Thai, the LIFF page's in either)."""
+    done, unlinked, flagged, joiner, nothing = NOT_ME_DONE[lang]
     parts = []
     if result.removed is not None:
-        parts.append("ยกเลิกการเชื่อมโยงของบัญชี LINE นั้นแล้ว")
+        parts.append(unlinked)
     if result.flagged:
-        parts.append(
-            f"แจ้งหน่วยบริการให้ตรวจสอบรหัส {len(result.flagged)} รายการแล้ว: "
-            + ", ".join(c.code for c in result.flagged)
-        )
-    return "บันทึกแล้วค่ะ " + (" และ".join(parts) if parts else "ไม่มีรายการที่ต้องดำเนินการเพิ่ม")
+        parts.append(flagged.format(len(result.flagged), ", ".join(c.code for c in result.flagged)))
+    return done.format(joiner.join(parts) if parts else nothing)
 
 
 def since_th(link: FamilyLink) -> str:

@@ -104,6 +104,11 @@ VERIFIED_ONLY_TH = (
     "รูปถ่ายของท่านที่หน่วยบริการถ่ายไว้ และการเชื่อมโยงที่บัญชี LINE อื่นทำไว้กับท่าน "
     "จะลบได้เมื่อบัญชีนี้ยืนยันตัวตนแล้วเท่านั้น เพื่อไม่ให้ผู้อื่นที่รู้เลขประจำตัวประชาชนของท่านลบข้อมูลของท่านได้"
 )
+VERIFIED_ONLY_EN = (
+    "Photos a facility took of you, and links other LINE accounts made to you, can be "
+    "removed only once this account is verified, so that nobody else who knows your citizen "
+    "ID can remove your data."
+)
 MAX_NOTE = 500
 
 

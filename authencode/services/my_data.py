@@ -29,10 +29,13 @@ from authencode.models import (
 )
 from authencode.phone import mask_phone
 from authencode.reference import (
-    CHANNEL_LABELS_TH,
-    RELATION_LABELS_TH,
-    SELF_RELATION_TH,
-    STATUS_LABELS_TH,
+    CHANNEL_LABELS,
+    CODE_STATUS_LABELS,
+    CONSENT_CHANNELS,
+    CONSENT_DECISIONS,
+    PCU_REQUEST_STATUSES,
+    RELATION_LABELS,
+    labelled,
 )
 from authencode.services import (
     consent,
@@ -49,17 +52,13 @@ from authencode.thaidate import BE_OFFSET, be_datetime, datetime_label
 
 Json = dict[str, Any]
 MAX_CODES = 1000
-DECISIONS_TH = {"accepted": "ให้ความยินยอม", "declined": "ไม่ให้ความยินยอม", "withdrawn": "ถอนความยินยอม"}
-PCU_STATUS_TH = {
-    "pending": "รอพิจารณา",
-    "approved": "อนุมัติ",
-    "rejected": "ไม่อนุมัติ",
-    "cancelled": "ยกเลิก",
-}
-CONSENT_CHANNELS_TH = {"line": "แชต LINE", "liff": "หน้าเว็บใน LINE (LIFF)"}
-OTHER_ACCOUNT_TH = "บัญชี LINE อื่น"
-LINKED_BY_UNAVAILABLE_TH = (
-    "รายการบัญชี LINE อื่นที่เชื่อมโยงกับท่านจะแสดงเมื่อบัญชีนี้ยืนยันตัวตนแล้ว (ที่จุดบริการของหน่วยบริการหรือผ่านแอป ThaID)"
+# Each label comes in Thai (``*_th``) and English (``*_en``): the page shows its language's.
+LEVELS = {level: (th, link_trust.LEVEL_EN[level]) for level, th in link_trust.LEVEL_TH.items()}
+OTHER_ACCOUNT = ("บัญชี LINE อื่น", "Another LINE account")
+LINKED_BY_UNAVAILABLE = (
+    "รายการบัญชี LINE อื่นที่เชื่อมโยงกับท่านจะแสดงเมื่อบัญชีนี้ยืนยันตัวตนแล้ว (ที่จุดบริการของหน่วยบริการหรือผ่านแอป ThaID)",
+    "The other LINE accounts linked to you are listed once this account is verified (at a "
+    "facility's counter or with the ThaID app).",
 )
 
 
@@ -77,10 +76,6 @@ def mask_line_user_id(user_id: str) -> str:
     return f"{user_id[:5]}…{user_id[-4:]}" if len(user_id) > 12 else "U…"
 
 
-def _relation_th(relation: str) -> str:
-    return SELF_RELATION_TH if relation == "self" else RELATION_LABELS_TH.get(relation, relation)
-
-
 def _link(protector: DataProtector, link: FamilyLink) -> Json:
     """One of the holder's links; a name only where the level shows one, full values only
     for the holder's own (not pending) link."""
@@ -91,10 +86,9 @@ def _link(protector: DataProtector, link: FamilyLink) -> Json:
         "id": link.id,
         "is_self": link.slot == link_trust.SELF_SLOT,
         "relation": link.relation,
-        "relation_th": _relation_th(link.relation),
+        **labelled("relation", RELATION_LABELS, link.relation),
         "level": link.level,
-        "level_th": link_trust.LEVEL_TH[link.level],
-        "level_en": link_trust.LEVEL_EN[link.level],
+        **labelled("level", LEVELS, link.level),
         "verified_method": link.verified_method,
         "verified_at_be": _be(link.verified_at),
         "verified_at_en": _en(link.verified_at),
@@ -127,16 +121,18 @@ def _code(protector: DataProtector, code: AuthenCode, own: bool, has_photo: bool
     return {
         "code": code.code,
         "status": code.status,
-        "status_th": STATUS_LABELS_TH.get(code.status, code.status),
+        **labelled("status", CODE_STATUS_LABELS, code.status),
         "service_code": code.service_code,
         "service_name_th": code.service.name_th,
+        "service_name_en": code.service.name_en,
         "hcode": code.facility.hcode,
         "facility_name": code.facility.name,
         "service_at_be": be_datetime(code.service_at),
         "service_at_en": _en(code.service_at),
         "channel": code.channel,
-        "channel_th": CHANNEL_LABELS_TH.get(code.channel, code.channel),
+        **labelled("channel", CHANNEL_LABELS, code.channel),
         "person_name": code.person.full_name_th,
+        "person_name_en": code.person.full_name_en or code.person.full_name_th,
         "masked_cid": person_masked_cid(protector, code.person),
         "is_self": own,
         "phones_masked": [mask_phone(p) for p in code.phone_list],
@@ -149,18 +145,21 @@ def _code(protector: DataProtector, code: AuthenCode, own: bool, has_photo: bool
 
 def _linked_by(session: Session, account: LineAccount, own: FamilyLink | None) -> Json:
     if own is None or not own.is_verified:
-        return {"available": False, "note_th": LINKED_BY_UNAVAILABLE_TH, "links": []}
+        note_th, note_en = LINKED_BY_UNAVAILABLE
+        return {"available": False, "note_th": note_th, "note_en": note_en, "links": []}
     return {
         "available": True,
         "note_th": None,
+        "note_en": None,
         "links": [
             {
-                "account_th": OTHER_ACCOUNT_TH,
+                "account_th": OTHER_ACCOUNT[0],
+                "account_en": OTHER_ACCOUNT[1],
                 "account_masked": mask_line_user_id(link.account.line_user_id),
                 "relation": link.relation,
-                "relation_th": _relation_th(link.relation),
+                **labelled("relation", RELATION_LABELS, link.relation),
                 "level": link.level,
-                "level_th": link_trust.LEVEL_TH[link.level],
+                **labelled("level", LEVELS, link.level),
                 "since_be": be_datetime(link.created_at),
                 "since_en": _en(link.created_at),
             }
@@ -185,7 +184,7 @@ def _pcu_requests(session: Session, account: LineAccount, own: FamilyLink | None
     return [
         {
             "status": row.status,
-            "status_th": PCU_STATUS_TH.get(row.status, row.status),
+            **labelled("status", PCU_REQUEST_STATUSES, row.status),
             "person_name": row.person.full_name_th,
             "from_hcode": row.from_hcode,
             "to_hcode": row.to_hcode,
@@ -241,6 +240,7 @@ def erasure_terms() -> Json:
             for kind, (th, en) in erasure.REMOVED_LABELS.items()
         ],
         "verified_only_th": erasure.VERIFIED_ONLY_TH,
+        "verified_only_en": erasure.VERIFIED_ONLY_EN,
         "keeps": [
             {"kind": kind, "label_th": th, "label_en": en, "why_th": why_th, "why_en": why_en}
             for kind, (th, en, why_th, why_en) in erasure.KEPT_REASONS.items()
@@ -286,10 +286,10 @@ def collect(session: Session, protector: DataProtector, account: LineAccount) ->
         "consent_history": [
             {
                 "decision": r.decision,
-                "decision_th": DECISIONS_TH.get(r.decision, r.decision),
+                **labelled("decision", CONSENT_DECISIONS, r.decision),
                 "version": r.version,
                 "channel": r.channel,
-                "channel_th": CONSENT_CHANNELS_TH.get(r.channel, r.channel),
+                **labelled("channel", CONSENT_CHANNELS, r.channel),
                 "decided_at_be": be_datetime(r.decided_at),
                 "decided_at_en": _en(r.decided_at),
             }

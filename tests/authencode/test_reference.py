@@ -51,6 +51,7 @@ EVERYDAY = (
     "LINK_LEVELS",
     "CODE_FIELDS",
     "AUDIT_ACTIONS",
+    "CONSENT_DECISIONS",  # the audit log's words for them
 )
 THAI_LABELS = set().union(
     *(

@@ -10,14 +10,22 @@ from sqlalchemy import select
 from authencode.models import AuthenCode, OutboxMessage
 from authencode.services import consent
 from tests.support.factories import birth_date
-from tests.support.liff import JwksServer, World, bearer, consented, new_user_id, registered
+from tests.support.liff import (
+    JwksServer,
+    World,
+    bearer,
+    consented,
+    new_user_id,
+    registered,
+    setup_push,
+)
 
 
 def _outbox(world: World, *, with_consent: bool = False) -> list[OutboxMessage]:
-    """Queued LINE messages; the consent confirmation (with its menu switch) left out."""
+    """Queued LINE messages; the set-up's confirmations (consent, registration) left out."""
     with world.session() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        return [row for row in rows if with_consent or not row.payload.get("sync_rich_menu")]
+        return [row for row in rows if with_consent or not setup_push(row.payload)]
 
 
 def test_consent_decline_then_accept(client: Any, jwks: JwksServer, world: World) -> None:

@@ -5,6 +5,7 @@ again."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -240,3 +241,45 @@ def test_erasure_is_confirmed_in_chat_queued_for_the_registry_office_and_can_reg
         row = session.get(ErasureRequest, row_id)
         assert row is not None and row.reviewed_by_staff_id == staff_id
         assert row.review_note == "ทำลายแบบฟอร์มแล้ว"
+
+
+def _thai_labels(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """(path, key) of every ``*_th`` field holding text, anywhere in the answer."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith("_th") and isinstance(item, str):
+                found.append((path, key))
+            found += _thai_labels(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _thai_labels(item, f"{path}[{i}]")
+    return found
+
+
+def _at(value: Any, path: str) -> Any:
+    for part in re.findall(r"\.(\w+)|\[(\d+)\]", path):
+        value = value[part[0]] if part[0] else value[int(part[1])]
+    return value
+
+
+def test_every_thai_label_has_an_english_twin(client: Any, jwks: JwksServer, world: World) -> None:
+    """English mode reads ``*_en``: each ``*_th`` label of the answer (statuses, channels,
+    decisions, relations, levels, notes) has one, with no Thai in it."""
+    holder = new_user_id()
+    token = jwks.token(holder)
+    registered(client, token, world.adult_cid)
+    _add_child(client, token, world.child_cid)
+    client.post(
+        "/liff/api/codes",
+        headers=bearer(token),
+        json={"member_id": _self_id(client, token), "scanned": world.display_url()},
+    )
+    data = client.get("/liff/api/my-data", headers=bearer(token)).json
+    labels = _thai_labels(data)
+    keys = {key for _, key in labels}
+    assert {"status_th", "channel_th", "decision_th", "relation_th", "level_th"} <= keys
+    assert "note_th" in keys  # who linked me: not shown until the own link is verified
+    for path, key in labels:
+        english = _at(data, path)[key[:-3] + "_en"]
+        assert english and not re.search("[\u0e00-\u0e7f]", english), (path, key, english)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from authencode.models import ErasureRequest, FamilyLink
-from tests.liff_web.test_pages_browser import _api, _open, _ready, _registered
+from tests.liff_web.test_pages_browser import _api, _open, _own_code, _ready, _registered
 from tests.support.factories import birth_date
 from tests.support.liff import JwksServer, World, new_user_id
 
@@ -39,14 +39,7 @@ def test_view_download_print_and_erase_my_data(
         "/members",
         {"cid": child, "phone": "0898765432", "birthDate": birth_date(child), "relation": "child"},
     )
-    me = _api(live_server, token, "GET", "/me")
-    code = _api(
-        live_server,
-        token,
-        "POST",
-        "/codes",
-        {"member_id": me["self"]["id"], "scanned": live_world.display_url()},
-    )["code"]["code"]
+    code = _own_code(live_server, token, live_world)
 
     page = mobile_page
     _open(page, f"{live_server}/liff/history", token)

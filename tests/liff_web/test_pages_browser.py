@@ -64,6 +64,13 @@ def _registered(base: str, token: str, cid: str) -> None:
     )
 
 
+def _own_code(base: str, token: str, world: World) -> str:
+    """A code the registered holder asks for themself by the counter's QR (through the API)."""
+    me = _api(base, token, "GET", "/me")
+    body = {"member_id": me["self"]["id"], "scanned": world.display_url()}
+    return str(_api(base, token, "POST", "/codes", body)["code"]["code"])
+
+
 def test_consent_register_family_scan_history(
     mobile_page: Any, live_server: str, live_world: World, jwks: JwksServer, screenshot: Any
 ) -> None:

@@ -24,7 +24,7 @@ from authencode.models import AuditEntry, FamilyLink, OutboxMessage, ThaidAuthor
 from authencode.settings import Settings
 from liff_web.dev_thaid import DevOpenIdProvider
 from tests.support.factories import birth_date
-from tests.support.liff import JwksServer, World, bearer, new_user_id, registered
+from tests.support.liff import JwksServer, World, bearer, new_user_id, registered, setup_push
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, local_provider
 
 CALLBACK = "http://127.0.0.1:5000/liff/thaid/callback"
@@ -92,7 +92,7 @@ def pushes(world: World) -> list[OutboxMessage]:
         return [
             row
             for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-            if not row.payload.get("sync_rich_menu")
+            if not setup_push(row.payload)
         ]
 
 

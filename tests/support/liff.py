@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from authencode.crypto import DataProtector
 from authencode.db import Database
 from authencode.models import Facility
-from authencode.services import consent, qr_tokens
+from authencode.services import consent, qr_tokens, registration
 from authencode.settings import Settings
 from tests.support.factories import birth_date, make_facility, make_person, new_cid
 from tests.support.links import verify_links
@@ -316,6 +316,18 @@ def world(app: Any, protector: DataProtector, settings: Settings) -> World:
 @pytest.fixture
 def live_world(live_app: Any, protector: DataProtector, live_server: str) -> World:
     return build_world(live_app.extensions["authencode"].db, protector, live_server)
+
+
+def setup_push(payload: dict[str, Any]) -> bool:
+    """Whether a queued push is a confirmation the set-up helpers cause: consent given (with
+    its menu switch) or the holder's own registration (linebot_app.notify.self_registered)."""
+    from linebot_app import notify  # the bot's words: only tests that register need them
+
+    if payload.get("sync_rich_menu"):
+        return True
+    first = json.dumps(payload.get("messages", [])[:1], ensure_ascii=False)
+    starts = (notify.REGISTERED_TH, registration.SELF_PENDING_TH)
+    return any(text.split("\n")[0][:30] in first for text in starts)
 
 
 def consented(client: Any, token: str) -> None:

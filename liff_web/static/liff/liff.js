@@ -956,7 +956,7 @@
           act(b, function () {
             return api('POST', '/not-me', { code_id: c.id }).then(function (r) {
               var box = $('#not-me-result');
-              box.textContent = r.message_th;
+              box.textContent = said(r, 'message');
               box.hidden = false;
             });
           });
@@ -1026,38 +1026,38 @@
         return el('li', { 'data-link': String(l.id), 'data-level': l.level }, [
           line('name', (l.name || l.masked_cid) + ' (' + relationLabel(l.relation) + ')'),
           line('meta', m('cid') + ' ' + l.masked_cid + ' · ' + m('phone') + ' ' + l.phone_masked),
-          el('div', { 'class': 'level', 'data-level': l.level, text: lang === 'en' ? l.level_en : l.level_th }),
+          el('div', { 'class': 'level', 'data-level': l.level, text: said(l, 'level') }),
           line('meta', t('added') + ' ' + when(l, 'created_at') + (l.verified_at_be ? ' · ' + t('verified_at') + ' ' + when(l, 'verified_at') : ''))
         ]);
       });
       list($('#my-codes'), data.codes, function (c) {
-        var notes = [c.status_th, c.channel_th];
+        var notes = [said(c, 'status'), said(c, 'channel')];
         if (c.through_this_account) { notes.push(t('through')); }
         if (c.has_photo) { notes.push(t('photo')); }
         if (c.disputed) { notes.push(t('disputed')); }
         return el('li', { 'class': c.status === 'active' ? 'code-row' : 'code-row cancelled', 'data-code': c.code }, [
           el('div', { 'class': 'code', text: c.code }),
-          line('', c.service_name_th + ' [' + c.service_code + ']'),
+          line('', said(c, 'service_name') + ' [' + c.service_code + ']'),
           line('meta', m('at') + ' ' + c.facility_name + ' (' + c.hcode + ')'),
-          line('meta', c.person_name + ' · ' + c.masked_cid + ' · ' + m('phone') + ' ' + c.phones_masked.join(', ')),
+          line('meta', said(c, 'person_name') + ' · ' + c.masked_cid + ' · ' + m('phone') + ' ' + c.phones_masked.join(', ')),
           line('meta', when(c, 'service_at') + ' · ' + notes.join(' · '))
         ]);
       });
       list($('#consent-history'), data.consent_history, function (r) {
         return el('li', { 'data-decision': r.decision }, [
-          line('name', r.decision_th), line('meta', when(r, 'decided_at') + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + r.channel_th)
+          line('name', said(r, 'decision')), line('meta', when(r, 'decided_at') + ' · ' + t('version') + ' ' + r.version + ' · ' + t('channel') + ' ' + said(r, 'channel'))
         ]);
       });
       var by = data.linked_by;
       $('#linked-by-note').hidden = by.available;
-      $('#linked-by-note').textContent = by.note_th || '';
+      $('#linked-by-note').textContent = said(by, 'note') || '';
       list($('#my-linked-by'), by.links, function (l) {
-        return el('li', {}, [line('name', l.account_th + ' (' + l.account_masked + ')'),
-                             line('meta', l.relation_th + ' · ' + l.level_th + ' · ' + when(l, 'since'))]);
+        return el('li', {}, [line('name', said(l, 'account') + ' (' + l.account_masked + ')'),
+                             line('meta', said(l, 'relation') + ' · ' + said(l, 'level') + ' · ' + when(l, 'since'))]);
       });
       list($('#my-pcu'), data.pcu_requests, function (r) {
         return el('li', { 'data-status': r.status }, [
-          line('name', r.person_name + ': ' + said(r, 'change') + ' · ' + r.status_th),
+          line('name', r.person_name + ': ' + said(r, 'change') + ' · ' + said(r, 'status')),
           line('meta', when(r, 'requested_at') + ' · ' + t('fiscal') + ' ' + fiscalYear(r) +
                        (r.decided_at_be ? ' · ' + t('decided') + ' ' + when(r, 'decided_at') : ''))
         ]);
@@ -1066,7 +1066,7 @@
       list($('#my-erasures'), data.erasures, erasureItem);
       var terms = data.erasure_terms;
       list($('#erase-removes'), terms.removes, function (r) { return el('li', { 'data-kind': r.kind, text: label(r) + (r.verified_only ? ' *' : '') }); });
-      $('#erase-verified-only').textContent = '* ' + terms.verified_only_th;
+      $('#erase-verified-only').textContent = '* ' + said(terms, 'verified_only');
       list($('#erase-keeps'), terms.keeps, function (k) {
         return el('li', { 'data-kind': k.kind }, [el('strong', { text: label(k) }), el('span', { 'class': 'why', text: why(k) })]);
       });
