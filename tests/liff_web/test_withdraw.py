@@ -27,14 +27,13 @@ from authencode.services import consent, conversations
 from tests.liff_web.test_concurrency import _call
 from tests.support.factories import birth_date
 from tests.support.liff import (
+    FORGERIES,
     JwksServer,
-    SigningKey,
     World,
     bearer,
-    hs256_with_public_key,
+    forged_headers,
     new_user_id,
     registered,
-    unsigned_token,
 )
 
 WITHDRAW = {"confirm": "withdraw"}
@@ -141,24 +140,13 @@ def test_withdrawal_wants_a_confirmation_and_consent_to_withdraw(
     assert client.get("/liff/api/me", headers=bearer(token)).json["consent"]["given"] is True
 
 
-@pytest.mark.parametrize(
-    "forge", ["none", "expired", "wrong_key", "hs256", "unsigned", "other_audience"]
-)
+@pytest.mark.parametrize("forge", FORGERIES)
 def test_a_forged_or_expired_token_withdraws_nothing(
     client: Any, app: Any, jwks: JwksServer, world: World, forge: str
 ) -> None:
     holder = new_user_id()
     registered(client, jwks.token(holder), world.adult_cid)
-    tokens = {
-        "none": None,
-        "expired": jwks.token(holder, expires_in=-120),
-        "wrong_key": jwks.token(holder, key=SigningKey("test-key-1")),
-        "hs256": hs256_with_public_key(holder, jwks.key),
-        "unsigned": unsigned_token(holder),
-        "other_audience": jwks.token(holder, aud="9999999999"),
-    }
-    token = tokens[forge]
-    headers = bearer(token) if token else {}
+    headers = forged_headers(jwks, holder, forge)
     refused = client.post("/liff/api/consent/withdraw", headers=headers, json=WITHDRAW)
     assert refused.status_code == 401 and refused.json["error"]["message_th"]
     with _db(app).sessionmaker() as session:

@@ -159,6 +159,24 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# What an attacker may send instead of the holder's LIFF ID token (see forged_headers).
+FORGERIES = ("none", "expired", "wrong_key", "hs256", "unsigned", "other_audience")
+
+
+def forged_headers(jwks: JwksServer, holder: str, forge: str) -> dict[str, str]:
+    """The request headers of one of FORGERIES, each naming ``holder``."""
+    tokens = {
+        "none": None,
+        "expired": jwks.token(holder, expires_in=-120),
+        "wrong_key": jwks.token(holder, key=SigningKey("test-key-1")),
+        "hs256": hs256_with_public_key(holder, jwks.key),
+        "unsigned": unsigned_token(holder),
+        "other_audience": jwks.token(holder, aud="9999999999"),
+    }
+    token = tokens[forge]
+    return bearer(token) if token else {}
+
+
 @pytest.fixture
 def jwks() -> Iterator[JwksServer]:
     server = JwksServer().start()
