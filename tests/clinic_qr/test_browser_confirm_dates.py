@@ -15,7 +15,7 @@ from authencode.services import issuance
 from authencode.services.api_tokens import create_token
 from authencode.thaidate import MONTHS_LONG, service_day
 from tests.clinic_qr.test_pcu_admin import _asked
-from tests.support.clinic import PASSWORD
+from tests.support.clinic import PASSWORD, log_in_in_browser
 from tests.support.factories import make_facility, make_person, make_staff
 
 HCODE = "10675"
@@ -23,10 +23,7 @@ HCODE = "10675"
 
 def _log_in(page, base: str, username: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{base}/clinic/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
+    log_in_in_browser(page, base, username)
     page.wait_for_url(f"{base}/clinic/")
 
 

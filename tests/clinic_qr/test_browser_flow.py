@@ -10,7 +10,7 @@ from PIL import Image
 
 from authencode.passwords import hash_password
 from authencode.services import qr_tokens
-from tests.support.clinic import PASSWORD, decode_qr, pdf_images, png_bytes
+from tests.support.clinic import PASSWORD, decode_qr, log_in_in_browser, pdf_images, png_bytes
 from tests.support.factories import make_facility, make_staff, new_cid
 
 
@@ -30,13 +30,6 @@ def _fill_registration(page, cid: str, username: str, document: Path) -> None:
     page.fill("input[name=email]", "malai@clinic.example")
     page.fill("input[name=username]", username)
     page.set_input_files("input[name=document]", str(document))
-
-
-def _log_in(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/clinic/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
 
 
 def _log_out(page) -> None:
@@ -84,7 +77,7 @@ def test_register_approve_email_first_login_and_download_qr(
     screenshot(page, "02-duplicate-cid-adm007")
 
     # a facility admin approves
-    _log_in(page, base, "clinic-admin", PASSWORD)
+    log_in_in_browser(page, base, "clinic-admin", PASSWORD)
     page.goto(f"{base}/clinic/staff")
     page.click("tr[data-username=malai] >> text=พิจารณา")
     screenshot(page, "03-approval")
@@ -98,7 +91,7 @@ def test_register_approve_email_first_login_and_download_qr(
     initial = re.search(r"รหัสผ่าน : (\S+)", body).group(1)  # type: ignore[union-attr]
 
     # first login forces a password change
-    _log_in(page, base, "malai", initial)
+    log_in_in_browser(page, base, "malai", initial)
     page.wait_for_url("**/clinic/password")
     assert page.locator("text=กรุณาเปลี่ยนรหัสผ่าน สำหรับการเข้าระบบครั้งแรก").is_visible()
     page.goto(f"{base}/clinic/")  # nothing else opens before the change
@@ -112,7 +105,7 @@ def test_register_approve_email_first_login_and_download_qr(
     _log_out(page)
 
     # log in with the new password and download the QR codes
-    _log_in(page, base, "malai", "malai-own-pass-2569")
+    log_in_in_browser(page, base, "malai", "malai-own-pass-2569")
     page.wait_for_url(f"{base}/clinic/")
     page.click("text=คิวอาร์โค้ดบริการ")
     page.wait_for_selector("figure.qr-card")
@@ -160,7 +153,7 @@ def test_counter_display_shows_a_fresh_expiring_qr(
             password_hash=hash_password(PASSWORD),
             must_change_password=False,
         )
-    _log_in(page, live_server, "counter", PASSWORD)
+    log_in_in_browser(page, live_server, "counter", PASSWORD)
     page.wait_for_url(f"{live_server}/clinic/")
     page.goto(f"{live_server}/clinic/facilities/10675/display/PG0060001")
     page.wait_for_selector("#countdown:not(:empty)")

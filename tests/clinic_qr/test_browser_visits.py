@@ -25,7 +25,7 @@ from authencode.passwords import hash_password
 from authencode.services import issuance
 from authencode.services.report_exports import EXPORT_HEADERS
 from authencode.thaidate import BANGKOK, service_day
-from tests.support.clinic import PASSWORD
+from tests.support.clinic import PASSWORD, log_in_in_browser
 from tests.support.factories import make_facility, make_person, make_staff, new_cid
 
 HCODE = "10675"
@@ -88,10 +88,7 @@ def counter(live_server, live_app, protector) -> Counter:
 
 
 def _log_in(page, base: str) -> None:
-    page.goto(f"{base}/clinic/login")
-    page.fill("input[name=username]", "counter")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
+    log_in_in_browser(page, base, "counter")
     page.wait_for_url(f"{base}/clinic/")
 
 

@@ -11,7 +11,14 @@ from playwright.sync_api import expect
 from authencode.passwords import hash_password
 from authencode.services import qr_tokens
 from authencode.settings import Settings
-from tests.support.clinic import PASSWORD, ClinicClient, decode_qr, pdf_images, svg_to_image
+from tests.support.clinic import (
+    PASSWORD,
+    ClinicClient,
+    decode_qr,
+    log_in_in_browser,
+    pdf_images,
+    svg_to_image,
+)
 from tests.support.factories import make_facility, make_staff
 
 BASIC_ID = "@authencode"
@@ -97,10 +104,7 @@ def test_counter_display_counts_down_to_the_change_it_announces(
             password_hash=hash_password(PASSWORD),
             must_change_password=False,
         )
-    page.goto(f"{live_server}/clinic/login")
-    page.fill("input[name=username]", "counter")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
+    log_in_in_browser(page, live_server, "counter")
     page.wait_for_url(f"{live_server}/clinic/")
     page.clock.install()  # the page's clock, run forward below; the server's is real
     page.goto(f"{live_server}/clinic/facilities/10675/display/PG0060001")

@@ -66,6 +66,14 @@ class ClinicClient:
                 self.csrf = found.group(1)
 
 
+def log_in_in_browser(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the clinic's log-in form (no wait: a refused log-in stays on it)."""
+    page.goto(f"{base}/clinic/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+
+
 def signed_in(
     client: Any,
     db: Database,
