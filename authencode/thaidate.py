@@ -47,20 +47,10 @@ def local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(BANGKOK)
 
 
-def be_date(day: dt.date) -> str:
-    """22 พ.ย. 2569"""
-    return f"{day.day} {MONTHS_SHORT[day.month - 1]} {day.year + BE_OFFSET}"
-
-
-def be_numeric_date(day: dt.date) -> str:
-    """22/11/2569 (as hospital exports show it)."""
-    return f"{day.day:02d}/{day.month:02d}/{day.year + BE_OFFSET}"
-
-
 def be_datetime(moment: dt.datetime) -> str:
-    """22/11/2569 10:15:03 in Bangkok time."""
+    """22/11/2569 10:15:03 in Bangkok time (as hospital exports show it, with seconds)."""
     t = local(moment)
-    return f"{be_numeric_date(t.date())} {t:%H:%M:%S}"
+    return f"{numeric_date(t.date())} {t:%H:%M:%S}"
 
 
 def be_month_year(year_ce: int, month: int | None) -> str:

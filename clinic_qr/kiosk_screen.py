@@ -20,7 +20,7 @@ from authencode.services import kiosks
 from authencode.services.agent import offered_services
 from authencode.services.issuance import Issued
 from authencode.services.people import person_cid
-from authencode.thaidate import be_date, local
+from authencode.thaidate import date_label, local
 from authencode.web.context import db_session, services
 from authencode.web.limits import check, client_ip
 from clinic_qr.qr_render import render_qr_svg
@@ -166,7 +166,7 @@ def _slip(code: AuthenCode) -> dict[str, Any]:
         "facility": f"{code.facility.hcode} {code.facility.name}",
         "service": code.service.name_th,
         "serviceCode": code.service_code,
-        "date": be_date(local(code.service_at).date()),
+        "date": date_label(local(code.service_at).date()),
         "time": f"{local(code.service_at):%H:%M}",
         "maskedCid": mask_cid(person_cid(services().protector, code.person)),
     }

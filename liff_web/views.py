@@ -12,7 +12,7 @@ from authencode.services import link_trust, unit_words
 from authencode.services.pcu_change import PcuStatus, current_unit
 from authencode.services.people import RightRef, Rights, UnitRef, person_masked_cid
 from authencode.services.registration import RightsView
-from authencode.thaidate import BE_OFFSET, LANGUAGES, be_date, be_datetime, datetime_label, local
+from authencode.thaidate import BE_OFFSET, LANGUAGES, be_datetime, date_label, datetime_label, local
 
 Json = dict[str, Any]
 
@@ -167,7 +167,7 @@ def rights_json(
         "primary_care_unit": current_unit(person),
         "checked_at_be": be_datetime(found.checked_at),
         "checked_at_en": datetime_en(found.checked_at),
-        "checked_date_be": be_date(local(found.checked_at).date()),
+        "checked_date_be": date_label(local(found.checked_at).date()),
         "pcu_change": {
             "fiscal_year_be": pcu.fiscal_year + BE_OFFSET,
             "fiscal_year": pcu.fiscal_year,

@@ -34,7 +34,7 @@ from authencode.services import (
 )
 from authencode.services.people import person_masked_cid
 from authencode.settings import Settings
-from authencode.thaidate import be_date, be_datetime, date_label, local
+from authencode.thaidate import be_datetime, date_label, local
 from linebot_app import messages
 from linebot_app.flex import MAX_ALT_TEXT, MAX_BUBBLES, code_bubble, code_message, code_view
 from linebot_app.messages import Json
@@ -459,7 +459,7 @@ def not_me_done(result: person_say.NotMe, lang: str = "th") -> str:
 
 def since_th(link: FamilyLink) -> str:
     """The day a link was made, in the Buddhist era (Bangkok time)."""
-    return be_date(local(link.created_at).date())
+    return date_label(local(link.created_at).date())
 
 
 # --- Issue 17, verification: at a clinic counter or through ThaID ---------------------------
