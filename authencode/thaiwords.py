@@ -35,19 +35,16 @@ MAX_TEXT = 5000  # longer texts are left to the browser
 _loading = threading.Lock()
 
 
-def _dictionary() -> Trie:
-    with _loading:  # built once (about a second, several on a busy machine), then cached
-        return _build_dictionary()
-
-
-def _build_dictionary() -> Trie:
-    return dictionary()
+def dictionary(extra: frozenset[str] = frozenset()) -> Trie:
+    """PyThaiNLP's word list, this service's compounds and ``extra`` words (the chat
+    assistant's), built once per set of words (about a second and 75 MB; several on a busy
+    machine), also when a warm-up thread and a first message ask at the same time."""
+    with _loading:
+        return _built(extra)
 
 
 @cache
-def dictionary(extra: frozenset[str] = frozenset()) -> Trie:
-    """PyThaiNLP's word list, this service's compounds and ``extra`` words (the chat
-    assistant's), built once per set of words (about a second and 75 MB)."""
+def _built(extra: frozenset[str]) -> Trie:
     from pythainlp.corpus import thai_words
     from pythainlp.util import dict_trie
 
@@ -56,7 +53,7 @@ def dictionary(extra: frozenset[str] = frozenset()) -> Trie:
 
 def warm_up() -> None:
     """Build the dictionary in the background, so that the first page needing it need not."""
-    threading.Thread(target=_dictionary, name="thaiwords-warm-up", daemon=True).start()
+    threading.Thread(target=dictionary, name="thaiwords-warm-up", daemon=True).start()
 
 
 def has_thai(text: str) -> bool:
@@ -82,7 +79,7 @@ def _segments(text: str) -> tuple[str, ...]:
             pieces.append(text[last : run.start()])
         pieces.extend(
             word_tokenize(
-                run.group(), custom_dict=_dictionary(), engine="newmm", keep_whitespace=True
+                run.group(), custom_dict=dictionary(), engine="newmm", keep_whitespace=True
             )
         )
         last = run.end()
